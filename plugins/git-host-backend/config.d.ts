@@ -1,0 +1,18 @@
+export interface Config {
+  devplane?: {
+    /** Local data directory (SQLite files, git repositories, blobs). Default: `.data` at the repo root. */
+    dataDir?: string;
+  };
+  gitHost?: {
+    /** Directory of the bare repositories. Default: `<dataDir>/git`. */
+    rootDir?: string;
+    /** Public base URL of the repositories. Default: `<backend.baseUrl>/api/git-host/repos`. */
+    baseUrl?: string;
+    /** Default branch of new repositories. Default `main`. */
+    defaultBranch?: string;
+    /** Allow `git push` over HTTP without credentials. Default false; the local app-config enables it. */
+    allowPush?: boolean;
+    /** Directory whose sub-directories are imported as repositories when missing (the demo services). */
+    seedFrom?: string;
+  };
+}

@@ -1,0 +1,49 @@
+import express from 'express';
+import Router from 'express-promise-router';
+import { NotFoundError } from '@backstage/errors';
+import { LocalGitHost } from '@devplane/plugin-git-host-node';
+import { serveSmartHttp } from './smartHttp';
+
+/** Options of {@link createRouter}. */
+export interface RouterOptions {
+  host: LocalGitHost;
+  allowPush: boolean;
+}
+
+/**
+ * Routes of the git host plugin (mounted at /api/git-host):
+ * - `GET /repos` lists repositories with their clone URLs;
+ * - `GET /repos/<repo>/blob/<ref>/<path>` returns a file's raw content (what the URL reader reads);
+ * - `/repos/<repo>.git/(info/refs|git-upload-pack|git-receive-pack)` is git's smart HTTP.
+ */
+export async function createRouter(options: RouterOptions): Promise<express.Router> {
+  const { host } = options;
+  const router = Router();
+
+  router.get('/repos', async (_req, res) => {
+    const names = await host.list();
+    res.json({ items: names.map(name => ({ name, cloneUrl: host.cloneUrl(name) })) });
+  });
+
+  router.all(/^\/repos\/(.+\.git\/.*)$/, async (req, res) => {
+    const rel = decodeURIComponent(req.path.slice('/repos/'.length));
+    await serveSmartHttp(req, res, rel, options);
+  });
+
+  router.get(/^\/repos\/(.+)\/(blob|tree)\/(.+)$/, async (req, res) => {
+    const parsed = host.parseUrl(`${host.baseUrl}${req.path.slice('/repos'.length)}`);
+    if (parsed.kind === 'tree') {
+      const { commit, files } = await host.listTree(parsed.repo, parsed.path, parsed.ref);
+      res.json({ commit, files: files.map(f => f.path) });
+      return;
+    }
+    const { content, blobSha } = await host.readFile(parsed.repo, parsed.path, parsed.ref);
+    res.setHeader('ETag', `"${blobSha}"`);
+    res.type('text/plain').send(content);
+  });
+
+  router.use((req, _res) => {
+    throw new NotFoundError(`No route for ${req.method} ${req.path}`);
+  });
+  return router;
+}

@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import type { Request, Response } from 'express';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import { LocalGitHost, gitEnv } from '@devplane/plugin-git-host-node';
+
+/** The smart-HTTP endpoints git clients use; the dumb protocol is not served. */
+const SMART_PATH = /^((?:[a-z0-9][a-z0-9-]{0,62}\/)?[a-z0-9][a-z0-9._-]{0,99})\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
+
+/** Parses `<repo>.git/<endpoint>` and validates the repository name. */
+export function parseSmartPath(rel: string): { repo: string; endpoint: string } | undefined {
+  const m = SMART_PATH.exec(rel);
+  if (!m) return undefined;
+  return { repo: m[1], endpoint: m[2] };
+}
+
+/** Options of the smart HTTP handler. */
+export interface SmartHttpOptions {
+  host: LocalGitHost;
+  allowPush: boolean;
+}
+
+function isPush(endpoint: string, query: string): boolean {
+  return endpoint === 'git-receive-pack' || /(^|&)service=git-receive-pack(&|$)/.test(query);
+}
+
+/**
+ * Serves one smart-HTTP request by running `git http-backend` as a CGI program, streaming the
+ * request body in and the response out.
+ */
+export async function serveSmartHttp(
+  req: Request,
+  res: Response,
+  rel: string,
+  options: SmartHttpOptions,
+): Promise<void> {
+  const parsed = parseSmartPath(rel);
+  if (!parsed) {
+    throw new InputError(
+      `Not a git smart-HTTP path: '${rel.slice(0, 200)}'. Clone with git clone ${options.host.baseUrl}/<repo>.git`,
+    );
+  }
+  if (!(await options.host.exists(parsed.repo))) {
+    throw new NotFoundError(`Repository '${parsed.repo}' not found`);
+  }
+  const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+  if (isPush(parsed.endpoint, query) && !options.allowPush) {
+    throw new NotAllowedError(
+      'Pushing to the local git host is disabled (gitHost.allowPush: false)',
+    );
+  }
+
+  const child = spawn('git', ['http-backend'], {
+    env: gitEnv({
+      GIT_PROJECT_ROOT: options.host.rootDir,
+      GIT_HTTP_EXPORT_ALL: '1',
+      PATH_INFO: `/${parsed.repo}.git/${parsed.endpoint}`,
+      REQUEST_METHOD: req.method,
+      QUERY_STRING: query,
+      CONTENT_TYPE: req.headers['content-type'] ?? '',
+      CONTENT_LENGTH: req.headers['content-length'],
+      HTTP_CONTENT_ENCODING: req.headers['content-encoding'],
+      GIT_PROTOCOL: req.headers['git-protocol'] as string | undefined,
+      REMOTE_USER: 'anonymous',
+      REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
+    }),
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    let headerBuf = Buffer.alloc(0);
+    let headersDone = false;
+    const stderr: Buffer[] = [];
+    child.stderr.on('data', d => stderr.push(d));
+    child.on('error', reject);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (headersDone) {
+        res.write(chunk);
+        return;
+      }
+      headerBuf = Buffer.concat([headerBuf, chunk]);
+      const end = headerBuf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      headersDone = true;
+      let status = 200;
+      for (const line of headerBuf.subarray(0, end).toString('latin1').split('\r\n')) {
+        const idx = line.indexOf(':');
+        if (idx < 0) continue;
+        const name = line.slice(0, idx).trim();
+        const value = line.slice(idx + 1).trim();
+        if (name.toLowerCase() === 'status') status = parseInt(value, 10) || 500;
+        else res.setHeader(name, value);
+      }
+      res.status(status);
+      const rest = headerBuf.subarray(end + 4);
+      if (rest.length) res.write(rest);
+    });
+    child.on('close', () => {
+      if (!headersDone) {
+        res.status(500).end(`git http-backend failed: ${Buffer.concat(stderr).toString()}`);
+      } else {
+        res.end();
+      }
+      resolve();
+    });
+    req.pipe(child.stdin);
+    child.stdin.on('error', () => {});
+  });
+}

@@ -1,0 +1,341 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
+import { GitCommandError, runGit, runGitBuffer } from './git';
+
+/**
+ * Repository names on the local git host: a lowercase DNS-label-like name, optionally with
+ * one `group/` prefix. Nothing that could climb out of the root directory gets through.
+ */
+const REPO_NAME = /^(?:[a-z0-9][a-z0-9-]{0,62}\/)?[a-z0-9][a-z0-9._-]{0,99}$/;
+
+/** Validates a repository name and returns it without a trailing `.git`. Throws InputError. */
+export function validateRepoName(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.length === 0) {
+    throw new InputError('Repository name must be a non-empty string');
+  }
+  const name = raw.endsWith('.git') ? raw.slice(0, -4) : raw;
+  if (
+    !REPO_NAME.test(name) ||
+    name.includes('..') ||
+    name.endsWith('.') ||
+    name.endsWith('.lock')
+  ) {
+    throw new InputError(
+      `Invalid repository name '${raw.slice(0, 120)}': use lowercase letters, digits, '-', '_' and '.', optionally one 'group/' prefix`,
+    );
+  }
+  return name;
+}
+
+/** A file to put into a new repository. */
+export type RepoFiles = Record<string, string | Buffer>;
+
+/** Who commits, for commits made by the host itself. */
+export interface GitIdentity {
+  name: string;
+  email: string;
+}
+
+/** Options for {@link LocalGitHost}. */
+export interface LocalGitHostOptions {
+  /** Directory holding the bare repositories (`<name>.git`). */
+  rootDir: string;
+  /** Public base URL of the host, e.g. `http://localhost:7007/api/git-host/repos`. */
+  baseUrl: string;
+  /** Default branch of new repositories (default `main`). */
+  defaultBranch?: string;
+}
+
+/** Parsed form of a browse URL `<baseUrl>/<repo>/blob/<ref>/<path>`. */
+export interface ParsedGitHostUrl {
+  repo: string;
+  ref: string;
+  path: string;
+  kind: 'blob' | 'tree';
+}
+
+/**
+ * The embedded local git host: bare repositories under a directory. The backend plugin serves
+ * them over git's smart HTTP; this class creates, lists and reads them with the git CLI.
+ */
+export class LocalGitHost {
+  readonly rootDir: string;
+  readonly baseUrl: string;
+  readonly defaultBranch: string;
+
+  constructor(options: LocalGitHostOptions) {
+    this.rootDir = path.resolve(options.rootDir);
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.defaultBranch = options.defaultBranch ?? 'main';
+  }
+
+  /** Absolute path of a repository's bare directory; the name is validated first. */
+  repoPath(name: string): string {
+    const valid = validateRepoName(name);
+    const full = path.resolve(this.rootDir, `${valid}.git`);
+    if (!full.startsWith(this.rootDir + path.sep)) {
+      throw new InputError(`Invalid repository name '${name}'`);
+    }
+    return full;
+  }
+
+  /** The URL to `git clone`. */
+  cloneUrl(name: string): string {
+    return `${this.baseUrl}/${validateRepoName(name)}.git`;
+  }
+
+  /** Browse URL of a file, the form the catalog and the URL reader use. */
+  fileUrl(name: string, filePath: string, ref = this.defaultBranch): string {
+    return `${this.baseUrl}/${validateRepoName(name)}/blob/${ref}/${filePath.replace(/^\/+/, '')}`;
+  }
+
+  /** Browse URL of a directory (tree). */
+  treeUrl(name: string, dirPath = '', ref = this.defaultBranch): string {
+    const p = dirPath.replace(/^\/+|\/+$/g, '');
+    return `${this.baseUrl}/${validateRepoName(name)}/tree/${ref}${p ? `/${p}` : ''}`;
+  }
+
+  /** True when the URL points into this host. */
+  handles(url: string): boolean {
+    return url === this.baseUrl || url.startsWith(`${this.baseUrl}/`);
+  }
+
+  /** Parses a browse URL of this host. Throws InputError for anything else. */
+  parseUrl(url: string): ParsedGitHostUrl {
+    if (!this.handles(url)) {
+      throw new InputError(`URL ${url} is not on the local git host ${this.baseUrl}`);
+    }
+    const rest = decodeURIComponent(new URL(url).pathname).slice(
+      new URL(this.baseUrl).pathname.length + 1,
+    );
+    const m = /^((?:[^/]+\/)?[^/]+?)\/(blob|tree)\/([^/]+)(?:\/(.*))?$/.exec(rest);
+    if (!m) {
+      throw new InputError(
+        `URL ${url} is not a file or tree URL of the form <repo>/blob/<ref>/<path>`,
+      );
+    }
+    const filePath = (m[4] ?? '').replace(/\/+$/, '');
+    if (filePath.split('/').some(seg => seg === '..' || seg === '.') || filePath.includes('\0')) {
+      throw new InputError(`URL ${url} contains a relative path segment`);
+    }
+    if (!/^[A-Za-z0-9._\-]+$/.test(m[3]) || m[3].startsWith('-')) {
+      throw new InputError(`URL ${url} names an invalid ref '${m[3]}'`);
+    }
+    return {
+      repo: validateRepoName(m[1]),
+      kind: m[2] as 'blob' | 'tree',
+      ref: m[3],
+      path: filePath,
+    };
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      await fs.access(path.join(this.repoPath(name), 'HEAD'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Names of all repositories, sorted. */
+  async list(): Promise<string[]> {
+    const names: string[] = [];
+    const walk = async (dir: string, prefix: string, depth: number) => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        if (!e.isDirectory()) continue;
+        if (e.name.endsWith('.git')) names.push(`${prefix}${e.name.slice(0, -4)}`);
+        else if (depth === 0) await walk(path.join(dir, e.name), `${e.name}/`, 1);
+      }
+    };
+    await walk(this.rootDir, '', 0);
+    return names.sort();
+  }
+
+  /**
+   * Creates a bare repository. With `files`, it also makes a first commit on the default
+   * branch holding them. Throws ConflictError if the repository already exists.
+   */
+  async createRepo(
+    name: string,
+    options: { files?: RepoFiles; message?: string; author?: GitIdentity; description?: string } = {},
+  ): Promise<{ name: string; cloneUrl: string; commit?: string }> {
+    const dir = this.repoPath(name);
+    await fs.mkdir(path.dirname(dir), { recursive: true });
+    try {
+      await fs.mkdir(dir);
+    } catch (e: any) {
+      if (e.code === 'EEXIST') throw new ConflictError(`Repository '${name}' already exists`);
+      throw e;
+    }
+    try {
+      await runGit(['init', '--bare', '--quiet', `--initial-branch=${this.defaultBranch}`, dir]);
+      // Pushes over smart HTTP are enabled per repository; fetches need nothing.
+      await runGit(['config', 'http.receivepack', 'true'], { cwd: dir });
+      await runGit(['config', 'receive.denyNonFastForwards', 'true'], { cwd: dir });
+      if (options.description) {
+        await fs.writeFile(path.join(dir, 'description'), `${options.description}\n`);
+      }
+      let commit: string | undefined;
+      if (options.files && Object.keys(options.files).length > 0) {
+        commit = await this.commitFiles(name, options.files, {
+          message: options.message ?? 'Initial commit',
+          author: options.author,
+        });
+      }
+      return { name: validateRepoName(name), cloneUrl: this.cloneUrl(name), commit };
+    } catch (e) {
+      await fs.rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Deletes a repository (used to undo a failed scaffolder run). Missing is not an error. */
+  async deleteRepo(name: string): Promise<boolean> {
+    const dir = this.repoPath(name);
+    const existed = await this.exists(name);
+    await fs.rm(dir, { recursive: true, force: true });
+    return existed;
+  }
+
+  /**
+   * Commits files onto a branch of a bare repository through a temporary clone and a real push,
+   * exactly as a remote client would. Returns the new commit sha.
+   */
+  async commitFiles(
+    name: string,
+    files: RepoFiles,
+    options: { message: string; author?: GitIdentity; branch?: string },
+  ): Promise<string> {
+    const dir = this.repoPath(name);
+    const branch = options.branch ?? this.defaultBranch;
+    const work = await fs.mkdtemp(path.join(os.tmpdir(), 'git-host-'));
+    const who = options.author ?? { name: 'Developer Control Plane', email: 'devplane@localhost' };
+    const env = {
+      GIT_AUTHOR_NAME: who.name,
+      GIT_AUTHOR_EMAIL: who.email,
+      GIT_COMMITTER_NAME: who.name,
+      GIT_COMMITTER_EMAIL: who.email,
+    };
+    try {
+      await runGit(['init', '--quiet', `--initial-branch=${branch}`, work]);
+      await runGit(['remote', 'add', 'origin', dir], { cwd: work });
+      const hasBranch = await this.resolveRef(name, branch);
+      if (hasBranch) {
+        await runGit(['fetch', '--quiet', '--depth=1', 'origin', branch], { cwd: work });
+        await runGit(['checkout', '--quiet', '-B', branch, 'FETCH_HEAD'], { cwd: work });
+      }
+      for (const [rel, content] of Object.entries(files)) {
+        const target = safeJoin(work, rel);
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        await fs.writeFile(target, content);
+      }
+      await runGit(['add', '--all'], { cwd: work });
+      await runGit(['commit', '--quiet', '--allow-empty', '-m', options.message], {
+        cwd: work,
+        env,
+      });
+      await runGit(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], { cwd: work });
+      const { stdout } = await runGit(['rev-parse', 'HEAD'], { cwd: work });
+      return stdout.trim();
+    } finally {
+      await fs.rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /** Resolves a ref to a commit sha, or undefined when it does not exist. */
+  async resolveRef(name: string, ref: string): Promise<string | undefined> {
+    assertRef(ref);
+    try {
+      const { stdout } = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+        cwd: this.repoPath(name),
+      });
+      return stdout.trim() || undefined;
+    } catch (e) {
+      if (e instanceof GitCommandError) return undefined;
+      throw e;
+    }
+  }
+
+  /** Reads one file at a ref. Throws NotFoundError when the repo, ref or file is missing. */
+  async readFile(name: string, filePath: string, ref = this.defaultBranch): Promise<{ content: Buffer; blobSha: string; commit: string }> {
+    if (!(await this.exists(name))) throw new NotFoundError(`Repository '${name}' not found`);
+    const commit = await this.resolveRef(name, ref);
+    if (!commit) throw new NotFoundError(`Ref '${ref}' not found in repository '${name}'`);
+    const clean = normalizeRepoPath(filePath);
+    const cwd = this.repoPath(name);
+    let blobSha: string;
+    try {
+      const { stdout } = await runGit(['rev-parse', '--verify', '--quiet', `${commit}:${clean}`], { cwd });
+      blobSha = stdout.trim();
+    } catch {
+      throw new NotFoundError(`File '${clean}' not found in ${name}@${ref}`);
+    }
+    const { stdout: type } = await runGit(['cat-file', '-t', blobSha], { cwd });
+    if (type.trim() !== 'blob') throw new NotFoundError(`'${clean}' in ${name}@${ref} is not a file`);
+    const content = await runGitBuffer(['cat-file', 'blob', blobSha], { cwd });
+    return { content, blobSha, commit };
+  }
+
+  /** Lists files (recursively) under a directory at a ref: path relative to that directory → blob sha. */
+  async listTree(name: string, dirPath: string, ref = this.defaultBranch): Promise<{ commit: string; files: { path: string; sha: string }[] }> {
+    if (!(await this.exists(name))) throw new NotFoundError(`Repository '${name}' not found`);
+    const commit = await this.resolveRef(name, ref);
+    if (!commit) throw new NotFoundError(`Ref '${ref}' not found in repository '${name}'`);
+    const clean = dirPath ? normalizeRepoPath(dirPath) : '';
+    const args = ['ls-tree', '-r', '-z', '--full-tree', commit];
+    if (clean) args.push('--', `${clean}/`);
+    const { stdout } = await runGit(args, { cwd: this.repoPath(name) });
+    const files = stdout
+      .split('\0')
+      .filter(Boolean)
+      .map(line => {
+        const [meta, p] = line.split('\t');
+        const [, type, sha] = meta.split(' ');
+        return { type, sha, path: clean ? p.slice(clean.length + 1) : p };
+      })
+      .filter(f => f.type === 'blob')
+      .map(({ path: p, sha }) => ({ path: p, sha }));
+    return { commit, files };
+  }
+
+  /** Reads a blob by sha. */
+  async readBlob(name: string, sha: string): Promise<Buffer> {
+    if (!/^[0-9a-f]{40,64}$/.test(sha)) throw new InputError('Invalid blob sha');
+    return runGitBuffer(['cat-file', 'blob', sha], { cwd: this.repoPath(name) });
+  }
+}
+
+function assertRef(ref: string) {
+  if (!/^[A-Za-z0-9._\/\-]{1,200}$/.test(ref) || ref.startsWith('-') || ref.includes('..')) {
+    throw new InputError(`Invalid ref '${ref.slice(0, 100)}'`);
+  }
+}
+
+/** Normalises a path inside a repository; rejects absolute paths, `..`, NUL. */
+export function normalizeRepoPath(p: string): string {
+  if (typeof p !== 'string' || p.includes('\0')) throw new InputError('Invalid path');
+  const clean = p.replace(/^\/+|\/+$/g, '');
+  if (!clean || clean.split('/').some(seg => seg === '..' || seg === '.' || seg === '')) {
+    throw new InputError(`Invalid path '${p.slice(0, 200)}'`);
+  }
+  return clean;
+}
+
+/** Joins a relative path under a root, refusing anything that escapes it. */
+export function safeJoin(root: string, rel: string): string {
+  const clean = normalizeRepoPath(rel);
+  const full = path.resolve(root, clean);
+  if (!full.startsWith(path.resolve(root) + path.sep)) {
+    throw new InputError(`Path '${rel}' escapes its directory`);
+  }
+  return full;
+}

@@ -1,0 +1,8 @@
+/**
+ * Shared types, validation and permissions of the release manager.
+ *
+ * @packageDocumentation
+ */
+export * from './types';
+export * from './permissions';
+export * from './validation';

@@ -1,0 +1,36 @@
+import { createPermission } from '@backstage/plugin-permission-common';
+
+/** Release, promote or roll back into a non-production environment. */
+export const releaseManagerReleasePermission = createPermission({
+  name: 'release-manager.release',
+  attributes: { action: 'update' },
+  resourceType: 'catalog-entity',
+});
+
+/** Release, promote or roll back into a production environment. Owner-aware through the catalog. */
+export const releaseManagerPromoteProductionPermission = createPermission({
+  name: 'release-manager.promote.production',
+  attributes: { action: 'update' },
+  resourceType: 'catalog-entity',
+});
+
+/** Create, change or delete a service's policies. */
+export const releaseManagerPolicyWritePermission = createPermission({
+  name: 'release-manager.policy.write',
+  attributes: { action: 'update' },
+  resourceType: 'catalog-entity',
+});
+
+/** Upload an artifact (CI usually does this with an external access token). */
+export const releaseManagerArtifactCreatePermission = createPermission({
+  name: 'release-manager.artifact.create',
+  attributes: { action: 'create' },
+});
+
+/** All release manager permissions. */
+export const releaseManagerPermissions = [
+  releaseManagerReleasePermission,
+  releaseManagerPromoteProductionPermission,
+  releaseManagerPolicyWritePermission,
+  releaseManagerArtifactCreatePermission,
+];

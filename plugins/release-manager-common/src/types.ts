@@ -1,0 +1,218 @@
+/**
+ * Wire types of the release manager REST API (`/api/release-manager`).
+ * Formats follow ARCHITECTURE.md (compatible with Lunar's release manager / hamctl).
+ */
+
+/** The application commit an artifact was built from. */
+export interface ArtifactApplication {
+  branch: string;
+  sha: string;
+  authorName: string;
+  authorEmail: string;
+  committerName?: string;
+  committerEmail?: string;
+  message: string;
+  name: string;
+  url?: string;
+  provider?: string;
+}
+
+/** CI job that produced an artifact. */
+export interface ArtifactCi {
+  jobUrl?: string;
+  start?: string;
+  end?: string;
+}
+
+/** The artifact spec CI uploads (artifact.json). */
+export interface ArtifactSpec {
+  /** `<branch>-<app-sha10>-<plan-sha10>` by convention. */
+  id: string;
+  service: string;
+  namespace: string;
+  squad?: string;
+  application: ArtifactApplication;
+  ci?: ArtifactCi;
+  shuttle?: { plan?: Record<string, unknown>; shuttleVersion?: string };
+  stages?: Array<{ id: string; name: string; data?: Record<string, unknown> }>;
+}
+
+/** Upload body: the spec plus the rendered manifests per environment (file name → YAML text). */
+export interface ArtifactUpload {
+  spec: ArtifactSpec;
+  manifests: Record<string, Record<string, string>>;
+}
+
+/** An artifact as listed by the API. */
+export interface Artifact {
+  id: string;
+  service: string;
+  namespace: string;
+  branch: string;
+  sha: string;
+  message: string;
+  authorName: string;
+  authorEmail: string;
+  ciJobUrl?: string;
+  createdAt: string;
+  createdBy: string;
+  /** Environments this artifact carries manifests for. */
+  environments: string[];
+  spec: ArtifactSpec;
+}
+
+/** A configured environment. */
+export interface Environment {
+  name: string;
+  production: boolean;
+  /** Display order, lowest first (dev → staging → prod). */
+  order: number;
+}
+
+/** Why a release happened. */
+export type ReleaseIntent = 'release' | 'promote' | 'rollback' | 'auto-release';
+
+/** Rollout state reported by cluster agents through the status webhook. */
+export type RolloutState = 'pending' | 'progressing' | 'succeeded' | 'failed';
+
+/** One release: one commit in the config repo. */
+export interface Release {
+  /** Commit sha in the config repo. */
+  id: string;
+  service: string;
+  environment: string;
+  namespace: string;
+  artifactId: string;
+  intent: ReleaseIntent;
+  releasedBy: string;
+  releasedAt: string;
+  branch?: string;
+  promotedFrom?: string;
+  rollbackOf?: string;
+  reason?: string;
+  commitTitle: string;
+  rollout: {
+    state: RolloutState;
+    ready?: number;
+    desired?: number;
+    message?: string;
+    logLines?: string[];
+    updatedAt?: string;
+  };
+}
+
+/** What runs in one environment for one service. */
+export interface EnvironmentStatus {
+  environment: string;
+  production: boolean;
+  release?: Release;
+  artifact?: Artifact;
+}
+
+/** Auto-release policy: artifacts from `branch` go to `environment` by themselves. */
+export interface AutoReleasePolicy {
+  id: string;
+  branch: string;
+  environment: string;
+}
+
+/** Branch restriction: only branches matching `branchRegex` may reach `environment`. */
+export interface BranchRestrictionPolicy {
+  id: string;
+  branchRegex: string;
+  environment: string;
+}
+
+/** policies/<service>.json in the config repo. */
+export interface ServicePolicies {
+  service: string;
+  autoReleases: AutoReleasePolicy[];
+  branchRestrictions: BranchRestrictionPolicy[];
+}
+
+/** Request bodies. Identity never travels in a body: it comes from credentials. */
+export interface ReleaseRequest {
+  service: string;
+  environment: string;
+  artifactId: string;
+  reason?: string;
+}
+
+export interface PromoteRequest {
+  service: string;
+  fromEnvironment: string;
+  toEnvironment: string;
+  reason?: string;
+}
+
+export interface RollbackRequest {
+  service: string;
+  environment: string;
+  /** Earlier artifact to return to; default: the one before the current. */
+  artifactId?: string;
+  reason?: string;
+}
+
+/** Result of release / promote / rollback. */
+export interface ReleaseResult {
+  /** false when the artifact already ran there: nothing was committed. */
+  changed: boolean;
+  message: string;
+  release?: Release;
+}
+
+/** Verdict of the policy engine for one artifact and environment. */
+export interface PolicyVerdict {
+  allowed: boolean;
+  reason?: string;
+}
+
+/** Manifest-level diff between what runs in an environment and a candidate artifact. */
+export interface ManifestDiff {
+  environment: string;
+  fromArtifactId?: string;
+  toArtifactId: string;
+  files: Array<{
+    path: string;
+    change: 'added' | 'removed' | 'modified' | 'unchanged';
+    /** Unified diff text for modified/added/removed files. */
+    patch?: string;
+  }>;
+}
+
+/** Status webhook body from cluster agents. */
+export interface RolloutStatusReport {
+  service: string;
+  environment: string;
+  artifactId: string;
+  state: RolloutState;
+  ready?: number;
+  desired?: number;
+  message?: string;
+  logLines?: string[];
+}
+
+/** Paged list response. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+  total?: number;
+}
+
+/** Event kinds of the release log, sent as notifications and signals. */
+export type ReleaseEventKind =
+  | 'released'
+  | 'auto-released'
+  | 'rolled-back'
+  | 'release-failed'
+  | 'rollout-status'
+  | 'artifact-uploaded';
+
+/** Payload of the signal on channel `release-manager:<service>` and `release-manager`. */
+export interface ReleaseSignal {
+  kind: ReleaseEventKind;
+  service: string;
+  environment?: string;
+  artifactId?: string;
+  releaseId?: string;
+}
