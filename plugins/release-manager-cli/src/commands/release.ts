@@ -1,0 +1,129 @@
+import type { Command } from 'commander';
+import {
+  invalidArtifactIdReason,
+  ReleaseResult,
+} from '@devplane/plugin-release-manager-common';
+import { Environment as World, createContext } from '../context';
+import { usageError } from '../errors';
+import { shortSha } from '../output';
+import { checkedName } from '../shuttle';
+
+/** `release`, `promote` and `rollback`: each one commit in the config repo, or a no-op. */
+export function registerReleaseCommands(program: Command, world: World): void {
+  program
+    .command('release')
+    .description('release an artifact into an environment')
+    .option('--service <name>', 'service (default: from shuttle.yaml)')
+    .requiredOption('--env <environment>', 'target environment')
+    .requiredOption('--artifact <id>', 'artifact id, e.g. master-1a2b3c4d5e-6f7a8b9c0d')
+    .option('--reason <text>', 'why, recorded in the release log')
+    .action(async (opts, cmd: Command) => {
+      const ctx = createContext(world, cmd);
+      const service = ctx.service(opts.service);
+      const environment = checkedName('environment', opts.env);
+      const artifactId = checkedArtifactId(opts.artifact);
+      const result = await ctx.client.release({
+        service,
+        environment,
+        artifactId,
+        reason: opts.reason,
+      });
+      ctx.out.result(result, () =>
+        describeResult(result, { service, environment, artifactId, verb: 'released' }),
+      );
+    });
+
+  program
+    .command('promote')
+    .description('release what runs in one environment into another')
+    .option('--service <name>', 'service (default: from shuttle.yaml)')
+    .requiredOption('--from <environment>', 'environment to take the artifact from')
+    .requiredOption('--to <environment>', 'environment to release it into')
+    .option('--reason <text>', 'why, recorded in the release log')
+    .action(async (opts, cmd: Command) => {
+      const ctx = createContext(world, cmd);
+      const service = ctx.service(opts.service);
+      const fromEnvironment = checkedName('environment', opts.from);
+      const toEnvironment = checkedName('environment', opts.to);
+      if (fromEnvironment === toEnvironment) {
+        throw usageError(`--from and --to are both '${toEnvironment}'; promote between two environments`);
+      }
+      const result = await ctx.client.promote({
+        service,
+        fromEnvironment,
+        toEnvironment,
+        reason: opts.reason,
+      });
+      ctx.out.result(result, () =>
+        describeResult(result, {
+          service,
+          environment: toEnvironment,
+          verb: `promoted from ${fromEnvironment}`,
+        }),
+      );
+    });
+
+  program
+    .command('rollback')
+    .description('return an environment to an earlier artifact (default: the one before the current)')
+    .option('--service <name>', 'service (default: from shuttle.yaml)')
+    .requiredOption('--env <environment>', 'environment to roll back')
+    .option('--artifact <id>', 'earlier artifact to return to')
+    .option('--reason <text>', 'why, recorded in the release log')
+    .action(async (opts, cmd: Command) => {
+      const ctx = createContext(world, cmd);
+      const service = ctx.service(opts.service);
+      const environment = checkedName('environment', opts.env);
+      const artifactId =
+        opts.artifact === undefined ? undefined : checkedArtifactId(opts.artifact);
+      const result = await ctx.client.rollback({
+        service,
+        environment,
+        ...(artifactId ? { artifactId } : {}),
+        reason: opts.reason,
+      });
+      ctx.out.result(result, () =>
+        describeResult(result, { service, environment, artifactId, verb: 'rolled back to' }),
+      );
+    });
+}
+
+export function checkedArtifactId(value: string): string {
+  const reason = invalidArtifactIdReason(value);
+  if (reason) throw usageError(reason);
+  return value;
+}
+
+/** Plain words for a release result; a no-op says so. */
+export function describeResult(
+  result: ReleaseResult,
+  what: { service: string; environment: string; artifactId?: string; verb: string },
+): string[] {
+  const artifactId = result.release?.artifactId ?? what.artifactId;
+  if (!result.changed) {
+    if (artifactId) {
+      return [
+        `${what.service}: ${artifactId} already runs in ${what.environment}, nothing to do`,
+      ];
+    }
+    return [`${what.service}: ${result.message || `nothing to do in ${what.environment}`}`];
+  }
+  const lines: string[] = [];
+  if (what.verb === 'rolled back to') {
+    lines.push(
+      `${what.service}: rolled ${what.environment} back to ${artifactId ?? 'the previous artifact'}`,
+    );
+  } else if (what.verb.startsWith('promoted')) {
+    lines.push(
+      `${what.service}: ${artifactId ?? 'artifact'} ${what.verb} to ${what.environment}`,
+    );
+  } else {
+    lines.push(`${what.service}: ${what.verb} ${artifactId ?? 'artifact'} to ${what.environment}`);
+  }
+  if (result.release) {
+    lines.push(
+      `  commit ${shortSha(result.release.id)} by ${result.release.releasedBy}: ${result.release.commitTitle}`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+import type { Release } from '@devplane/plugin-release-manager-common';
+import { Environment as World, createContext } from '../context';
+import { CliError, ExitCode } from '../errors';
+import { fields, firstLine, formatTime, shortSha, table } from '../output';
+import { checkedName } from '../shuttle';
+import { checkedArtifactId } from './release';
+
+/** `status`, `describe release`, `describe artifact`. */
+export function registerStatusCommands(program: Command, world: World): void {
+  program
+    .command('status')
+    .description('what runs where for a service')
+    .option('--service <name>', 'service (default: from shuttle.yaml)')
+    .action(async (opts, cmd: Command) => {
+      const ctx = createContext(world, cmd);
+      const service = ctx.service(opts.service);
+      const statuses = await ctx.client.getStatus(service);
+      ctx.out.result(statuses, () => [
+        `${service}`,
+        ...table(
+          ['environment', 'artifact', 'branch', 'released by', 'released', 'rollout'],
+          statuses.map(s => [
+            s.production ? `${s.environment} (production)` : s.environment,
+            s.release?.artifactId ?? s.artifact?.id,
+            s.release?.branch ?? s.artifact?.branch,
+            s.release?.releasedBy,
+            formatTime(s.release?.releasedAt),
+            s.release ? rollout(s.release) : 'nothing released',
+          ]),
+        ),
+      ]);
+    });
+
+  const describe = program
+    .command('describe')
+    .description('details of the release in an environment, or of an artifact');
+
+  describe
+    .command('release')
+    .description('what runs in an environment, who released it, when and why')
+    .option('--service <name>', 'service (default: from shuttle.yaml)')
+    .requiredOption('--env <environment>', 'environment')
+    .action(async (opts, cmd: Command) => {
+      const ctx = createContext(world, cmd);
+      const service = ctx.service(opts.service);
+      const environment = checkedName('environment', opts.env);
+      const statuses = await ctx.client.getStatus(service);
+      const status = statuses.find(s => s.environment === environment);
+      if (!status) {
+        throw new CliError(
+          `environment '${environment}' is not configured (known: ${statuses.map(s => s.environment).join(', ') || 'none'})`,
+          ExitCode.NotFound,
+        );
+      }
+      if (!status.release) {
+        throw new CliError(
+          `${service}: nothing has been released to ${environment} yet`,
+          ExitCode.NotFound,
+        );
+      }
+      const r = status.release;
+      const a = status.artifact;
+      ctx.out.result(status, () =>
+        fields([
+          ['Service', service],
+          ['Environment', `${environment}${status.production ? ' (production)' : ''}`],
+          ['Artifact', r.artifactId],
+          ['Branch', r.branch ?? a?.branch],
+          ['Commit', a ? `${shortSha(a.sha)} ${firstLine(a.message)}` : undefined],
+          ['Author', a ? `${a.authorName} <${a.authorEmail}>` : undefined],
+          ['Intent', r.intent],
+          ['Released by', r.releasedBy],
+          ['Released at', formatTime(r.releasedAt)],
+          ['Promoted from', r.promotedFrom],
+          ['Rollback of', r.rollbackOf],
+          ['Reason', r.reason],
+          ['Rollout', rollout(r)],
+          ['Rollout note', r.rollout.message],
+          ['Config commit', `${shortSha(r.id)} ${r.commitTitle}`],
+          ['CI job', a?.ciJobUrl],
+        ]).concat(
+          r.rollout.logLines?.length
+            ? ['Last log lines:', ...r.rollout.logLines.map(l => `  ${l}`)]
+            : [],
+        ),
+      );
+    });
+
+  describe
+    .command('artifact')
+    .description('details of one artifact')
+    .option('--service <name>', 'service (default: from shuttle.yaml)')
+    .requiredOption('--artifact <id>', 'artifact id')
+    .action(async (opts, cmd: Command) => {
+      const ctx = createContext(world, cmd);
+      const service = ctx.service(opts.service);
+      const artifactId = checkedArtifactId(opts.artifact);
+      const a = await ctx.client.getArtifact(service, artifactId);
+      ctx.out.result(a, () =>
+        fields([
+          ['Artifact', a.id],
+          ['Service', a.service],
+          ['Namespace', a.namespace],
+          ['Squad', a.spec?.squad],
+          ['Branch', a.branch],
+          ['Commit', `${shortSha(a.sha)} ${firstLine(a.message)}`],
+          ['Author', `${a.authorName} <${a.authorEmail}>`],
+          ['Repository', a.spec?.application?.url],
+          ['CI job', a.ciJobUrl],
+          ['Created at', formatTime(a.createdAt)],
+          ['Created by', a.createdBy],
+          ['Environments', a.environments.join(', ') || 'none'],
+        ]),
+      );
+    });
+}
+
+function rollout(r: Release): string {
+  const counts =
+    r.rollout.desired !== undefined ? ` ${r.rollout.ready ?? 0}/${r.rollout.desired}` : '';
+  return `${r.rollout.state}${counts}`;
+}
