@@ -1,0 +1,202 @@
+import {
+  DatabaseService,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
+import { ConflictError, NotFoundError } from '@backstage/errors';
+import {
+  Incident,
+  IncidentSeverity,
+  IncidentStatus,
+} from '@devplane/plugin-oncall-common';
+import { randomUUID } from 'node:crypto';
+import { Knex } from 'knex';
+
+const migrationsDir = resolvePackagePath(
+  '@devplane/plugin-oncall-backend',
+  'migrations',
+);
+
+type IncidentRow = {
+  id: string;
+  entity_ref: string;
+  rotation: string;
+  title: string;
+  severity: string;
+  status: string;
+  dedup_key: string;
+  triggered_by: string;
+  assigned_to: string | null;
+  acknowledged_by: string | null;
+  resolved_by: string | null;
+  created_at: string;
+  acknowledged_at: string | null;
+  resolved_at: string | null;
+};
+
+/** An embedded incident together with the rotation it paged. */
+export type StoredIncident = Incident & { rotation: string };
+
+function toIncident(row: IncidentRow): StoredIncident {
+  return {
+    id: row.id,
+    provider: 'embedded',
+    entityRef: row.entity_ref,
+    rotation: row.rotation,
+    title: row.title,
+    severity: row.severity as IncidentSeverity,
+    status: row.status as IncidentStatus,
+    createdAt: row.created_at,
+    triggeredBy: row.triggered_by,
+    assignedTo: row.assigned_to ?? undefined,
+    acknowledgedBy: row.acknowledged_by ?? undefined,
+    resolvedBy: row.resolved_by ?? undefined,
+    dedupKey: row.dedup_key,
+    actionable: row.status !== 'resolved',
+  };
+}
+
+/** Embedded incidents and the trigger log, in the plugin's database. */
+export class OnCallStore {
+  static async create(options: {
+    database: DatabaseService;
+  }): Promise<OnCallStore> {
+    const client = await options.database.getClient();
+    if (!options.database.migrations?.skip) {
+      await client.migrate.latest({ directory: migrationsDir });
+    }
+    return new OnCallStore(client);
+  }
+
+  constructor(private readonly db: Knex) {}
+
+  /**
+   * Inserts an incident unless one with the same dedup key exists, in which
+   * case that one is returned. Safe under concurrent identical triggers (the
+   * dedup key is unique).
+   */
+  async createIncident(input: {
+    entityRef: string;
+    rotation: string;
+    title: string;
+    severity: IncidentSeverity;
+    dedupKey: string;
+    triggeredBy: string;
+    assignedTo?: string;
+    now: Date;
+  }): Promise<{ incident: StoredIncident; created: boolean }> {
+    const existing = await this.getByDedupKey(input.dedupKey);
+    if (existing) return { incident: existing, created: false };
+    const row: IncidentRow = {
+      id: randomUUID(),
+      entity_ref: input.entityRef,
+      rotation: input.rotation,
+      title: input.title,
+      severity: input.severity,
+      status: 'triggered',
+      dedup_key: input.dedupKey,
+      triggered_by: input.triggeredBy,
+      assigned_to: input.assignedTo ?? null,
+      acknowledged_by: null,
+      resolved_by: null,
+      created_at: input.now.toISOString(),
+      acknowledged_at: null,
+      resolved_at: null,
+    };
+    await this.db('oncall_incidents')
+      .insert(row)
+      .onConflict('dedup_key')
+      .ignore();
+    const again = await this.getByDedupKey(input.dedupKey);
+    if (!again) throw new Error('Incident insert vanished');
+    const created = again.id === row.id;
+    return { incident: again, created };
+  }
+
+  async getIncident(id: string): Promise<StoredIncident> {
+    const row = await this.db<IncidentRow>('oncall_incidents')
+      .where({ id })
+      .first();
+    if (!row) throw new NotFoundError(`No incident with id '${id}'`);
+    return toIncident(row);
+  }
+
+  private async getByDedupKey(dedupKey: string) {
+    const row = await this.db<IncidentRow>('oncall_incidents')
+      .where({ dedup_key: dedupKey })
+      .first();
+    return row ? toIncident(row) : undefined;
+  }
+
+  async listOpenIncidents(entityRef: string): Promise<StoredIncident[]> {
+    const rows = await this.db<IncidentRow>('oncall_incidents')
+      .where({ entity_ref: entityRef })
+      .whereIn('status', ['triggered', 'acknowledged'])
+      .orderBy('created_at', 'desc')
+      .limit(50);
+    return rows.map(toIncident);
+  }
+
+  /** Moves an incident forward; acknowledging a resolved one is a conflict. */
+  async transition(
+    id: string,
+    to: 'acknowledged' | 'resolved',
+    by: string,
+    now: Date,
+  ): Promise<StoredIncident> {
+    const current = await this.getIncident(id);
+    if (current.status === 'resolved') {
+      throw new ConflictError(`Incident ${id} is already resolved`);
+    }
+    if (to === 'acknowledged' && current.status === 'acknowledged') {
+      return current;
+    }
+    const update =
+      to === 'acknowledged'
+        ? {
+            status: 'acknowledged',
+            acknowledged_by: by,
+            acknowledged_at: now.toISOString(),
+          }
+        : {
+            status: 'resolved',
+            resolved_by: by,
+            resolved_at: now.toISOString(),
+          };
+    await this.db('oncall_incidents')
+      .where({ id })
+      .whereNot({ status: 'resolved' })
+      .update(update);
+    return this.getIncident(id);
+  }
+
+  async recordTrigger(input: {
+    entityRef: string;
+    userRef: string;
+    provider: string;
+    incidentId?: string;
+    dedupKey: string;
+    now: Date;
+  }) {
+    await this.db('oncall_triggers').insert({
+      entity_ref: input.entityRef,
+      user_ref: input.userRef,
+      provider: input.provider,
+      incident_id: input.incidentId ?? null,
+      dedup_key: input.dedupKey,
+      created_at: input.now.toISOString(),
+    });
+  }
+
+  /** How many triggers the user made for the entity since `since`. Shared across replicas. */
+  async countTriggersSince(
+    userRef: string,
+    entityRef: string,
+    since: Date,
+  ): Promise<number> {
+    const [{ count }] = await this.db('oncall_triggers')
+      .where({ user_ref: userRef, entity_ref: entityRef })
+      .where('created_at', '>', since.toISOString())
+      .count({ count: '*' });
+    return Number(count);
+  }
+}
