@@ -1,0 +1,81 @@
+import {
+  ApiBlueprint,
+  createFrontendPlugin,
+  discoveryApiRef,
+  fetchApiRef,
+} from '@backstage/frontend-plugin-api';
+import {
+  EntityCardBlueprint,
+  EntityContentBlueprint,
+} from '@backstage/plugin-catalog-react/alpha';
+import { HomePageWidgetBlueprint } from '@backstage/plugin-home-react/alpha';
+import { ReleaseManagerClient, releaseManagerApiRef } from './api';
+
+/** The release manager client. */
+export const releaseManagerApi = ApiBlueprint.make({
+  params: defineParams =>
+    defineParams({
+      api: releaseManagerApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: ({ discoveryApi, fetchApi }) =>
+        new ReleaseManagerClient({ discoveryApi, fetchApi }),
+    }),
+});
+
+/** "Releases" tab of component pages. */
+export const entityReleasesContent = EntityContentBlueprint.make({
+  name: 'releases',
+  params: {
+    path: 'releases',
+    title: 'Releases',
+    filter: { kind: 'component' },
+    loader: () =>
+      import('./components').then(m => <m.ReleasesContent />),
+  },
+});
+
+/** "Since yesterday" card of group pages. */
+export const entitySinceYesterdayCard = EntityCardBlueprint.make({
+  name: 'since-yesterday',
+  params: {
+    filter: { kind: 'group' },
+    loader: () =>
+      import('./components').then(m => <m.EntitySinceYesterdayCard />),
+  },
+});
+
+/** "Since yesterday" widget of the home page. */
+export const homeSinceYesterdayWidget = HomePageWidgetBlueprint.make({
+  name: 'since-yesterday',
+  params: {
+    name: 'ReleaseManagerSinceYesterday',
+    title: 'Since yesterday',
+    description:
+      'What was released, rolled back or failed for your teams since your last visit',
+    components: () =>
+      import('./components').then(m => ({
+        Content: m.HomeSinceYesterdayContent,
+      })),
+    layout: {
+      width: { defaultColumns: 6, minColumns: 4 },
+      height: { defaultRows: 4, minRows: 2 },
+    },
+  },
+});
+
+/**
+ * The release manager plugin for the new frontend system.
+ *
+ * @alpha
+ */
+export default createFrontendPlugin({
+  pluginId: 'release-manager',
+  title: 'Release manager',
+  info: { packageJson: () => import('../package.json') },
+  extensions: [
+    releaseManagerApi,
+    entityReleasesContent,
+    entitySinceYesterdayCard,
+    homeSinceYesterdayWidget,
+  ],
+});

@@ -1,0 +1,3 @@
+export { releaseManagerApiRef } from './ReleaseManagerApi';
+export type { ReleaseManagerApi, PageOptions } from './ReleaseManagerApi';
+export { ReleaseManagerClient } from './ReleaseManagerClient';

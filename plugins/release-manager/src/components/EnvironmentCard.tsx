@@ -1,0 +1,166 @@
+import { InfoCard, Link } from '@backstage/core-components';
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
+import Chip from '@material-ui/core/Chip';
+import Typography from '@material-ui/core/Typography';
+import {
+  Environment,
+  EnvironmentStatus,
+} from '@devplane/plugin-release-manager-common';
+import { RolloutStatus } from './common';
+import {
+  firstLine,
+  intentLabels,
+  relativeTime,
+  shortSha,
+  testId,
+} from './helpers';
+import { ReleaseAction } from './ReleaseDialog';
+import { GuardResult } from './useReleaseGuard';
+
+function Field(props: { label: string; children: React.ReactNode }) {
+  return (
+    <Box display="flex" mb={0.5}>
+      <Typography
+        variant="body2"
+        color="textSecondary"
+        style={{ minWidth: 96, flexShrink: 0 }}
+      >
+        {props.label}
+      </Typography>
+      <Typography variant="body2" component="div" style={{ minWidth: 0 }}>
+        {props.children}
+      </Typography>
+    </Box>
+  );
+}
+
+/** What runs in one environment, with "promote to next" and "roll back". */
+export function EnvironmentCard(props: {
+  environment: Environment;
+  status?: EnvironmentStatus;
+  next?: Environment;
+  guard: (branch: string, environment: Environment) => GuardResult;
+  onAction: (action: ReleaseAction) => void;
+  onRollback: (environment: string, currentArtifactId?: string) => void;
+}) {
+  const { environment, status, next, guard, onAction, onRollback } = props;
+  const artifact = status?.artifact;
+  const release = status?.release;
+  const env = environment.name;
+  const promoteGuard = artifact && next ? guard(artifact.branch, next) : undefined;
+
+  return (
+    <Box data-testid={`env-card-${testId(env)}`} height="100%">
+      <InfoCard
+        title={
+          <span>
+            {env}{' '}
+            {environment.production && (
+              <Chip size="small" color="secondary" label="production" />
+            )}
+          </span>
+        }
+        noPadding={false}
+      >
+        {!artifact && !release && (
+          <Typography color="textSecondary" data-testid={`env-empty-${testId(env)}`}>
+            Nothing released to {env} yet.
+          </Typography>
+        )}
+        {(artifact || release) && (
+          <Box>
+            <Typography
+              variant="subtitle1"
+              data-testid={`env-artifact-${testId(env)}`}
+              style={{ wordBreak: 'break-all' }}
+            >
+              {artifact?.id ?? release?.artifactId}
+            </Typography>
+            {artifact && (
+              <>
+                <Field label="Branch">{artifact.branch}</Field>
+                <Field label="Commit">
+                  <code>{shortSha(artifact.sha)}</code>{' '}
+                  {firstLine(artifact.message)}
+                </Field>
+                <Field label="Author">{artifact.authorName}</Field>
+                {artifact.ciJobUrl && (
+                  <Field label="CI">
+                    <Link to={artifact.ciJobUrl}>build log</Link>
+                  </Field>
+                )}
+              </>
+            )}
+            {release && (
+              <>
+                <Field label="Released">
+                  {intentLabels[release.intent]} by {release.releasedBy}{' '}
+                  <span title={release.releasedAt}>
+                    {relativeTime(release.releasedAt)}
+                  </span>
+                </Field>
+                {release.reason && (
+                  <Field label="Reason">{release.reason}</Field>
+                )}
+                <Field label="Rollout">
+                  <RolloutStatus
+                    rollout={release.rollout}
+                    testId={`rollout-status-${testId(env)}`}
+                  />
+                </Field>
+              </>
+            )}
+          </Box>
+        )}
+        <Box mt={2} display="flex" flexWrap="wrap" style={{ gap: 8 }}>
+          {artifact && next && promoteGuard && (
+            <Box>
+              <Button
+                size="small"
+                variant="outlined"
+                color="primary"
+                disabled={!promoteGuard.allowed}
+                aria-label={`Promote ${artifact.id} from ${env} to ${next.name}`}
+                data-testid={`promote-${testId(env)}-to-${testId(next.name)}`}
+                onClick={() =>
+                  onAction({
+                    kind: 'promote',
+                    artifact,
+                    fromEnvironment: env,
+                    environment: next.name,
+                  })
+                }
+              >
+                Promote to {next.name}
+              </Button>
+              {promoteGuard.reason && (
+                <Typography
+                  variant="caption"
+                  color="error"
+                  component="div"
+                  data-testid={`promote-blocked-${testId(env)}-to-${testId(next.name)}`}
+                >
+                  {promoteGuard.reason}
+                </Typography>
+              )}
+            </Box>
+          )}
+          {(artifact || release) && (
+            <Button
+              size="small"
+              variant="outlined"
+              aria-label={`Roll back ${env}`}
+              data-testid={`rollback-${testId(env)}`}
+              onClick={() =>
+                onRollback(env, artifact?.id ?? release?.artifactId)
+              }
+            >
+              Roll back
+            </Button>
+          )}
+        </Box>
+      </InfoCard>
+    </Box>
+  );
+}

@@ -1,0 +1,227 @@
+import { useState } from 'react';
+import { InfoCard } from '@backstage/core-components';
+import { useApi } from '@backstage/core-plugin-api';
+import { usePermission } from '@backstage/plugin-permission-react';
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
+import IconButton from '@material-ui/core/IconButton';
+import List from '@material-ui/core/List';
+import ListItem from '@material-ui/core/ListItem';
+import ListItemSecondaryAction from '@material-ui/core/ListItemSecondaryAction';
+import ListItemText from '@material-ui/core/ListItemText';
+import MenuItem from '@material-ui/core/MenuItem';
+import TextField from '@material-ui/core/TextField';
+import Typography from '@material-ui/core/Typography';
+import DeleteIcon from '@material-ui/icons/Delete';
+import Alert from '@material-ui/lab/Alert';
+import {
+  Environment,
+  ServicePolicies,
+  releaseManagerPolicyWritePermission,
+} from '@devplane/plugin-release-manager-common';
+import { releaseManagerApiRef } from '../api';
+import { plainError } from './common';
+import { autoReleasePreview, branchRestrictionPreview, testId } from './helpers';
+
+type Kind = 'auto-release' | 'branch-restriction';
+
+function isValidRegex(value: string): boolean {
+  try {
+    // eslint-disable-next-line no-new
+    new RegExp(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Auto-release and branch-restriction policies with plain-language previews; editable by owners. */
+export function PoliciesPanel(props: {
+  service: string;
+  entityRef: string;
+  policies: ServicePolicies;
+  environments: Environment[];
+  onChanged: () => void;
+}) {
+  const { service, entityRef, policies, environments, onChanged } = props;
+  const api = useApi(releaseManagerApiRef);
+  const write = usePermission({
+    permission: releaseManagerPolicyWritePermission,
+    resourceRef: entityRef,
+  });
+  const [kind, setKind] = useState<Kind>('auto-release');
+  const [value, setValue] = useState('');
+  const [environment, setEnvironment] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  const run = async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await work();
+      onChanged();
+      return true;
+    } catch (e) {
+      setError(plainError(e));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const add = async () => {
+    const ok = await run(() =>
+      kind === 'auto-release'
+        ? api.setAutoReleasePolicy(service, { branch: value.trim(), environment })
+        : api.setBranchRestrictionPolicy(service, {
+            branchRegex: value.trim(),
+            environment,
+          }),
+    );
+    if (ok) setValue('');
+  };
+
+  const trimmed = value.trim();
+  const regexProblem =
+    kind === 'branch-restriction' && trimmed && !isValidRegex(trimmed)
+      ? 'not a valid regular expression'
+      : undefined;
+  let preview: string | undefined;
+  if (trimmed && environment && !regexProblem) {
+    preview =
+      kind === 'auto-release'
+        ? autoReleasePreview({ branch: trimmed, environment })
+        : branchRestrictionPreview({ branchRegex: trimmed, environment });
+  }
+
+  const none =
+    policies.autoReleases.length === 0 &&
+    policies.branchRestrictions.length === 0;
+
+  return (
+    <InfoCard title="Policies">
+      <Box data-testid="policies-panel">
+        {none && (
+          <Typography color="textSecondary" data-testid="policies-empty">
+            No policies: every release is manual and any branch may go anywhere.
+          </Typography>
+        )}
+        <List dense>
+          {policies.autoReleases.map(p => (
+            <ListItem key={p.id} data-testid={`policy-${testId(p.id)}`}>
+              <ListItemText
+                primary={autoReleasePreview(p)}
+                secondary={`auto-release: ${p.branch} → ${p.environment}`}
+              />
+              {write.allowed && (
+                <ListItemSecondaryAction>
+                  <IconButton
+                    edge="end"
+                    aria-label={`Delete policy: ${autoReleasePreview(p)}`}
+                    data-testid={`policy-delete-${testId(p.id)}`}
+                    disabled={busy}
+                    onClick={() => run(() => api.deletePolicy(service, p.id))}
+                  >
+                    <DeleteIcon />
+                  </IconButton>
+                </ListItemSecondaryAction>
+              )}
+            </ListItem>
+          ))}
+          {policies.branchRestrictions.map(p => (
+            <ListItem key={p.id} data-testid={`policy-${testId(p.id)}`}>
+              <ListItemText
+                primary={branchRestrictionPreview(p)}
+                secondary={`branch restriction: ${p.branchRegex} → ${p.environment}`}
+              />
+              {write.allowed && (
+                <ListItemSecondaryAction>
+                  <IconButton
+                    edge="end"
+                    aria-label={`Delete policy: ${branchRestrictionPreview(p)}`}
+                    data-testid={`policy-delete-${testId(p.id)}`}
+                    disabled={busy}
+                    onClick={() => run(() => api.deletePolicy(service, p.id))}
+                  >
+                    <DeleteIcon />
+                  </IconButton>
+                </ListItemSecondaryAction>
+              )}
+            </ListItem>
+          ))}
+        </List>
+
+        {error && (
+          <Alert severity="error" data-testid="policy-error">
+            {error}
+          </Alert>
+        )}
+
+        {!write.loading && !write.allowed && (
+          <Typography variant="caption" color="textSecondary" data-testid="policies-read-only">
+            Only the owners of {service} can change its policies.
+          </Typography>
+        )}
+        {write.allowed && (
+          <Box mt={2} display="flex" flexWrap="wrap" alignItems="flex-start" style={{ gap: 12 }}>
+            <TextField
+              select
+              size="small"
+              variant="outlined"
+              label="Policy"
+              value={kind}
+              onChange={e => setKind(e.target.value as Kind)}
+              SelectProps={{ SelectDisplayProps: { 'data-testid': 'policy-kind' } as any }}
+              style={{ minWidth: 180 }}
+            >
+              <MenuItem value="auto-release">Auto-release</MenuItem>
+              <MenuItem value="branch-restriction">Branch restriction</MenuItem>
+            </TextField>
+            <TextField
+              size="small"
+              variant="outlined"
+              label={kind === 'auto-release' ? 'Branch' : 'Branch regex'}
+              placeholder={kind === 'auto-release' ? 'master' : '^(master|main)$'}
+              value={value}
+              error={!!regexProblem}
+              helperText={regexProblem}
+              onChange={e => setValue(e.target.value)}
+              inputProps={{ 'data-testid': 'policy-value' }}
+            />
+            <TextField
+              select
+              size="small"
+              variant="outlined"
+              label="Environment"
+              value={environment}
+              onChange={e => setEnvironment(e.target.value)}
+              SelectProps={{ SelectDisplayProps: { 'data-testid': 'policy-environment' } as any }}
+              style={{ minWidth: 160 }}
+            >
+              {environments.map(e => (
+                <MenuItem key={e.name} value={e.name}>
+                  {e.name}
+                </MenuItem>
+              ))}
+            </TextField>
+            <Button
+              variant="contained"
+              color="primary"
+              disabled={!preview || busy}
+              onClick={add}
+              data-testid="policy-add"
+            >
+              Add policy
+            </Button>
+          </Box>
+        )}
+        {write.allowed && preview && (
+          <Typography variant="body2" data-testid="policy-preview" style={{ marginTop: 8 }}>
+            Preview: {preview}
+          </Typography>
+        )}
+      </Box>
+    </InfoCard>
+  );
+}

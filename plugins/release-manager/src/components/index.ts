@@ -1,0 +1,6 @@
+export { ReleasesContent } from './ReleasesContent';
+export {
+  EntitySinceYesterdayCard,
+  HomeSinceYesterdayCard,
+  HomeSinceYesterdayContent,
+} from './SinceYesterday';

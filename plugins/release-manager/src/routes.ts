@@ -1,0 +1,4 @@
+import { createRouteRef } from '@backstage/core-plugin-api';
+
+/** Mount point of the legacy "Releases" entity content. */
+export const rootRouteRef = createRouteRef({ id: 'release-manager' });
