@@ -106,7 +106,10 @@ export function describeResult(
         `${what.service}: ${artifactId} already runs in ${what.environment}, nothing to do`,
       ];
     }
-    return [`${what.service}: ${result.message || `nothing to do in ${what.environment}`}`];
+    const message = result.message || `nothing changes in ${what.environment}`;
+    return [
+      `${what.service}: ${message}${/nothing to do/i.test(message) ? '' : ', nothing to do'}`,
+    ];
   }
   const lines: string[] = [];
   if (what.verb === 'rolled back to') {
