@@ -16,13 +16,24 @@ const spec = {
     name: 'payment-gateway',
     provider: 'local',
   },
-  ci: { jobUrl: 'https://ci.example.com/jobs/42', start: '2024-05-01T10:00:00Z', end: '2024-05-01T10:05:00Z' },
-  stages: [{ id: 'build', name: 'Build', data: { image: 'payment-gateway:abc' } }],
+  ci: {
+    jobUrl: 'https://ci.example.com/jobs/42',
+    start: '2024-05-01T10:00:00Z',
+    end: '2024-05-01T10:05:00Z',
+  },
+  stages: [
+    { id: 'build', name: 'Build', data: { image: 'payment-gateway:abc' } },
+  ],
 };
-const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: payment-gateway\n';
-const service = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: payment-gateway\n';
+const deployment =
+  'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: payment-gateway\n';
+const service =
+  'apiVersion: v1\nkind: Service\nmetadata:\n  name: payment-gateway\n';
 
-function project(overrides: Record<string, string> = {}, specValue: unknown = spec) {
+function project(
+  overrides: Record<string, string> = {},
+  specValue: unknown = spec,
+) {
   return tempTree({
     'artifact.json': JSON.stringify(specValue),
     'k8s/dev/deployment.yaml': deployment,
@@ -36,7 +47,18 @@ function project(overrides: Record<string, string> = {}, specValue: unknown = sp
 describe('artifact push', () => {
   let server: StandIn;
   const push = (cwd: string, ...extra: string[]) =>
-    cli(['artifact', 'push', '--spec', 'artifact.json', '--manifests', 'k8s', ...extra], { url: server.url, cwd });
+    cli(
+      [
+        'artifact',
+        'push',
+        '--spec',
+        'artifact.json',
+        '--manifests',
+        'k8s',
+        ...extra,
+      ],
+      { url: server.url, cwd },
+    );
 
   beforeEach(async () => {
     server = await new StandIn().start();
@@ -45,7 +67,16 @@ describe('artifact push', () => {
 
   it('uploads the spec and manifests per environment and reports auto-releases', async () => {
     const r = await cli(
-      ['--token', 'ci-token', 'artifact', 'push', '--spec', 'artifact.json', '--manifests', 'k8s'],
+      [
+        '--token',
+        'ci-token',
+        'artifact',
+        'push',
+        '--spec',
+        'artifact.json',
+        '--manifests',
+        'k8s',
+      ],
       { url: server.url, cwd: project() },
     );
     expect(r.code).toBe(0);
@@ -88,29 +119,100 @@ describe('artifact push', () => {
   });
 
   it.each<[string, Record<string, string>, unknown, string]>([
-    ['a spec that is not JSON', { 'artifact.json': '{nope' }, spec, 'is not valid JSON'],
-    ['an unknown spec field', {}, { ...spec, releasedBy: 'mallory' }, "unknown field 'releasedBy'"],
-    ['a service that escapes a directory', {}, { ...spec, service: '../etc' }, "service '../etc' is invalid"],
-    ['a bad artifact id', {}, { ...spec, id: 'a/../b' }, "artifact id 'a/../b' is invalid"],
-    ['a missing application field', {}, { ...spec, application: { ...spec.application, sha: undefined } }, 'application.sha is required'],
-    ['an environment dir with a bad name', { 'k8s/Prod..x/a.yaml': deployment }, spec, "environment 'Prod..x' is invalid"],
-    ['broken YAML', { 'k8s/dev/bad.yaml': 'a: [1, 2\n' }, spec, 'bad.yaml is not valid YAML'],
-    ['a nested directory', { 'k8s/dev/sub/x.yaml': deployment }, spec, 'is a directory; manifests go directly in <dir>/<env>/*.yaml'],
-    ['an oversized manifest', { 'k8s/dev/big.yaml': `a: "${'x'.repeat(LIMITS.manifestBytes)}"\n` }, spec, `the limit is ${LIMITS.manifestBytes}`],
-    ['an oversized spec', {}, { ...spec, stages: [{ id: 'x', name: 'x', data: { pad: 'x'.repeat(LIMITS.specBytes) } }] }, `the limit is ${LIMITS.specBytes}`],
-  ])('rejects %s with exit 2 before any request', async (_what, files, specValue, words) => {
-    const r = await push(project(files, specValue));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(words);
-    expect(server.requests).toHaveLength(0);
-  });
+    [
+      'a spec that is not JSON',
+      { 'artifact.json': '{nope' },
+      spec,
+      'is not valid JSON',
+    ],
+    [
+      'an unknown spec field',
+      {},
+      { ...spec, releasedBy: 'mallory' },
+      "unknown field 'releasedBy'",
+    ],
+    [
+      'a service that escapes a directory',
+      {},
+      { ...spec, service: '../etc' },
+      "service '../etc' is invalid",
+    ],
+    [
+      'a bad artifact id',
+      {},
+      { ...spec, id: 'a/../b' },
+      "artifact id 'a/../b' is invalid",
+    ],
+    [
+      'a missing application field',
+      {},
+      { ...spec, application: { ...spec.application, sha: undefined } },
+      'application.sha is required',
+    ],
+    [
+      'an environment dir with a bad name',
+      { 'k8s/Prod..x/a.yaml': deployment },
+      spec,
+      "environment 'Prod..x' is invalid",
+    ],
+    [
+      'broken YAML',
+      { 'k8s/dev/bad.yaml': 'a: [1, 2\n' },
+      spec,
+      'bad.yaml is not valid YAML',
+    ],
+    [
+      'a nested directory',
+      { 'k8s/dev/sub/x.yaml': deployment },
+      spec,
+      'is a directory; manifests go directly in <dir>/<env>/*.yaml',
+    ],
+    [
+      'an oversized manifest',
+      { 'k8s/dev/big.yaml': `a: "${'x'.repeat(LIMITS.manifestBytes)}"\n` },
+      spec,
+      `the limit is ${LIMITS.manifestBytes}`,
+    ],
+    [
+      'an oversized spec',
+      {},
+      {
+        ...spec,
+        stages: [
+          { id: 'x', name: 'x', data: { pad: 'x'.repeat(LIMITS.specBytes) } },
+        ],
+      },
+      `the limit is ${LIMITS.specBytes}`,
+    ],
+  ])(
+    'rejects %s with exit 2 before any request',
+    async (_what, files, specValue, words) => {
+      const r = await push(project(files, specValue));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(words);
+      expect(server.requests).toHaveLength(0);
+    },
+  );
 
   it('rejects a missing spec file and an empty manifest directory', async () => {
-    const dir = tempTree({ 'artifact.json': JSON.stringify(spec), 'k8s/dev/notes.txt': 'x' });
+    const dir = tempTree({
+      'artifact.json': JSON.stringify(spec),
+      'k8s/dev/notes.txt': 'x',
+    });
     const empty = await push(dir);
     expect(empty.code).toBe(2);
-    expect(empty.stderr).toContain(`no manifests found: expected ${path.join(dir, 'k8s', '<env>', '*.yaml')}`);
-    const missing = await cli(['artifact', 'push', '--spec', 'nope.json', '--manifests', 'k8s'], { url: server.url, cwd: dir });
+    expect(empty.stderr).toContain(
+      `no manifests found: expected ${path.join(
+        dir,
+        'k8s',
+        '<env>',
+        '*.yaml',
+      )}`,
+    );
+    const missing = await cli(
+      ['artifact', 'push', '--spec', 'nope.json', '--manifests', 'k8s'],
+      { url: server.url, cwd: dir },
+    );
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('nope.json does not exist');
     expect(server.requests).toHaveLength(0);
@@ -133,10 +235,15 @@ describe('artifact push', () => {
   it('passes a server-side 400 through as exit 2', async () => {
     server.replyOnce({
       status: 400,
-      body: { error: { name: 'InputError', message: "unknown environment 'prod'" }, response: { statusCode: 400 } },
+      body: {
+        error: { name: 'InputError', message: "unknown environment 'prod'" },
+        response: { statusCode: 400 },
+      },
     });
     const r = await push(project());
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("release-manager: the server rejected the request: unknown environment 'prod' (HTTP 400)\n");
+    expect(r.stderr).toBe(
+      "release-manager: the server rejected the request: unknown environment 'prod' (HTTP 400)\n",
+    );
   });
 });

@@ -56,11 +56,16 @@ export class ReleaseManagerClient {
     service: string,
     query: { branch?: string; limit?: number; cursor?: string },
   ): Promise<Page<Artifact>> {
-    return this.request('GET', `/services/${seg(service)}/artifacts`, { query });
+    return this.request('GET', `/services/${seg(service)}/artifacts`, {
+      query,
+    });
   }
 
   getArtifact(service: string, artifactId: string): Promise<Artifact> {
-    return this.request('GET', `/services/${seg(service)}/artifacts/${seg(artifactId)}`);
+    return this.request(
+      'GET',
+      `/services/${seg(service)}/artifacts/${seg(artifactId)}`,
+    );
   }
 
   getStatus(service: string): Promise<EnvironmentStatus[]> {
@@ -94,20 +99,31 @@ export class ReleaseManagerClient {
     service: string,
     body: { branch: string; environment: string },
   ): Promise<ServicePolicies> {
-    return this.request('PUT', `/services/${seg(service)}/policies/auto-releases`, { body });
+    return this.request(
+      'PUT',
+      `/services/${seg(service)}/policies/auto-releases`,
+      { body },
+    );
   }
 
   applyBranchRestriction(
     service: string,
     body: { branchRegex: string; environment: string },
   ): Promise<ServicePolicies> {
-    return this.request('PUT', `/services/${seg(service)}/policies/branch-restrictions`, {
-      body,
-    });
+    return this.request(
+      'PUT',
+      `/services/${seg(service)}/policies/branch-restrictions`,
+      {
+        body,
+      },
+    );
   }
 
   deletePolicy(service: string, policyId: string): Promise<ServicePolicies> {
-    return this.request('DELETE', `/services/${seg(service)}/policies/${seg(policyId)}`);
+    return this.request(
+      'DELETE',
+      `/services/${seg(service)}/policies/${seg(policyId)}`,
+    );
   }
 
   /** One HTTP call; JSON in, JSON out. */
@@ -118,10 +134,12 @@ export class ReleaseManagerClient {
   ): Promise<T> {
     const url = new URL(`${this.baseUrl}${path}`);
     for (const [key, value] of Object.entries(init.query ?? {})) {
-      if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
+      if (value !== undefined && value !== '')
+        url.searchParams.set(key, String(value));
     }
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (this.options.token)
+      headers.authorization = `Bearer ${this.options.token}`;
     if (init.body !== undefined) headers['content-type'] = 'application/json';
 
     let response: Response;
@@ -134,8 +152,9 @@ export class ReleaseManagerClient {
       });
     } catch (error) {
       throw new CliError(
-        `cannot reach the release manager at ${this.baseUrl} (${networkReason(error)}); ` +
-          'is the backend running? Set --url or RELEASE_MANAGER_URL.',
+        `cannot reach the release manager at ${this.baseUrl} (${networkReason(
+          error,
+        )}); ` + 'is the backend running? Set --url or RELEASE_MANAGER_URL.',
         ExitCode.Unreachable,
       );
     }
@@ -159,7 +178,12 @@ export class ReleaseManagerClient {
       }
       return body as T;
     }
-    throw errorFromResponse(response.status, response.statusText, body, `${method} ${url.pathname}`);
+    throw errorFromResponse(
+      response.status,
+      response.statusText,
+      body,
+      `${method} ${url.pathname}`,
+    );
   }
 }
 
@@ -170,19 +194,28 @@ export function errorFromResponse(
   body: unknown,
   what: string,
 ): CliError {
-  const error = (body as { error?: { name?: unknown; message?: unknown } } | undefined)?.error;
+  const error = (
+    body as { error?: { name?: unknown; message?: unknown } } | undefined
+  )?.error;
   const name = typeof error?.name === 'string' ? error.name : undefined;
   const serverMessage =
     typeof error?.message === 'string' && error.message
       ? error.message
       : `${what} answered ${status} ${statusText}`.trim();
   const exitCode = exitCodeFor(status, serverMessage, name);
-  const message = `${prefixFor(status, exitCode)}${serverMessage} (HTTP ${status})`;
+  const message = `${prefixFor(
+    status,
+    exitCode,
+  )}${serverMessage} (HTTP ${status})`;
   return new CliError(message, exitCode, body);
 }
 
 /** HTTP status (and, for 409, the kind of refusal) → exit code. */
-export function exitCodeFor(status: number, message = '', name?: string): ExitCodeValue {
+export function exitCodeFor(
+  status: number,
+  message = '',
+  name?: string,
+): ExitCodeValue {
   if (status === 400 || status === 413 || status === 422) return ExitCode.Usage;
   if (status === 401 || status === 403) return ExitCode.Refused;
   if (status === 404) return ExitCode.NotFound;
@@ -195,7 +228,9 @@ export function exitCodeFor(status: number, message = '', name?: string): ExitCo
 }
 
 function isBranchRestriction(message: string): boolean {
-  return /branch[- ]restriction|restricted to branch|not allowed to reach/i.test(message);
+  return /branch[- ]restriction|restricted to branch|not allowed to reach/i.test(
+    message,
+  );
 }
 
 function prefixFor(status: number, exitCode: ExitCodeValue): string {
@@ -217,8 +252,13 @@ function prefixFor(status: number, exitCode: ExitCodeValue): string {
 }
 
 function networkReason(error: unknown): string {
-  const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timed out';
+  const e = error as {
+    name?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError')
+    return 'timed out';
   return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
 }
 

@@ -27,7 +27,10 @@ export interface CommandContext {
   service(flag: string | undefined): string;
 }
 
-export function createContext(world: Environment, command: Command): CommandContext {
+export function createContext(
+  world: Environment,
+  command: Command,
+): CommandContext {
   const globals = command.optsWithGlobals<GlobalOptions>();
   const client = new ReleaseManagerClient({
     baseUrl: globals.url || world.env.RELEASE_MANAGER_URL || DEFAULT_URL,

@@ -23,14 +23,21 @@ export function createProgram(world: Environment): Command {
       'Release, promote and roll back services through the release manager (GitOps).\n' +
         'The service defaults to vars.service in the nearest shuttle.yaml.',
     )
-    .option('--url <url>', 'release manager API base URL (env RELEASE_MANAGER_URL)')
-    .option('--token <token>', 'bearer token, e.g. a static external access token (env RELEASE_MANAGER_TOKEN)')
+    .option(
+      '--url <url>',
+      'release manager API base URL (env RELEASE_MANAGER_URL)',
+    )
+    .option(
+      '--token <token>',
+      'bearer token, e.g. a static external access token (env RELEASE_MANAGER_TOKEN)',
+    )
     .option('--json', 'print the raw API response as JSON')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: text => world.io.stdout(text),
       writeErr: text => world.io.stderr(text),
-      outputError: (text, write) => write(`release-manager: ${text.replace(/^error: /, '')}`),
+      outputError: (text, write) =>
+        write(`release-manager: ${text.replace(/^error: /, '')}`),
     })
     .exitOverride();
 
@@ -61,7 +68,10 @@ export async function run(argv: string[], world: Environment): Promise<number> {
       return error.exitCode;
     }
     out.failure(
-      new CliError(`unexpected error: ${(error as Error)?.stack ?? String(error)}`, ExitCode.Error),
+      new CliError(
+        `unexpected error: ${(error as Error)?.stack ?? String(error)}`,
+        ExitCode.Error,
+      ),
     );
     return ExitCode.Error;
   }

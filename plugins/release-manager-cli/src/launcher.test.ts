@@ -5,15 +5,25 @@ import { StandIn, emptyDir } from './__testUtils__/standIn';
 const bin = path.resolve(__dirname, '..', 'bin', 'release-manager');
 
 function launch(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>(resolve => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd: emptyDir(), env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return new Promise<{ code: number; stdout: string; stderr: string }>(
+    resolve => {
+      execFile(
+        process.execPath,
+        [bin, ...args],
+        {
+          cwd: emptyDir(),
+          env: { PATH: process.env.PATH ?? '', ...env },
+          timeout: 30_000,
+        },
+        (error, stdout, stderr) =>
+          resolve({
+            code: error ? Number((error as { code?: number }).code ?? 1) : 0,
+            stdout,
+            stderr,
+          }),
+      );
+    },
+  );
 }
 
 describe('bin/release-manager (a real process, from source)', () => {
@@ -34,7 +44,9 @@ describe('bin/release-manager (a real process, from source)', () => {
   });
 
   it('sets the process exit code (3 on not found)', async () => {
-    const r = await launch(['status', '--service', 'ghost'], { RELEASE_MANAGER_URL: server.url });
+    const r = await launch(['status', '--service', 'ghost'], {
+      RELEASE_MANAGER_URL: server.url,
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("not found: Service 'ghost' not found");
   });

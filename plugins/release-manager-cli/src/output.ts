@@ -34,16 +34,28 @@ export class Output {
         error: { name: 'CliError', message: error.message },
       };
       this.io.stdout(
-        `${JSON.stringify({ ...(body as object), exitCode: error.exitCode }, null, 2)}\n`,
+        `${JSON.stringify(
+          { ...(body as object), exitCode: error.exitCode },
+          null,
+          2,
+        )}\n`,
       );
     }
   }
 }
 
 /** Aligned columns, two spaces apart, upper-case headers, no trailing spaces. */
-export function table(headers: string[], rows: Array<Array<string | undefined>>): string[] {
-  const cells = [headers.map(h => h.toUpperCase()), ...rows.map(r => r.map(c => c ?? '-'))];
-  const widths = headers.map((_, i) => Math.max(...cells.map(r => (r[i] ?? '').length)));
+export function table(
+  headers: string[],
+  rows: Array<Array<string | undefined>>,
+): string[] {
+  const cells = [
+    headers.map(h => h.toUpperCase()),
+    ...rows.map(r => r.map(c => c ?? '-')),
+  ];
+  const widths = headers.map((_, i) =>
+    Math.max(...cells.map(r => (r[i] ?? '').length)),
+  );
   return cells.map(r =>
     r
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
@@ -53,7 +65,9 @@ export function table(headers: string[], rows: Array<Array<string | undefined>>)
 }
 
 /** `key: value` lines with aligned values; undefined values are skipped. */
-export function fields(pairs: Array<[string, string | number | boolean | undefined]>): string[] {
+export function fields(
+  pairs: Array<[string, string | number | boolean | undefined]>,
+): string[] {
   const shown = pairs.filter(([, v]) => v !== undefined && v !== '');
   const width = Math.max(0, ...shown.map(([k]) => k.length + 1));
   return shown.map(([k, v]) => `${`${k}:`.padEnd(width)}  ${String(v)}`);

@@ -10,16 +10,24 @@ describe('service from shuttle.yaml', () => {
 
   it('uses vars.service of the nearest shuttle.yaml, walking up from cwd', async () => {
     const repo = tempTree({
-      'shuttle.yaml': 'plan: false\nvars:\n  service: payment-gateway\n  squad: payments\n',
+      'shuttle.yaml':
+        'plan: false\nvars:\n  service: payment-gateway\n  squad: payments\n',
       'src/deep/dir/.keep': '',
     });
-    const r = await cli(['status'], { url: server.url, cwd: path.join(repo, 'src', 'deep', 'dir') });
+    const r = await cli(['status'], {
+      url: server.url,
+      cwd: path.join(repo, 'src', 'deep', 'dir'),
+    });
     expect(r.code).toBe(0);
-    expect(server.last.path).toBe('/api/release-manager/services/payment-gateway/status');
+    expect(server.last.path).toBe(
+      '/api/release-manager/services/payment-gateway/status',
+    );
   });
 
   it('falls back to the repo directory name without vars.service', async () => {
-    const parent = tempTree({ 'payment-gateway/shuttle.yaml': 'plan: false\nvars:\n  squad: payments\n' });
+    const parent = tempTree({
+      'payment-gateway/shuttle.yaml': 'plan: false\nvars:\n  squad: payments\n',
+    });
     const r = await cli(
       ['release', '--env', 'dev', '--artifact', ARTIFACT_ID],
       { url: server.url, cwd: path.join(parent, 'payment-gateway') },
@@ -30,14 +38,21 @@ describe('service from shuttle.yaml', () => {
 
   it('lets --service win over shuttle.yaml', async () => {
     const repo = tempTree({ 'shuttle.yaml': 'vars:\n  service: ledger\n' });
-    await cli(['policy', 'list', '--service', 'payment-gateway'], { url: server.url, cwd: repo });
-    expect(server.last.path).toBe('/api/release-manager/services/payment-gateway/policies');
+    await cli(['policy', 'list', '--service', 'payment-gateway'], {
+      url: server.url,
+      cwd: repo,
+    });
+    expect(server.last.path).toBe(
+      '/api/release-manager/services/payment-gateway/policies',
+    );
   });
 
   it('exits 2 without --service outside a repo', async () => {
     const r = await cli(['status'], { url: server.url });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no --service given and no shuttle.yaml found in .* or its parents/);
+    expect(r.stderr).toMatch(
+      /no --service given and no shuttle.yaml found in .* or its parents/,
+    );
     expect(server.requests).toHaveLength(0);
   });
 

@@ -11,7 +11,8 @@ export function findShuttleFile(cwd: string): string | undefined {
   let dir = path.resolve(cwd);
   for (;;) {
     const candidate = path.join(dir, 'shuttle.yaml');
-    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile())
+      return candidate;
     const parent = path.dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
@@ -28,7 +29,9 @@ export function resolveService(flag: string | undefined, cwd: string): string {
   const file = findShuttleFile(cwd);
   if (!file) {
     throw usageError(
-      `no --service given and no shuttle.yaml found in ${path.resolve(cwd)} or its parents`,
+      `no --service given and no shuttle.yaml found in ${path.resolve(
+        cwd,
+      )} or its parents`,
     );
   }
   const service = readService(file) ?? path.basename(path.dirname(file));
@@ -40,16 +43,22 @@ export function resolveService(flag: string | undefined, cwd: string): string {
 function readService(file: string): string | undefined {
   const stat = fs.statSync(file);
   if (stat.size > MAX_SHUTTLE_BYTES) {
-    throw usageError(`${file} is larger than ${MAX_SHUTTLE_BYTES} bytes; pass --service`);
+    throw usageError(
+      `${file} is larger than ${MAX_SHUTTLE_BYTES} bytes; pass --service`,
+    );
   }
   let doc: unknown;
   try {
     doc = parse(fs.readFileSync(file, 'utf8'), { maxAliasCount: 100 });
   } catch (error) {
-    throw usageError(`cannot read ${file}: ${(error as Error).message}; pass --service`);
+    throw usageError(
+      `cannot read ${file}: ${(error as Error).message}; pass --service`,
+    );
   }
   const vars = (doc as { vars?: { service?: unknown } } | null)?.vars;
-  return typeof vars?.service === 'string' && vars.service ? vars.service : undefined;
+  return typeof vars?.service === 'string' && vars.service
+    ? vars.service
+    : undefined;
 }
 
 /** Validates a service / environment name given on the command line. */

@@ -64,7 +64,11 @@ export function artifact(id: string, branch = 'master'): Artifact {
   };
 }
 
-export function release(environment: string, artifactId: string, extra: Partial<Release> = {}): Release {
+export function release(
+  environment: string,
+  artifactId: string,
+  extra: Partial<Release> = {},
+): Release {
   return {
     id: 'c0ffee1234567890c0ffee1234567890c0ffee12',
     service: 'payment-gateway',
@@ -87,20 +91,40 @@ export function release(environment: string, artifactId: string, extra: Partial<
  */
 export class StandIn {
   readonly requests: RecordedRequest[] = [];
-  private readonly server = http.createServer((req, res) => this.handle(req, res));
+  private readonly server = http.createServer((req, res) =>
+    this.handle(req, res),
+  );
   private overrides: Reply[] = [];
   url = '';
 
-  running: Record<string, string | undefined> = { dev: ARTIFACT_ID, staging: undefined, prod: ARTIFACT_ID };
+  running: Record<string, string | undefined> = {
+    dev: ARTIFACT_ID,
+    staging: undefined,
+    prod: ARTIFACT_ID,
+  };
   policies: ServicePolicies = {
     service: 'payment-gateway',
-    autoReleases: [{ id: 'auto-dev-master', branch: 'master', environment: 'dev' }],
-    branchRestrictions: [{ id: 'restrict-prod', branchRegex: '^(master|main)$', environment: 'prod' }],
+    autoReleases: [
+      { id: 'auto-dev-master', branch: 'master', environment: 'dev' },
+    ],
+    branchRestrictions: [
+      {
+        id: 'restrict-prod',
+        branchRegex: '^(master|main)$',
+        environment: 'prod',
+      },
+    ],
   };
-  artifacts = [artifact(ARTIFACT_ID), artifact(FEATURE_ARTIFACT_ID, 'feature-login'), artifact(OLD_ARTIFACT_ID)];
+  artifacts = [
+    artifact(ARTIFACT_ID),
+    artifact(FEATURE_ARTIFACT_ID, 'feature-login'),
+    artifact(OLD_ARTIFACT_ID),
+  ];
 
   async start(): Promise<this> {
-    await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>(resolve =>
+      this.server.listen(0, '127.0.0.1', resolve),
+    );
     const { port } = this.server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}/api/release-manager`;
     return this;
@@ -154,7 +178,6 @@ export class StandIn {
     if (!r.path.startsWith(base)) return notFound(`no route ${r.path}`);
     const p = r.path.slice(base.length);
     const body = r.body as any;
-    let m: RegExpMatchArray | null;
 
     if (r.method === 'GET' && p === '/environments') {
       return ok([
@@ -163,37 +186,76 @@ export class StandIn {
         { name: 'staging', production: false, order: 2 },
       ]);
     }
-    if ((m = p.match(/^\/services\/([^/]+)(\/.*)$/))) {
-      const service = decodeURIComponent(m[1]);
-      if (service !== 'payment-gateway') return notFound(`Service '${service}' not found`);
-      const rest = m[2];
+    const serviceRoute = p.match(/^\/services\/([^/]+)(\/.*)$/);
+    if (serviceRoute) {
+      const service = decodeURIComponent(serviceRoute[1]);
+      if (service !== 'payment-gateway')
+        return notFound(`Service '${service}' not found`);
+      const rest = serviceRoute[2];
+      const artifactRoute = rest.match(/^\/artifacts\/([^/]+)$/);
+      const policyRoute = rest.match(/^\/policies\/([^/]+)$/);
       if (r.method === 'GET' && rest === '/status') return ok(this.status());
       if (r.method === 'GET' && rest === '/artifacts') {
-        const items = this.artifacts.filter(a => !r.query.branch || a.branch === r.query.branch);
-        return ok({ items, total: items.length, ...(r.query.limit ? { nextCursor: 'c2' } : {}) });
+        const items = this.artifacts.filter(
+          a => !r.query.branch || a.branch === r.query.branch,
+        );
+        return ok({
+          items,
+          total: items.length,
+          ...(r.query.limit ? { nextCursor: 'c2' } : {}),
+        });
       }
-      if (r.method === 'GET' && (m = rest.match(/^\/artifacts\/([^/]+)$/))) {
-        const a = this.artifacts.find(x => x.id === decodeURIComponent(m![1]));
-        return a ? ok(a) : notFound(`Artifact '${decodeURIComponent(m[1])}' not found for payment-gateway`);
+      if (r.method === 'GET' && artifactRoute) {
+        const id = decodeURIComponent(artifactRoute[1]);
+        const a = this.artifacts.find(x => x.id === id);
+        return a
+          ? ok(a)
+          : notFound(`Artifact '${id}' not found for payment-gateway`);
       }
       if (r.method === 'GET' && rest === '/policies') return ok(this.policies);
       if (r.method === 'PUT' && rest === '/policies/auto-releases') {
-        if (this.policies.autoReleases.some(a => a.environment === body.environment && a.branch !== body.branch)) {
-          return { status: 409, body: errorBody('ConflictError', `an auto-release to ${body.environment} already exists`, 409) };
+        if (
+          this.policies.autoReleases.some(
+            a => a.environment === body.environment && a.branch !== body.branch,
+          )
+        ) {
+          return {
+            status: 409,
+            body: errorBody(
+              'ConflictError',
+              `an auto-release to ${body.environment} already exists`,
+              409,
+            ),
+          };
         }
-        this.policies.autoReleases.push({ id: `auto-${body.environment}-${body.branch}`, ...body });
+        this.policies.autoReleases.push({
+          id: `auto-${body.environment}-${body.branch}`,
+          ...body,
+        });
         return ok(this.policies);
       }
       if (r.method === 'PUT' && rest === '/policies/branch-restrictions') {
-        this.policies.branchRestrictions.push({ id: `restrict-${body.environment}`, ...body });
+        this.policies.branchRestrictions.push({
+          id: `restrict-${body.environment}`,
+          ...body,
+        });
         return ok(this.policies);
       }
-      if (r.method === 'DELETE' && (m = rest.match(/^\/policies\/([^/]+)$/))) {
-        const id = decodeURIComponent(m[1]);
-        const before = this.policies.autoReleases.length + this.policies.branchRestrictions.length;
-        this.policies.autoReleases = this.policies.autoReleases.filter(a => a.id !== id);
-        this.policies.branchRestrictions = this.policies.branchRestrictions.filter(b => b.id !== id);
-        if (before === this.policies.autoReleases.length + this.policies.branchRestrictions.length) {
+      if (r.method === 'DELETE' && policyRoute) {
+        const id = decodeURIComponent(policyRoute[1]);
+        const before =
+          this.policies.autoReleases.length +
+          this.policies.branchRestrictions.length;
+        this.policies.autoReleases = this.policies.autoReleases.filter(
+          a => a.id !== id,
+        );
+        this.policies.branchRestrictions =
+          this.policies.branchRestrictions.filter(b => b.id !== id);
+        if (
+          before ===
+          this.policies.autoReleases.length +
+            this.policies.branchRestrictions.length
+        ) {
           return notFound(`Policy '${id}' not found`);
         }
         return ok(this.policies);
@@ -204,17 +266,30 @@ export class StandIn {
     }
     if (r.method === 'POST' && p === '/promotions') {
       const from = this.running[body.fromEnvironment];
-      if (!from) return notFound(`Nothing runs in ${body.fromEnvironment} for payment-gateway`);
-      return this.releaseTo(body.toEnvironment, from, 'promote', { promotedFrom: body.fromEnvironment });
+      if (!from)
+        return notFound(
+          `Nothing runs in ${body.fromEnvironment} for payment-gateway`,
+        );
+      return this.releaseTo(body.toEnvironment, from, 'promote', {
+        promotedFrom: body.fromEnvironment,
+      });
     }
     if (r.method === 'POST' && p === '/rollbacks') {
       const current = this.running[body.environment];
-      return this.releaseTo(body.environment, body.artifactId ?? OLD_ARTIFACT_ID, 'rollback', {
-        rollbackOf: current,
-      });
+      return this.releaseTo(
+        body.environment,
+        body.artifactId ?? OLD_ARTIFACT_ID,
+        'rollback',
+        {
+          rollbackOf: current,
+        },
+      );
     }
     if (r.method === 'POST' && p === '/artifacts') {
-      const a = { ...artifact(body.spec.id, body.spec.application.branch), environments: Object.keys(body.manifests) };
+      const a = {
+        ...artifact(body.spec.id, body.spec.application.branch),
+        environments: Object.keys(body.manifests),
+      };
       this.artifacts.unshift(a);
       const autoReleases = this.policies.autoReleases
         .filter(x => x.branch === a.branch)
@@ -224,22 +299,44 @@ export class StandIn {
     return notFound(`no route ${r.method} ${p}`);
   }
 
-  private releaseTo(environment: string, artifactId: string, intent: Release['intent'], extra: Partial<Release> = {}): Reply {
-    if (!(environment in this.running)) return notFound(`Environment '${environment}' is not configured`);
+  private releaseTo(
+    environment: string,
+    artifactId: string,
+    intent: Release['intent'],
+    extra: Partial<Release> = {},
+  ): Reply {
+    if (!(environment in this.running))
+      return notFound(`Environment '${environment}' is not configured`);
     const a = this.artifacts.find(x => x.id === artifactId);
-    if (!a) return notFound(`Artifact '${artifactId}' not found for payment-gateway`);
+    if (!a)
+      return notFound(`Artifact '${artifactId}' not found for payment-gateway`);
     if (environment === 'prod' && !/^(master|main)$/.test(a.branch)) {
       return {
         status: 403,
-        body: errorBody('NotAllowedError', `branch restriction: branch '${a.branch}' is not allowed to reach prod (only ^(master|main)$)`, 403),
+        body: errorBody(
+          'NotAllowedError',
+          `branch restriction: branch '${a.branch}' is not allowed to reach prod (only ^(master|main)$)`,
+          403,
+        ),
       };
     }
     if (this.running[environment] === artifactId) {
-      return ok({ changed: false, message: `${artifactId} already runs in ${environment}` });
+      return ok({
+        changed: false,
+        message: `${artifactId} already runs in ${environment}`,
+      });
     }
     this.running[environment] = artifactId;
-    const rel = release(environment, artifactId, { intent, branch: a.branch, ...extra });
-    return ok({ changed: true, message: `released ${artifactId} to ${environment}`, release: rel });
+    const rel = release(environment, artifactId, {
+      intent,
+      branch: a.branch,
+      ...extra,
+    });
+    return ok({
+      changed: true,
+      message: `released ${artifactId} to ${environment}`,
+      release: rel,
+    });
   }
 
   private status(): EnvironmentStatus[] {
@@ -248,14 +345,23 @@ export class StandIn {
       return {
         environment: env,
         production: env === 'prod',
-        ...(id ? { release: release(env, id), artifact: this.artifacts.find(a => a.id === id) } : {}),
+        ...(id
+          ? {
+              release: release(env, id),
+              artifact: this.artifacts.find(a => a.id === id),
+            }
+          : {}),
       };
     });
   }
 }
 
 export function errorBody(name: string, message: string, statusCode: number) {
-  return { error: { name, message }, request: { method: 'X', url: '/x' }, response: { statusCode } };
+  return {
+    error: { name, message },
+    request: { method: 'X', url: '/x' },
+    response: { statusCode },
+  };
 }
 
 function ok(body: unknown): Reply {
@@ -276,14 +382,21 @@ export interface RunResult {
 /** Runs the CLI in-process against `url` from `cwd`. */
 export async function cli(
   argv: string[],
-  opts: { url?: string; cwd?: string; env?: Record<string, string | undefined> } = {},
+  opts: {
+    url?: string;
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+  } = {},
 ): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
   const code = await run(argv, {
     io: { stdout: t => void (stdout += t), stderr: t => void (stderr += t) },
     cwd: opts.cwd ?? emptyDir(),
-    env: { ...(opts.url ? { RELEASE_MANAGER_URL: opts.url } : {}), ...opts.env },
+    env: {
+      ...(opts.url ? { RELEASE_MANAGER_URL: opts.url } : {}),
+      ...opts.env,
+    },
   });
   return { code, stdout, stderr };
 }

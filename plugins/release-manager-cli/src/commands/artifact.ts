@@ -8,14 +8,24 @@ import { describeResult } from './release';
 
 /** `artifact push`, `artifacts`, `environments`. */
 export function registerArtifactCommands(program: Command, world: World): void {
-  const artifact = program.command('artifact').description('upload artifacts (CI)');
+  const artifact = program
+    .command('artifact')
+    .description('upload artifacts (CI)');
 
   artifact
     .command('push')
-    .description('upload an artifact spec and its rendered manifests per environment')
+    .description(
+      'upload an artifact spec and its rendered manifests per environment',
+    )
     .requiredOption('--spec <file>', 'artifact spec (artifact.json)')
-    .requiredOption('--manifests <dir>', 'directory laid out as <dir>/<env>/*.yaml')
-    .option('--dry-run', 'validate locally and print what would be sent, send nothing')
+    .requiredOption(
+      '--manifests <dir>',
+      'directory laid out as <dir>/<env>/*.yaml',
+    )
+    .option(
+      '--dry-run',
+      'validate locally and print what would be sent, send nothing',
+    )
     .action(async (opts, cmd: Command) => {
       const ctx = createContext(world, cmd);
       const upload = readUpload(
@@ -25,14 +35,22 @@ export function registerArtifactCommands(program: Command, world: World): void {
       const { spec } = upload;
       const envs = Object.keys(upload.manifests);
       if (opts.dryRun) {
-        ctx.out.result(upload, () =>
-          `${spec.service}: ${spec.id} is valid (${envs.map(e => `${e}: ${Object.keys(upload.manifests[e]).length} files`).join(', ')}); nothing sent`,
+        ctx.out.result(
+          upload,
+          () =>
+            `${spec.service}: ${spec.id} is valid (${envs
+              .map(
+                e => `${e}: ${Object.keys(upload.manifests[e]).length} files`,
+              )
+              .join(', ')}); nothing sent`,
         );
         return;
       }
       const response = await ctx.client.pushArtifact(upload);
       ctx.out.result(response, () => [
-        `${spec.service}: pushed artifact ${response.artifact?.id ?? spec.id} with manifests for ${envs.join(', ')}`,
+        `${spec.service}: pushed artifact ${
+          response.artifact?.id ?? spec.id
+        } with manifests for ${envs.join(', ')}`,
         ...(response.autoReleases ?? []).flatMap(r =>
           describeResult(r, {
             service: spec.service,
@@ -58,7 +76,9 @@ export function registerArtifactCommands(program: Command, world: World): void {
       if (opts.limit !== undefined) {
         limit = Number(opts.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-          throw usageError(`--limit must be a whole number from 1 to 1000, got '${opts.limit}'`);
+          throw usageError(
+            `--limit must be a whole number from 1 to 1000, got '${opts.limit}'`,
+          );
         }
       }
       const page = await ctx.client.listArtifacts(service, {
@@ -68,11 +88,20 @@ export function registerArtifactCommands(program: Command, world: World): void {
       });
       ctx.out.result(page, () => {
         if (page.items.length === 0) {
-          return `${service}: no artifacts${opts.branch ? ` from branch ${opts.branch}` : ''}`;
+          return `${service}: no artifacts${
+            opts.branch ? ` from branch ${opts.branch}` : ''
+          }`;
         }
         return [
           ...table(
-            ['artifact', 'branch', 'commit', 'author', 'created', 'environments'],
+            [
+              'artifact',
+              'branch',
+              'commit',
+              'author',
+              'created',
+              'environments',
+            ],
             page.items.map(a => [
               a.id,
               a.branch,

@@ -25,13 +25,20 @@ export function registerPolicyCommands(program: Command, world: World): void {
       ctx.out.result(policies, () => renderPolicies(service, policies));
     });
 
-  const apply = policy.command('apply').description('create or replace a policy');
+  const apply = policy
+    .command('apply')
+    .description('create or replace a policy');
 
   apply
     .command('auto-release')
-    .description('release every new artifact of a branch into an environment by itself')
+    .description(
+      'release every new artifact of a branch into an environment by itself',
+    )
     .option('--service <name>', 'service (default: from shuttle.yaml)')
-    .requiredOption('--branch <branch>', 'branch whose artifacts are released, e.g. master')
+    .requiredOption(
+      '--branch <branch>',
+      'branch whose artifacts are released, e.g. master',
+    )
     .requiredOption('--env <environment>', 'environment they go to')
     .action(async (opts, cmd: Command) => {
       const ctx = createContext(world, cmd);
@@ -39,9 +46,14 @@ export function registerPolicyCommands(program: Command, world: World): void {
       const environment = checkedName('environment', opts.env);
       const branch = String(opts.branch);
       if (!branch.trim() || branch.length > 250 || /[\s\0]/.test(branch)) {
-        throw usageError(`branch '${branch}' is invalid: a git branch name without spaces`);
+        throw usageError(
+          `branch '${branch}' is invalid: a git branch name without spaces`,
+        );
       }
-      const policies = await ctx.client.applyAutoRelease(service, { branch, environment });
+      const policies = await ctx.client.applyAutoRelease(service, {
+        branch,
+        environment,
+      });
       ctx.out.result(policies, () => [
         `${service}: artifacts from branch ${branch} will be released to ${environment} automatically`,
         ...renderPolicies(service, policies).slice(1),
@@ -50,9 +62,14 @@ export function registerPolicyCommands(program: Command, world: World): void {
 
   apply
     .command('branch-restriction')
-    .description('only branches matching a regular expression may reach an environment')
+    .description(
+      'only branches matching a regular expression may reach an environment',
+    )
     .option('--service <name>', 'service (default: from shuttle.yaml)')
-    .requiredOption('--regex <regex>', "branch regular expression, e.g. '^(master|main)$'")
+    .requiredOption(
+      '--regex <regex>',
+      "branch regular expression, e.g. '^(master|main)$'",
+    )
     .requiredOption('--env <environment>', 'restricted environment')
     .action(async (opts, cmd: Command) => {
       const ctx = createContext(world, cmd);
@@ -65,7 +82,11 @@ export function registerPolicyCommands(program: Command, world: World): void {
       try {
         RegExp(branchRegex);
       } catch (error) {
-        throw usageError(`--regex '${branchRegex}' is not a valid regular expression: ${(error as Error).message}`);
+        throw usageError(
+          `--regex '${branchRegex}' is not a valid regular expression: ${
+            (error as Error).message
+          }`,
+        );
       }
       const policies = await ctx.client.applyBranchRestriction(service, {
         branchRegex,
@@ -87,7 +108,9 @@ export function registerPolicyCommands(program: Command, world: World): void {
       const service = ctx.service(opts.service);
       const id = String(opts.id);
       if (!POLICY_ID.test(id) || id.includes('..')) {
-        throw usageError(`policy id '${id}' is invalid; copy it from \`policy list\``);
+        throw usageError(
+          `policy id '${id}' is invalid; copy it from \`policy list\``,
+        );
       }
       const policies = await ctx.client.deletePolicy(service, id);
       ctx.out.result(policies, () => [
@@ -99,7 +122,12 @@ export function registerPolicyCommands(program: Command, world: World): void {
 
 function renderPolicies(service: string, p: ServicePolicies): string[] {
   const rows = [
-    ...p.autoReleases.map(a => [a.id, 'auto-release', a.environment, `branch ${a.branch}`]),
+    ...p.autoReleases.map(a => [
+      a.id,
+      'auto-release',
+      a.environment,
+      `branch ${a.branch}`,
+    ]),
     ...p.branchRestrictions.map(b => [
       b.id,
       'branch-restriction',
@@ -108,5 +136,8 @@ function renderPolicies(service: string, p: ServicePolicies): string[] {
     ]),
   ];
   if (rows.length === 0) return [`${service}: no policies`];
-  return [`${service}: ${rows.length} ${rows.length === 1 ? 'policy' : 'policies'}`, ...table(['id', 'type', 'environment', 'rule'], rows)];
+  return [
+    `${service}: ${rows.length} ${rows.length === 1 ? 'policy' : 'policies'}`,
+    ...table(['id', 'type', 'environment', 'rule'], rows),
+  ];
 }

@@ -15,7 +15,10 @@ export function registerReleaseCommands(program: Command, world: World): void {
     .description('release an artifact into an environment')
     .option('--service <name>', 'service (default: from shuttle.yaml)')
     .requiredOption('--env <environment>', 'target environment')
-    .requiredOption('--artifact <id>', 'artifact id, e.g. master-1a2b3c4d5e-6f7a8b9c0d')
+    .requiredOption(
+      '--artifact <id>',
+      'artifact id, e.g. master-1a2b3c4d5e-6f7a8b9c0d',
+    )
     .option('--reason <text>', 'why, recorded in the release log')
     .action(async (opts, cmd: Command) => {
       const ctx = createContext(world, cmd);
@@ -29,7 +32,12 @@ export function registerReleaseCommands(program: Command, world: World): void {
         reason: opts.reason,
       });
       ctx.out.result(result, () =>
-        describeResult(result, { service, environment, artifactId, verb: 'released' }),
+        describeResult(result, {
+          service,
+          environment,
+          artifactId,
+          verb: 'released',
+        }),
       );
     });
 
@@ -37,7 +45,10 @@ export function registerReleaseCommands(program: Command, world: World): void {
     .command('promote')
     .description('release what runs in one environment into another')
     .option('--service <name>', 'service (default: from shuttle.yaml)')
-    .requiredOption('--from <environment>', 'environment to take the artifact from')
+    .requiredOption(
+      '--from <environment>',
+      'environment to take the artifact from',
+    )
     .requiredOption('--to <environment>', 'environment to release it into')
     .option('--reason <text>', 'why, recorded in the release log')
     .action(async (opts, cmd: Command) => {
@@ -46,7 +57,9 @@ export function registerReleaseCommands(program: Command, world: World): void {
       const fromEnvironment = checkedName('environment', opts.from);
       const toEnvironment = checkedName('environment', opts.to);
       if (fromEnvironment === toEnvironment) {
-        throw usageError(`--from and --to are both '${toEnvironment}'; promote between two environments`);
+        throw usageError(
+          `--from and --to are both '${toEnvironment}'; promote between two environments`,
+        );
       }
       const result = await ctx.client.promote({
         service,
@@ -65,7 +78,9 @@ export function registerReleaseCommands(program: Command, world: World): void {
 
   program
     .command('rollback')
-    .description('return an environment to an earlier artifact (default: the one before the current)')
+    .description(
+      'return an environment to an earlier artifact (default: the one before the current)',
+    )
     .option('--service <name>', 'service (default: from shuttle.yaml)')
     .requiredOption('--env <environment>', 'environment to roll back')
     .option('--artifact <id>', 'earlier artifact to return to')
@@ -75,7 +90,9 @@ export function registerReleaseCommands(program: Command, world: World): void {
       const service = ctx.service(opts.service);
       const environment = checkedName('environment', opts.env);
       const artifactId =
-        opts.artifact === undefined ? undefined : checkedArtifactId(opts.artifact);
+        opts.artifact === undefined
+          ? undefined
+          : checkedArtifactId(opts.artifact);
       const result = await ctx.client.rollback({
         service,
         environment,
@@ -83,7 +100,12 @@ export function registerReleaseCommands(program: Command, world: World): void {
         reason: opts.reason,
       });
       ctx.out.result(result, () =>
-        describeResult(result, { service, environment, artifactId, verb: 'rolled back to' }),
+        describeResult(result, {
+          service,
+          environment,
+          artifactId,
+          verb: 'rolled back to',
+        }),
       );
     });
 }
@@ -97,7 +119,12 @@ export function checkedArtifactId(value: string): string {
 /** Plain words for a release result; a no-op says so. */
 export function describeResult(
   result: ReleaseResult,
-  what: { service: string; environment: string; artifactId?: string; verb: string },
+  what: {
+    service: string;
+    environment: string;
+    artifactId?: string;
+    verb: string;
+  },
 ): string[] {
   const artifactId = result.release?.artifactId ?? what.artifactId;
   if (!result.changed) {
@@ -108,24 +135,36 @@ export function describeResult(
     }
     const message = result.message || `nothing changes in ${what.environment}`;
     return [
-      `${what.service}: ${message}${/nothing to do/i.test(message) ? '' : ', nothing to do'}`,
+      `${what.service}: ${message}${
+        /nothing to do/i.test(message) ? '' : ', nothing to do'
+      }`,
     ];
   }
   const lines: string[] = [];
   if (what.verb === 'rolled back to') {
     lines.push(
-      `${what.service}: rolled ${what.environment} back to ${artifactId ?? 'the previous artifact'}`,
+      `${what.service}: rolled ${what.environment} back to ${
+        artifactId ?? 'the previous artifact'
+      }`,
     );
   } else if (what.verb.startsWith('promoted')) {
     lines.push(
-      `${what.service}: ${artifactId ?? 'artifact'} ${what.verb} to ${what.environment}`,
+      `${what.service}: ${artifactId ?? 'artifact'} ${what.verb} to ${
+        what.environment
+      }`,
     );
   } else {
-    lines.push(`${what.service}: ${what.verb} ${artifactId ?? 'artifact'} to ${what.environment}`);
+    lines.push(
+      `${what.service}: ${what.verb} ${artifactId ?? 'artifact'} to ${
+        what.environment
+      }`,
+    );
   }
   if (result.release) {
     lines.push(
-      `  commit ${shortSha(result.release.id)} by ${result.release.releasedBy}: ${result.release.commitTitle}`,
+      `  commit ${shortSha(result.release.id)} by ${
+        result.release.releasedBy
+      }: ${result.release.commitTitle}`,
     );
   }
   return lines;

@@ -19,7 +19,14 @@ export function registerStatusCommands(program: Command, world: World): void {
       ctx.out.result(statuses, () => [
         `${service}`,
         ...table(
-          ['environment', 'artifact', 'branch', 'released by', 'released', 'rollout'],
+          [
+            'environment',
+            'artifact',
+            'branch',
+            'released by',
+            'released',
+            'rollout',
+          ],
           statuses.map(s => [
             s.production ? `${s.environment} (production)` : s.environment,
             s.release?.artifactId ?? s.artifact?.id,
@@ -49,7 +56,9 @@ export function registerStatusCommands(program: Command, world: World): void {
       const status = statuses.find(s => s.environment === environment);
       if (!status) {
         throw new CliError(
-          `environment '${environment}' is not configured (known: ${statuses.map(s => s.environment).join(', ') || 'none'})`,
+          `environment '${environment}' is not configured (known: ${
+            statuses.map(s => s.environment).join(', ') || 'none'
+          })`,
           ExitCode.NotFound,
         );
       }
@@ -64,10 +73,16 @@ export function registerStatusCommands(program: Command, world: World): void {
       ctx.out.result(status, () =>
         fields([
           ['Service', service],
-          ['Environment', `${environment}${status.production ? ' (production)' : ''}`],
+          [
+            'Environment',
+            `${environment}${status.production ? ' (production)' : ''}`,
+          ],
           ['Artifact', r.artifactId],
           ['Branch', r.branch ?? a?.branch],
-          ['Commit', a ? `${shortSha(a.sha)} ${firstLine(a.message)}` : undefined],
+          [
+            'Commit',
+            a ? `${shortSha(a.sha)} ${firstLine(a.message)}` : undefined,
+          ],
           ['Author', a ? `${a.authorName} <${a.authorEmail}>` : undefined],
           ['Intent', r.intent],
           ['Released by', r.releasedBy],
@@ -118,6 +133,8 @@ export function registerStatusCommands(program: Command, world: World): void {
 
 function rollout(r: Release): string {
   const counts =
-    r.rollout.desired !== undefined ? ` ${r.rollout.ready ?? 0}/${r.rollout.desired}` : '';
+    r.rollout.desired !== undefined
+      ? ` ${r.rollout.ready ?? 0}/${r.rollout.desired}`
+      : '';
   return `${r.rollout.state}${counts}`;
 }
