@@ -1,0 +1,54 @@
+export interface Config {
+  /** Release manager backend (`@devplane/plugin-release-manager-backend`). */
+  releaseManager?: {
+    /**
+     * Environments in display order (dev → prod). Default: dev, staging, prod (prod production).
+     * @visibility frontend
+     */
+    environments?: Array<{
+      /**
+       * Environment name, a DNS label; also the top folder in the config repo.
+       * @visibility frontend
+       */
+      name: string;
+      /**
+       * Whether releasing here needs `release-manager.promote.production`.
+       * @visibility frontend
+       */
+      production?: boolean;
+    }>;
+    /** The GitOps config repository. Default: repo `config` on the local git host, created on first start. */
+    configRepo?: {
+      /** Remote URL (https) of the config repo, e.g. on GitHub. Absent → local git host. */
+      url?: string;
+      /**
+       * Token for the remote URL, sent as an HTTP header; never written to disk.
+       * @visibility secret
+       */
+      token?: string;
+      /** Branch Flux watches. Default `main`. */
+      branch?: string;
+      /** Repository name on the local git host when `url` is absent. Default `config`. */
+      name?: string;
+    };
+    /** Directory of the working clone. Default `<dataDir>/release-manager/work/...`. */
+    workDir?: string;
+    /** Slack incoming webhooks. */
+    slack?: {
+      webhooks?: {
+        /**
+         * Webhook URL per environment name.
+         * @visibility secret
+         */
+        environments?: { [environment: string]: string };
+        /**
+         * Webhook URL per squad (owning group name).
+         * @visibility secret
+         */
+        squads?: { [squad: string]: string };
+      };
+    };
+    /** Seed the demo services' artifacts and releases on first start. Default false. */
+    seedDemo?: boolean;
+  };
+}

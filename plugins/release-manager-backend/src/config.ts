@@ -1,0 +1,68 @@
+import { Config } from '@backstage/config';
+import { InputError } from '@backstage/errors';
+import {
+  Environment,
+  invalidNameReason,
+} from '@devplane/plugin-release-manager-common';
+import type { SlackWebhooks } from './service/Notifier';
+
+/** Release manager settings read from `releaseManager.*`. */
+export interface ReleaseManagerConfig {
+  environments: Environment[];
+  configRepo: {
+    /** Remote URL; absent → the repo `name` on the local git host. */
+    url?: string;
+    token?: string;
+    branch?: string;
+    name: string;
+  };
+  workDir?: string;
+  slack: SlackWebhooks;
+  seedDemo: boolean;
+}
+
+/** Environments when none are configured. */
+export const DEFAULT_ENVIRONMENTS: Environment[] = [
+  { name: 'dev', production: false, order: 0 },
+  { name: 'staging', production: false, order: 1 },
+  { name: 'prod', production: true, order: 2 },
+];
+
+function readMap(config: Config | undefined): Record<string, string> | undefined {
+  if (!config) return undefined;
+  const out: Record<string, string> = {};
+  for (const key of config.keys()) out[key] = config.getString(key);
+  return out;
+}
+
+export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
+  const c = root.getOptionalConfig('releaseManager');
+  const envConfigs = c?.getOptionalConfigArray('environments');
+  const environments = envConfigs?.length
+    ? envConfigs.map((e, order) => {
+        const name = e.getString('name');
+        const reason = invalidNameReason('environment', name);
+        if (reason) throw new InputError(`releaseManager.environments: ${reason}`);
+        return { name, production: e.getOptionalBoolean('production') ?? false, order };
+      })
+    : DEFAULT_ENVIRONMENTS;
+  if (new Set(environments.map(e => e.name)).size !== environments.length) {
+    throw new InputError('releaseManager.environments: names must be unique');
+  }
+  const repo = c?.getOptionalConfig('configRepo');
+  return {
+    environments,
+    configRepo: {
+      url: repo?.getOptionalString('url'),
+      token: repo?.getOptionalString('token'),
+      branch: repo?.getOptionalString('branch'),
+      name: repo?.getOptionalString('name') ?? 'config',
+    },
+    workDir: c?.getOptionalString('workDir'),
+    slack: {
+      environments: readMap(c?.getOptionalConfig('slack.webhooks.environments')),
+      squads: readMap(c?.getOptionalConfig('slack.webhooks.squads')),
+    },
+    seedDemo: c?.getOptionalBoolean('seedDemo') ?? false,
+  };
+}

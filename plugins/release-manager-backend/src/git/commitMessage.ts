@@ -1,0 +1,105 @@
+import type { ReleaseIntent } from '@devplane/plugin-release-manager-common';
+
+/** What a release commit records, in title and trailers (see ARCHITECTURE.md). */
+export interface ReleaseCommitInfo {
+  service: string;
+  environment: string;
+  artifactId: string;
+  releasedBy: string;
+  artifactCreatedBy: string;
+  intent: ReleaseIntent;
+  branch?: string;
+  promotedFrom?: string;
+  rollbackOf?: string;
+  reason?: string;
+}
+
+const VERB: Record<ReleaseIntent, string> = {
+  release: 'release',
+  promote: 'release',
+  rollback: 'rollback',
+  'auto-release': 'auto release',
+};
+
+/** Single-line value: trailers and titles never carry newlines. */
+function oneLine(v: string): string {
+  return v.replace(/[\r\n]+/g, ' ').trim();
+}
+
+export function releaseCommitTitle(info: ReleaseCommitInfo): string {
+  return `[${info.environment}/${info.service}] ${VERB[info.intent]} ${info.artifactId} by ${oneLine(info.releasedBy)}`;
+}
+
+/** Full commit message: title, optional reason paragraph, trailers. */
+export function releaseCommitMessage(info: ReleaseCommitInfo): string {
+  const trailers: Array<[string, string | undefined]> = [
+    ['Service', info.service],
+    ['Environment', info.environment],
+    ['Artifact-ID', info.artifactId],
+    ['Artifact-released-by', info.releasedBy],
+    ['Artifact-created-by', info.artifactCreatedBy],
+    ['Release-intent', info.intent],
+    ['Release-of-branch', info.branch],
+    ['Promoted-from-environment', info.promotedFrom],
+    ['Rollback-of-artifact-id', info.rollbackOf],
+  ];
+  const lines = [releaseCommitTitle(info), ''];
+  if (info.reason && info.reason.trim()) {
+    lines.push(info.reason.replace(/\r/g, '').trim(), '');
+  }
+  for (const [k, v] of trailers) {
+    if (v !== undefined && v !== '') lines.push(`${k}: ${oneLine(v)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Parses `Key: value` trailers from the last paragraph of a commit message. */
+export function parseTrailers(message: string): {
+  title: string;
+  body: string;
+  trailers: Record<string, string>;
+} {
+  const text = message.replace(/\r/g, '').replace(/\n+$/, '');
+  const [title, ...rest] = text.split('\n');
+  const paragraphs = rest.join('\n').split(/\n\s*\n/).map(p => p.trim()).filter(Boolean);
+  const trailers: Record<string, string> = {};
+  let bodyParas = paragraphs;
+  const last = paragraphs[paragraphs.length - 1];
+  if (last && last.split('\n').every(l => /^[A-Za-z][A-Za-z0-9-]*: /.test(l))) {
+    for (const l of last.split('\n')) {
+      const i = l.indexOf(': ');
+      trailers[l.slice(0, i)] = l.slice(i + 2).trim();
+    }
+    bodyParas = paragraphs.slice(0, -1);
+  }
+  return { title, body: bodyParas.join('\n\n'), trailers };
+}
+
+const INTENTS: ReleaseIntent[] = ['release', 'promote', 'rollback', 'auto-release'];
+
+/** Reads a release back from a commit message; undefined for commits that are not releases. */
+export function releaseInfoFromMessage(
+  message: string,
+): (ReleaseCommitInfo & { title: string }) | undefined {
+  const { title, body, trailers } = parseTrailers(message);
+  const service = trailers.Service;
+  const environment = trailers.Environment;
+  const artifactId = trailers['Artifact-ID'];
+  if (!service || !environment || !artifactId) return undefined;
+  const intent = (INTENTS as string[]).includes(trailers['Release-intent'])
+    ? (trailers['Release-intent'] as ReleaseIntent)
+    : 'release';
+  return {
+    title,
+    service,
+    environment,
+    artifactId,
+    releasedBy: trailers['Artifact-released-by'] ?? 'unknown',
+    artifactCreatedBy: trailers['Artifact-created-by'] ?? 'unknown',
+    intent,
+    branch: trailers['Release-of-branch'],
+    promotedFrom: trailers['Promoted-from-environment'],
+    rollbackOf: trailers['Rollback-of-artifact-id'],
+    reason: body || undefined,
+  };
+}

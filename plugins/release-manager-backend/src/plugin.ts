@@ -1,0 +1,186 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
+import { ConflictError } from '@backstage/errors';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { gitHostServiceRef, resolveDataDir } from '@devplane/plugin-git-host-node';
+import { releaseManagerPermissions } from '@devplane/plugin-release-manager-common';
+import { LocalDirectoryBlobStore } from './blobs/BlobStore';
+import { readReleaseManagerConfig } from './config';
+import { ReleaseManagerStore } from './database/ReleaseManagerStore';
+import { GitOpsWriter } from './git/GitOpsWriter';
+import { seedDemo } from './seed/demoSeed';
+import { Notifier } from './service/Notifier';
+import { ReleaseManager } from './service/ReleaseManager';
+import { createRouter } from './service/router';
+
+/**
+ * Claims a working directory for this process: if another live process holds `dir`, a
+ * per-process sibling is used, so two replicas on one data directory never share a clone.
+ */
+function claimWorkDir(dir: string): { dir: string; release: () => void } {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const tryClaim = (candidate: string): boolean => {
+    const lock = `${candidate}.lock`;
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch {
+      const pid = Number(fs.readFileSync(lock, 'utf8'));
+      let alive = false;
+      try {
+        alive = pid > 0 && pid !== process.pid && (process.kill(pid, 0), true);
+      } catch {
+        alive = false;
+      }
+      if (alive) return false;
+      fs.writeFileSync(lock, String(process.pid));
+      return true;
+    }
+  };
+  const chosen = tryClaim(dir) ? dir : `${dir}-${process.pid}`;
+  if (chosen !== dir) tryClaim(chosen);
+  return { dir: chosen, release: () => fs.rmSync(`${chosen}.lock`, { force: true }) };
+}
+
+/**
+ * The release manager backend plugin: artifacts, policies, GitOps releases, release log,
+ * notifications.
+ *
+ * @public
+ */
+export const releaseManagerPlugin = createBackendPlugin({
+  pluginId: 'release-manager',
+  register(env) {
+    env.registerInit({
+      deps: {
+        logger: coreServices.logger,
+        config: coreServices.rootConfig,
+        database: coreServices.database,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        userInfo: coreServices.userInfo,
+        auth: coreServices.auth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
+        scheduler: coreServices.scheduler,
+        lifecycle: coreServices.lifecycle,
+        catalog: catalogServiceRef,
+        notifications: notificationService,
+        signals: signalsServiceRef,
+        gitHost: gitHostServiceRef,
+      },
+      async init(deps) {
+        const { logger, config, gitHost } = deps;
+        deps.permissionsRegistry.addPermissions(releaseManagerPermissions);
+        const settings = readReleaseManagerConfig(config);
+        const dataDir = resolveDataDir(config);
+
+        let remoteUrl: string;
+        let configRepoKey: string;
+        if (settings.configRepo.url) {
+          remoteUrl = settings.configRepo.url;
+          configRepoKey = settings.configRepo.url.replace(/\.git$/, '');
+        } else {
+          const name = settings.configRepo.name;
+          if (!(await gitHost.exists(name))) {
+            try {
+              await gitHost.createRepo(name, {
+                description: 'GitOps config repository written by the release manager',
+                message: 'Initialise config repository',
+                files: {
+                  'README.md':
+                    '# GitOps config repository\n\nWritten by the release manager: `<env>/releases/<namespace>/<service>/` (artifact.json + manifests) and `policies/<service>.json`. Flux applies it.\n',
+                },
+              });
+              logger.info(`Created config repository '${name}' on the local git host`);
+            } catch (e) {
+              if (!(e instanceof ConflictError)) throw e;
+            }
+          }
+          remoteUrl = gitHost.repoPath(name);
+          configRepoKey = `local:${name}`;
+        }
+
+        const keyHash = crypto.createHash('sha1').update(configRepoKey).digest('hex').slice(0, 8);
+        const claimed = claimWorkDir(
+          settings.workDir ?? path.join(dataDir, 'release-manager', 'work', `config-${keyHash}`),
+        );
+        const writer = await GitOpsWriter.create({
+          workDir: claimed.dir,
+          remoteUrl,
+          token: settings.configRepo.token,
+          branch: settings.configRepo.branch ?? (settings.configRepo.url ? 'main' : gitHost.defaultBranch),
+          logger,
+        });
+        const store = await ReleaseManagerStore.create({ database: deps.database });
+        const blobs = new LocalDirectoryBlobStore(path.join(dataDir, 'release-manager', 'blobs'));
+        const notifier = new Notifier({
+          logger,
+          notifications: deps.notifications,
+          signals: deps.signals,
+          slack: settings.slack,
+        });
+        const manager = new ReleaseManager({
+          store,
+          blobs,
+          writer,
+          environments: settings.environments,
+          notifier,
+          logger,
+          configRepoKey,
+        });
+
+        deps.httpRouter.use(
+          await createRouter({
+            manager,
+            httpAuth: deps.httpAuth,
+            userInfo: deps.userInfo,
+            auth: deps.auth,
+            permissions: deps.permissions,
+            catalog: deps.catalog,
+            auditor: deps.auditor,
+            logger,
+          }),
+        );
+        deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });
+
+        await deps.scheduler.scheduleTask({
+          id: 'release-manager-git-sync',
+          frequency: { seconds: 30 },
+          timeout: { minutes: 5 },
+          initialDelay: { seconds: 2 },
+          scope: 'local',
+          fn: async () => {
+            await manager.syncFromGit();
+          },
+        });
+
+        if (settings.seedDemo) {
+          await deps.scheduler.scheduleTask({
+            id: 'release-manager-seed-demo',
+            frequency: { seconds: 30 },
+            timeout: { minutes: 5 },
+            initialDelay: { seconds: 3 },
+            fn: async () => {
+              await seedDemo({ manager, gitHost, logger });
+            },
+          });
+        }
+
+        deps.lifecycle.addShutdownHook(async () => {
+          await writer.idle();
+          await notifier.flush();
+          claimed.release();
+        });
+      },
+    });
+  },
+});

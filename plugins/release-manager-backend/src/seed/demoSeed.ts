@@ -1,0 +1,166 @@
+import crypto from 'node:crypto';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
+import {
+  ArtifactSpec,
+  artifactIdFor,
+  invalidNameReason,
+} from '@devplane/plugin-release-manager-common';
+import { parse as parseYaml } from 'yaml';
+import { Actor, ReleaseManager } from '../service/ReleaseManager';
+
+const SEED_ACTOR: Actor = {
+  ref: 'user:default/release-bot',
+  email: 'release-bot@devplane.local',
+  displayName: 'Release bot (demo seed)',
+};
+
+const fakeSha = (seed: string) => crypto.createHash('sha1').update(seed).digest('hex');
+
+/** Replaces the tag of every `image:` in the manifests with `tag`. */
+export function renderDemoManifests(files: Record<string, string>, tag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, text] of Object.entries(files)) {
+    out[name] = text.replace(
+      /^(\s*-?\s*image:\s*)(["']?)([^\s"'#]+)\2/gm,
+      (_m, prefix: string, quote: string, image: string) => {
+        const at = image.indexOf('@');
+        const ref = at >= 0 ? image.slice(0, at) : image;
+        const colon = ref.lastIndexOf(':');
+        const base = colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+        return `${prefix}${quote}${base}:${tag}${quote}`;
+      },
+    );
+  }
+  return out;
+}
+
+/**
+ * Seeds artifacts, policies and releases for every repo on the local git host that has a
+ * `shuttle.yaml` and a `k8s/` folder, through the same code paths as the API. Services that
+ * already have artifacts are skipped, so it is safe to run on every start.
+ */
+export async function seedDemo(options: {
+  manager: ReleaseManager;
+  gitHost: LocalGitHost;
+  logger: LoggerService;
+}): Promise<string[]> {
+  const { manager, gitHost, logger } = options;
+  const seeded: string[] = [];
+  const envs = manager.environments();
+  for (const repo of await gitHost.list()) {
+    if (repo.includes('/')) continue;
+    let shuttle: any;
+    let k8s: Record<string, string>;
+    let head: string | undefined;
+    try {
+      shuttle = parseYaml((await gitHost.readFile(repo, 'shuttle.yaml')).content.toString('utf8'));
+      const tree = await gitHost.listTree(repo, 'k8s');
+      head = tree.commit;
+      k8s = {};
+      for (const f of tree.files) {
+        if (f.path.includes('/') || !/\.ya?ml$/.test(f.path)) continue;
+        k8s[f.path] = (await gitHost.readBlob(repo, f.sha)).toString('utf8');
+      }
+    } catch {
+      continue;
+    }
+    if (Object.keys(k8s).length === 0) continue;
+    const vars = shuttle?.vars ?? {};
+    const service = typeof vars.service === 'string' ? vars.service : repo;
+    const squad = typeof vars.squad === 'string' ? vars.squad : undefined;
+    const namespace =
+      (typeof vars.k8s?.namespace === 'string' && vars.k8s.namespace) ||
+      (typeof vars.namespace === 'string' && vars.namespace) ||
+      squad ||
+      'default';
+    if (invalidNameReason('service', service) || invalidNameReason('namespace', namespace)) continue;
+    if (squad && invalidNameReason('squad', squad)) continue;
+    if ((await manager.listArtifacts(service, { limit: 1 })).items.length > 0) continue;
+
+    try {
+      const { stdout } = await runGit(['log', '-1', '--format=%an%x00%ae%x00%s', head!], {
+        cwd: gitHost.repoPath(repo),
+      });
+      const [authorName, authorEmail, subject] = stdout.trim().split('\0');
+      const planSha = fakeSha('shuttle-plan');
+      const hour = 3600_000;
+      const builds = [
+        { branch: 'main', sha: fakeSha(`${service}-1`), message: 'Tune resource limits', age: 50 * hour },
+        { branch: 'main', sha: head!, message: subject || 'Latest change', age: 26 * hour },
+        { branch: 'feature/faster-startup', sha: fakeSha(`${service}-3`), message: 'Try lazy initialisation', age: 3 * hour },
+      ];
+      const upload = async (b: (typeof builds)[number]) => {
+        const spec: ArtifactSpec = {
+          id: artifactIdFor(b.branch, b.sha, planSha),
+          service,
+          namespace,
+          ...(squad ? { squad } : {}),
+          application: {
+            branch: b.branch,
+            sha: b.sha,
+            authorName: authorName || 'Demo Developer',
+            authorEmail: authorEmail || 'developer@devplane.local',
+            message: b.message,
+            name: repo,
+            url: `${gitHost.baseUrl}/${repo}`,
+            provider: 'local-git-host',
+          },
+          ci: {
+            start: new Date(Date.now() - b.age).toISOString(),
+            end: new Date(Date.now() - b.age + 240_000).toISOString(),
+          },
+          shuttle: { plan: { ref: 'demo' }, shuttleVersion: '0.21.0' },
+          stages: [{ id: 'build', name: 'Build and push image' }],
+        };
+        const manifests = renderDemoManifests(k8s, b.sha.slice(0, 10));
+        return manager.uploadArtifact(
+          { spec, manifests: Object.fromEntries(envs.map(e => [e.name, manifests])) },
+          { ref: 'external:ci', email: 'ci@devplane.local' },
+        );
+      };
+      const first = envs[0]?.name;
+      if (first) await manager.putAutoRelease(service, 'main', first, SEED_ACTOR);
+      const a1 = await upload(builds[0]);
+      const a2 = await upload(builds[1]);
+      const a3 = await upload(builds[2]);
+      // Older main build everywhere (production), newer main build up to the last non-production env.
+      for (const env of envs) {
+        await manager.release(
+          { service, environment: env.name, artifactId: a1.artifact.id, reason: 'Demo: initial rollout' },
+          SEED_ACTOR,
+        );
+      }
+      for (const env of envs.filter(e => !e.production)) {
+        await manager.release(
+          { service, environment: env.name, artifactId: a2.artifact.id, reason: 'Demo: next version' },
+          SEED_ACTOR,
+        );
+      }
+      if (first) {
+        await manager.release(
+          { service, environment: first, artifactId: a3.artifact.id, reason: 'Demo: try the feature branch in dev' },
+          SEED_ACTOR,
+        );
+      }
+      for (const env of envs) {
+        const current = (await manager.status(service)).find(s => s.environment === env.name);
+        if (!current?.release) continue;
+        await manager.reportStatus({
+          service,
+          environment: env.name,
+          artifactId: current.release.artifactId,
+          state: env.production ? 'succeeded' : 'progressing',
+          ready: env.production ? 3 : 1,
+          desired: env.production ? 3 : 2,
+          message: env.production ? 'Rolled out' : 'Rolling out',
+        });
+      }
+      seeded.push(service);
+    } catch (e: any) {
+      logger.warn(`Demo seed of ${service} failed: ${e?.message ?? e}`);
+    }
+  }
+  if (seeded.length) logger.info(`Seeded release manager demo data for ${seeded.join(', ')}`);
+  return seeded;
+}
