@@ -1,0 +1,294 @@
+import { InputError, ResponseError, stringifyError } from '@backstage/errors';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import {
+  ArtifactSpec,
+  ArtifactUpload,
+  artifactIdFor,
+  invalidNameReason,
+  ServicePolicies,
+} from '@devplane/plugin-release-manager-common';
+import { GoldenPathDeps } from '../lib/deps';
+import { serviceNameProblem } from '../lib/names';
+import { describeRollback, rollBack, UndoItem } from '../lib/rollback';
+
+export const FIRST_DEPLOY_ACTION_ID = 'devplane:release:first-deploy';
+
+/** Builds the first artifact upload from the head commit and `k8s/<env>/` of the repository. */
+export async function buildFirstArtifact(
+  deps: GoldenPathDeps,
+  input: { name: string; squad: string; host?: string; owner?: string; taskId: string },
+): Promise<ArtifactUpload> {
+  const host = deps.repoHosts.get(input.host, input.owner);
+  const head = await host.headCommit(input.name);
+  const k8s = await host.readDir(input.name, 'k8s');
+  const manifests: Record<string, Record<string, string>> = {};
+  for (const [p, content] of Object.entries(k8s)) {
+    const [env, ...rest] = p.split('/');
+    if (rest.length === 0) continue; // k8s/<file> outside an environment folder
+    const reason = invalidNameReason('environment', env);
+    if (reason) throw new InputError(`k8s/${p}: ${reason}`);
+    (manifests[env] ??= {})[rest.join('/')] = content;
+  }
+  if (Object.keys(manifests).length === 0) {
+    throw new InputError(`Repository '${input.name}' has no manifests under k8s/<environment>/`);
+  }
+  const now = new Date().toISOString();
+  const spec: ArtifactSpec = {
+    id: artifactIdFor(head.branch, head.sha),
+    service: input.name,
+    namespace: input.squad,
+    squad: input.squad,
+    application: {
+      branch: head.branch,
+      sha: head.sha,
+      authorName: head.authorName,
+      authorEmail: head.authorEmail,
+      committerName: head.committerName,
+      committerEmail: head.committerEmail,
+      message: head.message.split('\n')[0],
+      name: input.name,
+      url: host.repoUrl(input.name),
+      provider: host.host === 'local' ? 'local-git-host' : 'github',
+    },
+    ci: { start: now, end: now },
+    stages: [
+      {
+        id: 'golden-path',
+        name: 'First artifact built by the golden path from the skeleton manifests',
+        data: { scaffolderTaskId: input.taskId },
+      },
+    ],
+  };
+  return { spec, manifests };
+}
+
+function policyId<T extends { id: string }>(list: T[], match: (p: T) => boolean): string | undefined {
+  return list.find(match)?.id;
+}
+
+function isStatus(e: unknown, status: number) {
+  return e instanceof ResponseError && e.response.status === status;
+}
+
+/** `devplane:release:first-deploy`: artifact, default policies and the first production release. */
+export function createFirstDeployAction(deps: GoldenPathDeps) {
+  return createTemplateAction({
+    id: FIRST_DEPLOY_ACTION_ID,
+    description:
+      'Builds the first artifact from the repository head and its k8s/<env>/ manifests, uploads it to the release manager, sets the default policies and releases it to production. On failure it rolls back what the golden path created (policies, catalog registration, repository) and lists what it could not remove.',
+    supportsDryRun: true,
+    examples: [
+      {
+        description: 'First production deploy, undoing the golden path on failure',
+        example: [
+          'steps:',
+          '  - id: deploy',
+          `    action: ${FIRST_DEPLOY_ACTION_ID}`,
+          '    input:',
+          '      name: ${{ steps.repo.output.repoName }}',
+          '      squad: ${{ steps.validate.output.squad }}',
+          '      catalogInfoUrl: ${{ steps.repo.output.catalogInfoUrl }}',
+        ].join('\n'),
+      },
+    ],
+    schema: {
+      input: {
+        name: z => z.string().describe('Service = repository name'),
+        squad: z => z.string().describe('Squad name = Kubernetes namespace'),
+        host: z => z.string().optional().describe("'local' (default) or a GitHub host"),
+        owner: z => z.string().optional().describe('GitHub organisation (GitHub hosts only)'),
+        environment: z => z.string().optional().describe('Production environment to release to (default prod)'),
+        autoReleaseBranch: z =>
+          z.string().optional().describe("Branch auto-released to dev (default: the repository's default branch)"),
+        autoReleaseEnvironment: z => z.string().optional().describe('Default dev'),
+        productionBranchRegex: z => z.string().optional().describe('Default ^(master|main)$'),
+        catalogInfoUrl: z =>
+          z.string().optional().describe('Registered catalog-info.yaml URL; its location is removed on rollback'),
+        cleanupOnFailure: z =>
+          z.boolean().optional().describe('Undo the golden path when this step fails (default true)'),
+      },
+      output: {
+        artifactId: z => z.string(),
+        releaseId: z => z.string().describe('Commit sha of the release in the config repo'),
+        commit: z => z.string().describe('Application commit that was released'),
+        environment: z => z.string(),
+        releaseUrl: z => z.string().optional().describe('Where the release shows in the portal'),
+      },
+    },
+    async handler(ctx) {
+      const { input } = ctx;
+      const environment = input.environment ?? 'prod';
+      const autoEnv = input.autoReleaseEnvironment ?? 'dev';
+      const branchRegex = input.productionBranchRegex ?? '^(master|main)$';
+      for (const [label, v] of [
+        ['name', input.name],
+        ['squad', input.squad],
+      ]) {
+        const problem = serviceNameProblem(v);
+        if (problem) throw new InputError(`Invalid ${label}: ${problem}`);
+      }
+      for (const env of [environment, autoEnv]) {
+        const reason = invalidNameReason('environment', env);
+        if (reason) throw new InputError(reason);
+      }
+      const host = deps.repoHosts.get(input.host, input.owner);
+      const rm = deps.releaseManager;
+      const log = ctx.logger;
+      log.info(`Step 5/5: first production deploy of '${input.name}' to ${environment}`);
+
+      if (ctx.isDryRun) {
+        log.info(
+          `Dry run: would upload the first artifact, set auto-release <default branch> → ${autoEnv} and ${environment} only from ${branchRegex}, then release to ${environment}`,
+        );
+        ctx.output('artifactId', 'dry-run');
+        ctx.output('releaseId', 'dry-run');
+        ctx.output('commit', '0000000000000000000000000000000000000000');
+        ctx.output('environment', environment);
+        return;
+      }
+
+      const created: UndoItem[] = [];
+      let stage = 'reading the repository';
+      const serviceCreds = await rm.serviceCredentials();
+      try {
+        const upload = await buildFirstArtifact(deps, { ...input, taskId: ctx.task.id });
+        const { spec } = upload;
+        const envs = Object.keys(upload.manifests).sort();
+        if (!upload.manifests[environment]) {
+          throw new InputError(`Repository has no k8s/${environment}/ manifests (found: ${envs.join(', ')})`);
+        }
+        log.info(`Artifact ${spec.id} from commit ${spec.application.sha.slice(0, 10)} with manifests for ${envs.join(', ')}`);
+
+        stage = 'uploading the artifact';
+        const artifactId = await ctx.checkpoint({
+          key: `release.artifact.${input.name}`,
+          fn: async () => {
+            try {
+              const res = await rm.uploadArtifact(serviceCreds, upload);
+              return res.artifact.id;
+            } catch (e) {
+              // Uploaded by an attempt that crashed before its checkpoint was saved.
+              if (isStatus(e, 409)) return spec.id;
+              throw e;
+            }
+          },
+        });
+        created.push({
+          what: `artifact ${artifactId} of ${input.name} in the release manager`,
+          manualHint: 'the release manager has no API to delete artifacts; it is unreleased and harmless',
+        });
+        log.info(`Uploaded artifact ${artifactId}`);
+
+        stage = `setting the auto-release policy (${spec.application.branch} → ${autoEnv})`;
+        const autoBranch = input.autoReleaseBranch ?? spec.application.branch;
+        const autoId = await ctx.checkpoint({
+          key: `release.policy.auto.${input.name}`,
+          fn: async () => {
+            const policies: ServicePolicies = await rm.putAutoRelease(serviceCreds, input.name, {
+              branch: autoBranch,
+              environment: autoEnv,
+            });
+            return policyId(policies.autoReleases, p => p.branch === autoBranch && p.environment === autoEnv) ?? '';
+          },
+        });
+        created.push(policyUndo(deps, serviceCreds, input.name, autoId, `auto-release policy ${autoBranch} → ${autoEnv}`));
+        log.info(`Policy: artifacts from ${autoBranch} go to ${autoEnv} automatically`);
+
+        stage = `setting the branch restriction (${environment} only from ${branchRegex})`;
+        const restrictionId = await ctx.checkpoint({
+          key: `release.policy.restriction.${input.name}`,
+          fn: async () => {
+            const policies = await rm.putBranchRestriction(serviceCreds, input.name, {
+              branchRegex,
+              environment,
+            });
+            return (
+              policyId(policies.branchRestrictions, p => p.branchRegex === branchRegex && p.environment === environment) ?? ''
+            );
+          },
+        });
+        created.push(
+          policyUndo(deps, serviceCreds, input.name, restrictionId, `branch restriction ${environment} ← ${branchRegex}`),
+        );
+        log.info(`Policy: only branches matching ${branchRegex} may reach ${environment}`);
+
+        stage = `releasing ${artifactId} to ${environment}`;
+        const result = await ctx.checkpoint({
+          key: `release.release.${input.name}.${environment}`,
+          fn: async () => {
+            // The release is made on behalf of the user: the release log names who created the service.
+            const res = await rm.release(await ctx.getInitiatorCredentials(), {
+              service: input.name,
+              environment,
+              artifactId,
+              reason: 'First production deploy from the golden path',
+            });
+            return {
+              releaseId: res.release?.id ?? '',
+              changed: res.changed,
+              message: res.message,
+            };
+          },
+        });
+        log.info(
+          `Released ${artifactId} to ${environment}: ${result.message}${result.releaseId ? ` (config repo commit ${result.releaseId.slice(0, 10)})` : ''}`,
+        );
+        ctx.output('artifactId', artifactId);
+        ctx.output('releaseId', result.releaseId);
+        ctx.output('commit', spec.application.sha);
+        ctx.output('environment', environment);
+        if (deps.appBaseUrl) {
+          ctx.output('releaseUrl', `${deps.appBaseUrl.replace(/\/+$/, '')}/catalog/default/component/${input.name}/release-manager`);
+        }
+      } catch (e) {
+        const why = stringifyError(e);
+        log.error(`First production deploy failed while ${stage}: ${why}`);
+        if (input.cleanupOnFailure === false) {
+          throw new Error(`First production deploy failed while ${stage}: ${why} (cleanup disabled)`);
+        }
+        // Undo the whole golden path: this is the last step, so it knows everything before it.
+        const items: UndoItem[] = [
+          {
+            what: `repository ${input.name} on ${host.host}`,
+            undo: async () => void (await host.deleteRepo(input.name)),
+          },
+        ];
+        if (input.catalogInfoUrl) items.push(catalogUndo(deps, input.catalogInfoUrl));
+        items.push(...created);
+        const report = await rollBack(items, log);
+        throw new Error(`First production deploy failed while ${stage}: ${why}. ${describeRollback(report)}`);
+      }
+    },
+  });
+}
+
+function policyUndo(
+  deps: GoldenPathDeps,
+  creds: Awaited<ReturnType<GoldenPathDeps['releaseManager']['serviceCredentials']>>,
+  service: string,
+  id: string,
+  what: string,
+): UndoItem {
+  if (!id) return { what: `${what} of ${service}`, manualHint: 'the release manager did not return its id' };
+  return {
+    what: `${what} of ${service} (policy ${id})`,
+    undo: async () => {
+      try {
+        await deps.releaseManager.deletePolicy(creds, service, id);
+      } catch (e) {
+        if (!isStatus(e, 404)) throw e;
+      }
+    },
+  };
+}
+
+function catalogUndo(deps: GoldenPathDeps, catalogInfoUrl: string): UndoItem {
+  return {
+    what: `catalog location url:${catalogInfoUrl}`,
+    undo: async () => {
+      const token = await deps.catalog.token();
+      const location = await deps.catalog.api.getLocationByRef(`url:${catalogInfoUrl}`, { token });
+      if (location) await deps.catalog.api.removeLocationById(location.id, { token });
+    },
+  };
+}

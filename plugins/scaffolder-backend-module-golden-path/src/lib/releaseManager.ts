@@ -1,0 +1,108 @@
+import {
+  AuthService,
+  BackstageCredentials,
+  DiscoveryService,
+} from '@backstage/backend-plugin-api';
+import { ResponseError } from '@backstage/errors';
+import {
+  Artifact,
+  ArtifactUpload,
+  Environment,
+  ReleaseRequest,
+  ReleaseResult,
+  ServicePolicies,
+} from '@devplane/plugin-release-manager-common';
+
+/**
+ * A thin client of the release manager REST API (`/api/release-manager`). Calls are made on
+ * behalf of the given credentials: the service's own for uploads and policies, the user's for
+ * the release itself so the release log names the person who created the service.
+ */
+export class ReleaseManagerClient {
+  constructor(
+    private readonly deps: {
+      discovery: DiscoveryService;
+      auth: AuthService;
+      fetch?: typeof fetch;
+    },
+  ) {}
+
+  private async call<T>(
+    credentials: BackstageCredentials,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
+    const baseUrl = await this.deps.discovery.getBaseUrl('release-manager');
+    const { token } = await this.deps.auth.getPluginRequestToken({
+      onBehalfOf: credentials,
+      targetPluginId: 'release-manager',
+    });
+    const res = await (this.deps.fetch ?? fetch)(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) {
+      const err = await ResponseError.fromResponse(res);
+      err.message = `release manager ${method} ${path}: ${err.message}`;
+      throw err;
+    }
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  serviceCredentials() {
+    return this.deps.auth.getOwnServiceCredentials();
+  }
+
+  getEnvironments(c: BackstageCredentials) {
+    return this.call<Environment[]>(c, 'GET', '/environments');
+  }
+
+  uploadArtifact(c: BackstageCredentials, upload: ArtifactUpload) {
+    return this.call<{ artifact: Artifact; autoReleases: ReleaseResult[] }>(
+      c,
+      'POST',
+      '/artifacts',
+      upload,
+    );
+  }
+
+  putAutoRelease(c: BackstageCredentials, service: string, body: { branch: string; environment: string }) {
+    return this.call<ServicePolicies>(
+      c,
+      'PUT',
+      `/services/${encodeURIComponent(service)}/policies/auto-releases`,
+      body,
+    );
+  }
+
+  putBranchRestriction(
+    c: BackstageCredentials,
+    service: string,
+    body: { branchRegex: string; environment: string },
+  ) {
+    return this.call<ServicePolicies>(
+      c,
+      'PUT',
+      `/services/${encodeURIComponent(service)}/policies/branch-restrictions`,
+      body,
+    );
+  }
+
+  deletePolicy(c: BackstageCredentials, service: string, policyId: string) {
+    return this.call<ServicePolicies>(
+      c,
+      'DELETE',
+      `/services/${encodeURIComponent(service)}/policies/${encodeURIComponent(policyId)}`,
+    );
+  }
+
+  release(c: BackstageCredentials, body: ReleaseRequest) {
+    return this.call<ReleaseResult>(c, 'POST', '/releases', body);
+  }
+}

@@ -1,0 +1,54 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { stringifyError } from '@backstage/errors';
+
+/** One thing an earlier step created, and how to remove it. */
+export interface UndoItem {
+  /** What it is, for the task log: "repository payments-api on local". */
+  what: string;
+  /** Removes it; undefined when it cannot be removed automatically (manual cleanup). */
+  undo?: () => Promise<void>;
+  /** Why it must be cleaned up by hand, when `undo` is absent. */
+  manualHint?: string;
+}
+
+/** Result of {@link rollBack}. */
+export interface RollbackReport {
+  undone: string[];
+  manual: string[];
+}
+
+/**
+ * Undoes what the golden path created, newest first. Every failure to undo is logged and
+ * listed for manual cleanup; rollback itself never throws.
+ */
+export async function rollBack(items: UndoItem[], logger: LoggerService): Promise<RollbackReport> {
+  const report: RollbackReport = { undone: [], manual: [] };
+  if (items.length === 0) return report;
+  logger.warn(`Rolling back ${items.length} thing(s) created by this task`);
+  for (const item of [...items].reverse()) {
+    if (!item.undo) {
+      const line = `${item.what}${item.manualHint ? ` (${item.manualHint})` : ''}`;
+      report.manual.push(line);
+      logger.warn(`Rollback: left for manual cleanup: ${line}`);
+      continue;
+    }
+    try {
+      await item.undo();
+      report.undone.push(item.what);
+      logger.info(`Rollback: removed ${item.what}`);
+    } catch (e) {
+      const line = `${item.what} (could not remove it: ${stringifyError(e)})`;
+      report.manual.push(line);
+      logger.error(`Rollback: left for manual cleanup: ${line}`);
+    }
+  }
+  return report;
+}
+
+/** One-line summary of a rollback for the error the user sees. */
+export function describeRollback(report: RollbackReport): string {
+  const parts: string[] = [];
+  if (report.undone.length) parts.push(`Rolled back: ${report.undone.join('; ')}.`);
+  if (report.manual.length) parts.push(`Needs manual cleanup: ${report.manual.join('; ')}.`);
+  return parts.join(' ');
+}

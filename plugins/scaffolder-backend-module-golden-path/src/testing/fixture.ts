@@ -1,0 +1,159 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { AuthService, BackstageCredentials } from '@backstage/backend-plugin-api';
+import { CatalogApi } from '@backstage/catalog-client';
+import { InMemoryCatalogClient } from '@backstage/catalog-client/testUtils';
+import { LocalGitHost } from '@devplane/plugin-git-host-node';
+import { GoldenPathDeps } from '../lib/deps';
+import { ReleaseManagerClient } from '../lib/releaseManager';
+import { RepoHosts } from '../lib/repoHosts';
+import { ServiceKind } from '../lib/names';
+import { startReleaseManagerStandIn, StandInOptions } from './releaseManagerStandIn';
+
+type Entity = NonNullable<Awaited<ReturnType<CatalogApi['getEntityByRef']>>>;
+
+const group = (name: string): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Group',
+  metadata: { name, namespace: 'default' },
+  spec: { type: 'squad', children: [] },
+});
+
+/** The demo organisation's catalog, as far as the golden path looks at it. */
+export const DEMO_ENTITIES: Entity[] = [
+  ...['payments', 'lending', 'onboarding', 'platform'].map(group),
+  ...['banking-core', 'customer-onboarding'].map(name => ({
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'System',
+    metadata: { name, namespace: 'default' },
+    spec: { owner: 'platform' },
+  })),
+  {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name: 'ledger', namespace: 'default' },
+    spec: { type: 'service', lifecycle: 'production', owner: 'payments' },
+  },
+];
+
+/**
+ * Minimal AuthService: tokens name the principal, so the stand-in can tell a service call from
+ * one made on behalf of the user.
+ */
+export function fakeAuth(): AuthService {
+  const own: BackstageCredentials = {
+    $$type: '@backstage/BackstageCredentials',
+    principal: { type: 'service', subject: 'plugin:scaffolder' },
+  } as BackstageCredentials;
+  return {
+    getOwnServiceCredentials: async () => own,
+    getPluginRequestToken: async ({ onBehalfOf, targetPluginId }: any) => {
+      const p = onBehalfOf.principal;
+      const who = p.type === 'user' ? p.userEntityRef : p.subject;
+      return { token: `fake:${p.type}:${who}:${targetPluginId}` };
+    },
+  } as unknown as AuthService;
+}
+
+/** Renders a skeleton folder like fetch:template does for `${{ values.x }}` and `| dump`. */
+export async function renderSkeleton(
+  kind: ServiceKind,
+  values: Record<string, string>,
+  targetDir: string,
+  skeletonsDir = path.resolve(__dirname, '../../../../templates/golden-path/skeletons'),
+) {
+  const src = path.join(skeletonsDir, kind);
+  const walk = async (rel: string) => {
+    for (const e of await fs.readdir(path.join(src, rel), { withFileTypes: true })) {
+      const r = path.join(rel, e.name);
+      if (e.isDirectory()) {
+        await walk(r);
+      } else {
+        const text = await fs.readFile(path.join(src, r), 'utf8');
+        const out = text.replace(/\$\{\{\s*values\.(\w+)\s*(\|\s*dump\s*)?\}\}/g, (_, k, dump) =>
+          dump ? JSON.stringify(values[k] ?? '') : values[k] ?? '',
+        );
+        await fs.mkdir(path.dirname(path.join(targetDir, r)), { recursive: true });
+        await fs.writeFile(path.join(targetDir, r), out);
+      }
+    }
+  };
+  await walk('');
+}
+
+/** Locations the fake catalog knows (catalog:register adds them in real life). */
+export class FakeLocations {
+  readonly byTarget = new Map<string, { id: string; type: string; target: string; entityRef: string }>();
+  readonly removed: string[] = [];
+  add(target: string) {
+    const id = `loc-${this.byTarget.size + 1}`;
+    const loc = { id, type: 'url', target, entityRef: `location:default/${id}` };
+    this.byTarget.set(target, loc);
+    return loc;
+  }
+}
+
+/**
+ * A temporary local git host (with an existing `ledger` repo and a `config` repo), the demo
+ * catalog in memory and a release manager stand-in. Call `close()` when done.
+ */
+export async function createGoldenPathFixture(options: { standIn?: StandInOptions } = {}) {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'golden-path-'));
+  const gitHost = new LocalGitHost({
+    rootDir: path.join(root, 'git'),
+    baseUrl: 'http://localhost:7007/api/git-host/repos',
+  });
+  await fs.mkdir(gitHost.rootDir, { recursive: true });
+  await gitHost.createRepo('ledger', { files: { 'README.md': '# ledger\n' } });
+  await gitHost.createRepo('config', { files: { 'README.md': '# config repo\n' } });
+  const standIn = await startReleaseManagerStandIn({
+    ...options.standIn,
+    configRepo: { gitHost, name: 'config' },
+  });
+  const auth = fakeAuth();
+  const inMemory = new InMemoryCatalogClient({ entities: DEMO_ENTITIES });
+  const locations = new FakeLocations();
+  const deps: GoldenPathDeps = {
+    repoHosts: new RepoHosts(gitHost),
+    catalog: {
+      api: {
+        getEntities: req => inMemory.getEntities(req),
+        getEntityByRef: ref => inMemory.getEntityByRef(ref),
+        getLocationByRef: async ref =>
+          locations.byTarget.get(ref.replace(/^url:/, '')),
+        removeLocationById: async id => {
+          for (const [target, loc] of locations.byTarget) {
+            if (loc.id === id) locations.byTarget.delete(target);
+          }
+          locations.removed.push(id);
+        },
+      },
+      token: async () => undefined,
+    },
+    releaseManager: new ReleaseManagerClient({
+      discovery: {
+        getBaseUrl: async () => standIn.baseUrl,
+        getExternalBaseUrl: async () => standIn.baseUrl,
+      },
+      auth,
+    }),
+    appBaseUrl: 'http://localhost:3000',
+  };
+  const workspace = path.join(root, 'workspace');
+  await fs.mkdir(workspace, { recursive: true });
+  return {
+    root,
+    workspace,
+    gitHost,
+    standIn,
+    deps,
+    locations,
+    close: async () => {
+      await standIn.close();
+      await fs.rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export type GoldenPathFixture = Awaited<ReturnType<typeof createGoldenPathFixture>>;

@@ -1,0 +1,3 @@
+module devplane.local/${{ values.name }}
+
+go 1.22
