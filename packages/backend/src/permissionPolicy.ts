@@ -1,0 +1,79 @@
+import { createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  AuthorizeResult,
+  PolicyDecision,
+  isPermission,
+  isResourcePermission,
+} from '@backstage/plugin-permission-common';
+import {
+  PermissionPolicy,
+  PolicyQuery,
+  PolicyQueryUser,
+} from '@backstage/plugin-permission-node';
+import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
+import {
+  catalogConditions,
+  createCatalogConditionalDecision,
+} from '@backstage/plugin-catalog-backend/alpha';
+import {
+  catalogEntityDeletePermission,
+  catalogLocationDeletePermission,
+} from '@backstage/plugin-catalog-common/alpha';
+
+/** Members of these groups administer the control plane (platform team). */
+export const ADMIN_GROUPS = ['group:default/platform'];
+
+/** Permissions that only owners of the entity (or admins) may use. */
+const OWNER_ONLY = new Set([
+  'release-manager.promote.production',
+  'release-manager.policy.write',
+]);
+
+/**
+ * The control plane's permission policy:
+ * - platform admins may do everything;
+ * - production promotion and policy changes are for the owners of the service
+ *   (resolved through the catalog: ownership comes from shuttle.yaml);
+ * - deleting catalog entities and locations is for admins only;
+ * - everything else (reading, non-production releases, triggering incidents) is open to signed-in users.
+ */
+export class DevplanePermissionPolicy implements PermissionPolicy {
+  async handle(request: PolicyQuery, user?: PolicyQueryUser): Promise<PolicyDecision> {
+    const claims = user?.info.ownershipEntityRefs ?? [];
+    if (claims.some(ref => ADMIN_GROUPS.includes(ref))) {
+      return { result: AuthorizeResult.ALLOW };
+    }
+    const { permission } = request;
+    if (
+      isPermission(permission, catalogEntityDeletePermission) ||
+      isPermission(permission, catalogLocationDeletePermission)
+    ) {
+      return { result: AuthorizeResult.DENY };
+    }
+    if (OWNER_ONLY.has(permission.name)) {
+      if (!user) return { result: AuthorizeResult.DENY };
+      if (isResourcePermission(permission, 'catalog-entity')) {
+        return createCatalogConditionalDecision(
+          permission,
+          catalogConditions.isEntityOwner({ claims }),
+        );
+      }
+      return { result: AuthorizeResult.DENY };
+    }
+    return { result: AuthorizeResult.ALLOW };
+  }
+}
+
+/** Installs {@link DevplanePermissionPolicy}. */
+export default createBackendModule({
+  pluginId: 'permission',
+  moduleId: 'devplane-policy',
+  register(reg) {
+    reg.registerInit({
+      deps: { policy: policyExtensionPoint },
+      async init({ policy }) {
+        policy.setPolicy(new DevplanePermissionPolicy());
+      },
+    });
+  },
+});
