@@ -1,0 +1,157 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ConflictError } from '@backstage/errors';
+import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
+import { GitOpsWriter, WriteJob } from './GitOpsWriter';
+
+jest.setTimeout(60_000);
+
+function writeFileJob(rel: string, content: string, hook?: () => Promise<void>): WriteJob<string> {
+  return {
+    apply: async tree => {
+      await tree.writeFile(rel, content);
+      if (hook) await hook();
+      return { result: rel, commit: { message: `write ${rel}\n\nService: x\n`, paths: [rel] } };
+    },
+  };
+}
+
+describe('GitOpsWriter', () => {
+  let root: string;
+  let host: LocalGitHost;
+  let remote: string;
+
+  beforeEach(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'rm-writer-'));
+    host = new LocalGitHost({ rootDir: path.join(root, 'git'), baseUrl: 'http://localhost/repos' });
+    await host.createRepo('config', { files: { 'README.md': 'config\n' } });
+    remote = host.repoPath('config');
+  });
+
+  afterEach(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  const newWriter = (name = 'work') =>
+    GitOpsWriter.create({ workDir: path.join(root, name), remoteUrl: remote });
+
+  async function remoteLog(): Promise<string[]> {
+    const { stdout } = await runGit(['log', '--format=%s', 'main'], { cwd: remote });
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  async function merges(): Promise<number> {
+    const { stdout } = await runGit(['rev-list', '--merges', 'main'], { cwd: remote });
+    return stdout.split('\n').filter(Boolean).length;
+  }
+
+  it('makes one commit per write and pushes it', async () => {
+    const w = await newWriter();
+    const r = await w.write(writeFileJob('a/one.txt', '1'));
+    expect(r.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(r.result).toBe('a/one.txt');
+    const { stdout } = await runGit(['rev-parse', 'main'], { cwd: remote });
+    expect(stdout.trim()).toBe(r.commit);
+    expect((await host.readFile('config', 'a/one.txt')).content.toString()).toBe('1');
+  });
+
+  it('returns no-ops without committing', async () => {
+    const w = await newWriter();
+    const before = await remoteLog();
+    const r = await w.write({ apply: async () => ({ noop: true, result: 'same' }) });
+    expect(r).toEqual({ result: 'same', commit: undefined, committedAt: undefined });
+    expect(await remoteLog()).toEqual(before);
+  });
+
+  it('batches concurrent writes into few pushes, losing none, with linear history', async () => {
+    const w = await newWriter();
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => w.write(writeFileJob(`svc/${i}.txt`, `${i}`))),
+    );
+    expect(new Set(results.map(r => r.commit)).size).toBe(30);
+    const log = await remoteLog();
+    expect(log.filter(s => s.startsWith('write svc/'))).toHaveLength(30);
+    expect(await merges()).toBe(0);
+    expect(w.stats.pushes).toBeLessThan(30);
+  });
+
+  it('two writers racing on one remote lose nothing and never merge', async () => {
+    const [a, b] = await Promise.all([newWriter('a'), newWriter('b')]);
+    await Promise.all([
+      ...Array.from({ length: 15 }, (_, i) => a.write(writeFileJob(`a/${i}.txt`, `${i}`))),
+      ...Array.from({ length: 15 }, (_, i) => b.write(writeFileJob(`b/${i}.txt`, `${i}`))),
+    ]);
+    const log = await remoteLog();
+    expect(log.filter(s => s.startsWith('write '))).toHaveLength(30);
+    expect(await merges()).toBe(0);
+    const { files } = await host.listTree('config', '');
+    expect(files.filter(f => /^[ab]\//.test(f.path))).toHaveLength(30);
+  });
+
+  it('rebases over an outside commit that lands mid-write', async () => {
+    const w = await newWriter();
+    const r = await w.write(
+      writeFileJob('dev/releases/ns/svc/artifact.json', '{}', async () => {
+        await host.commitFiles('config', { 'other/file.txt': 'outside' }, { message: 'outside commit' });
+      }),
+    );
+    expect(r.commit).toBeDefined();
+    const log = await remoteLog();
+    expect(log.slice(0, 2)).toEqual(['write dev/releases/ns/svc/artifact.json', 'outside commit']);
+    expect((await host.readFile('config', 'other/file.txt')).content.toString()).toBe('outside');
+    expect(w.stats.rejectedPushes).toBeGreaterThan(0);
+    const { stdout } = await runGit(['rev-parse', 'main'], { cwd: remote });
+    expect(stdout.trim()).toBe(r.commit);
+  });
+
+  it('fails a write that truly conflicts with an outside change, keeping the outside change', async () => {
+    const w = await newWriter();
+    await w.write(writeFileJob('shared.txt', 'base\n'));
+    const other = w.write(writeFileJob('unrelated.txt', 'fine'));
+    const conflicting = w.write(
+      writeFileJob('shared.txt', 'ours\n', async () => {
+        await host.commitFiles('config', { 'shared.txt': 'theirs\n' }, { message: 'outside edit' });
+      }),
+    );
+    await expect(other).resolves.toMatchObject({ result: 'unrelated.txt' });
+    await expect(conflicting).rejects.toThrow(ConflictError);
+    await expect(conflicting).rejects.toThrow(/shared\.txt/);
+    expect((await host.readFile('config', 'shared.txt')).content.toString()).toBe('theirs\n');
+    expect((await host.readFile('config', 'unrelated.txt')).content.toString()).toBe('fine');
+    // The writer keeps working afterwards.
+    await expect(w.write(writeFileJob('after.txt', 'x'))).resolves.toHaveProperty('commit');
+  });
+
+  it('a failing job does not take the rest of the batch down', async () => {
+    const w = await newWriter();
+    const bad = w.write({
+      apply: async tree => {
+        await tree.writeFile('half.txt', 'half');
+        throw new Error('boom');
+      },
+    });
+    const good = w.write(writeFileJob('good.txt', 'ok'));
+    await expect(bad).rejects.toThrow('boom');
+    await expect(good).resolves.toHaveProperty('commit');
+    await expect(host.readFile('config', 'half.txt')).rejects.toThrow();
+  });
+
+  it('recovers a crashed working clone by resetting it to the remote', async () => {
+    const w = await newWriter();
+    await w.write(writeFileJob('one.txt', '1'));
+    // Simulate a crash: an unpushed local commit, junk files and a stale lock.
+    const dir = w.workDir;
+    await fs.writeFile(path.join(dir, 'junk.txt'), 'junk');
+    await runGit(['add', 'junk.txt'], { cwd: dir });
+    await runGit(['commit', '-q', '-m', 'half-done'], { cwd: dir });
+    await fs.writeFile(path.join(dir, 'untracked.txt'), 'x');
+    await fs.writeFile(path.join(dir, '.git', 'index.lock'), '');
+    const w2 = await newWriter();
+    await w2.write(writeFileJob('two.txt', '2'));
+    const log = await remoteLog();
+    expect(log).not.toContain('half-done');
+    await expect(host.readFile('config', 'junk.txt')).rejects.toThrow();
+    expect(log[0]).toBe('write two.txt');
+  });
+});
