@@ -90,8 +90,13 @@ function pageLimit(limit?: number): number {
 
 function parseCursor(cursor?: string): number | undefined {
   if (cursor === undefined || cursor === '') return undefined;
-  const n = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!Number.isSafeInteger(n) || n < 0) throw new InputError('cursor is invalid');
+  const text = /^[A-Za-z0-9_-]{1,24}$/.test(cursor)
+    ? Buffer.from(cursor, 'base64url').toString('utf8')
+    : '';
+  const n = Number(text);
+  if (!/^[0-9]{1,15}$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new InputError('cursor is invalid');
+  }
   return n;
 }
 
