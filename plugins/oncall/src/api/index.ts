@@ -1,0 +1,2 @@
+export { OnCallClient, onCallApiRef } from './OnCallClient';
+export type { OnCallApi } from './OnCallClient';

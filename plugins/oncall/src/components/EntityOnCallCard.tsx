@@ -1,0 +1,248 @@
+import { useState } from 'react';
+import {
+  Box,
+  Button,
+  Chip,
+  List,
+  ListItem,
+  ListItemSecondaryAction,
+  ListItemText,
+  Typography,
+} from '@material-ui/core';
+import {
+  CodeSnippet,
+  EmptyState,
+  InfoCard,
+  Link,
+  Progress,
+  ResponseErrorPanel,
+} from '@backstage/core-components';
+import { useApi } from '@backstage/core-plugin-api';
+import { getCompoundEntityRef } from '@backstage/catalog-model';
+import { useEntity } from '@backstage/plugin-catalog-react';
+import {
+  Incident,
+  OnCallPerson,
+  OnCallResponse,
+} from '@devplane/plugin-oncall-common';
+import useAsyncRetry from 'react-use/esm/useAsyncRetry';
+import { onCallApiRef } from '../api';
+import { TriggerIncidentDialog } from './TriggerIncidentDialog';
+
+const EXAMPLE = `# app-config.yaml — a built-in rotation named after the owning group
+oncall:
+  rotations:
+    - name: payments
+      members: [anna.jensen, erik.berg]
+      handoffTime: '09:00'   # UTC
+      lengthDays: 7
+
+# or, for PagerDuty, on the component's catalog-info.yaml
+metadata:
+  annotations:
+    pagerduty.com/escalation-policy-id: PXXXXXX
+    pagerduty.com/service-id: PYYYYYY`;
+
+const People = ({ people }: { people: OnCallPerson[] }) => (
+  <>
+    {people.map(p => (
+      <Box key={p.id} mb={0.5}>
+        <Typography variant="body1">
+          {p.url ? <Link to={p.url}>{p.name}</Link> : p.name}
+        </Typography>
+        {(p.contacts ?? (p.email ? [{ type: 'email', address: p.email }] : [])).map(c => (
+          <Typography key={`${c.type}:${c.address}`} variant="body2" color="textSecondary">
+            {c.type}:{' '}
+            {c.type === 'email' ? <Link to={`mailto:${c.address}`}>{c.address}</Link> : c.address}
+          </Typography>
+        ))}
+      </Box>
+    ))}
+  </>
+);
+
+const IncidentRow = (props: {
+  incident: Incident;
+  onAction: (action: 'acknowledge' | 'resolve', id: string) => void;
+  busy: boolean;
+}) => {
+  const { incident } = props;
+  return (
+    <ListItem divider>
+      <ListItemText
+        primary={
+          <>
+            <Chip
+              size="small"
+              label={incident.status}
+              color={incident.status === 'triggered' ? 'secondary' : 'default'}
+              style={{ marginRight: 8 }}
+            />
+            {incident.url ? <Link to={incident.url}>{incident.title}</Link> : incident.title}
+          </>
+        }
+        secondary={`${incident.severity} · ${new Date(incident.createdAt).toLocaleString()}${
+          incident.triggeredBy ? ` · by ${incident.triggeredBy}` : ''
+        }${incident.assignedTo ? ` · paged ${incident.assignedTo}` : ''}`}
+      />
+      {incident.actionable && (
+        <ListItemSecondaryAction>
+          {incident.status === 'triggered' && (
+            <Button size="small" disabled={props.busy} onClick={() => props.onAction('acknowledge', incident.id)}>
+              Acknowledge
+            </Button>
+          )}
+          <Button size="small" disabled={props.busy} onClick={() => props.onAction('resolve', incident.id)}>
+            Resolve
+          </Button>
+        </ListItemSecondaryAction>
+      )}
+    </ListItem>
+  );
+};
+
+const Configured = (props: {
+  data: Extract<OnCallResponse, { configured: true }>;
+  onTrigger: () => void;
+  onAction: (action: 'acknowledge' | 'resolve', id: string) => void;
+  busy: boolean;
+  actionError?: string;
+}) => {
+  const { data } = props;
+  return (
+    <>
+      <Box display="flex" justifyContent="space-between" alignItems="flex-start" mb={2}>
+        <Box>
+          <Typography variant="overline">On call now</Typography>
+          {data.now.length ? (
+            <People people={data.now} />
+          ) : (
+            <Typography variant="body2">Nobody is on call right now.</Typography>
+          )}
+        </Box>
+        <Box textAlign="right">
+          <Chip size="small" label={`${data.provider}: ${data.schedule}`} />
+          <Box mt={1}>
+            <Button
+              variant="contained"
+              color="secondary"
+              onClick={props.onTrigger}
+              disabled={!data.canTrigger}
+              title={data.canTrigger ? undefined : 'You are not allowed to trigger incidents for this service'}
+            >
+              Trigger incident
+            </Button>
+          </Box>
+        </Box>
+      </Box>
+      {data.next.length > 0 && (
+        <Box mb={2}>
+          <Typography variant="overline">
+            Next{data.handoffAt ? ` (from ${new Date(data.handoffAt).toLocaleString()})` : ''}
+          </Typography>
+          <People people={data.next} />
+        </Box>
+      )}
+      {data.escalation.length > 0 && (
+        <Box mb={2}>
+          <Typography variant="overline">Escalation path</Typography>
+          {data.escalation.map(level => (
+            <Typography key={level.level} variant="body2">
+              Level {level.level}: {level.people.map(p => p.name).join(', ') || '—'}
+            </Typography>
+          ))}
+        </Box>
+      )}
+      <Typography variant="overline">Open incidents</Typography>
+      {props.actionError && <ResponseErrorPanel error={new Error(props.actionError)} />}
+      {data.openIncidents.length === 0 ? (
+        <Typography variant="body2">No open incidents.</Typography>
+      ) : (
+        <List dense disablePadding>
+          {data.openIncidents.map(i => (
+            <IncidentRow key={i.id} incident={i} onAction={props.onAction} busy={props.busy} />
+          ))}
+        </List>
+      )}
+    </>
+  );
+};
+
+/**
+ * Who is on call for the current entity, its escalation path and open
+ * incidents, with a button that pages the on-call person.
+ *
+ * @public
+ */
+export const EntityOnCallCard = () => {
+  const { entity } = useEntity();
+  const api = useApi(onCallApiRef);
+  const ref = getCompoundEntityRef(entity);
+  const [dialogOpen, setDialogOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<string>();
+
+  const { value, loading, error, retry } = useAsyncRetry(
+    () => api.getOnCall(ref),
+    [api, ref.kind, ref.namespace, ref.name],
+  );
+
+  const onAction = async (action: 'acknowledge' | 'resolve', id: string) => {
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      if (action === 'acknowledge') await api.acknowledgeIncident(id);
+      else await api.resolveIncident(id);
+      retry();
+    } catch (e) {
+      setActionError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  let content;
+  if (loading && !value) {
+    content = <Progress />;
+  } else if (error) {
+    content = <ResponseErrorPanel error={error} />;
+  } else if (!value || !value.configured) {
+    content = (
+      <EmptyState
+        missing="info"
+        title="No on-call configured"
+        description={
+          value && !value.configured
+            ? value.help
+            : 'Nobody can be paged for this entity yet.'
+        }
+        action={<CodeSnippet language="yaml" text={EXAMPLE} />}
+      />
+    );
+  } else {
+    content = (
+      <Configured
+        data={value}
+        onTrigger={() => setDialogOpen(true)}
+        onAction={onAction}
+        busy={busy}
+        actionError={actionError}
+      />
+    );
+  }
+
+  return (
+    <InfoCard title="On call">
+      {content}
+      {value?.configured && (
+        <TriggerIncidentDialog
+          open={dialogOpen}
+          entity={ref}
+          onCall={value.now}
+          onClose={() => setDialogOpen(false)}
+          onTriggered={() => retry()}
+        />
+      )}
+    </InfoCard>
+  );
+};

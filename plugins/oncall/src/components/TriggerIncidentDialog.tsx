@@ -1,0 +1,147 @@
+import { useState } from 'react';
+import {
+  Button,
+  CircularProgress,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogContentText,
+  DialogTitle,
+  FormControl,
+  InputLabel,
+  MenuItem,
+  Select,
+  TextField,
+} from '@material-ui/core';
+import Alert from '@material-ui/lab/Alert';
+import { CompoundEntityRef } from '@backstage/catalog-model';
+import { useApi } from '@backstage/core-plugin-api';
+import {
+  INCIDENT_SEVERITIES,
+  IncidentSeverity,
+  OnCallPerson,
+  TriggerIncidentResponse,
+} from '@devplane/plugin-oncall-common';
+import { onCallApiRef } from '../api';
+
+/** The Trigger dialog: description (required) and severity; reports the incident id and status. */
+export const TriggerIncidentDialog = (props: {
+  open: boolean;
+  entity: CompoundEntityRef;
+  onCall: OnCallPerson[];
+  onClose: () => void;
+  onTriggered: (result: TriggerIncidentResponse) => void;
+}) => {
+  const api = useApi(onCallApiRef);
+  const [description, setDescription] = useState('');
+  const [severity, setSeverity] = useState<IncidentSeverity>('critical');
+  const [touched, setTouched] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const [result, setResult] = useState<TriggerIncidentResponse>();
+
+  const missing = description.trim().length === 0;
+
+  const close = () => {
+    setDescription('');
+    setSeverity('critical');
+    setTouched(false);
+    setError(undefined);
+    setResult(undefined);
+    props.onClose();
+  };
+
+  const submit = async () => {
+    setTouched(true);
+    if (missing || busy) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const res = await api.triggerIncident(props.entity, {
+        description: description.trim(),
+        severity,
+      });
+      setResult(res);
+      props.onTriggered(res);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const paged = props.onCall.map(p => p.name).join(', ') || 'the on-call person';
+
+  return (
+    <Dialog open={props.open} onClose={close} fullWidth maxWidth="sm">
+      <DialogTitle>Trigger an incident for {props.entity.name}</DialogTitle>
+      <DialogContent>
+        {result ? (
+          <Alert severity="success">
+            {result.deduplicated ? 'Already open: ' : 'Incident '}
+            <strong>{result.incident.id}</strong> is{' '}
+            <strong>{result.incident.status}</strong>
+            {result.incident.assignedTo
+              ? `, ${result.incident.assignedTo} has been paged.`
+              : '.'}
+          </Alert>
+        ) : (
+          <>
+            <DialogContentText>
+              This pages {paged} right away.
+            </DialogContentText>
+            <TextField
+              autoFocus
+              required
+              fullWidth
+              multiline
+              minRows={2}
+              margin="dense"
+              label="What is wrong?"
+              value={description}
+              onChange={e => setDescription(e.target.value)}
+              onBlur={() => setTouched(true)}
+              error={touched && missing}
+              helperText={touched && missing ? 'A description is required' : ' '}
+              inputProps={{ maxLength: 1024, 'aria-label': 'description' }}
+            />
+            <FormControl fullWidth margin="dense">
+              <InputLabel id="oncall-severity-label">Severity</InputLabel>
+              <Select
+                labelId="oncall-severity-label"
+                value={severity}
+                onChange={e => setSeverity(e.target.value as IncidentSeverity)}
+                inputProps={{ 'aria-label': 'severity' }}
+              >
+                {INCIDENT_SEVERITIES.map(s => (
+                  <MenuItem key={s} value={s}>
+                    {s}
+                  </MenuItem>
+                ))}
+              </Select>
+            </FormControl>
+            {error && (
+              <Alert severity="error" style={{ marginTop: 8 }}>
+                {error}
+              </Alert>
+            )}
+          </>
+        )}
+      </DialogContent>
+      <DialogActions>
+        <Button onClick={close}>{result ? 'Close' : 'Cancel'}</Button>
+        {!result && (
+          <Button
+            color="secondary"
+            variant="contained"
+            onClick={submit}
+            disabled={busy || (touched && missing)}
+            startIcon={busy ? <CircularProgress size={16} /> : undefined}
+          >
+            Trigger
+          </Button>
+        )}
+      </DialogActions>
+    </Dialog>
+  );
+};
