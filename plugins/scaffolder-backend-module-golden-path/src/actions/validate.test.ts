@@ -5,6 +5,9 @@ import { recordingLogger } from '../testing/context';
 import { serviceNameProblem } from '../lib/names';
 import { createValidateAction } from './validate';
 
+// Real git repositories on two shared cores: give each test room.
+jest.setTimeout(60_000);
+
 describe('devplane:golden-path:validate', () => {
   let fx: GoldenPathFixture;
   beforeAll(async () => {

@@ -48,7 +48,7 @@ export class ReleaseManagerClient {
     });
     if (!res.ok) {
       const err = await ResponseError.fromResponse(res);
-      err.message = `release manager ${method} ${path}: ${err.message}`;
+      err.message = `release manager ${method} ${path} answered ${res.status}: ${err.body?.error?.message ?? res.statusText}`;
       throw err;
     }
     if (res.status === 204) return undefined as T;

@@ -167,7 +167,11 @@ export class GithubRepoHost implements RepoHost {
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     if (res.status === 204) return undefined;
-    if (!res.ok) throw await ResponseError.fromResponse(res);
+    if (!res.ok) {
+      const err = await ResponseError.fromResponse(res);
+      err.message = `GitHub ${method} ${path} answered ${res.status}: ${err.body?.error?.message ?? (err.body as any)?.message ?? res.statusText}`;
+      throw err;
+    }
     return res.json();
   }
 

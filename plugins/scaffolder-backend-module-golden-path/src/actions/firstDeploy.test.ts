@@ -1,0 +1,210 @@
+import { InputError } from '@backstage/errors';
+import { artifactIdFor } from '@devplane/plugin-release-manager-common';
+import { runGit } from '@devplane/plugin-git-host-node';
+import { mockContext } from '../__testUtils__/mockContext';
+import { checkpointStore } from '../testing/context';
+import { createGoldenPathFixture, GoldenPathFixture, renderSkeleton } from '../testing/fixture';
+import { StandInOptions } from '../testing/releaseManagerStandIn';
+import { createPipelineAction } from './createPipeline';
+import { createRepoAction } from './createRepo';
+import { createFirstDeployAction } from './firstDeploy';
+
+// Real git repositories on two shared cores: give each test room.
+jest.setTimeout(60_000);
+
+describe('devplane:release:first-deploy', () => {
+  let fx: GoldenPathFixture;
+  const setUp = async (standIn?: StandInOptions) => {
+    fx = await createGoldenPathFixture({ standIn });
+    await renderSkeleton('node', { name: 'payment-api', description: 'Payments' }, fx.workspace);
+    const common = { workspacePath: fx.workspace };
+    await createRepoAction(fx.deps).handler(
+      mockContext({
+        ...common,
+        input: { name: 'payment-api', squad: 'payments', system: 'banking-core', description: 'Payments', kind: 'node' },
+      }).ctx,
+    );
+    await createPipelineAction(fx.deps).handler(
+      mockContext({ ...common, input: { name: 'payment-api', squad: 'payments', kind: 'node' } }).ctx,
+    );
+    // What catalog:register would have done.
+    fx.locations.add(fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml'));
+  };
+  afterEach(() => fx.close());
+
+  const deploy = async (overrides: Record<string, unknown> = {}, checkpoints = checkpointStore()) => {
+    const m = mockContext({
+      workspacePath: fx.workspace,
+      checkpoints,
+      input: {
+        name: 'payment-api',
+        squad: 'payments',
+        catalogInfoUrl: fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml'),
+        ...overrides,
+      },
+    });
+    let error: Error | undefined;
+    await createFirstDeployAction(fx.deps).handler(m.ctx).catch(e => (error = e));
+    return { error, outputs: m.outputs(), logger: m.logger };
+  };
+
+  it('uploads the first artifact, sets the default policies and releases to prod, in that order', async () => {
+    await setUp();
+    const head = (await fx.gitHost.resolveRef('payment-api', 'main'))!;
+    const { error, outputs, logger } = await deploy();
+    expect(error).toBeUndefined();
+
+    const reqs = fx.standIn.requests;
+    expect(reqs.map(r => `${r.method} ${r.path}`)).toEqual([
+      'POST /artifacts',
+      'PUT /services/payment-api/policies/auto-releases',
+      'PUT /services/payment-api/policies/branch-restrictions',
+      'POST /releases',
+    ]);
+    const artifactId = artifactIdFor('main', head);
+    expect(artifactId).toBe(`main-${head.slice(0, 10)}-${head.slice(0, 10)}`);
+
+    const upload = reqs[0].body;
+    expect(upload.spec).toMatchObject({
+      id: artifactId,
+      service: 'payment-api',
+      namespace: 'payments',
+      squad: 'payments',
+      application: {
+        branch: 'main',
+        sha: head,
+        message: 'Add CI pipeline: build, test, upload to the release manager',
+        name: 'payment-api',
+        provider: 'local-git-host',
+      },
+    });
+    expect(Object.keys(upload.manifests).sort()).toEqual(['dev', 'prod', 'staging']);
+    for (const env of ['dev', 'staging', 'prod']) {
+      expect(Object.keys(upload.manifests[env]).sort()).toEqual(['deployment.yaml', 'service.yaml']);
+      expect(upload.manifests[env]['deployment.yaml']).toBe(
+        (await fx.gitHost.readFile('payment-api', `k8s/${env}/deployment.yaml`)).content.toString(),
+      );
+    }
+    expect(reqs[1].body).toEqual({ branch: 'main', environment: 'dev' });
+    expect(reqs[2].body).toEqual({ branchRegex: '^(master|main)$', environment: 'prod' });
+    expect(reqs[3].body).toMatchObject({ service: 'payment-api', environment: 'prod', artifactId });
+
+    // Upload and policies as the scaffolder service; the release on behalf of the user.
+    expect(reqs[0].authorization).toBe('Bearer fake:service:plugin:scaffolder:release-manager');
+    expect(reqs[3].authorization).toBe('Bearer fake:user:user:default/mock:release-manager');
+
+    const configHead = await fx.gitHost.resolveRef('config', 'main');
+    expect(outputs).toEqual({
+      artifactId,
+      releaseId: configHead,
+      commit: head,
+      environment: 'prod',
+      releaseUrl: 'http://localhost:3000/catalog/default/component/payment-api/release-manager',
+    });
+    const { stdout } = await runGit(['log', '-1', '--format=%B'], { cwd: fx.gitHost.repoPath('config') });
+    expect(stdout).toContain(`[prod/payment-api] release ${artifactId}`);
+    expect(stdout).toContain('Environment: prod');
+    expect(
+      (await fx.gitHost.readFile('config', 'prod/releases/payments/payment-api/deployment.yaml')).content.length,
+    ).toBeGreaterThan(0);
+    expect(logger.lines.filter(l => l.startsWith('info:'))).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/Step 5\/5: first production deploy of 'payment-api' to prod/),
+        expect.stringMatching(/^info: Uploaded artifact main-/),
+        expect.stringMatching(/^info: Released main-.* to prod/),
+      ]),
+    );
+  });
+
+  it('makes no second upload, policy or release when a retried task replays the step', async () => {
+    await setUp();
+    const checkpoints = checkpointStore();
+    const first = await deploy({}, checkpoints);
+    const second = await deploy({}, checkpoints);
+    expect(second.error).toBeUndefined();
+    expect(second.outputs).toEqual(first.outputs);
+    expect(fx.standIn.requests).toHaveLength(4);
+    expect(fx.standIn.policies.get('payment-api')!.autoReleases).toHaveLength(1);
+  });
+
+  it('treats an artifact uploaded by a crashed attempt as uploaded', async () => {
+    await setUp();
+    const first = await deploy({}, checkpointStore());
+    // Same task crashed after the upload, before its checkpoint: the release manager says 409.
+    const again = await deploy({}, checkpointStore());
+    expect(again.error).toBeUndefined();
+    expect(again.outputs.artifactId).toBe(first.outputs.artifactId);
+  });
+
+  it('undoes the golden path when the release fails, and says which step failed and why', async () => {
+    await setUp({ fail: { 'POST /releases': { status: 500, message: 'config repo push rejected' } } });
+    const { error, logger } = await deploy();
+    expect(error?.message).toMatch(
+      /^First production deploy failed while releasing main-\w+-\w+ to prod: .*config repo push rejected/,
+    );
+    expect(error?.message).toMatch(/Rolled back: .*branch restriction .*auto-release policy .*catalog location .*repository payment-api on local/);
+    expect(error?.message).toMatch(/Needs manual cleanup: artifact main-\w+-\w+ of payment-api/);
+
+    expect(await fx.gitHost.exists('payment-api')).toBe(false);
+    expect(fx.standIn.policies.get('payment-api')).toEqual({
+      service: 'payment-api',
+      autoReleases: [],
+      branchRestrictions: [],
+    });
+    expect(fx.locations.removed).toEqual(['loc-1']);
+    expect(fx.standIn.requests.map(r => r.method).slice(-2)).toEqual(['DELETE', 'DELETE']);
+    expect(logger.lines).toContainEqual(expect.stringMatching(/^error: First production deploy failed while releasing/));
+    expect(logger.lines).toContainEqual(expect.stringMatching(/^info: Rollback: removed repository payment-api/));
+    expect(logger.lines).toContainEqual(expect.stringMatching(/^warn: Rollback: left for manual cleanup: artifact/));
+  });
+
+  it('undoes only what exists when the upload itself fails', async () => {
+    await setUp({ fail: { 'POST /artifacts': { status: 503, message: 'blob store unavailable' } } });
+    const { error } = await deploy();
+    expect(error?.message).toMatch(/failed while uploading the artifact: .*blob store unavailable/);
+    expect(error?.message).not.toMatch(/policy|manual cleanup/);
+    expect(await fx.gitHost.exists('payment-api')).toBe(false);
+    expect(fx.standIn.requests.map(r => `${r.method} ${r.path}`)).toEqual(['POST /artifacts']);
+  });
+
+  it('lists what it could not undo for manual cleanup', async () => {
+    await setUp({
+      fail: {
+        'PUT /services/:service/policies/branch-restrictions': { status: 400, message: 'bad regex' },
+        'DELETE /services/:service/policies/auto-1': { status: 500, message: 'db down' },
+      },
+    });
+    const { error } = await deploy();
+    expect(error?.message).toMatch(/failed while setting the branch restriction/);
+    expect(error?.message).toMatch(/Needs manual cleanup: .*auto-release policy main → dev of payment-api \(policy auto-1\) \(could not remove it: .*db down/);
+    expect(await fx.gitHost.exists('payment-api')).toBe(false);
+  });
+
+  it('keeps everything when cleanup is disabled', async () => {
+    await setUp({ fail: { 'POST /releases': { status: 500, message: 'nope' } } });
+    const { error } = await deploy({ cleanupOnFailure: false });
+    expect(error?.message).toMatch(/cleanup disabled/);
+    expect(await fx.gitHost.exists('payment-api')).toBe(true);
+  });
+
+  it('rejects bad input before calling anyone', async () => {
+    await setUp();
+    const { error } = await deploy({ name: '../payment-api' });
+    expect(error).toBeInstanceOf(InputError);
+    const { error: envError } = await deploy({ environment: 'Prod/../x' });
+    expect(envError).toBeInstanceOf(InputError);
+    expect(fx.standIn.requests).toHaveLength(0);
+    expect(await fx.gitHost.exists('payment-api')).toBe(true);
+  });
+
+  it('does nothing in a dry run', async () => {
+    await setUp();
+    const m = mockContext({
+      workspacePath: fx.workspace,
+      isDryRun: true,
+      input: { name: 'payment-api', squad: 'payments' },
+    });
+    await createFirstDeployAction(fx.deps).handler(m.ctx);
+    expect(fx.standIn.requests).toHaveLength(0);
+  });
+});
