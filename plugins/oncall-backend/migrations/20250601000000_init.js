@@ -23,7 +23,9 @@ exports.up = async function up(knex) {
     table.index(['entity_ref', 'status'], 'oncall_incidents_entity_status_idx');
   });
   await knex.schema.createTable('oncall_triggers', table => {
-    table.comment('Every accepted trigger (any provider): audit trail and rate limit');
+    table.comment(
+      'Every accepted trigger (any provider): audit trail and rate limit',
+    );
     table.increments('id');
     table.string('entity_ref').notNullable();
     table.string('user_ref').notNullable();
@@ -31,7 +33,10 @@ exports.up = async function up(knex) {
     table.string('incident_id').nullable();
     table.string('dedup_key').notNullable();
     table.string('created_at').notNullable().comment('ISO 8601, UTC');
-    table.index(['user_ref', 'entity_ref', 'created_at'], 'oncall_triggers_rate_idx');
+    table.index(
+      ['user_ref', 'entity_ref', 'created_at'],
+      'oncall_triggers_rate_idx',
+    );
   });
 };
 

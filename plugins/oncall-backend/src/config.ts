@@ -10,7 +10,10 @@ export type OnCallConfig = {
     apiToken?: string;
     apiBaseUrl?: string;
     eventsBaseUrl?: string;
-    services: Record<string, { routingKey?: string; escalationPolicyId?: string }>;
+    services: Record<
+      string,
+      { routingKey?: string; escalationPolicyId?: string }
+    >;
   };
   rateLimit: { maxTriggers: number; windowMs: number };
   dedupWindowMs: number;
@@ -20,7 +23,10 @@ export type OnCallConfig = {
 /** `anna.jensen` and `user:default/anna.jensen` both become `user:default/anna.jensen`. */
 export function normalizeUserRef(ref: string): string {
   return stringifyEntityRef(
-    parseEntityRef(ref.trim(), { defaultKind: 'user', defaultNamespace: 'default' }),
+    parseEntityRef(ref.trim(), {
+      defaultKind: 'user',
+      defaultNamespace: 'default',
+    }),
   );
 }
 
@@ -41,8 +47,13 @@ export function validateRotation(rotation: Rotation): Rotation {
   } catch (e) {
     throw new Error(`${where}: ${(e as Error).message}`);
   }
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(rotation.start) || Number.isNaN(Date.parse(rotation.start))) {
-    throw new Error(`${where}: start '${rotation.start}' must be a date, YYYY-MM-DD`);
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(rotation.start) ||
+    Number.isNaN(Date.parse(rotation.start))
+  ) {
+    throw new Error(
+      `${where}: start '${rotation.start}' must be a date, YYYY-MM-DD`,
+    );
   }
   if (!(rotation.lengthDays > 0) || rotation.lengthDays > 366) {
     throw new Error(`${where}: lengthDays must be between 1 and 366`);
@@ -62,13 +73,18 @@ export function readOnCallConfig(config: Config): OnCallConfig {
       handoffTime: r.getOptionalString('handoffTime') ?? '09:00',
       lengthDays: r.getOptionalNumber('lengthDays') ?? 7,
       start: r.getOptionalString('start') ?? '2024-01-01',
-      escalation: (r.getOptionalStringArray('escalation') ?? []).map(normalizeUserRef),
+      escalation: (r.getOptionalStringArray('escalation') ?? []).map(
+        normalizeUserRef,
+      ),
       source: 'config',
     }),
   );
   const pd = root?.getOptionalConfig('pagerduty');
   const servicesConfig = pd?.getOptionalConfig('services');
-  const services: Record<string, { routingKey?: string; escalationPolicyId?: string }> = {};
+  const services: Record<
+    string,
+    { routingKey?: string; escalationPolicyId?: string }
+  > = {};
   for (const id of servicesConfig?.keys() ?? []) {
     const s = servicesConfig!.getConfig(id);
     services[id] = {
@@ -88,9 +104,11 @@ export function readOnCallConfig(config: Config): OnCallConfig {
       : undefined,
     rateLimit: {
       maxTriggers: root?.getOptionalNumber('rateLimit.maxTriggers') ?? 3,
-      windowMs: (root?.getOptionalNumber('rateLimit.windowSeconds') ?? 60) * 1000,
+      windowMs:
+        (root?.getOptionalNumber('rateLimit.windowSeconds') ?? 60) * 1000,
     },
-    dedupWindowMs: (root?.getOptionalNumber('dedupWindowMinutes') ?? 5) * 60_000,
+    dedupWindowMs:
+      (root?.getOptionalNumber('dedupWindowMinutes') ?? 5) * 60_000,
     cacheTtlMs: (root?.getOptionalNumber('cacheTtlSeconds') ?? 60) * 1000,
   };
 }

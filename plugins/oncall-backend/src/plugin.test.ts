@@ -20,7 +20,11 @@ import { oncallPlugin } from './plugin';
 
 jest.setTimeout(60_000);
 
-const component = (name: string, owner: string, annotations: Record<string, string> = {}): Entity => ({
+const component = (
+  name: string,
+  owner: string,
+  annotations: Record<string, string> = {},
+): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
   kind: 'Component',
   metadata: { name, namespace: 'default', annotations },
@@ -53,7 +57,10 @@ const entities: Entity[] = [
     apiVersion: 'backstage.io/v1',
     kind: 'User',
     metadata: { name: 'anna.jensen', namespace: 'default' },
-    spec: { profile: { displayName: 'Anna Jensen', email: 'anna.jensen@example.com' }, memberOf: ['payments'] },
+    spec: {
+      profile: { displayName: 'Anna Jensen', email: 'anna.jensen@example.com' },
+      memberOf: ['payments'],
+    },
   },
 ];
 
@@ -66,11 +73,15 @@ describe('oncall backend (router)', () => {
 
   beforeAll(async () => {
     pd = await startFakePagerDuty();
-    pd.oncalls.PPOLICY = [pdOnCall({ level: 1, userId: 'PANNA', name: 'Anna Jensen', start: null })];
+    pd.oncalls.PPOLICY = [
+      pdOnCall({ level: 1, userId: 'PANNA', name: 'Anna Jensen', start: null }),
+    ];
   });
   afterAll(() => pd.close());
 
-  async function start(options: { permission?: AuthorizeResult.ALLOW | AuthorizeResult.DENY } = {}) {
+  async function start(
+    options: { permission?: AuthorizeResult.ALLOW | AuthorizeResult.DENY } = {},
+  ) {
     const { server } = await startTestBackend({
       features: [
         oncallPlugin,
@@ -83,7 +94,9 @@ describe('oncall backend (router)', () => {
                   members: ['anna.jensen', 'user:default/erik.berg'],
                   handoffTime: '09:00',
                   lengthDays: 366,
-                  start: new Date(Date.now() - 86400_000).toISOString().slice(0, 10),
+                  start: new Date(Date.now() - 86400_000)
+                    .toISOString()
+                    .slice(0, 10),
                 },
               ],
               pagerduty: {
@@ -117,7 +130,9 @@ describe('oncall backend (router)', () => {
       .set('Authorization', mockCredentials.none.header())
       .expect(401);
     await request(server)
-      .post('/api/oncall/incidents/00000000-0000-4000-8000-000000000000/resolve')
+      .post(
+        '/api/oncall/incidents/00000000-0000-4000-8000-000000000000/resolve',
+      )
       .set('Authorization', mockCredentials.none.header())
       .expect(401);
     await request(server)
@@ -125,6 +140,7 @@ describe('oncall backend (router)', () => {
       .set('Authorization', mockCredentials.none.header())
       .send({ description: 'x' })
       .expect(401);
+    expect(sent).toHaveLength(0);
   });
 
   it('answers who is on call from a config rotation, and from Group annotations', async () => {
@@ -137,7 +153,9 @@ describe('oncall backend (router)', () => {
       configured: true,
       provider: 'embedded',
       schedule: 'payments',
-      now: [{ id: ANNA, name: 'Anna Jensen', email: 'anna.jensen@example.com' }],
+      now: [
+        { id: ANNA, name: 'Anna Jensen', email: 'anna.jensen@example.com' },
+      ],
       next: [{ id: 'user:default/erik.berg' }],
       openIncidents: [],
       canTrigger: true,
@@ -146,8 +164,14 @@ describe('oncall backend (router)', () => {
       .get('/api/oncall/entities/component/default/loan-engine/oncall')
       .set('Authorization', mockCredentials.user.header(KIM))
       .expect(200);
-    expect(lending.body).toMatchObject({ configured: true, provider: 'embedded', schedule: 'lending' });
-    expect(['user:default/maria.nilsson', 'user:default/johan.ek']).toContain(lending.body.now[0].id);
+    expect(lending.body).toMatchObject({
+      configured: true,
+      provider: 'embedded',
+      schedule: 'lending',
+    });
+    expect(['user:default/maria.nilsson', 'user:default/johan.ek']).toContain(
+      lending.body.now[0].id,
+    );
   });
 
   it('explains how to configure on-call when there is none', async () => {
@@ -175,47 +199,105 @@ describe('oncall backend (router)', () => {
     const auth = mockCredentials.user.header(KIM);
     const base = '/api/oncall/entities/component/default/ledger';
 
-    const missing = await request(server).post(`${base}/incidents`).set('Authorization', auth).send({ severity: 'critical' }).expect(400);
+    const missing = await request(server)
+      .post(`${base}/incidents`)
+      .set('Authorization', auth)
+      .send({ severity: 'critical' })
+      .expect(400);
     expect(missing.body.error.message).toMatch(/description is required/);
-    await request(server).post(`${base}/incidents`).set('Authorization', auth).send({ description: 'x', severity: 'apocalyptic' }).expect(400);
+    await request(server)
+      .post(`${base}/incidents`)
+      .set('Authorization', auth)
+      .send({ description: 'x', severity: 'apocalyptic' })
+      .expect(400);
 
     const created = await request(server)
       .post(`${base}/incidents`)
       .set('Authorization', auth)
-      .send({ description: 'Ledger double-posts', severity: 'error', triggeredBy: 'user:default/mallory' })
+      .send({
+        description: 'Ledger double-posts',
+        severity: 'error',
+        triggeredBy: 'user:default/mallory',
+      })
       .expect(201);
     expect(created.body).toMatchObject({
       deduplicated: false,
-      incident: { status: 'triggered', severity: 'error', triggeredBy: KIM, assignedTo: ANNA, provider: 'embedded' },
+      incident: {
+        status: 'triggered',
+        severity: 'error',
+        triggeredBy: KIM,
+        assignedTo: ANNA,
+        provider: 'embedded',
+      },
     });
     expect(sent.at(-1).recipients.entityRef).toEqual([ANNA]);
     const id = created.body.incident.id;
 
     // double click: same incident
-    const dup = await request(server).post(`${base}/incidents`).set('Authorization', auth).send({ description: 'Ledger double-posts', severity: 'error' }).expect(200);
+    const dup = await request(server)
+      .post(`${base}/incidents`)
+      .set('Authorization', auth)
+      .send({ description: 'Ledger double-posts', severity: 'error' })
+      .expect(200);
     expect(dup.body).toMatchObject({ deduplicated: true, incident: { id } });
 
-    await request(server).post(`${base}/incidents`).set('Authorization', auth).send({ description: 'Ledger slow' }).expect(201);
-    const limited = await request(server).post(`${base}/incidents`).set('Authorization', auth).send({ description: 'Ledger on fire' }).expect(429);
+    await request(server)
+      .post(`${base}/incidents`)
+      .set('Authorization', auth)
+      .send({ description: 'Ledger slow' })
+      .expect(201);
+    const limited = await request(server)
+      .post(`${base}/incidents`)
+      .set('Authorization', auth)
+      .send({ description: 'Ledger on fire' })
+      .expect(429);
     expect(limited.body.error.message).toMatch(/at most 3 per 60 seconds/);
     expect(limited.headers['retry-after']).toBe('60');
     // another person is not limited
-    await request(server).post(`${base}/incidents`).set('Authorization', mockCredentials.user.header(ANNA)).send({ description: 'Ledger on fire' }).expect(201);
+    await request(server)
+      .post(`${base}/incidents`)
+      .set('Authorization', mockCredentials.user.header(ANNA))
+      .send({ description: 'Ledger on fire' })
+      .expect(201);
 
-    const freeze = await request(server).get('/api/oncall/services/ledger/freeze').set('Authorization', mockCredentials.service.header()).expect(200);
+    const freeze = await request(server)
+      .get('/api/oncall/services/ledger/freeze')
+      .set('Authorization', mockCredentials.service.header())
+      .expect(200);
     expect(freeze.body).toMatchObject({ service: 'ledger', frozen: true });
     expect(freeze.body.incidents).toHaveLength(3);
 
-    const acked = await request(server).post(`/api/oncall/incidents/${id}/acknowledge`).set('Authorization', mockCredentials.user.header(ANNA)).expect(200);
-    expect(acked.body.incident).toMatchObject({ status: 'acknowledged', acknowledgedBy: ANNA });
-    await request(server).post(`/api/oncall/incidents/${id}/resolve`).set('Authorization', mockCredentials.user.header(ANNA)).expect(200);
-    await request(server).post(`/api/oncall/incidents/${id}/resolve`).set('Authorization', mockCredentials.user.header(ANNA)).expect(409);
-    await request(server).post('/api/oncall/incidents/not-a-uuid/resolve').set('Authorization', auth).expect(400);
+    const acked = await request(server)
+      .post(`/api/oncall/incidents/${id}/acknowledge`)
+      .set('Authorization', mockCredentials.user.header(ANNA))
+      .expect(200);
+    expect(acked.body.incident).toMatchObject({
+      status: 'acknowledged',
+      acknowledgedBy: ANNA,
+    });
+    await request(server)
+      .post(`/api/oncall/incidents/${id}/resolve`)
+      .set('Authorization', mockCredentials.user.header(ANNA))
+      .expect(200);
+    await request(server)
+      .post(`/api/oncall/incidents/${id}/resolve`)
+      .set('Authorization', mockCredentials.user.header(ANNA))
+      .expect(409);
+    await request(server)
+      .post('/api/oncall/incidents/not-a-uuid/resolve')
+      .set('Authorization', auth)
+      .expect(400);
 
-    const card = await request(server).get(`${base}/oncall`).set('Authorization', auth).expect(200);
+    const card = await request(server)
+      .get(`${base}/oncall`)
+      .set('Authorization', auth)
+      .expect(200);
     expect(card.body.openIncidents).toHaveLength(2);
 
-    const calm = await request(server).get('/api/oncall/services/loan-engine/freeze').set('Authorization', mockCredentials.service.header()).expect(200);
+    const calm = await request(server)
+      .get('/api/oncall/services/loan-engine/freeze')
+      .set('Authorization', mockCredentials.service.header())
+      .expect(200);
     expect(calm.body).toMatchObject({ frozen: false, incidents: [] });
   });
 
@@ -237,16 +319,31 @@ describe('oncall backend (router)', () => {
   it('uses PagerDuty for annotated services and never returns the routing key', async () => {
     const server = await start();
     const auth = mockCredentials.user.header(KIM);
-    const view = await request(server).get('/api/oncall/entities/component/default/payment-gateway/oncall').set('Authorization', auth).expect(200);
-    expect(view.body).toMatchObject({ configured: true, provider: 'pagerduty', now: [{ id: 'PANNA', name: 'Anna Jensen' }] });
+    const view = await request(server)
+      .get('/api/oncall/entities/component/default/payment-gateway/oncall')
+      .set('Authorization', auth)
+      .expect(200);
+    expect(view.body).toMatchObject({
+      configured: true,
+      provider: 'pagerduty',
+      now: [{ id: 'PANNA', name: 'Anna Jensen' }],
+    });
     const trig = await request(server)
       .post('/api/oncall/entities/component/default/payment-gateway/incidents')
       .set('Authorization', auth)
       .send({ description: 'Card payments fail', severity: 'critical' })
       .expect(201);
-    expect(trig.body.incident).toMatchObject({ provider: 'pagerduty', status: 'triggered', triggeredBy: KIM });
+    expect(trig.body.incident).toMatchObject({
+      provider: 'pagerduty',
+      status: 'triggered',
+      triggeredBy: KIM,
+    });
     const event = pd.calls.find(c => c.path === '/v2/enqueue')!;
-    expect(event.body.payload).toMatchObject({ source: 'component:default/payment-gateway', severity: 'critical', custom_details: { triggered_by: KIM } });
+    expect(event.body.payload).toMatchObject({
+      source: 'component:default/payment-gateway',
+      severity: 'critical',
+      custom_details: { triggered_by: KIM },
+    });
     expect(JSON.stringify([view.body, trig.body])).not.toContain(ROUTING_KEY);
     expect(JSON.stringify([view.body, trig.body])).not.toContain(REST_TOKEN);
   });

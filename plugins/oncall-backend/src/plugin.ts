@@ -65,7 +65,9 @@ export const oncallPlugin = createBackendPlugin({
           }),
         );
         deps.logger.info(
-          `On-call ready: ${config.rotations.length} configured rotation(s), PagerDuty ${
+          `On-call ready: ${
+            config.rotations.length
+          } configured rotation(s), PagerDuty ${
             config.pagerduty?.apiToken ? 'enabled' : 'not configured'
           }`,
         );

@@ -107,11 +107,14 @@ export async function resolveTarget(
   }
 
   const groupRef =
-    entity.kind.toLocaleLowerCase('en-US') === 'group' ? entityRef : ownerRef(entity);
+    entity.kind.toLocaleLowerCase('en-US') === 'group'
+      ? entityRef
+      : ownerRef(entity);
   if (!groupRef || !groupRef.startsWith('group:')) return undefined;
   const groupName = parseEntityRef(groupRef).name;
   const fromConfig = byName(groupName);
-  if (fromConfig) return { provider: 'embedded', entityRef, rotation: fromConfig };
+  if (fromConfig)
+    return { provider: 'embedded', entityRef, rotation: fromConfig };
   const group =
     groupRef === entityRef ? entity : await options.loadGroup(groupRef);
   const fromGroup = group ? rotationFromGroup(group) : undefined;

@@ -24,9 +24,7 @@ export const entityOnCallCard = EntityCardBlueprint.make({
   params: {
     filter: { kind: 'component' },
     loader: async () =>
-      import('./components/EntityOnCallCard').then(m => (
-        <m.EntityOnCallCard />
-      )),
+      import('./components/EntityOnCallCard').then(m => <m.EntityOnCallCard />),
   },
 });
 

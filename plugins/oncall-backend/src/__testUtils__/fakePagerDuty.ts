@@ -14,7 +14,13 @@ export type FakePagerDuty = {
   /** Statuses to answer before behaving normally, consumed in order per path. */
   failures: Record<string, { status: number; retryAfter?: string }[]>;
   /** Requests received, per path. */
-  calls: { method: string; path: string; query: URLSearchParams; body?: any; headers: http.IncomingHttpHeaders }[];
+  calls: {
+    method: string;
+    path: string;
+    query: URLSearchParams;
+    body?: any;
+    headers: http.IncomingHttpHeaders;
+  }[];
   /** Incidents opened through the Events API, keyed by dedup key. */
   opened: Map<string, any>;
   close(): Promise<void>;
@@ -52,53 +58,89 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
         body,
         headers: req.headers,
       });
-      const send = (status: number, json: unknown, headers: Record<string, string> = {}) => {
-        res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+      const send = (
+        status: number,
+        json: unknown,
+        headers: Record<string, string> = {},
+      ) => {
+        res.writeHead(status, {
+          'Content-Type': 'application/json',
+          ...headers,
+        });
         res.end(JSON.stringify(json));
       };
 
       const failure = state.failures[url.pathname]?.shift();
       if (failure) {
         if (failure.status === 429) {
-          send(429, { status: 'throttle event', message: 'Requests for this service are arriving too quickly. Please retry later.' },
-            failure.retryAfter ? { 'Retry-After': failure.retryAfter } : {});
+          send(
+            429,
+            {
+              status: 'throttle event',
+              message:
+                'Requests for this service are arriving too quickly. Please retry later.',
+            },
+            failure.retryAfter ? { 'Retry-After': failure.retryAfter } : {},
+          );
         } else {
-          send(failure.status, { error: { message: 'Internal Server Error', code: 2001 } });
+          send(failure.status, {
+            error: { message: 'Internal Server Error', code: 2001 },
+          });
         }
         return;
       }
 
       if (url.pathname === '/v2/enqueue' && req.method === 'POST') {
         const errors: string[] = [];
-        if (!body || typeof body !== 'object') errors.push('Event object is not JSON');
+        if (!body || typeof body !== 'object')
+          errors.push('Event object is not JSON');
         else {
-          if (typeof body.routing_key !== 'string' || body.routing_key.length !== 32)
+          if (
+            typeof body.routing_key !== 'string' ||
+            body.routing_key.length !== 32
+          )
             errors.push("'routing_key' is invalid");
-          if (!['trigger', 'acknowledge', 'resolve'].includes(body.event_action))
+          if (
+            !['trigger', 'acknowledge', 'resolve'].includes(body.event_action)
+          )
             errors.push("'event_action' is invalid");
           if (body.event_action === 'trigger') {
             const p = body.payload ?? {};
-            if (!p.summary) errors.push("'payload.summary' is missing or blank");
+            if (!p.summary)
+              errors.push("'payload.summary' is missing or blank");
             if (!p.source) errors.push("'payload.source' is missing or blank");
             if (!['critical', 'error', 'warning', 'info'].includes(p.severity))
-              errors.push("'payload.severity' is invalid (must be one of critical, error, warning, info)");
+              errors.push(
+                "'payload.severity' is invalid (must be one of critical, error, warning, info)",
+              );
             if (typeof p.summary === 'string' && p.summary.length > 1024)
               errors.push("'payload.summary' is too long");
           }
         }
         if (errors.length) {
-          send(400, { status: 'invalid event', message: 'Event object is invalid', errors });
+          send(400, {
+            status: 'invalid event',
+            message: 'Event object is invalid',
+            errors,
+          });
           return;
         }
-        const dedupKey: string = body.dedup_key ?? `generated-${state.opened.size + 1}`;
+        const dedupKey: string =
+          body.dedup_key ?? `generated-${state.opened.size + 1}`;
         if (!state.opened.has(dedupKey)) state.opened.set(dedupKey, body);
-        send(202, { status: 'success', message: 'Event processed', dedup_key: dedupKey });
+        send(202, {
+          status: 'success',
+          message: 'Event processed',
+          dedup_key: dedupKey,
+        });
         return;
       }
 
       // REST API: token auth and the v2 Accept header.
       if (req.headers.authorization !== `Token token=${TOKEN}`) {
-        send(401, { error: { message: 'Authentication Required', code: 2006 } });
+        send(401, {
+          error: { message: 'Authentication Required', code: 2006 },
+        });
         return;
       }
       if (req.headers.accept !== 'application/vnd.pagerduty+json;version=2') {
@@ -111,7 +153,13 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
         const limit = Number(url.searchParams.get('limit') ?? 25);
         const offset = Number(url.searchParams.get('offset') ?? 0);
         const page = all.slice(offset, offset + limit);
-        send(200, { oncalls: page, limit, offset, more: offset + limit < all.length, total: null });
+        send(200, {
+          oncalls: page,
+          limit,
+          offset,
+          more: offset + limit < all.length,
+          total: null,
+        });
         return;
       }
       if (url.pathname === '/incidents' && req.method === 'GET') {
@@ -119,8 +167,16 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
         const statuses = url.searchParams.getAll('statuses[]');
         const list = services
           .flatMap(s => state.incidents[s] ?? [])
-          .filter((i: any) => statuses.length === 0 || statuses.includes(i.status));
-        send(200, { incidents: list, limit: 25, offset: 0, more: false, total: null });
+          .filter(
+            (i: any) => statuses.length === 0 || statuses.includes(i.status),
+          );
+        send(200, {
+          incidents: list,
+          limit: 25,
+          offset: 0,
+          more: false,
+          total: null,
+        });
         return;
       }
       send(404, { error: { message: 'Not Found', code: 2100 } });
@@ -155,7 +211,10 @@ export function pdOnCall(options: {
       summary: 'Payments',
     },
     escalation_level: options.level,
-    schedule: options.start === null ? null : { id: 'PSCHED', type: 'schedule_reference' },
+    schedule:
+      options.start === null
+        ? null
+        : { id: 'PSCHED', type: 'schedule_reference' },
     start: options.start ?? null,
     end: options.end ?? null,
     user: {

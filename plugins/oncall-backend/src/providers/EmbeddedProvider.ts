@@ -41,17 +41,17 @@ export class EmbeddedProvider implements OnCallProvider<EmbeddedTarget> {
   async getOnCall(target: EmbeddedTarget): Promise<OnCallSchedule> {
     const { rotation } = target;
     const r = computeRotation(rotation, this.now());
-    const escalationRefs = rotation.escalation.length
-      ? rotation.escalation
-      : r.next && r.next !== r.current
-      ? [r.next]
-      : [];
+    let escalationRefs: string[] = rotation.escalation;
+    if (escalationRefs.length === 0 && r.next && r.next !== r.current) {
+      escalationRefs = [r.next];
+    }
     const refs = [r.current, r.next, ...escalationRefs].filter(
       (x): x is string => Boolean(x),
     );
     const people = await this.options.people.describe([...new Set(refs)]);
     const byRef = new Map(people.map(p => [p.id, p]));
-    const pick = (ref?: string) => (ref && byRef.get(ref) ? [byRef.get(ref)!] : []);
+    const pick = (ref?: string) =>
+      ref && byRef.get(ref) ? [byRef.get(ref)!] : [];
     const now = pick(r.current);
     const escalation = [{ level: 1, people: now }];
     const level2 = escalationRefs
@@ -159,7 +159,9 @@ export class EmbeddedProvider implements OnCallProvider<EmbeddedTarget> {
       });
     } catch (error) {
       this.options.logger.error(
-        `Could not send on-call notification to ${recipients.join(', ')}: ${error}`,
+        `Could not send on-call notification to ${recipients.join(
+          ', ',
+        )}: ${error}`,
       );
     }
   }

@@ -18,7 +18,9 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
   let sleeps: number[];
   let clock: number;
 
-  const provider = (overrides: Partial<ConstructorParameters<typeof PagerDutyProvider>[0]> = {}) =>
+  const provider = (
+    overrides: Partial<ConstructorParameters<typeof PagerDutyProvider>[0]> = {},
+  ) =>
     new PagerDutyProvider({
       apiToken: REST_TOKEN,
       apiBaseUrl: pd.url,
@@ -41,7 +43,10 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
     routingKey: ROUTING_KEY,
   };
 
-  const trigger = (p: PagerDutyProvider, description = 'Checkout returns 502') =>
+  const trigger = (
+    p: PagerDutyProvider,
+    description = 'Checkout returns 502',
+  ) =>
     p.trigger(target, {
       description,
       severity: 'critical',
@@ -66,11 +71,34 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
     it('sends the token and v2 Accept header, keeps the lowest level de-duplicated, computes next and the escalation path', async () => {
       pd.oncalls.PPOLICY = [
         // level 1: Anna now (on two schedules: appears twice), Erik next
-        pdOnCall({ level: 1, userId: 'PANNA', name: 'Anna Jensen', start: iso(-10), end: iso(14) }),
-        pdOnCall({ level: 1, userId: 'PANNA', name: 'Anna Jensen', start: iso(-2), end: iso(14) }),
-        pdOnCall({ level: 1, userId: 'PERIK', name: 'Erik Berg', start: iso(14), end: iso(38) }),
+        pdOnCall({
+          level: 1,
+          userId: 'PANNA',
+          name: 'Anna Jensen',
+          start: iso(-10),
+          end: iso(14),
+        }),
+        pdOnCall({
+          level: 1,
+          userId: 'PANNA',
+          name: 'Anna Jensen',
+          start: iso(-2),
+          end: iso(14),
+        }),
+        pdOnCall({
+          level: 1,
+          userId: 'PERIK',
+          name: 'Erik Berg',
+          start: iso(14),
+          end: iso(38),
+        }),
         // level 2 and 3, always on call (no schedule)
-        pdOnCall({ level: 3, userId: 'PCTO', name: 'Cecilia Olsen', start: null }),
+        pdOnCall({
+          level: 3,
+          userId: 'PCTO',
+          name: 'Cecilia Olsen',
+          start: null,
+        }),
         pdOnCall({ level: 2, userId: 'PLEAD', name: 'Lars Lead', start: null }),
       ];
       const result = await provider().getOnCall(target);
@@ -84,7 +112,9 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
       });
       expect(result.next.map(p => p.name)).toEqual(['Erik Berg']);
       expect(result.handoffAt).toBe(iso(14));
-      expect(result.escalation.map(l => [l.level, l.people.map(p => p.id)])).toEqual([
+      expect(
+        result.escalation.map(l => [l.level, l.people.map(p => p.id)]),
+      ).toEqual([
         [1, ['PANNA']],
         [2, ['PLEAD']],
         [3, ['PCTO']],
@@ -92,7 +122,9 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
 
       const call = pd.calls.find(c => c.path === '/oncalls')!;
       expect(call.headers.authorization).toBe(`Token token=${REST_TOKEN}`);
-      expect(call.headers.accept).toBe('application/vnd.pagerduty+json;version=2');
+      expect(call.headers.accept).toBe(
+        'application/vnd.pagerduty+json;version=2',
+      );
       expect(call.query.getAll('escalation_policy_ids[]')).toEqual(['PPOLICY']);
       expect(call.query.getAll('include[]')).toEqual(['users']);
     });
@@ -105,7 +137,12 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
 
     it('follows pagination', async () => {
       pd.oncalls.PPOLICY = Array.from({ length: 150 }, (_, i) =>
-        pdOnCall({ level: 1 + (i % 3), userId: `PU${i}`, name: `User ${i}`, start: null }),
+        pdOnCall({
+          level: 1 + (i % 3),
+          userId: `PU${i}`,
+          name: `User ${i}`,
+          start: null,
+        }),
       );
       const result = await provider().getOnCall(target);
       expect(result.escalation.map(l => l.people.length)).toEqual([50, 50, 50]);
@@ -113,14 +150,21 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
     });
 
     it('reports a wrong token clearly and does not retry it', async () => {
-      await expect(provider({ apiToken: 'wrong' }).getOnCall(target)).rejects.toThrow(
-        /HTTP 401 for \/oncalls.*Authentication Required/,
-      );
+      await expect(
+        provider({ apiToken: 'wrong' }).getOnCall(target),
+      ).rejects.toThrow(/HTTP 401 for \/oncalls.*Authentication Required/);
       expect(pd.calls).toHaveLength(1);
     });
 
     it('retries a 5xx on the REST API', async () => {
-      pd.oncalls.PPOLICY = [pdOnCall({ level: 1, userId: 'PANNA', name: 'Anna Jensen', start: null })];
+      pd.oncalls.PPOLICY = [
+        pdOnCall({
+          level: 1,
+          userId: 'PANNA',
+          name: 'Anna Jensen',
+          start: null,
+        }),
+      ];
       pd.failures['/oncalls'] = [{ status: 503 }];
       const result = await provider().getOnCall(target);
       expect(result.now.map(p => p.id)).toEqual(['PANNA']);
@@ -163,29 +207,40 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
       expect(pd.opened.size).toBe(2);
     });
 
-    it('400: surfaces PagerDuty\'s validation errors and does not retry', async () => {
+    it("400: surfaces PagerDuty's validation errors and does not retry", async () => {
       const p = provider();
       await expect(
-        p.trigger({ ...target, routingKey: 'too-short' }, {
-          description: 'x',
-          severity: 'critical',
-          triggeredBy: 'user:default/anna.jensen',
-          dedupKey: 'k',
-        }),
+        p.trigger(
+          { ...target, routingKey: 'too-short' },
+          {
+            description: 'x',
+            severity: 'critical',
+            triggeredBy: 'user:default/anna.jensen',
+            dedupKey: 'k',
+          },
+        ),
       ).rejects.toThrow(PagerDutyRejectedError);
       await expect(
-        p.trigger({ ...target, routingKey: 'too-short' }, {
-          description: 'x',
-          severity: 'critical',
-          triggeredBy: 'user:default/anna.jensen',
-          dedupKey: 'k',
-        }),
-      ).rejects.toThrow("PagerDuty rejected the event (Event object is invalid): 'routing_key' is invalid");
+        p.trigger(
+          { ...target, routingKey: 'too-short' },
+          {
+            description: 'x',
+            severity: 'critical',
+            triggeredBy: 'user:default/anna.jensen',
+            dedupKey: 'k',
+          },
+        ),
+      ).rejects.toThrow(
+        "PagerDuty rejected the event (Event object is invalid): 'routing_key' is invalid",
+      );
       expect(pd.calls).toHaveLength(2);
     });
 
     it('429: backs off (honouring Retry-After) and succeeds', async () => {
-      pd.failures['/v2/enqueue'] = [{ status: 429 }, { status: 429, retryAfter: '1' }];
+      pd.failures['/v2/enqueue'] = [
+        { status: 429 },
+        { status: 429, retryAfter: '1' },
+      ];
       const { incident } = await trigger(provider());
       expect(incident.status).toBe('triggered');
       expect(pd.calls).toHaveLength(3);
@@ -194,8 +249,12 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
     });
 
     it('5xx: retries with bounded exponential backoff and then gives up with a clear error', async () => {
-      pd.failures['/v2/enqueue'] = [500, 502, 503, 500, 500].map(status => ({ status }));
-      await expect(trigger(provider())).rejects.toThrow(/PagerDuty Events API answered HTTP 500/);
+      pd.failures['/v2/enqueue'] = [500, 502, 503, 500, 500].map(status => ({
+        status,
+      }));
+      await expect(trigger(provider())).rejects.toThrow(
+        /PagerDuty Events API answered HTTP 500/,
+      );
       expect(pd.calls).toHaveLength(4);
       expect(sleeps).toEqual([100, 200, 400]);
       expect(pd.opened.size).toBe(0);
@@ -210,18 +269,23 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
 
     it('network failure is retried, then reported', async () => {
       const p = provider({ eventsBaseUrl: 'http://127.0.0.1:1' });
-      await expect(trigger(p)).rejects.toThrow(/could not be reached after 4 attempts/);
+      await expect(trigger(p)).rejects.toThrow(
+        /could not be reached after 4 attempts/,
+      );
       expect(sleeps).toEqual([100, 200, 400]);
     });
 
     it('refuses to trigger without a routing key', async () => {
       await expect(
-        provider().trigger({ ...target, routingKey: undefined }, {
-          description: 'x',
-          severity: 'critical',
-          triggeredBy: 'user:default/a',
-          dedupKey: 'k',
-        }),
+        provider().trigger(
+          { ...target, routingKey: undefined },
+          {
+            description: 'x',
+            severity: 'critical',
+            triggeredBy: 'user:default/a',
+            dedupKey: 'k',
+          },
+        ),
       ).rejects.toThrow(/No PagerDuty routing key/);
       expect(pd.calls).toHaveLength(0);
     });
@@ -229,20 +293,53 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
 
   it('lists open incidents of the service (GET /incidents)', async () => {
     pd.incidents.PSERVICE = [
-      { id: 'PINC1', title: 'Checkout down', status: 'triggered', urgency: 'high', created_at: iso(-1), html_url: 'https://x/incidents/PINC1', incident_key: 'devplane-abc', assignments: [{ assignee: { summary: 'Anna Jensen' } }] },
-      { id: 'PINC0', title: 'Old', status: 'resolved', urgency: 'low', created_at: iso(-30) },
+      {
+        id: 'PINC1',
+        title: 'Checkout down',
+        status: 'triggered',
+        urgency: 'high',
+        created_at: iso(-1),
+        html_url: 'https://x/incidents/PINC1',
+        incident_key: 'devplane-abc',
+        assignments: [{ assignee: { summary: 'Anna Jensen' } }],
+      },
+      {
+        id: 'PINC0',
+        title: 'Old',
+        status: 'resolved',
+        urgency: 'low',
+        created_at: iso(-30),
+      },
     ];
     const incidents = await provider().listOpenIncidents(target);
     expect(incidents).toEqual([
-      expect.objectContaining({ id: 'PINC1', status: 'triggered', severity: 'critical', assignedTo: 'Anna Jensen', actionable: false }),
+      expect.objectContaining({
+        id: 'PINC1',
+        status: 'triggered',
+        severity: 'critical',
+        assignedTo: 'Anna Jensen',
+        actionable: false,
+      }),
     ]);
-    expect(pd.calls[0].query.getAll('statuses[]')).toEqual(['triggered', 'acknowledged']);
+    expect(pd.calls[0].query.getAll('statuses[]')).toEqual([
+      'triggered',
+      'acknowledged',
+    ]);
   });
 
   describe('cache', () => {
     it('1,000 lookups within a minute make one upstream call per escalation policy', async () => {
-      pd.oncalls.PPOLICY = [pdOnCall({ level: 1, userId: 'PANNA', name: 'Anna Jensen', start: null })];
-      pd.oncalls.PLENDING = [pdOnCall({ level: 1, userId: 'PERIK', name: 'Erik Berg', start: null })];
+      pd.oncalls.PPOLICY = [
+        pdOnCall({
+          level: 1,
+          userId: 'PANNA',
+          name: 'Anna Jensen',
+          start: null,
+        }),
+      ];
+      pd.oncalls.PLENDING = [
+        pdOnCall({ level: 1, userId: 'PERIK', name: 'Erik Berg', start: null }),
+      ];
       const p = provider();
       const policies = ['PPOLICY', 'PLENDING'];
       // 200 concurrent cold misses, then 800 lookups spread over 59 seconds.
@@ -253,15 +350,25 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
       );
       for (let i = 0; i < 800; i++) {
         clock = NOW + Math.floor((i / 800) * 59_000);
-        const r = await p.getOnCall({ ...target, escalationPolicyId: policies[i % 2] });
+        const r = await p.getOnCall({
+          ...target,
+          escalationPolicyId: policies[i % 2],
+        });
         expect(r.now).toHaveLength(1);
       }
       const perPolicy = policies.map(
-        policy => pd.calls.filter(c => c.query.get('escalation_policy_ids[]') === policy).length,
+        policy =>
+          pd.calls.filter(
+            c => c.query.get('escalation_policy_ids[]') === policy,
+          ).length,
       );
       // eslint-disable-next-line no-console
       console.log(
-        `oncall cache: 1000 lookups over 59 s for ${policies.length} policies -> upstream calls per policy: ${perPolicy.join(', ')} (total ${pd.calls.length})`,
+        `oncall cache: 1000 lookups over 59 s for ${
+          policies.length
+        } policies -> upstream calls per policy: ${perPolicy.join(
+          ', ',
+        )} (total ${pd.calls.length})`,
       );
       expect(perPolicy).toEqual([1, 1]);
 
@@ -271,11 +378,22 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
     });
 
     it('does not cache failures', async () => {
-      pd.oncalls.PPOLICY = [pdOnCall({ level: 1, userId: 'PANNA', name: 'Anna Jensen', start: null })];
-      pd.failures['/oncalls'] = [500, 500, 500, 500].map(status => ({ status }));
+      pd.oncalls.PPOLICY = [
+        pdOnCall({
+          level: 1,
+          userId: 'PANNA',
+          name: 'Anna Jensen',
+          start: null,
+        }),
+      ];
+      pd.failures['/oncalls'] = [500, 500, 500, 500].map(status => ({
+        status,
+      }));
       const p = provider();
       await expect(p.getOnCall(target)).rejects.toThrow();
-      await expect(p.getOnCall(target)).resolves.toMatchObject({ now: [expect.objectContaining({ id: 'PANNA' })] });
+      await expect(p.getOnCall(target)).resolves.toMatchObject({
+        now: [expect.objectContaining({ id: 'PANNA' })],
+      });
     });
   });
 });

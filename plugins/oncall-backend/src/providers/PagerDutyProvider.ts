@@ -88,13 +88,24 @@ export class PagerDutyProvider implements OnCallProvider<PagerDutyTarget> {
   upstreamCalls = 0;
 
   constructor(private readonly options: PagerDutyProviderOptions) {
-    this.apiBaseUrl = (options.apiBaseUrl ?? 'https://api.pagerduty.com').replace(/\/+$/, '');
-    this.eventsBaseUrl = (options.eventsBaseUrl ?? 'https://events.pagerduty.com').replace(/\/+$/, '');
+    this.apiBaseUrl = (
+      options.apiBaseUrl ?? 'https://api.pagerduty.com'
+    ).replace(/\/+$/, '');
+    this.eventsBaseUrl = (
+      options.eventsBaseUrl ?? 'https://events.pagerduty.com'
+    ).replace(/\/+$/, '');
     this.now = options.now ?? Date.now;
-    this.onCallCache = new SingleFlightCache({ ttlMs: options.cacheTtlMs ?? 60_000, now: this.now });
-    this.incidentsCache = new SingleFlightCache({ ttlMs: options.incidentsCacheTtlMs ?? 15_000, now: this.now });
+    this.onCallCache = new SingleFlightCache({
+      ttlMs: options.cacheTtlMs ?? 60_000,
+      now: this.now,
+    });
+    this.incidentsCache = new SingleFlightCache({
+      ttlMs: options.incidentsCacheTtlMs ?? 15_000,
+      now: this.now,
+    });
     this.fetchFn = options.fetch ?? fetch;
-    this.sleep = options.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
+    this.sleep =
+      options.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
   }
 
   async getOnCall(target: PagerDutyTarget): Promise<OnCallSchedule> {
@@ -150,12 +161,16 @@ export class PagerDutyProvider implements OnCallProvider<PagerDutyTarget> {
     if (res.status === 400) {
       const details = json.errors?.length ? `: ${json.errors.join('; ')}` : '';
       throw new PagerDutyRejectedError(
-        `PagerDuty rejected the event (${json.message ?? 'invalid event'})${details}`,
+        `PagerDuty rejected the event (${
+          json.message ?? 'invalid event'
+        })${details}`,
       );
     }
     if (res.status !== 202 && res.status !== 200) {
       throw new ServiceUnavailableError(
-        `PagerDuty Events API answered HTTP ${res.status}${json.message ? `: ${json.message}` : ''}`,
+        `PagerDuty Events API answered HTTP ${res.status}${
+          json.message ? `: ${json.message}` : ''
+        }`,
       );
     }
     if (target.serviceId) {
@@ -301,7 +316,9 @@ export class PagerDutyProvider implements OnCallProvider<PagerDutyTarget> {
     if (!res.ok) {
       const text = await res.text().catch(() => '');
       throw new ServiceUnavailableError(
-        `PagerDuty REST API answered HTTP ${res.status} for ${path.split('?')[0]}${text ? `: ${text.slice(0, 200)}` : ''}`,
+        `PagerDuty REST API answered HTTP ${res.status} for ${
+          path.split('?')[0]
+        }${text ? `: ${text.slice(0, 200)}` : ''}`,
       );
     }
     return res.json();
@@ -346,12 +363,16 @@ export class PagerDutyProvider implements OnCallProvider<PagerDutyTarget> {
         retryAfterMs ?? baseDelay * 2 ** (attempt - 1),
       );
       this.options.logger?.warn(
-        `PagerDuty call to ${new URL(url).pathname} failed (${String(lastError)}), retry ${attempt}/${maxAttempts - 1} in ${backoff} ms`,
+        `PagerDuty call to ${new URL(url).pathname} failed (${String(
+          lastError,
+        )}), retry ${attempt}/${maxAttempts - 1} in ${backoff} ms`,
       );
       await this.sleep(backoff);
     }
     throw new ServiceUnavailableError(
-      `PagerDuty could not be reached after ${maxAttempts} attempts: ${String(lastError)}`,
+      `PagerDuty could not be reached after ${maxAttempts} attempts: ${String(
+        lastError,
+      )}`,
     );
   }
 }
@@ -359,7 +380,9 @@ export class PagerDutyProvider implements OnCallProvider<PagerDutyTarget> {
 function toPerson(user: PdUser): OnCallPerson {
   const contacts = (user.contact_methods ?? [])
     .map(c => ({
-      type: (c.type ?? 'contact').replace(/_reference$/, '').replace(/_contact_method$/, ''),
+      type: (c.type ?? 'contact')
+        .replace(/_reference$/, '')
+        .replace(/_contact_method$/, ''),
       address: c.address ?? c.summary ?? '',
       label: c.label ?? c.summary,
     }))

@@ -27,10 +27,14 @@ export function computeRotation(
 } {
   const startDay = Date.parse(`${rotation.start}T00:00:00Z`);
   if (Number.isNaN(startDay)) {
-    throw new Error(`Invalid rotation start '${rotation.start}', expected YYYY-MM-DD`);
+    throw new Error(
+      `Invalid rotation start '${rotation.start}', expected YYYY-MM-DD`,
+    );
   }
   if (!(rotation.lengthDays > 0)) {
-    throw new Error(`Invalid rotation length ${rotation.lengthDays}, expected a positive number of days`);
+    throw new Error(
+      `Invalid rotation length ${rotation.lengthDays}, expected a positive number of days`,
+    );
   }
   const epoch = startDay + parseHandoffTime(rotation.handoffTime);
   const period = rotation.lengthDays * DAY_MS;

@@ -66,7 +66,9 @@ function parseOrThrow<T>(schema: z.ZodType<T, any, any>, value: unknown): T {
   if (!result.success) {
     throw new InputError(
       result.error.issues
-        .map(i => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+        .map(i =>
+          i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
+        )
         .join('; '),
     );
   }
@@ -112,7 +114,9 @@ export async function createRouter(
     );
     if (!entity) {
       throw new NotFoundError(
-        `No entity ${kind.toLocaleLowerCase('en-US')}:${namespace}/${name} in the catalog`,
+        `No entity ${kind.toLocaleLowerCase(
+          'en-US',
+        )}:${namespace}/${name} in the catalog`,
       );
     }
     return entity;
@@ -155,17 +159,15 @@ export async function createRouter(
     const [schedule, openIncidents, canTrigger] = await Promise.all([
       provider.getOnCall(target),
       provider.listOpenIncidents(target),
-      httpAuth
-        .credentials(req, { allow: ['user'] })
-        .then(
-          userCredentials =>
-            isAllowed(
-              oncallIncidentTriggerPermission,
-              target.entityRef,
-              userCredentials,
-            ),
-          () => false,
-        ),
+      httpAuth.credentials(req, { allow: ['user'] }).then(
+        userCredentials =>
+          isAllowed(
+            oncallIncidentTriggerPermission,
+            target.entityRef,
+            userCredentials,
+          ),
+        () => false,
+      ),
     ]);
     const body: OnCallResponse = {
       configured: true,
@@ -191,89 +193,99 @@ export async function createRouter(
     }
   }
 
-  router.post('/entities/:kind/:namespace/:name/incidents', async (req, res) => {
-    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-    const userRef = credentials.principal.userEntityRef;
-    const body = parseOrThrow(triggerSchema, req.body ?? {});
-    const entity = await loadEntity(req.params, credentials);
-    const entityRef = stringifyEntityRef(entity);
-    if (
-      !(await isAllowed(oncallIncidentTriggerPermission, entityRef, credentials))
-    ) {
-      throw new NotAllowedError(
-        `You are not allowed to trigger incidents for ${entityRef} (permission oncall.incident.trigger)`,
-      );
-    }
-    const target = await targetFor(entity);
-    if (!target) {
-      throw new InputError(
-        `${entityRef} has no on-call configuration, nobody can be paged.\n${ONCALL_HELP}`,
-      );
-    }
-    const auditorEvent = await auditor.createEvent({
-      eventId: 'incident-trigger',
-      severityLevel: 'high',
-      request: req,
-      meta: { entityRef, provider: target.provider, severity: body.severity },
-    });
-    try {
-      const result = await withLock(`${userRef}|${entityRef}`, async () => {
-        const { maxTriggers, windowMs } = config.rateLimit;
-        const recent = await store.countTriggersSince(
-          userRef,
+  router.post(
+    '/entities/:kind/:namespace/:name/incidents',
+    async (req, res) => {
+      const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+      const userRef = credentials.principal.userEntityRef;
+      const body = parseOrThrow(triggerSchema, req.body ?? {});
+      const entity = await loadEntity(req.params, credentials);
+      const entityRef = stringifyEntityRef(entity);
+      if (
+        !(await isAllowed(
+          oncallIncidentTriggerPermission,
           entityRef,
-          new Date(now() - windowMs),
+          credentials,
+        ))
+      ) {
+        throw new NotAllowedError(
+          `You are not allowed to trigger incidents for ${entityRef} (permission oncall.incident.trigger)`,
         );
-        if (recent >= maxTriggers) {
-          res.setHeader('Retry-After', String(Math.ceil(windowMs / 1000)));
-          throw new TooManyRequestsError(
-            `Too many incidents triggered for ${entityRef}: at most ${maxTriggers} per ${Math.round(
-              windowMs / 1000,
-            )} seconds per person. The on-call person has already been paged; try again in a minute.`,
+      }
+      const target = await targetFor(entity);
+      if (!target) {
+        throw new InputError(
+          `${entityRef} has no on-call configuration, nobody can be paged.\n${ONCALL_HELP}`,
+        );
+      }
+      const auditorEvent = await auditor.createEvent({
+        eventId: 'incident-trigger',
+        severityLevel: 'high',
+        request: req,
+        meta: { entityRef, provider: target.provider, severity: body.severity },
+      });
+      try {
+        const result = await withLock(`${userRef}|${entityRef}`, async () => {
+          const { maxTriggers, windowMs } = config.rateLimit;
+          const recent = await store.countTriggersSince(
+            userRef,
+            entityRef,
+            new Date(now() - windowMs),
           );
-        }
-        const dedupKey = deriveDedupKey({
-          entityRef,
-          userRef,
-          description: body.description,
-          now: now(),
-          bucketMs: config.dedupWindowMs,
+          if (recent >= maxTriggers) {
+            res.setHeader('Retry-After', String(Math.ceil(windowMs / 1000)));
+            throw new TooManyRequestsError(
+              `Too many incidents triggered for ${entityRef}: at most ${maxTriggers} per ${Math.round(
+                windowMs / 1000,
+              )} seconds per person. The on-call person has already been paged; try again in a minute.`,
+            );
+          }
+          const dedupKey = deriveDedupKey({
+            entityRef,
+            userRef,
+            description: body.description,
+            now: now(),
+            bucketMs: config.dedupWindowMs,
+          });
+          const triggered = await providerFor(target).trigger(target, {
+            description: body.description,
+            severity: body.severity as Incident['severity'],
+            triggeredBy: userRef,
+            dedupKey,
+          });
+          await store.recordTrigger({
+            entityRef,
+            userRef,
+            provider: target.provider,
+            incidentId: triggered.incident.id,
+            dedupKey,
+            now: new Date(now()),
+          });
+          return triggered;
         });
-        const triggered = await providerFor(target).trigger(target, {
-          description: body.description,
-          severity: body.severity as Incident['severity'],
-          triggeredBy: userRef,
-          dedupKey,
+        await auditorEvent.success({
+          meta: {
+            incidentId: result.incident.id,
+            deduplicated: result.deduplicated,
+          },
         });
-        await store.recordTrigger({
-          entityRef,
-          userRef,
-          provider: target.provider,
-          incidentId: triggered.incident.id,
-          dedupKey,
-          now: new Date(now()),
-        });
-        return triggered;
-      });
-      await auditorEvent.success({
-        meta: {
-          incidentId: result.incident.id,
-          deduplicated: result.deduplicated,
-        },
-      });
-      const response: TriggerIncidentResponse = result;
-      res.status(result.deduplicated ? 200 : 201).json(response);
-    } catch (error) {
-      await auditorEvent.fail({ error: error as Error });
-      throw error;
-    }
-  });
+        const response: TriggerIncidentResponse = result;
+        res.status(result.deduplicated ? 200 : 201).json(response);
+      } catch (error) {
+        await auditorEvent.fail({ error: error as Error });
+        throw error;
+      }
+    },
+  );
 
   for (const action of ['acknowledge', 'resolve'] as const) {
     router.post(`/incidents/:id/${action}`, async (req, res) => {
       const credentials = await httpAuth.credentials(req, { allow: ['user'] });
       const userRef = credentials.principal.userEntityRef;
-      const id = parseOrThrow(z.string().uuid('unknown incident id'), req.params.id);
+      const id = parseOrThrow(
+        z.string().uuid('unknown incident id'),
+        req.params.id,
+      );
       const incident = await store.getIncident(id);
       if (
         !(await isAllowed(

@@ -19,11 +19,20 @@ const configured: OnCallResponse = {
   configured: true,
   provider: 'embedded',
   schedule: 'payments',
-  now: [{ id: 'user:default/anna.jensen', name: 'Anna Jensen', email: 'anna.jensen@example.com' }],
+  now: [
+    {
+      id: 'user:default/anna.jensen',
+      name: 'Anna Jensen',
+      email: 'anna.jensen@example.com',
+    },
+  ],
   next: [{ id: 'user:default/erik.berg', name: 'Erik Berg' }],
   handoffAt: '2025-01-13T09:00:00.000Z',
   escalation: [
-    { level: 1, people: [{ id: 'user:default/anna.jensen', name: 'Anna Jensen' }] },
+    {
+      level: 1,
+      people: [{ id: 'user:default/anna.jensen', name: 'Anna Jensen' }],
+    },
     { level: 2, people: [{ id: 'user:default/lars.holm', name: 'Lars Holm' }] },
   ],
   openIncidents: [
@@ -47,7 +56,11 @@ function mockApi(overrides: Partial<OnCallApi> = {}): jest.Mocked<OnCallApi> {
   return {
     getOnCall: jest.fn(async () => configured),
     triggerIncident: jest.fn(),
-    acknowledgeIncident: jest.fn(async () => ({ incident: configured.configured ? configured.openIncidents[0] : ({} as any) })),
+    acknowledgeIncident: jest.fn(async () => ({
+      incident: configured.configured
+        ? configured.openIncidents[0]
+        : ({} as any),
+    })),
     resolveIncident: jest.fn(),
     getServiceFreeze: jest.fn(),
     ...overrides,
@@ -66,7 +79,9 @@ const render = (api: OnCallApi) =>
 describe('EntityOnCallCard', () => {
   it('shows a loading state, then who is on call now and next, the escalation path and open incidents', async () => {
     let resolve: (v: OnCallResponse) => void = () => {};
-    const api = mockApi({ getOnCall: jest.fn(() => new Promise<OnCallResponse>(r => (resolve = r))) });
+    const api = mockApi({
+      getOnCall: jest.fn(() => new Promise<OnCallResponse>(r => (resolve = r))),
+    });
     await render(api);
     expect(screen.getByTestId('progress')).toBeInTheDocument();
     resolve(configured);
@@ -76,28 +91,84 @@ describe('EntityOnCallCard', () => {
     expect(screen.getByText('Erik Berg')).toBeInTheDocument();
     expect(screen.getByText('Level 2: Lars Holm')).toBeInTheDocument();
     expect(screen.getByText('Ledger double-posts')).toBeInTheDocument();
-    expect(api.getOnCall).toHaveBeenCalledWith({ kind: 'Component', namespace: 'default', name: 'ledger' });
+    expect(api.getOnCall).toHaveBeenCalledWith({
+      kind: 'Component',
+      namespace: 'default',
+      name: 'ledger',
+    });
   });
 
   it('explains how to configure on-call when there is none', async () => {
-    await render(mockApi({ getOnCall: jest.fn(async () => ({ configured: false as const, help: 'No on-call configuration found for this entity.' })) }));
-    expect(await screen.findByText('No on-call configured')).toBeInTheDocument();
-    expect(screen.getByText('No on-call configuration found for this entity.')).toBeInTheDocument();
-    expect(screen.getByText(/pagerduty.com\/escalation-policy-id/)).toBeInTheDocument();
-    expect(screen.queryByRole('button', { name: /trigger/i })).not.toBeInTheDocument();
+    await render(
+      mockApi({
+        getOnCall: jest.fn(async () => ({
+          configured: false as const,
+          help: 'No on-call configuration found for this entity.',
+        })),
+      }),
+    );
+    expect(
+      await screen.findByText('No on-call configured'),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText('No on-call configuration found for this entity.'),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText(/pagerduty.com\/escalation-policy-id/),
+    ).toBeInTheDocument();
+    expect(
+      screen.queryByRole('button', { name: /trigger/i }),
+    ).not.toBeInTheDocument();
   });
 
   it('shows an error state', async () => {
-    const response = new Response(JSON.stringify({ error: { name: 'NotFoundError', message: 'No entity component:default/ledger in the catalog' }, response: { statusCode: 404 } }), { status: 404, statusText: 'Not Found', headers: { 'Content-Type': 'application/json' } });
+    const response = new Response(
+      JSON.stringify({
+        error: {
+          name: 'NotFoundError',
+          message: 'No entity component:default/ledger in the catalog',
+        },
+        response: { statusCode: 404 },
+      }),
+      {
+        status: 404,
+        statusText: 'Not Found',
+        headers: { 'Content-Type': 'application/json' },
+      },
+    );
     const error = await ResponseError.fromResponse(response);
-    await render(mockApi({ getOnCall: jest.fn(async () => { throw error; }) }));
-    expect((await screen.findAllByText(/No entity component:default\/ledger in the catalog/)).length).toBeGreaterThan(0);
+    await render(
+      mockApi({
+        getOnCall: jest.fn(async () => {
+          throw error;
+        }),
+      }),
+    );
+    expect(
+      (
+        await screen.findAllByText(
+          /No entity component:default\/ledger in the catalog/,
+        )
+      ).length,
+    ).toBeGreaterThan(0);
     expect(screen.getByText(/404: NotFoundError/)).toBeInTheDocument();
   });
 
   it('shows nobody on call and no incidents when the rotation is empty', async () => {
-    await render(mockApi({ getOnCall: jest.fn(async () => ({ ...configured, now: [], next: [], escalation: [], openIncidents: [] })) }));
-    expect(await screen.findByText('Nobody is on call right now.')).toBeInTheDocument();
+    await render(
+      mockApi({
+        getOnCall: jest.fn(async () => ({
+          ...configured,
+          now: [],
+          next: [],
+          escalation: [],
+          openIncidents: [],
+        })),
+      }),
+    );
+    expect(
+      await screen.findByText('Nobody is on call right now.'),
+    ).toBeInTheDocument();
     expect(screen.getByText('No open incidents.')).toBeInTheDocument();
   });
 
@@ -106,20 +177,37 @@ describe('EntityOnCallCard', () => {
     const api = mockApi({
       triggerIncident: jest.fn(async () => ({
         deduplicated: false,
-        incident: { ...(configured as any).openIncidents[0], id: 'inc-42', title: 'Ledger slow', severity: 'warning' as const, status: 'triggered' as const },
+        incident: {
+          ...(configured as any).openIncidents[0],
+          id: 'inc-42',
+          title: 'Ledger slow',
+          severity: 'warning' as const,
+          status: 'triggered' as const,
+        },
       })),
     });
     await render(api);
-    await user.click(await screen.findByRole('button', { name: /trigger incident/i }));
+    await user.click(
+      await screen.findByRole('button', { name: /trigger incident/i }),
+    );
     const dialog = await screen.findByRole('dialog');
-    await user.click(within(dialog).getByRole('button', { name: /^trigger$/i }));
-    expect(await within(dialog).findByText('A description is required')).toBeInTheDocument();
+    await user.click(
+      within(dialog).getByRole('button', { name: /^trigger$/i }),
+    );
+    expect(
+      await within(dialog).findByText('A description is required'),
+    ).toBeInTheDocument();
     expect(api.triggerIncident).not.toHaveBeenCalled();
 
-    await user.type(within(dialog).getByLabelText('description'), 'Ledger slow');
+    await user.type(
+      within(dialog).getByLabelText('description'),
+      'Ledger slow',
+    );
     await user.click(within(dialog).getByRole('button', { name: /severity/i }));
     await user.click(await screen.findByRole('option', { name: 'warning' }));
-    await user.click(within(dialog).getByRole('button', { name: /^trigger$/i }));
+    await user.click(
+      within(dialog).getByRole('button', { name: /^trigger$/i }),
+    );
 
     expect(await within(dialog).findByText('inc-42')).toBeInTheDocument();
     expect(within(dialog).getByText('triggered')).toBeInTheDocument();
@@ -130,28 +218,50 @@ describe('EntityOnCallCard', () => {
     await waitFor(() => expect(api.getOnCall).toHaveBeenCalledTimes(2));
   });
 
-  it('shows the server\'s message when triggering fails (rate limit)', async () => {
+  it("shows the server's message when triggering fails (rate limit)", async () => {
     const user = userEvent.setup();
-    const api = mockApi({ triggerIncident: jest.fn(async () => { throw new Error('Too many incidents triggered for component:default/ledger: at most 3 per 60 seconds per person.'); }) });
+    const api = mockApi({
+      triggerIncident: jest.fn(async () => {
+        throw new Error(
+          'Too many incidents triggered for component:default/ledger: at most 3 per 60 seconds per person.',
+        );
+      }),
+    });
     await render(api);
-    await user.click(await screen.findByRole('button', { name: /trigger incident/i }));
+    await user.click(
+      await screen.findByRole('button', { name: /trigger incident/i }),
+    );
     const dialog = await screen.findByRole('dialog');
     await user.type(within(dialog).getByLabelText('description'), 'again');
-    await user.click(within(dialog).getByRole('button', { name: /^trigger$/i }));
-    expect(await within(dialog).findByText(/at most 3 per 60 seconds/)).toBeInTheDocument();
+    await user.click(
+      within(dialog).getByRole('button', { name: /^trigger$/i }),
+    );
+    expect(
+      await within(dialog).findByText(/at most 3 per 60 seconds/),
+    ).toBeInTheDocument();
   });
 
   it('disables Trigger without the permission', async () => {
-    await render(mockApi({ getOnCall: jest.fn(async () => ({ ...configured, canTrigger: false })) }));
-    expect(await screen.findByRole('button', { name: /trigger incident/i })).toBeDisabled();
+    await render(
+      mockApi({
+        getOnCall: jest.fn(async () => ({ ...configured, canTrigger: false })),
+      }),
+    );
+    expect(
+      await screen.findByRole('button', { name: /trigger incident/i }),
+    ).toBeDisabled();
   });
 
   it('acknowledges an embedded incident and reloads', async () => {
     const user = userEvent.setup();
     const api = mockApi();
     await render(api);
-    await user.click(await screen.findByRole('button', { name: 'Acknowledge' }));
-    expect(api.acknowledgeIncident).toHaveBeenCalledWith('5f0c1d9e-0000-4000-8000-000000000001');
+    await user.click(
+      await screen.findByRole('button', { name: 'Acknowledge' }),
+    );
+    expect(api.acknowledgeIncident).toHaveBeenCalledWith(
+      '5f0c1d9e-0000-4000-8000-000000000001',
+    );
     await waitFor(() => expect(api.getOnCall).toHaveBeenCalledTimes(2));
   });
 });

@@ -50,10 +50,20 @@ const People = ({ people }: { people: OnCallPerson[] }) => (
         <Typography variant="body1">
           {p.url ? <Link to={p.url}>{p.name}</Link> : p.name}
         </Typography>
-        {(p.contacts ?? (p.email ? [{ type: 'email', address: p.email }] : [])).map(c => (
-          <Typography key={`${c.type}:${c.address}`} variant="body2" color="textSecondary">
+        {(
+          p.contacts ?? (p.email ? [{ type: 'email', address: p.email }] : [])
+        ).map(c => (
+          <Typography
+            key={`${c.type}:${c.address}`}
+            variant="body2"
+            color="textSecondary"
+          >
             {c.type}:{' '}
-            {c.type === 'email' ? <Link to={`mailto:${c.address}`}>{c.address}</Link> : c.address}
+            {c.type === 'email' ? (
+              <Link to={`mailto:${c.address}`}>{c.address}</Link>
+            ) : (
+              c.address
+            )}
           </Typography>
         ))}
       </Box>
@@ -78,21 +88,35 @@ const IncidentRow = (props: {
               color={incident.status === 'triggered' ? 'secondary' : 'default'}
               style={{ marginRight: 8 }}
             />
-            {incident.url ? <Link to={incident.url}>{incident.title}</Link> : incident.title}
+            {incident.url ? (
+              <Link to={incident.url}>{incident.title}</Link>
+            ) : (
+              incident.title
+            )}
           </>
         }
-        secondary={`${incident.severity} · ${new Date(incident.createdAt).toLocaleString()}${
+        secondary={`${incident.severity} · ${new Date(
+          incident.createdAt,
+        ).toLocaleString()}${
           incident.triggeredBy ? ` · by ${incident.triggeredBy}` : ''
         }${incident.assignedTo ? ` · paged ${incident.assignedTo}` : ''}`}
       />
       {incident.actionable && (
         <ListItemSecondaryAction>
           {incident.status === 'triggered' && (
-            <Button size="small" disabled={props.busy} onClick={() => props.onAction('acknowledge', incident.id)}>
+            <Button
+              size="small"
+              disabled={props.busy}
+              onClick={() => props.onAction('acknowledge', incident.id)}
+            >
               Acknowledge
             </Button>
           )}
-          <Button size="small" disabled={props.busy} onClick={() => props.onAction('resolve', incident.id)}>
+          <Button
+            size="small"
+            disabled={props.busy}
+            onClick={() => props.onAction('resolve', incident.id)}
+          >
             Resolve
           </Button>
         </ListItemSecondaryAction>
@@ -111,13 +135,20 @@ const Configured = (props: {
   const { data } = props;
   return (
     <>
-      <Box display="flex" justifyContent="space-between" alignItems="flex-start" mb={2}>
+      <Box
+        display="flex"
+        justifyContent="space-between"
+        alignItems="flex-start"
+        mb={2}
+      >
         <Box>
           <Typography variant="overline">On call now</Typography>
           {data.now.length ? (
             <People people={data.now} />
           ) : (
-            <Typography variant="body2">Nobody is on call right now.</Typography>
+            <Typography variant="body2">
+              Nobody is on call right now.
+            </Typography>
           )}
         </Box>
         <Box textAlign="right">
@@ -128,7 +159,11 @@ const Configured = (props: {
               color="secondary"
               onClick={props.onTrigger}
               disabled={!data.canTrigger}
-              title={data.canTrigger ? undefined : 'You are not allowed to trigger incidents for this service'}
+              title={
+                data.canTrigger
+                  ? undefined
+                  : 'You are not allowed to trigger incidents for this service'
+              }
             >
               Trigger incident
             </Button>
@@ -138,7 +173,10 @@ const Configured = (props: {
       {data.next.length > 0 && (
         <Box mb={2}>
           <Typography variant="overline">
-            Next{data.handoffAt ? ` (from ${new Date(data.handoffAt).toLocaleString()})` : ''}
+            Next
+            {data.handoffAt
+              ? ` (from ${new Date(data.handoffAt).toLocaleString()})`
+              : ''}
           </Typography>
           <People people={data.next} />
         </Box>
@@ -148,19 +186,27 @@ const Configured = (props: {
           <Typography variant="overline">Escalation path</Typography>
           {data.escalation.map(level => (
             <Typography key={level.level} variant="body2">
-              Level {level.level}: {level.people.map(p => p.name).join(', ') || '—'}
+              Level {level.level}:{' '}
+              {level.people.map(p => p.name).join(', ') || '—'}
             </Typography>
           ))}
         </Box>
       )}
       <Typography variant="overline">Open incidents</Typography>
-      {props.actionError && <ResponseErrorPanel error={new Error(props.actionError)} />}
+      {props.actionError && (
+        <ResponseErrorPanel error={new Error(props.actionError)} />
+      )}
       {data.openIncidents.length === 0 ? (
         <Typography variant="body2">No open incidents.</Typography>
       ) : (
         <List dense disablePadding>
           {data.openIncidents.map(i => (
-            <IncidentRow key={i.id} incident={i} onAction={props.onAction} busy={props.busy} />
+            <IncidentRow
+              key={i.id}
+              incident={i}
+              onAction={props.onAction}
+              busy={props.busy}
+            />
           ))}
         </List>
       )}

@@ -70,7 +70,8 @@ export const TriggerIncidentDialog = (props: {
     }
   };
 
-  const paged = props.onCall.map(p => p.name).join(', ') || 'the on-call person';
+  const paged =
+    props.onCall.map(p => p.name).join(', ') || 'the on-call person';
 
   return (
     <Dialog open={props.open} onClose={close} fullWidth maxWidth="sm">
@@ -91,7 +92,6 @@ export const TriggerIncidentDialog = (props: {
               This pages {paged} right away.
             </DialogContentText>
             <TextField
-              autoFocus
               required
               fullWidth
               multiline
@@ -102,7 +102,9 @@ export const TriggerIncidentDialog = (props: {
               onChange={e => setDescription(e.target.value)}
               onBlur={() => setTouched(true)}
               error={touched && missing}
-              helperText={touched && missing ? 'A description is required' : ' '}
+              helperText={
+                touched && missing ? 'A description is required' : ' '
+              }
               inputProps={{ maxLength: 1024, 'aria-label': 'description' }}
             />
             <FormControl fullWidth margin="dense">
