@@ -6,7 +6,13 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-require('@backstage/cli/config/nodeTransform.cjs');
+try {
+  require('@backstage/cli/config/nodeTransform.cjs');
+} catch (e) {
+  // The Backstage node transform needs @swc/core; fall back to Sucrase when it is missing.
+  console.warn(`Backstage node transform unavailable (${e.message.split('\n')[0]}); using sucrase/register`);
+  require('sucrase/register/ts');
+}
 const { runShuttleBench } = require('../plugins/catalog-backend-module-shuttle/src/bench/shuttleBench');
 
 function arg(name, def) {

@@ -21,9 +21,15 @@ const silentLogger: any = {
   info() {}, warn() {}, error() {}, debug() {}, child() { return silentLogger; },
 };
 
+const PLANS = [
+  'plan: false',
+  'plan: ../the-plan',
+  'plan: https://github.com/lunarway/shuttle-example-go-plan.git#v1.2.0',
+];
+
 function shuttleText(i: number) {
   return [
-    i % 3 === 0 ? 'plan: false' : i % 3 === 1 ? 'plan: ../the-plan' : 'plan: https://github.com/lunarway/shuttle-example-go-plan.git#v1.2.0',
+    PLANS[i % PLANS.length],
     'vars:',
     `  service: svc-${i}`,
     `  squad: ${SQUADS[i % SQUADS.length]}`,

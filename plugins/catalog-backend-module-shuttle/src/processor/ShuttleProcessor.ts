@@ -79,6 +79,7 @@ export class ShuttleProcessor implements CatalogProcessor {
     entity: Entity,
     location: LocationSpec,
     emit: CatalogProcessorEmit,
+    _originLocation?: LocationSpec,
   ): Promise<Entity> {
     if (!this.kinds.has(entity.kind.toLowerCase())) return entity;
     const url = this.shuttleUrlFor(entity, location);

@@ -273,7 +273,10 @@ export function planBrowseUrl(plan: ShuttlePlan): string | undefined {
       const u = new URL(plan.url);
       if (!['https:', 'http:', 'git:', 'ssh:'].includes(u.protocol)) return undefined;
       const proto = u.protocol === 'http:' ? 'http:' : 'https:';
-      base = `${proto}//${u.hostname}${u.protocol === 'http:' || u.protocol === 'https:' ? (u.port ? `:${u.port}` : '') : ''}${u.pathname.replace(/\.git\/?$/, '').replace(/\/+$/, '')}`;
+      const webPort = (u.protocol === 'http:' || u.protocol === 'https:') && u.port;
+      const port = webPort ? `:${u.port}` : '';
+      const repoPath = u.pathname.replace(/\.git\/?$/, '').replace(/\/+$/, '');
+      base = `${proto}//${u.hostname}${port}${repoPath}`;
     } catch {
       return undefined;
     }
