@@ -49,7 +49,7 @@ describe('Since yesterday', () => {
     // This visit is remembered for the next one.
     const stored = storageApi
       .forBucket('release-manager')
-      .snapshot<string>('last-visit:team:payments').value;
+      .snapshot<string>('last-visit.team.payments').value;
     expect(Date.parse(stored!)).toBeGreaterThanOrEqual(before);
   });
 
@@ -57,7 +57,7 @@ describe('Since yesterday', () => {
     const api = mockReleaseManagerApi();
     const lastVisit = '2026-01-01T08:00:00.000Z';
     const storageApi = mockApis.storage({
-      data: { 'release-manager': { 'last-visit:team:payments': lastVisit } },
+      data: { 'release-manager': { 'last-visit.team.payments': lastVisit } },
     });
     await renderInTestApp(
       <Providers api={api} entity={groupEntity} storageApi={storageApi}>

@@ -35,7 +35,7 @@ const outcomeColors = {
  */
 export function useLastVisit(key: string): Date {
   const storage = useApi(storageApiRef).forBucket('release-manager');
-  const storageKey = `last-visit:${key}`;
+  const storageKey = `last-visit.${key}`;
   const [since] = useState(() => {
     const stored = storage.snapshot<string>(storageKey).value;
     const parsed = stored ? Date.parse(stored) : NaN;
@@ -129,7 +129,7 @@ export function EntitySinceYesterdayCard() {
   const team = entity.metadata.name;
   return (
     <InfoCard title="Since yesterday" subheader={`Releases of ${team}'s services`}>
-      <SinceYesterdayList teams={[team]} visitKey={`team:${team}`} />
+      <SinceYesterdayList teams={[team]} visitKey={`team.${team}`} />
     </InfoCard>
   );
 }
