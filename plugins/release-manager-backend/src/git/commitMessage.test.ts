@@ -1,0 +1,68 @@
+import { parseTrailers, releaseCommitMessage, releaseInfoFromMessage } from './commitMessage';
+
+describe('release commit messages', () => {
+  it('formats the title and trailers of ARCHITECTURE.md and reads them back', () => {
+    const msg = releaseCommitMessage({
+      service: 'ledger',
+      environment: 'prod',
+      artifactId: 'main-0123456789-abcdefabcd',
+      releasedBy: 'alice@bank.example',
+      artifactCreatedBy: 'dev@bank.example',
+      intent: 'rollback',
+      branch: 'main',
+      rollbackOf: 'main-9999999999-abcdefabcd',
+      reason: 'broken\nlogin',
+    });
+    expect(msg).toBe(
+      [
+        '[prod/ledger] rollback main-0123456789-abcdefabcd by alice@bank.example',
+        '',
+        'broken',
+        'login',
+        '',
+        'Service: ledger',
+        'Environment: prod',
+        'Artifact-ID: main-0123456789-abcdefabcd',
+        'Artifact-released-by: alice@bank.example',
+        'Artifact-created-by: dev@bank.example',
+        'Release-intent: rollback',
+        'Release-of-branch: main',
+        'Rollback-of-artifact-id: main-9999999999-abcdefabcd',
+        '',
+      ].join('\n'),
+    );
+    expect(releaseInfoFromMessage(msg)).toMatchObject({
+      service: 'ledger',
+      environment: 'prod',
+      intent: 'rollback',
+      rollbackOf: 'main-9999999999-abcdefabcd',
+      reason: 'broken\nlogin',
+    });
+  });
+
+  it('uses "auto release" in titles and ignores non-release commits', () => {
+    const msg = releaseCommitMessage({
+      service: 's',
+      environment: 'dev',
+      artifactId: 'a-1',
+      releasedBy: 'ci',
+      artifactCreatedBy: 'x',
+      intent: 'auto-release',
+    });
+    expect(msg.split('\n')[0]).toBe('[dev/s] auto release a-1 by ci');
+    expect(releaseInfoFromMessage('[policies/s] change\n\nService: s\n')).toBeUndefined();
+    expect(parseTrailers('title only').trailers).toEqual({});
+  });
+
+  it('keeps newlines out of titles and trailers', () => {
+    const msg = releaseCommitMessage({
+      service: 's',
+      environment: 'dev',
+      artifactId: 'a-1',
+      releasedBy: 'evil\nService: other',
+      artifactCreatedBy: 'x',
+      intent: 'release',
+    });
+    expect(parseTrailers(msg).trailers.Service).toBe('s');
+  });
+});

@@ -1,0 +1,746 @@
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { notificationService } from '@backstage/plugin-notifications-node';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
+import type { ArtifactUpload } from '@devplane/plugin-release-manager-common';
+import request from 'supertest';
+import { parseTrailers } from './git/commitMessage';
+import { releaseManagerPlugin } from './plugin';
+
+jest.setTimeout(120_000);
+
+const ALICE = 'user:default/alice';
+const BOB = 'user:default/bob';
+const alice = () => mockCredentials.user.header(ALICE);
+const bob = () => mockCredentials.user.header(BOB);
+const ci = () => mockCredentials.service.header();
+
+const entities = [
+  {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'User',
+    metadata: { name: 'alice', namespace: 'default' },
+    spec: { profile: { email: 'alice@bank.example', displayName: 'Alice' }, memberOf: ['payments'] },
+  },
+  {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'User',
+    metadata: { name: 'bob', namespace: 'default' },
+    spec: { profile: { email: 'bob@bank.example' }, memberOf: ['lending'] },
+  },
+];
+
+function deployment(tag: string, replicas = 2) {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ledger
+spec:
+  replicas: ${replicas}
+  template:
+    spec:
+      containers:
+        - name: ledger
+          image: registry.local/ledger:${tag}
+`;
+}
+
+let shaCounter = 0;
+function upload(
+  options: { service?: string; branch?: string; envs?: string[]; tag?: string } = {},
+): ArtifactUpload {
+  const sha = `${(++shaCounter).toString(16).padStart(6, '0')}`.padEnd(40, 'c');
+  const branch = options.branch ?? 'main';
+  const service = options.service ?? 'ledger';
+  const manifests: Record<string, Record<string, string>> = {};
+  for (const env of options.envs ?? ['dev', 'staging', 'prod']) {
+    manifests[env] = {
+      'deployment.yaml': deployment(options.tag ?? sha.slice(0, 10), env === 'prod' ? 3 : 1),
+      'service.yaml': `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${service}\n`,
+    };
+  }
+  return {
+    spec: {
+      id: `${branch.replace(/\//g, '-')}-${sha.slice(0, 10)}-bbbbbbbbbb`,
+      service,
+      namespace: 'payments',
+      squad: 'payments',
+      application: {
+        branch,
+        sha,
+        authorName: 'Dev',
+        authorEmail: 'dev@bank.example',
+        message: `commit ${shaCounter}`,
+        name: service,
+      },
+      ci: { jobUrl: 'https://ci.example/job/1' },
+    },
+    manifests,
+  };
+}
+
+async function eventually(check: () => void | Promise<void>, timeoutMs = 10_000) {
+  const start = Date.now();
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (e) {
+      if (Date.now() - start > timeoutMs) throw e;
+      await new Promise(r => setTimeout(r, 50));
+    }
+  }
+}
+
+interface Harness {
+  server: any;
+  host: LocalGitHost;
+  dataDir: string;
+  send: jest.Mock;
+  publish: jest.Mock;
+  denied: Set<string>;
+  stop: () => Promise<void>;
+}
+
+async function startBackend(options: {
+  dataDir?: string;
+  slackUrl?: string;
+  send?: jest.Mock;
+} = {}): Promise<Harness> {
+  const dataDir = options.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'rm-plugin-')));
+  const send = options.send ?? jest.fn(async () => {});
+  const publish = jest.fn(async () => {});
+  /** `<permission>|<user>` pairs that are denied. */
+  const denied = new Set<string>();
+  const backend = await startTestBackend({
+    features: [
+      releaseManagerPlugin,
+      mockServices.rootConfig.factory({
+        data: {
+          backend: { baseUrl: 'http://localhost:7007' },
+          devplane: { dataDir },
+          releaseManager: options.slackUrl
+            ? { slack: { webhooks: { environments: { prod: options.slackUrl } } } }
+            : {},
+        },
+      }),
+      catalogServiceMock.factory({ entities }),
+      createServiceFactory({
+        service: notificationService,
+        deps: {},
+        factory: () => ({ send }),
+      }),
+      createServiceFactory({
+        service: signalsServiceRef,
+        deps: {},
+        factory: () => ({ publish }),
+      }),
+      createServiceFactory({
+        service: coreServices.permissions,
+        deps: {},
+        factory: () => ({
+          authorize: async (requests: any[], opts: any) =>
+            requests.map(r => {
+              const who = opts?.credentials?.principal?.userEntityRef ?? 'service';
+              return {
+                result: denied.has(`${r.permission.name}|${who}`)
+                  ? AuthorizeResult.DENY
+                  : AuthorizeResult.ALLOW,
+              };
+            }),
+          authorizeConditional: async (requests: any[]) =>
+            requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+        }),
+      }),
+    ],
+  });
+  const host = new LocalGitHost({
+    rootDir: path.join(dataDir, 'git'),
+    baseUrl: 'http://localhost:7007/api/git-host/repos',
+  });
+  return { server: backend.server, host, dataDir, send, publish, denied, stop: () => backend.stop() };
+}
+
+async function configHead(h: Harness): Promise<string> {
+  return (await runGit(['rev-parse', 'main'], { cwd: h.host.repoPath('config') })).stdout.trim();
+}
+
+async function commitMessage(h: Harness, sha: string): Promise<string> {
+  return (await runGit(['log', '-1', '--format=%B', sha], { cwd: h.host.repoPath('config') })).stdout;
+}
+
+describe('release manager plugin', () => {
+  let h: Harness;
+  const api = (p: string) => `/api/release-manager${p}`;
+
+  beforeAll(async () => {
+    h = await startBackend();
+  });
+
+  afterAll(async () => {
+    await h.stop();
+    await fs.rm(h.dataDir, { recursive: true, force: true });
+  });
+
+  it('serves environments, and refuses unauthenticated callers with 401', async () => {
+    const res = await request(h.server).get(api('/environments')).set('Authorization', alice());
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([
+      { name: 'dev', production: false, order: 0 },
+      { name: 'staging', production: false, order: 1 },
+      { name: 'prod', production: true, order: 2 },
+    ]);
+    for (const [method, p] of [
+      ['get', '/environments'],
+      ['post', '/artifacts'],
+      ['post', '/releases'],
+      ['get', '/services/ledger/status'],
+    ] as const) {
+      const r = await (request(h.server) as any)[method](api(p))
+        .set('Authorization', mockCredentials.none.header())
+        .send({});
+      expect(r.status).toBe(401);
+    }
+    const doc = await request(h.server).get(api('/openapi.json')).set('Authorization', mockCredentials.none.header());
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/artifacts', '/releases', '/promotions', '/rollbacks', '/status']),
+    );
+  });
+
+  it('creates the config repo on the local git host on first start', async () => {
+    expect(await h.host.exists('config')).toBe(true);
+  });
+
+  it('uploads artifacts with service credentials and lists them newest first, paged, filtered', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload());
+      expect(res.status).toBe(201);
+      expect(res.body.autoReleases).toEqual([]);
+      ids.push(res.body.artifact.id);
+    }
+    const feature = await request(h.server)
+      .post(api('/artifacts'))
+      .set('Authorization', alice())
+      .send(upload({ branch: 'feature/faster' }));
+    expect(feature.status).toBe(201);
+    expect(feature.body.artifact.createdBy).toBe('alice@bank.example');
+
+    const page1 = await request(h.server)
+      .get(api('/services/ledger/artifacts?limit=2'))
+      .set('Authorization', alice());
+    expect(page1.status).toBe(200);
+    expect(page1.body.total).toBe(4);
+    expect(page1.body.items.map((a: any) => a.id)).toEqual([feature.body.artifact.id, ids[2]]);
+    const page2 = await request(h.server)
+      .get(api(`/services/ledger/artifacts?limit=2&cursor=${page1.body.nextCursor}`))
+      .set('Authorization', alice());
+    expect(page2.body.items.map((a: any) => a.id)).toEqual([ids[1], ids[0]]);
+    const filtered = await request(h.server)
+      .get(api('/services/ledger/artifacts?branch=feature/faster'))
+      .set('Authorization', alice());
+    expect(filtered.body.items.map((a: any) => a.id)).toEqual([feature.body.artifact.id]);
+
+    const one = await request(h.server)
+      .get(api(`/services/ledger/artifacts/${ids[0]}`))
+      .set('Authorization', alice());
+    expect(one.status).toBe(200);
+    expect(one.body.environments).toEqual(['dev', 'staging', 'prod']);
+
+    const dup = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send({
+      ...upload(),
+      spec: one.body.spec,
+    });
+    expect(dup.status).toBe(409);
+  });
+
+  describe('bad input gets 400 with a clear message and nothing is written', () => {
+    const bomb = `a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+`;
+    const cases: Array<[string, () => any, RegExp]> = [
+      ['path-escaping service', () => { const u = upload(); u.spec.service = '../evil'; return u; }, /service '\.\.\/evil' is invalid/],
+      ['absolute namespace', () => { const u = upload(); u.spec.namespace = '/etc'; return u; }, /namespace/],
+      ['NUL in service', () => { const u = upload(); u.spec.service = 'led\u0000ger'; return u; }, /service/],
+      ['path-escaping artifact id', () => { const u = upload(); u.spec.id = '../../x'; return u; }, /artifact id/],
+      ['encoded slash in artifact id', () => { const u = upload(); u.spec.id = 'main%2F..%2Fx'; return u; }, /artifact id/],
+      ['path-escaping manifest name', () => { const u = upload(); u.manifests.dev = { '../../x.yaml': 'a: 1' }; return u; }, /manifest file name/],
+      ['path-escaping environment key', () => { const u = upload(); u.manifests['..'] = { 'x.yaml': 'a: 1' }; return u; }, /environment/],
+      ['unknown environment', () => { const u = upload(); u.manifests.qa = { 'x.yaml': 'a: 1' }; return u; }, /unknown environment 'qa'/],
+      ['oversized manifest', () => { const u = upload(); u.manifests.dev = { 'big.yaml': `a: "${'x'.repeat(600 * 1024)}"` }; return u; }, /more than the limit/],
+      ['YAML alias bomb', () => { const u = upload(); u.manifests.dev = { 'bomb.yaml': bomb }; return u; }, /rejected|alias/i],
+      ['unknown top-level field', () => ({ ...upload(), releasedBy: 'ceo@bank.example' }), /unknown field\(s\) 'releasedBy'/],
+      ['unknown spec field', () => { const u: any = upload(); u.spec.owner = 'x'; return u; }, /spec: unknown field/],
+      ['malformed spec', () => { const u: any = upload(); u.spec.application.sha = 42; return u; }, /spec\.application\.sha/],
+    ];
+
+    it.each(cases)('upload: %s', async (_name, body, message) => {
+      const before = await configHead(h);
+      const countBefore = (
+        await request(h.server).get(api('/services/ledger/artifacts')).set('Authorization', alice())
+      ).body.total;
+      const res = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(body());
+      expect(res.status).toBe(400);
+      expect(res.body.error.name).toBe('InputError');
+      expect(res.body.error.message).toMatch(message);
+      expect(await configHead(h)).toBe(before);
+      const countAfter = (
+        await request(h.server).get(api('/services/ledger/artifacts')).set('Authorization', alice())
+      ).body.total;
+      expect(countAfter).toBe(countBefore);
+    });
+
+    it.each([
+      ['/services/a%2Fb/artifacts', /service 'a\/b' is invalid/],
+      ['/services/%2E%2E/status', /service/],
+      ['/services/ledger%00/releases', /service/],
+      ['/services/ledger/artifacts/..%2F..%2Fetc', /artifact id/],
+      ['/services/ledger/artifacts?limit=-1', /limit/],
+      ['/services/ledger/diff?environment=..&artifactId=x', /environment/],
+    ])('path and query: %s', async (p, message) => {
+      const res = await request(h.server).get(api(p)).set('Authorization', alice());
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(message);
+    });
+
+    it('release bodies: spoofed releaser, unknown environment, bad names', async () => {
+      const before = await configHead(h);
+      const { body: list } = await request(h.server).get(api('/services/ledger/artifacts')).set('Authorization', alice());
+      const artifactId = list.items[list.items.length - 1].id;
+      for (const [body, message] of [
+        [{ service: 'ledger', environment: 'dev', artifactId, releasedBy: 'ceo@bank.example' }, /unknown field\(s\) 'releasedBy'/],
+        [{ service: 'ledger', environment: 'qa', artifactId }, /unknown environment 'qa'/],
+        [{ service: '../ledger', environment: 'dev', artifactId }, /service/],
+        [{ service: 'ledger', environment: 'dev', artifactId: '../x' }, /artifact id/],
+      ] as const) {
+        const res = await request(h.server).post(api('/releases')).set('Authorization', alice()).send(body);
+        expect(res.status).toBe(400);
+        expect(res.body.error.message).toMatch(message);
+      }
+      const promo = await request(h.server)
+        .post(api('/promotions'))
+        .set('Authorization', alice())
+        .send({ service: 'ledger', fromEnvironment: 'dev', toEnvironment: 'prod', by: 'x' });
+      expect(promo.status).toBe(400);
+      expect(await configHead(h)).toBe(before);
+    });
+  });
+
+  describe('releases', () => {
+    let ids: string[];
+    let featureId: string;
+
+    beforeAll(async () => {
+      const { body } = await request(h.server).get(api('/services/ledger/artifacts?limit=10')).set('Authorization', alice());
+      featureId = body.items.find((a: any) => a.branch === 'feature/faster').id;
+      ids = body.items.filter((a: any) => a.branch === 'main').map((a: any) => a.id).reverse();
+    });
+
+    it('releases to dev as one commit with the exact title and trailers, releaser from credentials', async () => {
+      const res = await request(h.server)
+        .post(api('/releases'))
+        .set('Authorization', alice())
+        .send({ service: 'ledger', environment: 'dev', artifactId: ids[0], reason: 'first deploy' });
+      expect(res.status).toBe(200);
+      expect(res.body.changed).toBe(true);
+      const sha = res.body.release.id;
+      expect(await configHead(h)).toBe(sha);
+      const message = await commitMessage(h, sha);
+      const { title, body, trailers } = parseTrailers(message);
+      expect(title).toBe(`[dev/ledger] release ${ids[0]} by alice@bank.example`);
+      expect(body).toBe('first deploy');
+      expect(trailers).toEqual({
+        Service: 'ledger',
+        Environment: 'dev',
+        'Artifact-ID': ids[0],
+        'Artifact-released-by': 'alice@bank.example',
+        'Artifact-created-by': 'dev@bank.example',
+        'Release-intent': 'release',
+        'Release-of-branch': 'main',
+      });
+      const artifactJson = JSON.parse(
+        (await h.host.readFile('config', 'dev/releases/payments/ledger/artifact.json')).content.toString(),
+      );
+      expect(artifactJson.id).toBe(ids[0]);
+      const manifest = (await h.host.readFile('config', 'dev/releases/payments/ledger/deployment.yaml')).content.toString();
+      expect(manifest).toContain('replicas: 1');
+      const { stdout: author } = await runGit(['log', '-1', '--format=%ae', sha], { cwd: h.host.repoPath('config') });
+      expect(author.trim()).toBe('alice@bank.example');
+    });
+
+    it('releasing what already runs is a no-op that says so', async () => {
+      const before = await configHead(h);
+      const res = await request(h.server)
+        .post(api('/releases'))
+        .set('Authorization', alice())
+        .send({ service: 'ledger', environment: 'dev', artifactId: ids[0] });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ changed: false, message: `${ids[0]} is already running in dev; nothing to do` });
+      expect(await configHead(h)).toBe(before);
+    });
+
+    it('refuses a feature branch in prod (branch restriction, server-side)', async () => {
+      const before = await configHead(h);
+      const verdict = await request(h.server)
+        .get(api(`/services/ledger/verdict?environment=prod&artifactId=${featureId}`))
+        .set('Authorization', alice());
+      expect(verdict.body).toEqual({ allowed: false, reason: expect.stringMatching(/\^\(master\|main\)\$/) });
+      const res = await request(h.server)
+        .post(api('/releases'))
+        .set('Authorization', alice())
+        .send({ service: 'ledger', environment: 'prod', artifactId: featureId });
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toMatch(/branch 'feature\/faster' may not be released to prod/);
+      expect(await configHead(h)).toBe(before);
+    });
+
+    it('denies production without the permission (403) while non-production still works', async () => {
+      h.denied.add(`release-manager.promote.production|${BOB}`);
+      const before = await configHead(h);
+      const res = await request(h.server)
+        .post(api('/releases'))
+        .set('Authorization', bob())
+        .send({ service: 'ledger', environment: 'prod', artifactId: ids[0] });
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toMatch(/release-manager\.promote\.production/);
+      const verdict = await request(h.server)
+        .get(api(`/services/ledger/verdict?environment=prod&artifactId=${ids[0]}`))
+        .set('Authorization', bob());
+      expect(verdict.body.allowed).toBe(false);
+      expect(await configHead(h)).toBe(before);
+      const dev = await request(h.server)
+        .post(api('/releases'))
+        .set('Authorization', bob())
+        .send({ service: 'ledger', environment: 'staging', artifactId: ids[0] });
+      expect(dev.status).toBe(200);
+      expect(dev.body.release.releasedBy).toBe('bob@bank.example');
+    });
+
+    it('promotes what runs in staging to prod with the promotion trailer', async () => {
+      const res = await request(h.server)
+        .post(api('/promotions'))
+        .set('Authorization', alice())
+        .send({ service: 'ledger', fromEnvironment: 'staging', toEnvironment: 'prod' });
+      expect(res.status).toBe(200);
+      expect(res.body.release).toMatchObject({ environment: 'prod', artifactId: ids[0], intent: 'promote', promotedFrom: 'staging' });
+      const { title, trailers } = parseTrailers(await commitMessage(h, res.body.release.id));
+      expect(title).toBe(`[prod/ledger] release ${ids[0]} by alice@bank.example`);
+      expect(trailers['Promoted-from-environment']).toBe('staging');
+      expect(trailers['Release-intent']).toBe('promote');
+    });
+
+    it('rolls back to the previous artifact by default, and to any earlier one on request', async () => {
+      for (const id of [ids[1], ids[2]]) {
+        const r = await request(h.server)
+          .post(api('/releases'))
+          .set('Authorization', alice())
+          .send({ service: 'ledger', environment: 'prod', artifactId: id });
+        expect(r.body.changed).toBe(true);
+      }
+      const back = await request(h.server)
+        .post(api('/rollbacks'))
+        .set('Authorization', alice())
+        .send({ service: 'ledger', environment: 'prod' });
+      expect(back.status).toBe(200);
+      expect(back.body.release).toMatchObject({ artifactId: ids[1], intent: 'rollback', rollbackOf: ids[2] });
+      const { title, trailers } = parseTrailers(await commitMessage(h, back.body.release.id));
+      expect(title).toBe(`[prod/ledger] rollback ${ids[1]} by alice@bank.example`);
+      expect(trailers['Rollback-of-artifact-id']).toBe(ids[2]);
+      expect(trailers['Release-intent']).toBe('rollback');
+
+      const far = await request(h.server)
+        .post(api('/rollbacks'))
+        .set('Authorization', alice())
+        .send({ service: 'ledger', environment: 'prod', artifactId: ids[0] });
+      expect(far.body.release).toMatchObject({ artifactId: ids[0], rollbackOf: ids[1] });
+
+      const status = await request(h.server).get(api('/services/ledger/status')).set('Authorization', alice());
+      expect(status.body.map((s: any) => [s.environment, s.release?.artifactId])).toEqual([
+        ['dev', ids[0]],
+        ['staging', ids[0]],
+        ['prod', ids[0]],
+      ]);
+      expect(status.body[2].artifact.id).toBe(ids[0]);
+
+      const log = await request(h.server)
+        .get(api('/services/ledger/releases?environment=prod&limit=2'))
+        .set('Authorization', alice());
+      expect(log.body.total).toBe(5);
+      expect(log.body.items.map((r: any) => r.intent)).toEqual(['rollback', 'rollback']);
+    });
+
+    it('shows a manifest diff between what runs and a candidate', async () => {
+      const res = await request(h.server)
+        .get(api(`/services/ledger/diff?environment=dev&artifactId=${ids[1]}`))
+        .set('Authorization', alice());
+      expect(res.status).toBe(200);
+      expect(res.body.fromArtifactId).toBe(ids[0]);
+      const dep = res.body.files.find((f: any) => f.path === 'deployment.yaml');
+      expect(dep.change).toBe('modified');
+      expect(dep.patch).toMatch(/^--- a\/deployment\.yaml\n\+\+\+ b\/deployment\.yaml\n@@ /);
+      expect(dep.patch).toMatch(/\n-\s+image: registry\.local\/ledger:\S+\n\+\s+image: registry\.local\/ledger:\S+/);
+      expect(res.body.files.find((f: any) => f.path === 'service.yaml').change).toBe('unchanged');
+    });
+
+    it('records rollout status from cluster agents (service credentials only)', async () => {
+      const report = { service: 'ledger', environment: 'prod', artifactId: ids[0], state: 'failed', ready: 1, desired: 3, message: 'CrashLoopBackOff', logLines: ['panic: boom'] };
+      const asUser = await request(h.server).post(api('/status')).set('Authorization', alice()).send(report);
+      expect(asUser.status).toBe(403);
+      const res = await request(h.server).post(api('/status')).set('Authorization', ci()).send(report);
+      expect(res.status).toBe(204);
+      const status = await request(h.server).get(api('/services/ledger/status')).set('Authorization', alice());
+      expect(status.body[2].release.rollout).toMatchObject({ state: 'failed', ready: 1, desired: 3, logLines: ['panic: boom'] });
+      await eventually(() =>
+        expect(h.send).toHaveBeenCalledWith(
+          expect.objectContaining({
+            recipients: { type: 'entity', entityRef: 'group:default/payments' },
+            payload: expect.objectContaining({ severity: 'critical' }),
+          }),
+        ),
+      );
+      const unknown = await request(h.server).post(api('/status')).set('Authorization', ci()).send({ ...report, artifactId: 'nope-1' });
+      expect(unknown.status).toBe(404);
+    });
+
+    it('notifies the owning group and signals on both channels', async () => {
+      await eventually(() => {
+        expect(h.send).toHaveBeenCalledWith(
+          expect.objectContaining({
+            recipients: { type: 'entity', entityRef: 'group:default/payments' },
+            payload: expect.objectContaining({ title: expect.stringContaining(`Released ${ids[0]} to dev`) }),
+          }),
+        );
+        const channels = h.publish.mock.calls.map((c: any[]) => c[0].channel);
+        expect(channels).toEqual(expect.arrayContaining(['release-manager:ledger', 'release-manager']));
+      });
+    });
+
+    it('lists a team\'s releases since a time', async () => {
+      const res = await request(h.server)
+        .get(api(`/teams/payments/releases?since=${encodeURIComponent(new Date(Date.now() - 3600_000).toISOString())}`))
+        .set('Authorization', alice());
+      expect(res.status).toBe(200);
+      expect(res.body.length).toBeGreaterThanOrEqual(7);
+      expect(res.body.every((r: any) => r.service === 'ledger')).toBe(true);
+      const none = await request(h.server).get(api('/teams/lending/releases')).set('Authorization', alice());
+      expect(none.body).toEqual([]);
+    });
+  });
+
+  describe('policies', () => {
+    it('has the default production restriction, and auto-releases uploads', async () => {
+      const res = await request(h.server).get(api('/services/ledger/policies')).set('Authorization', alice());
+      expect(res.body).toEqual({
+        service: 'ledger',
+        autoReleases: [],
+        branchRestrictions: [{ id: expect.any(String), branchRegex: '^(master|main)$', environment: 'prod' }],
+      });
+      const put = await request(h.server)
+        .put(api('/services/ledger/policies/auto-releases'))
+        .set('Authorization', alice())
+        .send({ branch: 'main', environment: 'dev' });
+      expect(put.status).toBe(200);
+      expect(put.body.autoReleases).toEqual([{ id: expect.any(String), branch: 'main', environment: 'dev' }]);
+      const file = JSON.parse((await h.host.readFile('config', 'policies/ledger.json')).content.toString());
+      expect(file).toEqual({ service: 'ledger', autoReleases: put.body.autoReleases, branchRestrictions: put.body.branchRestrictions });
+
+      const up = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload());
+      expect(up.status).toBe(201);
+      expect(up.body.autoReleases).toHaveLength(1);
+      expect(up.body.autoReleases[0]).toMatchObject({ changed: true, release: { environment: 'dev', intent: 'auto-release' } });
+      const { title, trailers } = parseTrailers(await commitMessage(h, up.body.autoReleases[0].release.id));
+      expect(title).toBe(`[dev/ledger] auto release ${up.body.artifact.id} by external:test-service`);
+      expect(trailers['Release-intent']).toBe('auto-release');
+    });
+
+    it('rejects conflicting policy pairs with a clear message', async () => {
+      const before = await configHead(h);
+      const bad = await request(h.server)
+        .put(api('/services/ledger/policies/auto-releases'))
+        .set('Authorization', alice())
+        .send({ branch: 'feature/x', environment: 'prod' });
+      expect(bad.status).toBe(409);
+      expect(bad.body.error.message).toMatch(/auto-release of branch 'feature\/x' to prod is forbidden by the branch restriction/);
+      await request(h.server)
+        .put(api('/services/ledger/policies/auto-releases'))
+        .set('Authorization', alice())
+        .send({ branch: 'develop', environment: 'staging' })
+        .expect(200);
+      const restrict = await request(h.server)
+        .put(api('/services/ledger/policies/branch-restrictions'))
+        .set('Authorization', alice())
+        .send({ branchRegex: '^main$', environment: 'staging' });
+      expect(restrict.status).toBe(409);
+      const badRegex = await request(h.server)
+        .put(api('/services/ledger/policies/branch-restrictions'))
+        .set('Authorization', alice())
+        .send({ branchRegex: '([', environment: 'staging' });
+      expect(badRegex.status).toBe(400);
+      expect((await request(h.server).get(api('/services/ledger/policies')).set('Authorization', alice())).body.autoReleases).toHaveLength(2);
+      expect(await configHead(h)).not.toBe(before); // only the valid auto-release was written
+    });
+
+    it('deletes a policy, and denies policy writes without permission', async () => {
+      const { body } = await request(h.server).get(api('/services/ledger/policies')).set('Authorization', alice());
+      const staging = body.autoReleases.find((p: any) => p.environment === 'staging');
+      const del = await request(h.server).delete(api(`/services/ledger/policies/${staging.id}`)).set('Authorization', alice());
+      expect(del.status).toBe(200);
+      expect(del.body.autoReleases.map((p: any) => p.environment)).toEqual(['dev']);
+      const missing = await request(h.server).delete(api(`/services/ledger/policies/${staging.id}`)).set('Authorization', alice());
+      expect(missing.status).toBe(404);
+      h.denied.add(`release-manager.policy.write|${BOB}`);
+      const denied = await request(h.server)
+        .put(api('/services/ledger/policies/branch-restrictions'))
+        .set('Authorization', bob())
+        .send({ branchRegex: '.*', environment: 'prod' });
+      expect(denied.status).toBe(403);
+    });
+  });
+
+  describe('concurrency', () => {
+    it('N concurrent releases of different services lose nothing and keep history linear', async () => {
+      const services = Array.from({ length: 12 }, (_, i) => `svc-${i}`);
+      const artifacts = await Promise.all(
+        services.map(async service => {
+          const r = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload({ service }));
+          expect(r.status).toBe(201);
+          return r.body.artifact.id as string;
+        }),
+      );
+      const results = await Promise.all(
+        services.map((service, i) =>
+          request(h.server)
+            .post(api('/releases'))
+            .set('Authorization', alice())
+            .send({ service, environment: 'staging', artifactId: artifacts[i] }),
+        ),
+      );
+      expect(results.map(r => r.status)).toEqual(services.map(() => 200));
+      expect(results.every(r => r.body.changed)).toBe(true);
+      const cwd = h.host.repoPath('config');
+      for (const [i, service] of services.entries()) {
+        const { content } = await h.host.readFile('config', `staging/releases/payments/${service}/artifact.json`);
+        expect(JSON.parse(content.toString()).id).toBe(artifacts[i]);
+        const { stdout } = await runGit(['cat-file', '-e', results[i].body.release.id], { cwd }).then(
+          () => ({ stdout: 'ok' }),
+        );
+        expect(stdout).toBe('ok');
+      }
+      const { stdout: mergesOut } = await runGit(['rev-list', '--merges', 'main'], { cwd });
+      expect(mergesOut.trim()).toBe('');
+    });
+
+    it('an outside commit pushed to the config repo meanwhile is kept and the release lands on top', async () => {
+      const up = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload({ service: 'outside' }));
+      await h.host.commitFiles('config', { 'infra/flux.yaml': 'kind: Kustomization\n' }, { message: 'platform: flux tweak' });
+      const res = await request(h.server)
+        .post(api('/releases'))
+        .set('Authorization', alice())
+        .send({ service: 'outside', environment: 'dev', artifactId: up.body.artifact.id });
+      expect(res.status).toBe(200);
+      const { stdout } = await runGit(['log', '--format=%s', '-2', 'main'], { cwd: h.host.repoPath('config') });
+      expect(stdout.split('\n').filter(Boolean)).toEqual([
+        `[dev/outside] release ${up.body.artifact.id} by alice@bank.example`,
+        'platform: flux tweak',
+      ]);
+    });
+  });
+});
+
+describe('release manager plugin, fresh database on an existing config repo', () => {
+  it('rebuilds the release log from git history when the database is empty', async () => {
+    const first = await startBackend();
+    const api = (p: string) => `/api/release-manager${p}`;
+    const up = await request(first.server).post(api('/artifacts')).set('Authorization', ci()).send(upload({ service: 'rebuild' }));
+    const released: string[] = [];
+    for (const environment of ['dev', 'staging', 'prod']) {
+      const r = await request(first.server)
+        .post(api('/releases'))
+        .set('Authorization', alice())
+        .send({ service: 'rebuild', environment, artifactId: up.body.artifact.id, reason: `to ${environment}` });
+      released.push(r.body.release.id);
+    }
+    const original = (await request(first.server).get(api('/services/rebuild/releases')).set('Authorization', alice())).body;
+    await first.stop();
+
+    // A new backend with an empty (in-memory) database on the same data directory.
+    const second = await startBackend({ dataDir: first.dataDir });
+    try {
+      const rebuilt = await request(second.server).get(api('/services/rebuild/releases')).set('Authorization', alice());
+      expect(rebuilt.status).toBe(200);
+      expect(rebuilt.body.items.map((r: any) => r.id)).toEqual([...released].reverse());
+      const strip = (r: any) => ({ ...r, rollout: undefined });
+      expect(rebuilt.body.items.map(strip)).toEqual(original.items.map(strip));
+      const status = await request(second.server).get(api('/services/rebuild/status')).set('Authorization', alice());
+      expect(status.body.map((s: any) => s.release?.artifactId)).toEqual([
+        up.body.artifact.id,
+        up.body.artifact.id,
+        up.body.artifact.id,
+      ]);
+    } finally {
+      await second.stop();
+      await fs.rm(first.dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('release manager plugin, notification failures', () => {
+  it('never fails the release; retries are bounded', async () => {
+    const hits: string[] = [];
+    const slack = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', d => (body += d));
+      req.on('end', () => {
+        hits.push(body);
+        res.statusCode = 500;
+        res.end('no');
+      });
+    });
+    await new Promise<void>(r => slack.listen(0, '127.0.0.1', () => r()));
+    const port = (slack.address() as any).port;
+    const send = jest.fn(async () => {
+      throw new Error('notifications backend down');
+    });
+    const h = await startBackend({ slackUrl: `http://127.0.0.1:${port}/hook`, send });
+    const api = (p: string) => `/api/release-manager${p}`;
+    try {
+      const up = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload());
+      const res = await request(h.server)
+        .post(api('/releases'))
+        .set('Authorization', alice())
+        .send({ service: 'ledger', environment: 'prod', artifactId: up.body.artifact.id });
+      expect(res.status).toBe(200);
+      expect(res.body.changed).toBe(true);
+      await eventually(() => {
+        expect(send).toHaveBeenCalledTimes(3);
+        expect(hits).toHaveLength(3);
+      });
+      expect(JSON.parse(hits[0]).text).toContain(`Released ${up.body.artifact.id} to prod`);
+      await new Promise(r => setTimeout(r, 1000));
+      expect(send).toHaveBeenCalledTimes(3);
+      expect(hits).toHaveLength(3);
+    } finally {
+      await h.stop();
+      slack.close();
+      await fs.rm(h.dataDir, { recursive: true, force: true });
+    }
+  });
+});
