@@ -1,0 +1,87 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
+import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
+import { LocalDirectoryBlobStore } from '../blobs/BlobStore';
+import { DEFAULT_ENVIRONMENTS } from '../config';
+import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
+import { GitOpsWriter } from '../git/GitOpsWriter';
+import { Notifier } from '../service/Notifier';
+import { ReleaseManager } from '../service/ReleaseManager';
+import { renderDemoManifests, seedDemo } from './demoSeed';
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+
+describe('demo seed', () => {
+  let root: string;
+  afterEach(async () => {
+    if (root) await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it('renders image tags', () => {
+    expect(
+      renderDemoManifests(
+        { 'd.yaml': 'containers:\n  - name: a\n    image: ghcr.io:443/org/app:latest\n  - image: "nginx"\n' },
+        'abc',
+      )['d.yaml'],
+    ).toBe('containers:\n  - name: a\n    image: ghcr.io:443/org/app:abc\n  - image: "nginx:abc"\n');
+  });
+
+  it('seeds artifacts, policies and releases for demo repos, once', async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'rm-seed-'));
+    const host = new LocalGitHost({ rootDir: path.join(root, 'git'), baseUrl: 'http://localhost:7007/api/git-host/repos' });
+    await host.createRepo('config', { files: { 'README.md': 'config\n' } });
+    await host.createRepo('ledger', {
+      files: {
+        'shuttle.yaml': 'plan: false\nvars:\n  service: ledger\n  squad: payments\n',
+        'k8s/deployment.yaml': 'kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: ledger\n          image: registry.local/ledger:latest\n',
+        'k8s/service.yaml': 'kind: Service\n',
+      },
+      author: { name: 'Ada', email: 'ada@bank.example' },
+    });
+    await host.createRepo('no-k8s', { files: { 'shuttle.yaml': 'vars:\n  squad: x\n' } });
+    await host.createRepo('no-shuttle', { files: { 'k8s/a.yaml': 'a: 1\n' } });
+
+    const knex = await databases.init('SQLITE_3');
+    const store = await ReleaseManagerStore.create({ database: mockServices.database({ knex }) });
+    const logger = mockServices.logger.mock();
+    const writer = await GitOpsWriter.create({ workDir: path.join(root, 'work'), remoteUrl: host.repoPath('config') });
+    const manager = new ReleaseManager({
+      store,
+      blobs: new LocalDirectoryBlobStore(path.join(root, 'blobs')),
+      writer,
+      environments: DEFAULT_ENVIRONMENTS,
+      notifier: new Notifier({ logger }),
+      logger,
+      configRepoKey: 'local:config',
+    });
+
+    expect(await seedDemo({ manager, gitHost: host, logger })).toEqual(['ledger']);
+    const artifacts = await manager.listArtifacts('ledger', {});
+    expect(artifacts.total).toBe(3);
+    const head = await host.resolveRef('ledger', 'main');
+    expect(artifacts.items.map(a => a.branch)).toEqual(['feature/faster-startup', 'main', 'main']);
+    expect(artifacts.items[1].sha).toBe(head);
+
+    const status = await manager.status('ledger');
+    const running = Object.fromEntries(status.map(s => [s.environment, s.release?.artifactId]));
+    expect(running).toEqual({
+      dev: artifacts.items[0].id,
+      staging: artifacts.items[1].id,
+      prod: artifacts.items[2].id,
+    });
+    expect(status.find(s => s.environment === 'prod')?.release?.rollout.state).toBe('succeeded');
+    const prodManifest = (await host.readFile('config', 'prod/releases/payments/ledger/deployment.yaml')).content.toString();
+    expect(prodManifest).toContain(`image: registry.local/ledger:${artifacts.items[2].sha.slice(0, 10)}`);
+    const policies = await manager.getPolicies('ledger');
+    expect(policies.autoReleases).toEqual([expect.objectContaining({ branch: 'main', environment: 'dev' })]);
+
+    const { stdout: before } = await runGit(['rev-parse', 'main'], { cwd: host.repoPath('config') });
+    expect(await seedDemo({ manager, gitHost: host, logger })).toEqual([]);
+    const { stdout: after } = await runGit(['rev-parse', 'main'], { cwd: host.repoPath('config') });
+    expect(after).toBe(before);
+  });
+});
