@@ -8,7 +8,7 @@ import {
   mockReleaseManagerApi,
   permissionApiDenying,
   policies,
-} from '../testUtils';
+} from '../__testUtils__';
 
 function render(
   api = mockReleaseManagerApi(),

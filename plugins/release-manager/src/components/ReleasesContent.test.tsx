@@ -15,7 +15,7 @@ import {
   mockSignalApi,
   permissionApiDenying,
   statuses,
-} from '../testUtils';
+} from '../__testUtils__';
 
 async function notFound(message: string) {
   return ResponseError.fromResponse(

@@ -13,7 +13,7 @@ import {
   masterOld,
   mockReleaseManagerApi,
   mockSignalApi,
-} from '../testUtils';
+} from '../__testUtils__';
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
 

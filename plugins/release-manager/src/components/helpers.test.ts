@@ -9,7 +9,7 @@ import {
   relativeTime,
   serviceNameOf,
 } from './helpers';
-import { environments, makeRelease, masterNew } from '../testUtils';
+import { environments, makeRelease, masterNew } from '../__testUtils__';
 
 describe('helpers', () => {
   it('names the service from the shuttle annotation, else the entity name', () => {

@@ -12,7 +12,7 @@ import {
   Release,
   ServicePolicies,
 } from '@devplane/plugin-release-manager-common';
-import { ReleaseManagerApi, releaseManagerApiRef } from './api';
+import { ReleaseManagerApi, releaseManagerApiRef } from '../api';
 
 export const environments: Environment[] = [
   { name: 'prod', production: true, order: 3 },
