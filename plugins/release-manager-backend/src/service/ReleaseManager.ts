@@ -14,6 +14,7 @@ import type {
   PolicyVerdict,
   PromoteRequest,
   Release,
+  ReleaseEventKind,
   ReleaseIntent,
   ReleaseRequest,
   ReleaseResult,
@@ -123,6 +124,13 @@ export function validateUpload(upload: ArtifactUpload, environments: Environment
     );
   }
 }
+
+const VERBS: Record<ReleaseIntent, { verb: string; kind: ReleaseEventKind }> = {
+  release: { verb: 'Released', kind: 'released' },
+  promote: { verb: 'Released', kind: 'released' },
+  rollback: { verb: 'Rolled back', kind: 'rolled-back' },
+  'auto-release': { verb: 'Auto-released', kind: 'auto-released' },
+};
 
 /** Options of {@link ReleaseManager}. */
 export interface ReleaseManagerOptions {
@@ -425,11 +433,11 @@ export class ReleaseManager {
       commitTitle: message.split('\n')[0],
     };
     await this.store.insertReleases(this.configRepoKey, [release]);
-    const verb = intent === 'rollback' ? 'Rolled back' : intent === 'auto-release' ? 'Auto-released' : 'Released';
+    const verb = VERBS[intent].verb;
     const text = `${verb} ${artifact.id} to ${env.name}${opts.promotedFrom ? ` (promoted from ${opts.promotedFrom})` : ''}`;
     this.notifier.notify({
       signal: {
-        kind: intent === 'rollback' ? 'rolled-back' : intent === 'auto-release' ? 'auto-released' : 'released',
+        kind: VERBS[intent].kind,
         service: artifact.service,
         environment: env.name,
         artifactId: artifact.id,

@@ -6,8 +6,8 @@ describe('unifiedDiff', () => {
   });
 
   it('produces hunks with context, deletions before additions', () => {
-    const old = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'].join('\n') + '\n';
-    const neu = ['1', '2', '3', '4', 'five', '6', '7', '8', '9', '10', '11'].join('\n') + '\n';
+    const old = `${['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'].join('\n')}\n`;
+    const neu = `${['1', '2', '3', '4', 'five', '6', '7', '8', '9', '10', '11'].join('\n')}\n`;
     expect(unifiedDiff('a/x', 'b/x', old, neu)).toBe(
       [
         '--- a/x',
