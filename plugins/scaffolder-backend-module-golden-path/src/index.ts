@@ -11,5 +11,9 @@ export { ReleaseManagerClient } from './lib/releaseManager';
 export { RepoHosts } from './lib/repoHosts';
 export { LocalRepoHost, GithubRepoHost } from './lib/repoHost';
 export type { RepoHost, HeadCommit } from './lib/repoHost';
-export { serviceNameProblem, SERVICE_KINDS, SERVICE_NAME_PATTERN } from './lib/names';
+export {
+  serviceNameProblem,
+  SERVICE_KINDS,
+  SERVICE_NAME_PATTERN,
+} from './lib/names';
 export { platformFiles, pipelineFiles } from './lib/files';

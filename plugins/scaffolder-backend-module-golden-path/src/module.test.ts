@@ -1,5 +1,12 @@
-import { mockServices, startTestBackend, createMockDirectory } from '@backstage/backend-test-utils';
-import { scaffolderActionsExtensionPoint, TemplateAction } from '@backstage/plugin-scaffolder-node';
+import {
+  mockServices,
+  startTestBackend,
+  createMockDirectory,
+} from '@backstage/backend-test-utils';
+import {
+  scaffolderActionsExtensionPoint,
+  TemplateAction,
+} from '@backstage/plugin-scaffolder-node';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -11,11 +18,19 @@ describe('scaffolder-backend-module-golden-path', () => {
   it('registers the golden path actions with the scaffolder', async () => {
     const actions: TemplateAction<any, any, any>[] = [];
     await startTestBackend({
-      extensionPoints: [[scaffolderActionsExtensionPoint, { addActions: (...a: any[]) => actions.push(...a) }]],
+      extensionPoints: [
+        [
+          scaffolderActionsExtensionPoint,
+          { addActions: (...a: any[]) => actions.push(...a) },
+        ],
+      ],
       features: [
         goldenPathModule,
         mockServices.rootConfig.factory({
-          data: { backend: { baseUrl: 'http://localhost:7007' }, gitHost: { rootDir: dir.resolve('git') } },
+          data: {
+            backend: { baseUrl: 'http://localhost:7007' },
+            gitHost: { rootDir: dir.resolve('git') },
+          },
         }),
       ],
     });
@@ -33,19 +48,38 @@ describe('scaffolder-backend-module-golden-path', () => {
   });
 
   it('ships a template with exactly five fields whose steps use only registered or built-in actions', () => {
-    const file = path.resolve(__dirname, '../../../templates/golden-path/template.yaml');
+    const file = path.resolve(
+      __dirname,
+      '../../../templates/golden-path/template.yaml',
+    );
     const template = YAML.parse(fs.readFileSync(file, 'utf8'));
     expect(template.apiVersion).toBe('scaffolder.backstage.io/v1beta3');
-    const props = template.spec.parameters.flatMap((p: any) => Object.keys(p.properties));
+    const props = template.spec.parameters.flatMap((p: any) =>
+      Object.keys(p.properties),
+    );
     expect(props).toEqual(['name', 'squad', 'description', 'kind', 'system']);
     const name = template.spec.parameters[0].properties.name;
     expect(name['ui:autofocus']).toBe(true);
     const pattern = new RegExp(name.pattern);
     expect(['payment-api', 'a1'].every(n => pattern.test(n))).toBe(true);
-    expect(['Payment', '../x', 'a/b', '-a', 'x'.repeat(64)].some(n => pattern.test(n))).toBe(false);
-    expect(template.spec.parameters[0].properties.squad['ui:options'].catalogFilter.kind).toBe('Group');
-    expect(template.spec.parameters[0].properties.system['ui:options'].catalogFilter.kind).toBe('System');
-    expect(template.spec.parameters[0].properties.kind.enum).toEqual(['node', 'go', 'static']);
+    expect(
+      ['Payment', '../x', 'a/b', '-a', 'x'.repeat(64)].some(n =>
+        pattern.test(n),
+      ),
+    ).toBe(false);
+    expect(
+      template.spec.parameters[0].properties.squad['ui:options'].catalogFilter
+        .kind,
+    ).toBe('Group');
+    expect(
+      template.spec.parameters[0].properties.system['ui:options'].catalogFilter
+        .kind,
+    ).toBe('System');
+    expect(template.spec.parameters[0].properties.kind.enum).toEqual([
+      'node',
+      'go',
+      'static',
+    ]);
     expect(template.spec.steps.map((s: any) => s.action)).toEqual([
       'devplane:golden-path:validate',
       'fetch:template',
@@ -55,7 +89,11 @@ describe('scaffolder-backend-module-golden-path', () => {
       'devplane:release:first-deploy',
     ]);
     for (const kind of ['node', 'go', 'static']) {
-      expect(fs.existsSync(path.resolve(path.dirname(file), 'skeletons', kind, 'README.md'))).toBe(true);
+      expect(
+        fs.existsSync(
+          path.resolve(path.dirname(file), 'skeletons', kind, 'README.md'),
+        ),
+      ).toBe(true);
     }
   });
 });

@@ -1,4 +1,7 @@
-import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
 import { CatalogClient } from '@backstage/catalog-client';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { gitHostServiceRef } from '@devplane/plugin-git-host-node';
@@ -26,7 +29,10 @@ export const scaffolderModuleGoldenPath = createBackendModule({
         scaffolder.addActions(
           ...createGoldenPathActions({
             repoHosts: RepoHosts.fromConfig(gitHost, config),
-            catalog: catalogAccess(new CatalogClient({ discoveryApi: discovery }), auth),
+            catalog: catalogAccess(
+              new CatalogClient({ discoveryApi: discovery }),
+              auth,
+            ),
             releaseManager: new ReleaseManagerClient({ discovery, auth }),
             imageRegistry: config.getOptionalString('goldenPath.imageRegistry'),
             appBaseUrl: config.getOptionalString('app.baseUrl'),

@@ -20,11 +20,19 @@ export function mockContext(options: {
     task: { id: options.taskId ?? 'task-1' },
   });
   const checkpoints = options.checkpoints ?? checkpointStore();
-  const ctx = { ...base, checkpoint: checkpoints.checkpoint, isDryRun: options.isDryRun } as any;
+  const ctx = {
+    ...base,
+    checkpoint: checkpoints.checkpoint,
+    isDryRun: options.isDryRun,
+  } as any;
   return {
     ctx,
     logger,
     checkpoints,
-    outputs: () => Object.fromEntries((base.output as jest.Mock).mock.calls) as Record<string, any>,
+    outputs: () =>
+      Object.fromEntries((base.output as jest.Mock).mock.calls) as Record<
+        string,
+        any
+      >,
   };
 }

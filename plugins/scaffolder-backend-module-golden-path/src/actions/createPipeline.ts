@@ -33,11 +33,24 @@ export function createPipelineAction(deps: GoldenPathDeps) {
       input: {
         name: z => z.string().describe('Repository (= service) name'),
         squad: z => z.string().describe('Squad name'),
-        kind: z => z.enum(SERVICE_KINDS).describe('Skeleton kind: decides build and test commands'),
-        host: z => z.string().optional().describe("'local' (default) or a GitHub host"),
-        owner: z => z.string().optional().describe('GitHub organisation (GitHub hosts only)'),
+        kind: z =>
+          z
+            .enum(SERVICE_KINDS)
+            .describe('Skeleton kind: decides build and test commands'),
+        host: z =>
+          z.string().optional().describe("'local' (default) or a GitHub host"),
+        owner: z =>
+          z
+            .string()
+            .optional()
+            .describe('GitHub organisation (GitHub hosts only)'),
         cleanupOnFailure: z =>
-          z.boolean().optional().describe('Delete the repository when this step fails (default true)'),
+          z
+            .boolean()
+            .optional()
+            .describe(
+              'Delete the repository when this step fails (default true)',
+            ),
       },
       output: {
         commit: z => z.string().describe('Sha of the pipeline commit'),
@@ -49,8 +62,15 @@ export function createPipelineAction(deps: GoldenPathDeps) {
       const problem = serviceNameProblem(input.name);
       if (problem) throw new InputError(problem);
       const host = deps.repoHosts.get(input.host, input.owner);
-      const files = pipelineFiles({ ...input, imageRegistry: deps.imageRegistry });
-      ctx.logger.info(`Step 3/5: adding the CI pipeline to '${input.name}': ${Object.keys(files).join(', ')}`);
+      const files = pipelineFiles({
+        ...input,
+        imageRegistry: deps.imageRegistry,
+      });
+      ctx.logger.info(
+        `Step 3/5: adding the CI pipeline to '${input.name}': ${Object.keys(
+          files,
+        ).join(', ')}`,
+      );
       if (ctx.isDryRun) {
         ctx.logger.info('Dry run: nothing committed');
         ctx.output('commit', '0000000000000000000000000000000000000000');
@@ -62,7 +82,9 @@ export function createPipelineAction(deps: GoldenPathDeps) {
           key: `pipeline.commit.${host.host}.${input.name}`,
           fn: () =>
             host.commitFiles(input.name, files, {
-              message: `Add CI pipeline: build, test, upload to the release manager\n\n${taskTrailer(ctx.task.id)}`,
+              message: `Add CI pipeline: build, test, upload to the release manager\n\n${taskTrailer(
+                ctx.task.id,
+              )}`,
               author: authorFromUser(ctx.user),
             }),
         });
@@ -73,7 +95,9 @@ export function createPipelineAction(deps: GoldenPathDeps) {
           );
         } else {
           ctx.logger.info(
-            `Pipeline registration: GitHub Actions picks up .github/workflows/ci.yaml by itself; set the RELEASE_MANAGER_URL variable and RELEASE_MANAGER_TOKEN secret on ${host.repoUrl(input.name)}`,
+            `Pipeline registration: GitHub Actions picks up .github/workflows/ci.yaml by itself; set the RELEASE_MANAGER_URL variable and RELEASE_MANAGER_TOKEN secret on ${host.repoUrl(
+              input.name,
+            )}`,
           );
         }
         ctx.output('commit', commit);
@@ -82,10 +106,19 @@ export function createPipelineAction(deps: GoldenPathDeps) {
         ctx.logger.error(`Creating the pipeline failed: ${stringifyError(e)}`);
         if (input.cleanupOnFailure === false) throw e;
         const report = await rollBack(
-          [{ what: `repository ${input.name} on ${host.host}`, undo: async () => void (await host.deleteRepo(input.name)) }],
+          [
+            {
+              what: `repository ${input.name} on ${host.host}`,
+              undo: async () => void (await host.deleteRepo(input.name)),
+            },
+          ],
           ctx.logger,
         );
-        throw new Error(`Creating the pipeline failed: ${stringifyError(e)}. ${describeRollback(report)}`);
+        throw new Error(
+          `Creating the pipeline failed: ${stringifyError(
+            e,
+          )}. ${describeRollback(report)}`,
+        );
       }
     },
   });

@@ -2,17 +2,26 @@ import { ConflictError, InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { GoldenPathDeps } from '../lib/deps';
 import { platformFiles, ServiceDescription } from '../lib/files';
-import { DEFAULT_ENVIRONMENTS, SERVICE_KINDS, serviceNameProblem } from '../lib/names';
+import {
+  DEFAULT_ENVIRONMENTS,
+  SERVICE_KINDS,
+  serviceNameProblem,
+} from '../lib/names';
 import { CommitAuthor } from '../lib/repoHost';
 import { readWorkspaceFiles } from '../lib/workspace';
 
 export const CREATE_REPO_ACTION_ID = 'devplane:repo:create';
 
 /** The commit author for generated commits: the user who ran the template, when known. */
-export function authorFromUser(user?: { entity?: { metadata: { name: string }; spec?: any } }): CommitAuthor | undefined {
+export function authorFromUser(user?: {
+  entity?: { metadata: { name: string }; spec?: any };
+}): CommitAuthor | undefined {
   const profile = user?.entity?.spec?.profile;
   if (!profile?.email) return undefined;
-  return { name: profile.displayName ?? user!.entity!.metadata.name, email: profile.email };
+  return {
+    name: profile.displayName ?? user!.entity!.metadata.name,
+    email: profile.email,
+  };
 }
 
 /** Trailer that marks commits made by one scaffolder task, so a retried task can recognise its own repository. */
@@ -61,23 +70,47 @@ export function createRepoAction(deps: GoldenPathDeps) {
     schema: {
       input: {
         name: z => z.string().describe('Service = repository name'),
-        squad: z => z.string().describe('Squad name (Group metadata.name), also the k8s namespace'),
+        squad: z =>
+          z
+            .string()
+            .describe(
+              'Squad name (Group metadata.name), also the k8s namespace',
+            ),
         system: z => z.string().optional().describe('System name'),
         description: z => z.string().max(500).describe('One-line description'),
         kind: z => z.enum(SERVICE_KINDS).describe('Skeleton kind'),
-        host: z => z.string().optional().describe("'local' (default) or a GitHub host, e.g. github.com"),
-        owner: z => z.string().optional().describe('GitHub organisation (GitHub hosts only)'),
+        host: z =>
+          z
+            .string()
+            .optional()
+            .describe("'local' (default) or a GitHub host, e.g. github.com"),
+        owner: z =>
+          z
+            .string()
+            .optional()
+            .describe('GitHub organisation (GitHub hosts only)'),
         sourcePath: z =>
-          z.string().optional().describe('Workspace directory holding the rendered skeleton (default: workspace root)'),
+          z
+            .string()
+            .optional()
+            .describe(
+              'Workspace directory holding the rendered skeleton (default: workspace root)',
+            ),
         environments: z =>
-          z.array(z.string()).optional().describe('Environments to write manifests for (default dev, staging, prod)'),
+          z
+            .array(z.string())
+            .optional()
+            .describe(
+              'Environments to write manifests for (default dev, staging, prod)',
+            ),
       },
       output: {
         repoName: z => z.string(),
         host: z => z.string(),
         repoUrl: z => z.string().describe('Browse URL of the repository'),
         cloneUrl: z => z.string(),
-        catalogInfoUrl: z => z.string().describe('URL of catalog-info.yaml, for catalog:register'),
+        catalogInfoUrl: z =>
+          z.string().describe('URL of catalog-info.yaml, for catalog:register'),
         commit: z => z.string().describe('Sha of the first commit'),
       },
     },
@@ -102,29 +135,50 @@ export function createRepoAction(deps: GoldenPathDeps) {
         environments: input.environments ?? DEFAULT_ENVIRONMENTS,
         imageRegistry: deps.imageRegistry,
       };
-      ctx.logger.info(`Step 2/5: creating repository '${input.name}' on ${host.host}`);
-      const skeleton = await readWorkspaceFiles(ctx.workspacePath, input.sourcePath);
+      ctx.logger.info(
+        `Step 2/5: creating repository '${input.name}' on ${host.host}`,
+      );
+      const skeleton = await readWorkspaceFiles(
+        ctx.workspacePath,
+        input.sourcePath,
+      );
       const platform = platformFiles(svc);
       for (const p of Object.keys(platform)) {
-        if (p in skeleton) ctx.logger.warn(`The skeleton's ${p} is replaced by the generated one`);
+        if (p in skeleton)
+          ctx.logger.warn(
+            `The skeleton's ${p} is replaced by the generated one`,
+          );
       }
       const files = { ...skeleton, ...platform };
       ctx.logger.info(
-        `${Object.keys(skeleton).length} skeleton file(s) for kind '${input.kind}' + ${Object.keys(platform).length} platform file(s): ${Object.keys(platform).join(', ')}`,
+        `${Object.keys(skeleton).length} skeleton file(s) for kind '${
+          input.kind
+        }' + ${Object.keys(platform).length} platform file(s): ${Object.keys(
+          platform,
+        ).join(', ')}`,
       );
 
       if (ctx.isDryRun) {
-        ctx.logger.info(`Dry run: would create ${host.host} repository '${input.name}' with ${Object.keys(files).length} files`);
+        ctx.logger.info(
+          `Dry run: would create ${host.host} repository '${input.name}' with ${
+            Object.keys(files).length
+          } files`,
+        );
         ctx.output('repoName', input.name);
         ctx.output('host', host.host);
         ctx.output('repoUrl', host.repoUrl(input.name));
         ctx.output('cloneUrl', host.cloneUrl(input.name));
-        ctx.output('catalogInfoUrl', `${host.repoUrl(input.name)}/catalog-info.yaml`);
+        ctx.output(
+          'catalogInfoUrl',
+          `${host.repoUrl(input.name)}/catalog-info.yaml`,
+        );
         ctx.output('commit', '0000000000000000000000000000000000000000');
         return;
       }
 
-      const message = `Create ${input.name} from the golden path (${input.kind})\n\n${input.description}\n\n${taskTrailer(ctx.task.id)}`;
+      const message = `Create ${input.name} from the golden path (${
+        input.kind
+      })\n\n${input.description}\n\n${taskTrailer(ctx.task.id)}`;
       const { commit } = await ctx.checkpoint({
         key: `repo.create.${host.host}.${input.name}`,
         fn: async () => {
@@ -137,9 +191,13 @@ export function createRepoAction(deps: GoldenPathDeps) {
           } catch (e) {
             // A retry after a crash between "created" and "checkpoint saved": adopt our own repo.
             if (e instanceof ConflictError) {
-              const head = await host.headCommit(input.name).catch(() => undefined);
+              const head = await host
+                .headCommit(input.name)
+                .catch(() => undefined);
               if (head?.message.includes(taskTrailer(ctx.task.id))) {
-                ctx.logger.info(`Repository '${input.name}' was already created by this task; reusing it`);
+                ctx.logger.info(
+                  `Repository '${input.name}' was already created by this task; reusing it`,
+                );
                 return { commit: head.sha };
               }
               throw new ConflictError(
@@ -156,12 +214,17 @@ export function createRepoAction(deps: GoldenPathDeps) {
         );
       }
       const repoUrl = host.repoUrl(input.name);
-      ctx.logger.info(`Repository ready: ${repoUrl} (commit ${commit.slice(0, 10)})`);
+      ctx.logger.info(
+        `Repository ready: ${repoUrl} (commit ${commit.slice(0, 10)})`,
+      );
       ctx.output('repoName', input.name);
       ctx.output('host', host.host);
       ctx.output('repoUrl', repoUrl);
       ctx.output('cloneUrl', host.cloneUrl(input.name));
-      ctx.output('catalogInfoUrl', await host.fileUrl(input.name, 'catalog-info.yaml'));
+      ctx.output(
+        'catalogInfoUrl',
+        await host.fileUrl(input.name, 'catalog-info.yaml'),
+      );
       ctx.output('commit', commit);
     },
   });

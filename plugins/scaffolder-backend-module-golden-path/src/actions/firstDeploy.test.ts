@@ -3,7 +3,11 @@ import { artifactIdFor } from '@devplane/plugin-release-manager-common';
 import { runGit } from '@devplane/plugin-git-host-node';
 import { mockContext } from '../__testUtils__/mockContext';
 import { checkpointStore } from '../testing/context';
-import { createGoldenPathFixture, GoldenPathFixture, renderSkeleton } from '../testing/fixture';
+import {
+  createGoldenPathFixture,
+  GoldenPathFixture,
+  renderSkeleton,
+} from '../testing/fixture';
 import { StandInOptions } from '../testing/releaseManagerStandIn';
 import { createPipelineAction } from './createPipeline';
 import { createRepoAction } from './createRepo';
@@ -16,23 +20,39 @@ describe('devplane:release:first-deploy', () => {
   let fx: GoldenPathFixture;
   const setUp = async (standIn?: StandInOptions) => {
     fx = await createGoldenPathFixture({ standIn });
-    await renderSkeleton('node', { name: 'payment-api', description: 'Payments' }, fx.workspace);
+    await renderSkeleton(
+      'node',
+      { name: 'payment-api', description: 'Payments' },
+      fx.workspace,
+    );
     const common = { workspacePath: fx.workspace };
     await createRepoAction(fx.deps).handler(
       mockContext({
         ...common,
-        input: { name: 'payment-api', squad: 'payments', system: 'banking-core', description: 'Payments', kind: 'node' },
+        input: {
+          name: 'payment-api',
+          squad: 'payments',
+          system: 'banking-core',
+          description: 'Payments',
+          kind: 'node',
+        },
       }).ctx,
     );
     await createPipelineAction(fx.deps).handler(
-      mockContext({ ...common, input: { name: 'payment-api', squad: 'payments', kind: 'node' } }).ctx,
+      mockContext({
+        ...common,
+        input: { name: 'payment-api', squad: 'payments', kind: 'node' },
+      }).ctx,
     );
     // What catalog:register would have done.
     fx.locations.add(fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml'));
   };
   afterEach(() => fx.close());
 
-  const deploy = async (overrides: Record<string, unknown> = {}, checkpoints = checkpointStore()) => {
+  const deploy = async (
+    overrides: Record<string, unknown> = {},
+    checkpoints = checkpointStore(),
+  ) => {
     const m = mockContext({
       workspacePath: fx.workspace,
       checkpoints,
@@ -44,7 +64,9 @@ describe('devplane:release:first-deploy', () => {
       },
     });
     let error: Error | undefined;
-    await createFirstDeployAction(fx.deps).handler(m.ctx).catch(e => (error = e));
+    await createFirstDeployAction(fx.deps)
+      .handler(m.ctx)
+      .catch(e => (error = e));
     return { error, outputs: m.outputs(), logger: m.logger };
   };
 
@@ -78,20 +100,40 @@ describe('devplane:release:first-deploy', () => {
         provider: 'local-git-host',
       },
     });
-    expect(Object.keys(upload.manifests).sort()).toEqual(['dev', 'prod', 'staging']);
+    expect(Object.keys(upload.manifests).sort()).toEqual([
+      'dev',
+      'prod',
+      'staging',
+    ]);
     for (const env of ['dev', 'staging', 'prod']) {
-      expect(Object.keys(upload.manifests[env]).sort()).toEqual(['deployment.yaml', 'service.yaml']);
+      expect(Object.keys(upload.manifests[env]).sort()).toEqual([
+        'deployment.yaml',
+        'service.yaml',
+      ]);
       expect(upload.manifests[env]['deployment.yaml']).toBe(
-        (await fx.gitHost.readFile('payment-api', `k8s/${env}/deployment.yaml`)).content.toString(),
+        (
+          await fx.gitHost.readFile('payment-api', `k8s/${env}/deployment.yaml`)
+        ).content.toString(),
       );
     }
     expect(reqs[1].body).toEqual({ branch: 'main', environment: 'dev' });
-    expect(reqs[2].body).toEqual({ branchRegex: '^(master|main)$', environment: 'prod' });
-    expect(reqs[3].body).toMatchObject({ service: 'payment-api', environment: 'prod', artifactId });
+    expect(reqs[2].body).toEqual({
+      branchRegex: '^(master|main)$',
+      environment: 'prod',
+    });
+    expect(reqs[3].body).toMatchObject({
+      service: 'payment-api',
+      environment: 'prod',
+      artifactId,
+    });
 
     // Upload and policies as the scaffolder service; the release on behalf of the user.
-    expect(reqs[0].authorization).toBe('Bearer fake:service:plugin:scaffolder:release-manager');
-    expect(reqs[3].authorization).toBe('Bearer fake:user:user:default/mock:release-manager');
+    expect(reqs[0].authorization).toBe(
+      'Bearer fake:service:plugin:scaffolder:release-manager',
+    );
+    expect(reqs[3].authorization).toBe(
+      'Bearer fake:user:user:default/mock:release-manager',
+    );
 
     const configHead = await fx.gitHost.resolveRef('config', 'main');
     expect(outputs).toEqual({
@@ -99,17 +141,27 @@ describe('devplane:release:first-deploy', () => {
       releaseId: configHead,
       commit: head,
       environment: 'prod',
-      releaseUrl: 'http://localhost:3000/catalog/default/component/payment-api/release-manager',
+      releaseUrl:
+        'http://localhost:3000/catalog/default/component/payment-api/release-manager',
     });
-    const { stdout } = await runGit(['log', '-1', '--format=%B'], { cwd: fx.gitHost.repoPath('config') });
+    const { stdout } = await runGit(['log', '-1', '--format=%B'], {
+      cwd: fx.gitHost.repoPath('config'),
+    });
     expect(stdout).toContain(`[prod/payment-api] release ${artifactId}`);
     expect(stdout).toContain('Environment: prod');
     expect(
-      (await fx.gitHost.readFile('config', 'prod/releases/payments/payment-api/deployment.yaml')).content.length,
+      (
+        await fx.gitHost.readFile(
+          'config',
+          'prod/releases/payments/payment-api/deployment.yaml',
+        )
+      ).content.length,
     ).toBeGreaterThan(0);
     expect(logger.lines.filter(l => l.startsWith('info:'))).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/Step 5\/5: first production deploy of 'payment-api' to prod/),
+        expect.stringMatching(
+          /Step 5\/5: first production deploy of 'payment-api' to prod/,
+        ),
         expect.stringMatching(/^info: Uploaded artifact main-/),
         expect.stringMatching(/^info: Released main-.* to prod/),
       ]),
@@ -124,7 +176,9 @@ describe('devplane:release:first-deploy', () => {
     expect(second.error).toBeUndefined();
     expect(second.outputs).toEqual(first.outputs);
     expect(fx.standIn.requests).toHaveLength(4);
-    expect(fx.standIn.policies.get('payment-api')!.autoReleases).toHaveLength(1);
+    expect(fx.standIn.policies.get('payment-api')!.autoReleases).toHaveLength(
+      1,
+    );
   });
 
   it('treats an artifact uploaded by a crashed attempt as uploaded', async () => {
@@ -137,13 +191,21 @@ describe('devplane:release:first-deploy', () => {
   });
 
   it('undoes the golden path when the release fails, and says which step failed and why', async () => {
-    await setUp({ fail: { 'POST /releases': { status: 500, message: 'config repo push rejected' } } });
+    await setUp({
+      fail: {
+        'POST /releases': { status: 500, message: 'config repo push rejected' },
+      },
+    });
     const { error, logger } = await deploy();
     expect(error?.message).toMatch(
       /^First production deploy failed while releasing main-\w+-\w+ to prod: .*config repo push rejected/,
     );
-    expect(error?.message).toMatch(/Rolled back: .*branch restriction .*auto-release policy .*catalog location .*repository payment-api on local/);
-    expect(error?.message).toMatch(/Needs manual cleanup: artifact main-\w+-\w+ of payment-api/);
+    expect(error?.message).toMatch(
+      /Rolled back: .*branch restriction .*auto-release policy .*catalog location .*repository payment-api on local/,
+    );
+    expect(error?.message).toMatch(
+      /Needs manual cleanup: artifact main-\w+-\w+ of payment-api/,
+    );
 
     expect(await fx.gitHost.exists('payment-api')).toBe(false);
     expect(fx.standIn.policies.get('payment-api')).toEqual({
@@ -152,36 +214,69 @@ describe('devplane:release:first-deploy', () => {
       branchRestrictions: [],
     });
     expect(fx.locations.removed).toEqual(['loc-1']);
-    expect(fx.standIn.requests.map(r => r.method).slice(-2)).toEqual(['DELETE', 'DELETE']);
-    expect(logger.lines).toContainEqual(expect.stringMatching(/^error: First production deploy failed while releasing/));
-    expect(logger.lines).toContainEqual(expect.stringMatching(/^info: Rollback: removed repository payment-api/));
-    expect(logger.lines).toContainEqual(expect.stringMatching(/^warn: Rollback: left for manual cleanup: artifact/));
+    expect(fx.standIn.requests.map(r => r.method).slice(-2)).toEqual([
+      'DELETE',
+      'DELETE',
+    ]);
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(
+        /^error: First production deploy failed while releasing/,
+      ),
+    );
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(/^info: Rollback: removed repository payment-api/),
+    );
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(
+        /^warn: Rollback: left for manual cleanup: artifact/,
+      ),
+    );
   });
 
   it('undoes only what exists when the upload itself fails', async () => {
-    await setUp({ fail: { 'POST /artifacts': { status: 503, message: 'blob store unavailable' } } });
+    await setUp({
+      fail: {
+        'POST /artifacts': { status: 503, message: 'blob store unavailable' },
+      },
+    });
     const { error } = await deploy();
-    expect(error?.message).toMatch(/failed while uploading the artifact: .*blob store unavailable/);
+    expect(error?.message).toMatch(
+      /failed while uploading the artifact: .*blob store unavailable/,
+    );
     expect(error?.message).not.toMatch(/policy|manual cleanup/);
     expect(await fx.gitHost.exists('payment-api')).toBe(false);
-    expect(fx.standIn.requests.map(r => `${r.method} ${r.path}`)).toEqual(['POST /artifacts']);
+    expect(fx.standIn.requests.map(r => `${r.method} ${r.path}`)).toEqual([
+      'POST /artifacts',
+    ]);
   });
 
   it('lists what it could not undo for manual cleanup', async () => {
     await setUp({
       fail: {
-        'PUT /services/:service/policies/branch-restrictions': { status: 400, message: 'bad regex' },
-        'DELETE /services/:service/policies/auto-1': { status: 500, message: 'db down' },
+        'PUT /services/:service/policies/branch-restrictions': {
+          status: 400,
+          message: 'bad regex',
+        },
+        'DELETE /services/:service/policies/auto-1': {
+          status: 500,
+          message: 'db down',
+        },
       },
     });
     const { error } = await deploy();
-    expect(error?.message).toMatch(/failed while setting the branch restriction/);
-    expect(error?.message).toMatch(/Needs manual cleanup: .*auto-release policy main → dev of payment-api \(policy auto-1\) \(could not remove it: .*db down/);
+    expect(error?.message).toMatch(
+      /failed while setting the branch restriction/,
+    );
+    expect(error?.message).toMatch(
+      /Needs manual cleanup: .*auto-release policy main → dev of payment-api \(policy auto-1\) \(could not remove it: .*db down/,
+    );
     expect(await fx.gitHost.exists('payment-api')).toBe(false);
   });
 
   it('keeps everything when cleanup is disabled', async () => {
-    await setUp({ fail: { 'POST /releases': { status: 500, message: 'nope' } } });
+    await setUp({
+      fail: { 'POST /releases': { status: 500, message: 'nope' } },
+    });
     const { error } = await deploy({ cleanupOnFailure: false });
     expect(error?.message).toMatch(/cleanup disabled/);
     expect(await fx.gitHost.exists('payment-api')).toBe(true);

@@ -16,7 +16,13 @@ export const FIRST_DEPLOY_ACTION_ID = 'devplane:release:first-deploy';
 /** Builds the first artifact upload from the head commit and `k8s/<env>/` of the repository. */
 export async function buildFirstArtifact(
   deps: GoldenPathDeps,
-  input: { name: string; squad: string; host?: string; owner?: string; taskId: string },
+  input: {
+    name: string;
+    squad: string;
+    host?: string;
+    owner?: string;
+    taskId: string;
+  },
 ): Promise<ArtifactUpload> {
   const host = deps.repoHosts.get(input.host, input.owner);
   const head = await host.headCommit(input.name);
@@ -30,7 +36,9 @@ export async function buildFirstArtifact(
     (manifests[env] ??= {})[rest.join('/')] = content;
   }
   if (Object.keys(manifests).length === 0) {
-    throw new InputError(`Repository '${input.name}' has no manifests under k8s/<environment>/`);
+    throw new InputError(
+      `Repository '${input.name}' has no manifests under k8s/<environment>/`,
+    );
   }
   const now = new Date().toISOString();
   const spec: ArtifactSpec = {
@@ -62,7 +70,10 @@ export async function buildFirstArtifact(
   return { spec, manifests };
 }
 
-function policyId<T extends { id: string }>(list: T[], match: (p: T) => boolean): string | undefined {
+function policyId<T extends { id: string }>(
+  list: T[],
+  match: (p: T) => boolean,
+): string | undefined {
   return list.find(match)?.id;
 }
 
@@ -79,7 +90,8 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
     supportsDryRun: true,
     examples: [
       {
-        description: 'First production deploy, undoing the golden path on failure',
+        description:
+          'First production deploy, undoing the golden path on failure',
         example: [
           'steps:',
           '  - id: deploy',
@@ -95,24 +107,56 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
       input: {
         name: z => z.string().describe('Service = repository name'),
         squad: z => z.string().describe('Squad name = Kubernetes namespace'),
-        host: z => z.string().optional().describe("'local' (default) or a GitHub host"),
-        owner: z => z.string().optional().describe('GitHub organisation (GitHub hosts only)'),
-        environment: z => z.string().optional().describe('Production environment to release to (default prod)'),
+        host: z =>
+          z.string().optional().describe("'local' (default) or a GitHub host"),
+        owner: z =>
+          z
+            .string()
+            .optional()
+            .describe('GitHub organisation (GitHub hosts only)'),
+        environment: z =>
+          z
+            .string()
+            .optional()
+            .describe('Production environment to release to (default prod)'),
         autoReleaseBranch: z =>
-          z.string().optional().describe("Branch auto-released to dev (default: the repository's default branch)"),
-        autoReleaseEnvironment: z => z.string().optional().describe('Default dev'),
-        productionBranchRegex: z => z.string().optional().describe('Default ^(master|main)$'),
+          z
+            .string()
+            .optional()
+            .describe(
+              "Branch auto-released to dev (default: the repository's default branch)",
+            ),
+        autoReleaseEnvironment: z =>
+          z.string().optional().describe('Default dev'),
+        productionBranchRegex: z =>
+          z.string().optional().describe('Default ^(master|main)$'),
         catalogInfoUrl: z =>
-          z.string().optional().describe('Registered catalog-info.yaml URL; its location is removed on rollback'),
+          z
+            .string()
+            .optional()
+            .describe(
+              'Registered catalog-info.yaml URL; its location is removed on rollback',
+            ),
         cleanupOnFailure: z =>
-          z.boolean().optional().describe('Undo the golden path when this step fails (default true)'),
+          z
+            .boolean()
+            .optional()
+            .describe(
+              'Undo the golden path when this step fails (default true)',
+            ),
       },
       output: {
         artifactId: z => z.string(),
-        releaseId: z => z.string().describe('Commit sha of the release in the config repo'),
-        commit: z => z.string().describe('Application commit that was released'),
+        releaseId: z =>
+          z.string().describe('Commit sha of the release in the config repo'),
+        commit: z =>
+          z.string().describe('Application commit that was released'),
         environment: z => z.string(),
-        releaseUrl: z => z.string().optional().describe('Where the release shows in the portal'),
+        releaseUrl: z =>
+          z
+            .string()
+            .optional()
+            .describe('Where the release shows in the portal'),
       },
     },
     async handler(ctx) {
@@ -134,7 +178,9 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
       const host = deps.repoHosts.get(input.host, input.owner);
       const rm = deps.releaseManager;
       const log = ctx.logger;
-      log.info(`Step 5/5: first production deploy of '${input.name}' to ${environment}`);
+      log.info(
+        `Step 5/5: first production deploy of '${input.name}' to ${environment}`,
+      );
 
       if (ctx.isDryRun) {
         log.info(
@@ -151,13 +197,25 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
       let stage = 'reading the repository';
       const serviceCreds = await rm.serviceCredentials();
       try {
-        const upload = await buildFirstArtifact(deps, { ...input, taskId: ctx.task.id });
+        const upload = await buildFirstArtifact(deps, {
+          ...input,
+          taskId: ctx.task.id,
+        });
         const { spec } = upload;
         const envs = Object.keys(upload.manifests).sort();
         if (!upload.manifests[environment]) {
-          throw new InputError(`Repository has no k8s/${environment}/ manifests (found: ${envs.join(', ')})`);
+          throw new InputError(
+            `Repository has no k8s/${environment}/ manifests (found: ${envs.join(
+              ', ',
+            )})`,
+          );
         }
-        log.info(`Artifact ${spec.id} from commit ${spec.application.sha.slice(0, 10)} with manifests for ${envs.join(', ')}`);
+        log.info(
+          `Artifact ${spec.id} from commit ${spec.application.sha.slice(
+            0,
+            10,
+          )} with manifests for ${envs.join(', ')}`,
+        );
 
         stage = 'uploading the artifact';
         const artifactId = await ctx.checkpoint({
@@ -175,7 +233,8 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
         });
         created.push({
           what: `artifact ${artifactId} of ${input.name} in the release manager`,
-          manualHint: 'the release manager has no API to delete artifacts; it is unreleased and harmless',
+          manualHint:
+            'the release manager has no API to delete artifacts; it is unreleased and harmless',
         });
         log.info(`Uploaded artifact ${artifactId}`);
 
@@ -184,33 +243,69 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
         const autoId = await ctx.checkpoint({
           key: `release.policy.auto.${input.name}`,
           fn: async () => {
-            const policies: ServicePolicies = await rm.putAutoRelease(serviceCreds, input.name, {
-              branch: autoBranch,
-              environment: autoEnv,
-            });
-            return policyId(policies.autoReleases, p => p.branch === autoBranch && p.environment === autoEnv) ?? '';
+            const policies: ServicePolicies = await rm.putAutoRelease(
+              serviceCreds,
+              input.name,
+              {
+                branch: autoBranch,
+                environment: autoEnv,
+              },
+            );
+            return (
+              policyId(
+                policies.autoReleases,
+                p => p.branch === autoBranch && p.environment === autoEnv,
+              ) ?? ''
+            );
           },
         });
-        created.push(policyUndo(deps, serviceCreds, input.name, autoId, `auto-release policy ${autoBranch} → ${autoEnv}`));
-        log.info(`Policy: artifacts from ${autoBranch} go to ${autoEnv} automatically`);
+        created.push(
+          policyUndo(
+            deps,
+            serviceCreds,
+            input.name,
+            autoId,
+            `auto-release policy ${autoBranch} → ${autoEnv}`,
+          ),
+        );
+        log.info(
+          `Policy: artifacts from ${autoBranch} go to ${autoEnv} automatically`,
+        );
 
         stage = `setting the branch restriction (${environment} only from ${branchRegex})`;
         const restrictionId = await ctx.checkpoint({
           key: `release.policy.restriction.${input.name}`,
           fn: async () => {
-            const policies = await rm.putBranchRestriction(serviceCreds, input.name, {
-              branchRegex,
-              environment,
-            });
+            const policies = await rm.putBranchRestriction(
+              serviceCreds,
+              input.name,
+              {
+                branchRegex,
+                environment,
+              },
+            );
             return (
-              policyId(policies.branchRestrictions, p => p.branchRegex === branchRegex && p.environment === environment) ?? ''
+              policyId(
+                policies.branchRestrictions,
+                p =>
+                  p.branchRegex === branchRegex &&
+                  p.environment === environment,
+              ) ?? ''
             );
           },
         });
         created.push(
-          policyUndo(deps, serviceCreds, input.name, restrictionId, `branch restriction ${environment} ← ${branchRegex}`),
+          policyUndo(
+            deps,
+            serviceCreds,
+            input.name,
+            restrictionId,
+            `branch restriction ${environment} ← ${branchRegex}`,
+          ),
         );
-        log.info(`Policy: only branches matching ${branchRegex} may reach ${environment}`);
+        log.info(
+          `Policy: only branches matching ${branchRegex} may reach ${environment}`,
+        );
 
         stage = `releasing ${artifactId} to ${environment}`;
         const result = await ctx.checkpoint({
@@ -231,20 +326,31 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           },
         });
         log.info(
-          `Released ${artifactId} to ${environment}: ${result.message}${result.releaseId ? ` (config repo commit ${result.releaseId.slice(0, 10)})` : ''}`,
+          `Released ${artifactId} to ${environment}: ${result.message}${
+            result.releaseId
+              ? ` (config repo commit ${result.releaseId.slice(0, 10)})`
+              : ''
+          }`,
         );
         ctx.output('artifactId', artifactId);
         ctx.output('releaseId', result.releaseId);
         ctx.output('commit', spec.application.sha);
         ctx.output('environment', environment);
         if (deps.appBaseUrl) {
-          ctx.output('releaseUrl', `${deps.appBaseUrl.replace(/\/+$/, '')}/catalog/default/component/${input.name}/release-manager`);
+          ctx.output(
+            'releaseUrl',
+            `${deps.appBaseUrl.replace(/\/+$/, '')}/catalog/default/component/${
+              input.name
+            }/release-manager`,
+          );
         }
       } catch (e) {
         const why = stringifyError(e);
         log.error(`First production deploy failed while ${stage}: ${why}`);
         if (input.cleanupOnFailure === false) {
-          throw new Error(`First production deploy failed while ${stage}: ${why} (cleanup disabled)`);
+          throw new Error(
+            `First production deploy failed while ${stage}: ${why} (cleanup disabled)`,
+          );
         }
         // Undo the whole golden path: this is the last step, so it knows everything before it.
         const items: UndoItem[] = [
@@ -253,10 +359,15 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
             undo: async () => void (await host.deleteRepo(input.name)),
           },
         ];
-        if (input.catalogInfoUrl) items.push(catalogUndo(deps, input.catalogInfoUrl));
+        if (input.catalogInfoUrl)
+          items.push(catalogUndo(deps, input.catalogInfoUrl));
         items.push(...created);
         const report = await rollBack(items, log);
-        throw new Error(`First production deploy failed while ${stage}: ${why}. ${describeRollback(report)}`);
+        throw new Error(
+          `First production deploy failed while ${stage}: ${why}. ${describeRollback(
+            report,
+          )}`,
+        );
       }
     },
   });
@@ -264,12 +375,18 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
 
 function policyUndo(
   deps: GoldenPathDeps,
-  creds: Awaited<ReturnType<GoldenPathDeps['releaseManager']['serviceCredentials']>>,
+  creds: Awaited<
+    ReturnType<GoldenPathDeps['releaseManager']['serviceCredentials']>
+  >,
   service: string,
   id: string,
   what: string,
 ): UndoItem {
-  if (!id) return { what: `${what} of ${service}`, manualHint: 'the release manager did not return its id' };
+  if (!id)
+    return {
+      what: `${what} of ${service}`,
+      manualHint: 'the release manager did not return its id',
+    };
   return {
     what: `${what} of ${service} (policy ${id})`,
     undo: async () => {
@@ -287,8 +404,12 @@ function catalogUndo(deps: GoldenPathDeps, catalogInfoUrl: string): UndoItem {
     what: `catalog location url:${catalogInfoUrl}`,
     undo: async () => {
       const token = await deps.catalog.token();
-      const location = await deps.catalog.api.getLocationByRef(`url:${catalogInfoUrl}`, { token });
-      if (location) await deps.catalog.api.removeLocationById(location.id, { token });
+      const location = await deps.catalog.api.getLocationByRef(
+        `url:${catalogInfoUrl}`,
+        { token },
+      );
+      if (location)
+        await deps.catalog.api.removeLocationById(location.id, { token });
     },
   };
 }

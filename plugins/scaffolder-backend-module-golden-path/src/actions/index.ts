@@ -6,8 +6,15 @@ import { createValidateAction } from './validate';
 
 export { createValidateAction, VALIDATE_ACTION_ID } from './validate';
 export { createRepoAction, CREATE_REPO_ACTION_ID } from './createRepo';
-export { createPipelineAction, CREATE_PIPELINE_ACTION_ID } from './createPipeline';
-export { createFirstDeployAction, buildFirstArtifact, FIRST_DEPLOY_ACTION_ID } from './firstDeploy';
+export {
+  createPipelineAction,
+  CREATE_PIPELINE_ACTION_ID,
+} from './createPipeline';
+export {
+  createFirstDeployAction,
+  buildFirstArtifact,
+  FIRST_DEPLOY_ACTION_ID,
+} from './firstDeploy';
 
 /** All golden-path actions, in the order the template runs them. */
 export function createGoldenPathActions(deps: GoldenPathDeps) {

@@ -18,7 +18,11 @@ describe('devplane:golden-path:validate', () => {
   const run = async (input: Record<string, any>) => {
     const action = createValidateAction(fx.deps);
     const logger = recordingLogger();
-    const ctx = createMockActionContext({ input: input as any, logger, workspacePath: fx.workspace });
+    const ctx = createMockActionContext({
+      input: input as any,
+      logger,
+      workspacePath: fx.workspace,
+    });
     await action.handler(ctx as any);
     return { ctx, logger };
   };
@@ -47,25 +51,39 @@ describe('devplane:golden-path:validate', () => {
     ['', /required/],
     ['ledger', /already in the catalog/],
     ['config', /repository with that name exists/],
-  ])('rejects the name %j with a clear error and creates nothing', async (name, message) => {
-    const before = await fx.gitHost.list();
-    const requests = fx.standIn.requests.length;
-    await expect(run({ name, squad: 'payments', kind: 'go' })).rejects.toThrow(message);
-    await expect(run({ name, squad: 'payments', kind: 'go' })).rejects.toBeInstanceOf(InputError);
-    expect(await fx.gitHost.list()).toEqual(before);
-    expect(fx.standIn.requests.length).toBe(requests);
-  });
+  ])(
+    'rejects the name %j with a clear error and creates nothing',
+    async (name, message) => {
+      const before = await fx.gitHost.list();
+      const requests = fx.standIn.requests.length;
+      await expect(
+        run({ name, squad: 'payments', kind: 'go' }),
+      ).rejects.toThrow(message);
+      await expect(
+        run({ name, squad: 'payments', kind: 'go' }),
+      ).rejects.toBeInstanceOf(InputError);
+      expect(await fx.gitHost.list()).toEqual(before);
+      expect(fx.standIn.requests.length).toBe(requests);
+    },
+  );
 
   it('rejects an unknown squad, a non-group squad ref and an unknown system, listing every problem', async () => {
-    await expect(run({ name: 'fine-name', squad: 'group:default/nope', kind: 'go' })).rejects.toThrow(
-      "Squad 'nope' is not a Group in the catalog",
-    );
-    await expect(run({ name: 'fine-name', squad: 'user:default/jane', kind: 'go' })).rejects.toThrow(
-      /must be a Group/,
-    );
     await expect(
-      run({ name: 'Bad', squad: 'group:default/nope', system: 'system:default/nothing', kind: 'go' }),
-    ).rejects.toThrow(/uppercase.*Squad 'nope'.*System 'system:default\/nothing'/);
+      run({ name: 'fine-name', squad: 'group:default/nope', kind: 'go' }),
+    ).rejects.toThrow("Squad 'nope' is not a Group in the catalog");
+    await expect(
+      run({ name: 'fine-name', squad: 'user:default/jane', kind: 'go' }),
+    ).rejects.toThrow(/must be a Group/);
+    await expect(
+      run({
+        name: 'Bad',
+        squad: 'group:default/nope',
+        system: 'system:default/nothing',
+        kind: 'go',
+      }),
+    ).rejects.toThrow(
+      /uppercase.*Squad 'nope'.*System 'system:default\/nothing'/,
+    );
     expect(await fx.gitHost.list()).toEqual(['config', 'ledger']);
   });
 
@@ -76,8 +94,12 @@ describe('devplane:golden-path:validate', () => {
       logger,
       workspacePath: fx.workspace,
     });
-    await expect(createValidateAction(fx.deps).handler(ctx as any)).rejects.toThrow();
-    expect(logger.lines).toContainEqual(expect.stringMatching(/^error: Name 'ledger' is taken/));
+    await expect(
+      createValidateAction(fx.deps).handler(ctx as any),
+    ).rejects.toThrow();
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(/^error: Name 'ledger' is taken/),
+    );
   });
 });
 

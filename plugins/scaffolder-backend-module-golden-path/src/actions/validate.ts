@@ -1,14 +1,24 @@
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { GoldenPathDeps } from '../lib/deps';
-import { entityNameFromRef, SERVICE_KINDS, serviceNameProblem } from '../lib/names';
+import {
+  entityNameFromRef,
+  SERVICE_KINDS,
+  serviceNameProblem,
+} from '../lib/names';
 
 export const VALIDATE_ACTION_ID = 'devplane:golden-path:validate';
 
 /** Checks a golden-path request against catalog and git host; returns the problems found. */
 export async function findProblems(
   deps: GoldenPathDeps,
-  input: { name: string; squad: string; system?: string; host?: string; owner?: string },
+  input: {
+    name: string;
+    squad: string;
+    system?: string;
+    host?: string;
+    owner?: string;
+  },
 ): Promise<{ problems: string[]; squad?: string; system?: string }> {
   const problems: string[] = [];
   const nameProblem = serviceNameProblem(input.name);
@@ -18,7 +28,11 @@ export async function findProblems(
   const squadRef = entityNameFromRef(input.squad ?? '', 'group');
   let squad: string | undefined;
   if (!input.squad || !squadRef) {
-    problems.push(`Squad '${input.squad ?? ''}' must be a Group (e.g. group:default/payments)`);
+    problems.push(
+      `Squad '${
+        input.squad ?? ''
+      }' must be a Group (e.g. group:default/payments)`,
+    );
   } else {
     const group = await deps.catalog.api.getEntityByRef(
       `group:${squadRef.namespace}/${squadRef.name}`,
@@ -27,7 +41,9 @@ export async function findProblems(
     if (!group) {
       problems.push(`Squad '${squadRef.name}' is not a Group in the catalog`);
     } else if (serviceNameProblem(group.metadata.name)) {
-      problems.push(`Squad '${group.metadata.name}' cannot be used as a Kubernetes namespace`);
+      problems.push(
+        `Squad '${group.metadata.name}' cannot be used as a Kubernetes namespace`,
+      );
     } else {
       squad = group.metadata.name;
     }
@@ -37,11 +53,15 @@ export async function findProblems(
   if (input.system) {
     const systemRef = entityNameFromRef(input.system, 'system');
     const entity = systemRef
-      ? await deps.catalog.api.getEntityByRef(`system:${systemRef.namespace}/${systemRef.name}`, {
-          token,
-        })
+      ? await deps.catalog.api.getEntityByRef(
+          `system:${systemRef.namespace}/${systemRef.name}`,
+          {
+            token,
+          },
+        )
       : undefined;
-    if (!entity) problems.push(`System '${input.system}' is not a System in the catalog`);
+    if (!entity)
+      problems.push(`System '${input.system}' is not a System in the catalog`);
     else system = entity.metadata.name;
   }
 
@@ -56,12 +76,16 @@ export async function findProblems(
     if (existing.items.length > 0) {
       const e = existing.items[0];
       problems.push(
-        `Name '${input.name}' is taken: component:${e.metadata.namespace ?? 'default'}/${e.metadata.name} is already in the catalog`,
+        `Name '${input.name}' is taken: component:${
+          e.metadata.namespace ?? 'default'
+        }/${e.metadata.name} is already in the catalog`,
       );
     }
     const host = deps.repoHosts.get(input.host, input.owner);
     if (await host.exists(input.name)) {
-      problems.push(`Name '${input.name}' is taken: a repository with that name exists on ${host.host}`);
+      problems.push(
+        `Name '${input.name}' is taken: a repository with that name exists on ${host.host}`,
+      );
     }
   }
   return { problems, squad, system };
@@ -92,28 +116,54 @@ export function createValidateAction(deps: GoldenPathDeps) {
     schema: {
       input: {
         name: z => z.string().describe('Service name (lowercase DNS label)'),
-        squad: z => z.string().describe('Owning squad: a Group entity ref or name'),
-        system: z => z.string().optional().describe('System entity ref or name'),
-        description: z => z.string().max(500).optional().describe('One-line description'),
-        kind: z => z.enum(SERVICE_KINDS).optional().describe('Skeleton: node, go or static'),
-        host: z => z.string().optional().describe("Repository host: 'local' (default) or a GitHub host"),
-        owner: z => z.string().optional().describe('GitHub organisation, for GitHub hosts'),
+        squad: z =>
+          z.string().describe('Owning squad: a Group entity ref or name'),
+        system: z =>
+          z.string().optional().describe('System entity ref or name'),
+        description: z =>
+          z.string().max(500).optional().describe('One-line description'),
+        kind: z =>
+          z
+            .enum(SERVICE_KINDS)
+            .optional()
+            .describe('Skeleton: node, go or static'),
+        host: z =>
+          z
+            .string()
+            .optional()
+            .describe("Repository host: 'local' (default) or a GitHub host"),
+        owner: z =>
+          z
+            .string()
+            .optional()
+            .describe('GitHub organisation, for GitHub hosts'),
       },
       output: {
         name: z => z.string(),
-        squad: z => z.string().describe('Squad name (Group metadata.name) = Kubernetes namespace'),
+        squad: z =>
+          z
+            .string()
+            .describe(
+              'Squad name (Group metadata.name) = Kubernetes namespace',
+            ),
         system: z => z.string().optional(),
       },
     },
     async handler(ctx) {
-      ctx.logger.info(`Step 1/5: checking name '${ctx.input.name}', squad and system`);
+      ctx.logger.info(
+        `Step 1/5: checking name '${ctx.input.name}', squad and system`,
+      );
       const { problems, squad, system } = await findProblems(deps, ctx.input);
       if (problems.length > 0 || !squad) {
         for (const p of problems) ctx.logger.error(p);
-        throw new InputError(`Cannot create the service: ${problems.join('; ')}`);
+        throw new InputError(
+          `Cannot create the service: ${problems.join('; ')}`,
+        );
       }
       ctx.logger.info(
-        `Name '${ctx.input.name}' is free; squad '${squad}'${system ? `, system '${system}'` : ''} exist`,
+        `Name '${ctx.input.name}' is free; squad '${squad}'${
+          system ? `, system '${system}'` : ''
+        } exist`,
       );
       ctx.output('name', ctx.input.name);
       ctx.output('squad', squad);

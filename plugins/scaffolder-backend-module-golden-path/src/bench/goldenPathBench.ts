@@ -1,7 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { ActionContext, TemplateAction } from '@backstage/plugin-scaffolder-node';
+import {
+  ActionContext,
+  TemplateAction,
+} from '@backstage/plugin-scaffolder-node';
 import { createGoldenPathActions } from '../actions';
 import { GoldenPathDeps } from '../lib/deps';
 import { ServiceKind } from '../lib/names';
@@ -37,11 +40,20 @@ export interface GoldenPathBenchRun {
   releaseId: string;
 }
 
-const STEPS = ['validate', 'skeleton', 'repo', 'pipeline', 'firstDeploy', 'total'] as const;
+const STEPS = [
+  'validate',
+  'skeleton',
+  'repo',
+  'pipeline',
+  'firstDeploy',
+  'total',
+] as const;
 
 function percentile(values: number[], p: number) {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ];
 }
 
 /**
@@ -71,7 +83,10 @@ export async function runGoldenPathBench(options: GoldenPathBenchOptions = {}) {
       const workspacePath = path.join(workDir, `ws-${name}`);
       await fs.mkdir(workspacePath, { recursive: true });
       const checkpoints = checkpointStore();
-      const call = async (action: TemplateAction<any, any, any>, input: Record<string, unknown>) => {
+      const call = async (
+        action: TemplateAction<any, any, any>,
+        input: Record<string, unknown>,
+      ) => {
         const outputs: Record<string, any> = {};
         const ctx = {
           input,
@@ -81,7 +96,8 @@ export async function runGoldenPathBench(options: GoldenPathBenchOptions = {}) {
           output: (k: string, v: unknown) => {
             outputs[k] = v;
           },
-          createTemporaryDirectory: async () => fs.mkdtemp(path.join(workspacePath, 'tmp-')),
+          createTemporaryDirectory: async () =>
+            fs.mkdtemp(path.join(workspacePath, 'tmp-')),
           getInitiatorCredentials: async () => user,
           task: { id: `bench-task-${name}` },
           isDryRun: false,
@@ -98,16 +114,35 @@ export async function runGoldenPathBench(options: GoldenPathBenchOptions = {}) {
       };
       const start = performance.now();
       const v = await time('validate', () =>
-        call(validate, { name, squad: `group:default/${squad}`, system: 'system:default/banking-core', kind }),
+        call(validate, {
+          name,
+          squad: `group:default/${squad}`,
+          system: 'system:default/banking-core',
+          kind,
+        }),
       );
       await time('skeleton', () =>
-        renderSkeleton(kind, { name, description: 'Bench service', squad: v.squad }, workspacePath),
+        renderSkeleton(
+          kind,
+          { name, description: 'Bench service', squad: v.squad },
+          workspacePath,
+        ),
       );
       await time('repo', () =>
-        call(repo, { name, squad: v.squad, system: v.system, description: 'Bench service', kind }),
+        call(repo, {
+          name,
+          squad: v.squad,
+          system: v.system,
+          description: 'Bench service',
+          kind,
+        }),
       );
-      await time('pipeline', () => call(pipeline, { name, squad: v.squad, kind }));
-      const d = await time('firstDeploy', () => call(firstDeploy, { name, squad: v.squad }));
+      await time('pipeline', () =>
+        call(pipeline, { name, squad: v.squad, kind }),
+      );
+      const d = await time('firstDeploy', () =>
+        call(firstDeploy, { name, squad: v.squad }),
+      );
       runs.push({
         name,
         validate: t.validate,
@@ -136,14 +171,20 @@ export async function runGoldenPathBench(options: GoldenPathBenchOptions = {}) {
 }
 
 /** The bench result as a plain-text table. */
-export function formatGoldenPathBench(result: Awaited<ReturnType<typeof runGoldenPathBench>>): string {
+export function formatGoldenPathBench(
+  result: Awaited<ReturnType<typeof runGoldenPathBench>>,
+): string {
   const lines = [
     `golden path action chain, kind=${result.kind}, ${result.iterations} run(s), milliseconds`,
-    `${'step'.padEnd(12)} ${'p50'.padStart(8)} ${'mean'.padStart(8)} ${'max'.padStart(8)}`,
+    `${'step'.padEnd(12)} ${'p50'.padStart(8)} ${'mean'.padStart(
+      8,
+    )} ${'max'.padStart(8)}`,
   ];
   for (const s of result.summary) {
     lines.push(
-      `${s.step.padEnd(12)} ${s.p50.toFixed(0).padStart(8)} ${s.mean.toFixed(0).padStart(8)} ${s.max.toFixed(0).padStart(8)}`,
+      `${s.step.padEnd(12)} ${s.p50.toFixed(0).padStart(8)} ${s.mean
+        .toFixed(0)
+        .padStart(8)} ${s.max.toFixed(0).padStart(8)}`,
     );
   }
   return lines.join('\n');

@@ -5,7 +5,10 @@ import { RepoHosts } from './repoHosts';
 
 /** The catalog calls the golden path makes, with a token for the catalog backend. */
 export interface CatalogAccess {
-  api: Pick<CatalogApi, 'getEntities' | 'getEntityByRef' | 'getLocationByRef' | 'removeLocationById'>;
+  api: Pick<
+    CatalogApi,
+    'getEntities' | 'getEntityByRef' | 'getLocationByRef' | 'removeLocationById'
+  >;
   /** A service token for the catalog (undefined in tests with an in-memory catalog). */
   token(): Promise<string | undefined>;
 }
@@ -22,7 +25,10 @@ export interface GoldenPathDeps {
 }
 
 /** Builds {@link CatalogAccess} on top of a catalog client and the auth service. */
-export function catalogAccess(api: CatalogAccess['api'], auth: AuthService): CatalogAccess {
+export function catalogAccess(
+  api: CatalogAccess['api'],
+  auth: AuthService,
+): CatalogAccess {
   return {
     api,
     token: async () =>

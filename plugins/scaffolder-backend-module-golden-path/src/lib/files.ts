@@ -16,11 +16,17 @@ export interface ServiceDescription {
   imageRegistry?: string;
 }
 
-const PORTS: Record<ServiceKind, number> = { node: 8080, go: 8080, static: 8080 };
+const PORTS: Record<ServiceKind, number> = {
+  node: 8080,
+  go: 8080,
+  static: 8080,
+};
 
 /** Container image of a service; CI pushes `<image>:<sha>`, manifests start at the default branch tag. */
 export function imageFor(svc: ServiceDescription, tag: string): string {
-  return `${svc.imageRegistry ?? 'registry.localhost:5000'}/${svc.squad}/${svc.name}:${tag}`;
+  return `${svc.imageRegistry ?? 'registry.localhost:5000'}/${svc.squad}/${
+    svc.name
+  }:${tag}`;
 }
 
 function yaml(doc: unknown): string {
@@ -66,14 +72,25 @@ export function catalogInfoYaml(svc: ServiceDescription): string {
 }
 
 /** Kubernetes Deployment + Service for one environment. */
-export function k8sManifests(svc: ServiceDescription, env: string): Record<string, string> {
+export function k8sManifests(
+  svc: ServiceDescription,
+  env: string,
+): Record<string, string> {
   const prod = (svc.productionEnvironments ?? ['prod']).includes(env);
-  const labels = { app: svc.name, 'app.kubernetes.io/part-of': svc.system ?? svc.name, squad: svc.squad };
+  const labels = {
+    app: svc.name,
+    'app.kubernetes.io/part-of': svc.system ?? svc.name,
+    squad: svc.squad,
+  };
   const port = PORTS[svc.kind];
   const deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: svc.name, namespace: svc.squad, labels: { ...labels, environment: env } },
+    metadata: {
+      name: svc.name,
+      namespace: svc.squad,
+      labels: { ...labels, environment: env },
+    },
     spec: {
       replicas: prod ? 2 : 1,
       selector: { matchLabels: { app: svc.name } },
@@ -104,7 +121,10 @@ export function k8sManifests(svc: ServiceDescription, env: string): Record<strin
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: svc.name, namespace: svc.squad, labels },
-    spec: { selector: { app: svc.name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    spec: {
+      selector: { app: svc.name },
+      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+    },
   };
   return { 'deployment.yaml': yaml(deployment), 'service.yaml': yaml(service) };
 }
@@ -137,7 +157,9 @@ export function platformFiles(svc: ServiceDescription): Record<string, string> {
       '',
       '## Kubernetes',
       '',
-      `Manifests per environment live under \`k8s/<environment>/\` (${svc.environments.join(', ')}).`,
+      `Manifests per environment live under \`k8s/<environment>/\` (${svc.environments.join(
+        ', ',
+      )}).`,
       '',
     ]
       .filter(l => l !== undefined)
@@ -151,14 +173,25 @@ export function platformFiles(svc: ServiceDescription): Record<string, string> {
   return files;
 }
 
-const BUILD: Record<ServiceKind, { setup: string[]; build: string; test: string }> = {
+const BUILD: Record<
+  ServiceKind,
+  { setup: string[]; build: string; test: string }
+> = {
   node: {
-    setup: ['      - uses: actions/setup-node@v4', '        with:', '          node-version: 22'],
+    setup: [
+      '      - uses: actions/setup-node@v4',
+      '        with:',
+      '          node-version: 22',
+    ],
     build: 'npm ci && npm run build --if-present',
     test: 'npm test',
   },
   go: {
-    setup: ['      - uses: actions/setup-go@v5', '        with:', "          go-version: '1.22'"],
+    setup: [
+      '      - uses: actions/setup-go@v5',
+      '        with:',
+      "          go-version: '1.22'",
+    ],
     build: 'go build ./...',
     test: 'go test ./...',
   },
@@ -170,7 +203,9 @@ const BUILD: Record<ServiceKind, { setup: string[]; build: string; test: string 
 };
 
 /** `.github/workflows/ci.yaml` and `ci/pipeline.sh`: build, test, upload the artifact. */
-export function pipelineFiles(svc: Pick<ServiceDescription, 'name' | 'kind' | 'squad' | 'imageRegistry'>): Record<string, string> {
+export function pipelineFiles(
+  svc: Pick<ServiceDescription, 'name' | 'kind' | 'squad' | 'imageRegistry'>,
+): Record<string, string> {
   const b = BUILD[svc.kind];
   const workflow = [
     `# CI for ${svc.name}: build, test, then upload the artifact to the release manager.`,

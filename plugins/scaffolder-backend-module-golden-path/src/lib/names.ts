@@ -20,7 +20,9 @@ export const DEFAULT_ENVIRONMENTS = ['dev', 'staging', 'prod'];
  */
 export function serviceNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || name.trim() === '') return 'Name is required';
-  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  const shown = JSON.stringify(
+    name.length > 80 ? `${name.slice(0, 80)}…` : name,
+  );
   if (/[\/\\]/.test(name) || name.includes('..') || name.startsWith('.')) {
     return `Name ${shown} looks like a path: no '/', '\\', '..' or leading '.' allowed`;
   }
@@ -28,7 +30,9 @@ export function serviceNameProblem(name: unknown): string | undefined {
     return `Name ${shown} is ${name.length} characters long: at most ${MAX_SERVICE_NAME_LENGTH} allowed`;
   }
   if (/[A-Z]/.test(name)) {
-    return `Name ${shown} has uppercase letters: use lowercase (${JSON.stringify(name.toLowerCase())})`;
+    return `Name ${shown} has uppercase letters: use lowercase (${JSON.stringify(
+      name.toLowerCase(),
+    )})`;
   }
   if (name.startsWith('-') || name.endsWith('-')) {
     return `Name ${shown} must start and end with a letter or digit`;
@@ -49,6 +53,7 @@ export function entityNameFromRef(
 ): { namespace: string; name: string } | undefined {
   const m = /^(?:([^:/]+):)?(?:([^:/]+)\/)?([^:/]+)$/.exec(ref.trim());
   if (!m) return undefined;
-  if (m[1] && m[1].toLowerCase() !== expectedKind.toLowerCase()) return undefined;
+  if (m[1] && m[1].toLowerCase() !== expectedKind.toLowerCase())
+    return undefined;
   return { namespace: m[2] ?? 'default', name: m[3] };
 }

@@ -48,7 +48,9 @@ export class ReleaseManagerClient {
     });
     if (!res.ok) {
       const err = await ResponseError.fromResponse(res);
-      err.message = `release manager ${method} ${path} answered ${res.status}: ${err.body?.error?.message ?? res.statusText}`;
+      err.message = `release manager ${method} ${path} answered ${
+        res.status
+      }: ${err.body?.error?.message ?? res.statusText}`;
       throw err;
     }
     if (res.status === 204) return undefined as T;
@@ -72,7 +74,11 @@ export class ReleaseManagerClient {
     );
   }
 
-  putAutoRelease(c: BackstageCredentials, service: string, body: { branch: string; environment: string }) {
+  putAutoRelease(
+    c: BackstageCredentials,
+    service: string,
+    body: { branch: string; environment: string },
+  ) {
     return this.call<ServicePolicies>(
       c,
       'PUT',
@@ -98,7 +104,9 @@ export class ReleaseManagerClient {
     return this.call<ServicePolicies>(
       c,
       'DELETE',
-      `/services/${encodeURIComponent(service)}/policies/${encodeURIComponent(policyId)}`,
+      `/services/${encodeURIComponent(service)}/policies/${encodeURIComponent(
+        policyId,
+      )}`,
     );
   }
 

@@ -7,9 +7,20 @@ import { RepoHosts } from './repoHosts';
 
 /** A stand-in for the parts of the GitHub REST API the golden path uses. */
 async function startGithubStandIn() {
-  const calls: Array<{ method: string; path: string; body: any; auth?: string }> = [];
-  const repos = new Map<string, { default_branch: string; head: string; files: Record<string, string> }>();
-  const commits = new Map<string, { tree: string; message: string; files: Record<string, string> }>();
+  const calls: Array<{
+    method: string;
+    path: string;
+    body: any;
+    auth?: string;
+  }> = [];
+  const repos = new Map<
+    string,
+    { default_branch: string; head: string; files: Record<string, string> }
+  >();
+  const commits = new Map<
+    string,
+    { tree: string; message: string; files: Record<string, string> }
+  >();
   const trees = new Map<string, Record<string, string>>();
   let n = 0;
   const sha = () => (++n).toString(16).padStart(40, '0');
@@ -17,34 +28,57 @@ async function startGithubStandIn() {
     const chunks: Buffer[] = [];
     req.on('data', c => chunks.push(c));
     req.on('end', () => {
-      const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+      const body = chunks.length
+        ? JSON.parse(Buffer.concat(chunks).toString())
+        : undefined;
       const url = new URL(req.url!, 'http://x');
-      calls.push({ method: req.method!, path: url.pathname, body, auth: req.headers.authorization });
-      const send = (status: number, data?: unknown) => {
+      calls.push({
+        method: req.method!,
+        path: url.pathname,
+        body,
+        auth: req.headers.authorization,
+      });
+      const send = (status: number, data?: unknown): undefined => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(data === undefined ? '' : JSON.stringify(data));
+        return undefined;
       };
-      let m: RegExpExecArray | null;
       const p = url.pathname;
-      if (req.method === 'POST' && (m = /^\/orgs\/([^/]+)\/repos$/.exec(p))) {
+      const org = /^\/orgs\/([^/]+)\/repos$/.exec(p);
+      const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(p);
+      if (req.method === 'POST' && org) {
         const root = sha();
         const tree = sha();
         trees.set(tree, { 'README.md': '# init\n' });
-        commits.set(root, { tree, message: 'Initial commit', files: trees.get(tree)! });
-        repos.set(`${m[1]}/${body.name}`, { default_branch: 'main', head: root, files: {} });
-        send(201, { name: body.name, default_branch: 'main' });
-      } else if ((m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(p))) {
+        commits.set(root, {
+          tree,
+          message: 'Initial commit',
+          files: trees.get(tree)!,
+        });
+        repos.set(`${org[1]}/${body.name}`, {
+          default_branch: 'main',
+          head: root,
+          files: {},
+        });
+        return send(201, { name: body.name, default_branch: 'main' });
+      }
+      if (m) {
         const repo = repos.get(`${m[1]}/${m[2]}`);
         const rest = m[3] ?? '';
         if (!repo) return send(404, { message: 'Not Found' });
-        if (req.method === 'GET' && rest === '') return send(200, { default_branch: repo.default_branch });
+        if (req.method === 'GET' && rest === '')
+          return send(200, { default_branch: repo.default_branch });
         if (req.method === 'DELETE' && rest === '') {
           repos.delete(`${m[1]}/${m[2]}`);
           return send(204);
         }
-        if (req.method === 'GET' && rest === '/git/ref/heads/main') return send(200, { object: { sha: repo.head } });
+        if (req.method === 'GET' && rest === '/git/ref/heads/main')
+          return send(200, { object: { sha: repo.head } });
         if (req.method === 'GET' && rest.startsWith('/git/commits/')) {
-          return send(200, { sha: rest.slice(13), tree: { sha: commits.get(rest.slice(13))!.tree } });
+          return send(200, {
+            sha: rest.slice(13),
+            tree: { sha: commits.get(rest.slice(13))!.tree },
+          });
         }
         if (req.method === 'POST' && rest === '/git/trees') {
           const files = { ...trees.get(body.base_tree) };
@@ -55,7 +89,11 @@ async function startGithubStandIn() {
         }
         if (req.method === 'POST' && rest === '/git/commits') {
           const c = sha();
-          commits.set(c, { tree: body.tree, message: body.message, files: trees.get(body.tree)! });
+          commits.set(c, {
+            tree: body.tree,
+            message: body.message,
+            files: trees.get(body.tree)!,
+          });
           return send(201, { sha: c });
         }
         if (req.method === 'PATCH' && rest === '/git/refs/heads/main') {
@@ -66,23 +104,37 @@ async function startGithubStandIn() {
           const c = commits.get(repo.head)!;
           return send(200, {
             sha: repo.head,
-            commit: { message: c.message, author: { name: 'A', email: 'a@x' }, committer: { name: 'A', email: 'a@x' } },
+            commit: {
+              message: c.message,
+              author: { name: 'A', email: 'a@x' },
+              committer: { name: 'A', email: 'a@x' },
+            },
           });
         }
         if (req.method === 'GET' && rest === '/git/trees/main') {
           const files = commits.get(repo.head)!.files;
           return send(200, {
-            tree: Object.keys(files).map(path => ({ path, type: 'blob', sha: Buffer.from(`${repo.head}:${path}`).toString('hex') })),
+            tree: Object.keys(files).map(path => ({
+              path,
+              type: 'blob',
+              sha: Buffer.from(`${repo.head}:${path}`).toString('hex'),
+            })),
           });
         }
         if (req.method === 'GET' && rest.startsWith('/git/blobs/')) {
-          const [c, path] = Buffer.from(rest.slice(11), 'hex').toString().split(':');
-          return send(200, { content: Buffer.from(commits.get(c)!.files[path]).toString('base64'), encoding: 'base64' });
+          const [c, path] = Buffer.from(rest.slice(11), 'hex')
+            .toString()
+            .split(':');
+          return send(200, {
+            content: Buffer.from(commits.get(c)!.files[path]).toString(
+              'base64',
+            ),
+            encoding: 'base64',
+          });
         }
-        send(404, { message: `no route ${req.method} ${p}` });
-      } else {
-        send(404, { message: 'Not Found' });
+        return send(404, { message: `no route ${req.method} ${p}` });
       }
+      return send(404, { message: 'Not Found' });
     });
   });
   await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
@@ -100,35 +152,66 @@ describe('GithubRepoHost (against a GitHub REST stand-in)', () => {
     try {
       const integrations = ScmIntegrations.fromConfig(
         new ConfigReader({
-          integrations: { github: [{ host: 'github.example.com', apiBaseUrl: gh.apiBaseUrl, token: 'ghp_test' }] },
+          integrations: {
+            github: [
+              {
+                host: 'github.example.com',
+                apiBaseUrl: gh.apiBaseUrl,
+                token: 'ghp_test',
+              },
+            ],
+          },
         }),
       );
-      const hosts = new RepoHosts(new LocalGitHost({ rootDir: '/nonexistent', baseUrl: 'http://x' }), integrations);
+      const hosts = new RepoHosts(
+        new LocalGitHost({ rootDir: '/nonexistent', baseUrl: 'http://x' }),
+        integrations,
+      );
       const host = hosts.get('github.example.com', 'acme');
       expect(await host.exists('payment-api')).toBe(false);
       const { commit } = await host.createRepo(
         'payment-api',
-        { 'k8s/prod/deployment.yaml': 'kind: Deployment\n', 'ci/pipeline.sh': '#!/bin/sh\n' },
+        {
+          'k8s/prod/deployment.yaml': 'kind: Deployment\n',
+          'ci/pipeline.sh': '#!/bin/sh\n',
+        },
         { message: 'Create payment-api', description: 'Payments' },
       );
       expect(await host.exists('payment-api')).toBe(true);
-      expect(gh.calls.find(c => c.method === 'POST' && c.path === '/orgs/acme/repos')?.body).toMatchObject({
+      expect(
+        gh.calls.find(c => c.method === 'POST' && c.path === '/orgs/acme/repos')
+          ?.body,
+      ).toMatchObject({
         name: 'payment-api',
         private: true,
         auto_init: true,
       });
-      const treeCall = gh.calls.find(c => c.path.endsWith('/git/trees') && c.method === 'POST')!;
+      const treeCall = gh.calls.find(
+        c => c.path.endsWith('/git/trees') && c.method === 'POST',
+      )!;
       expect(treeCall.body.tree).toContainEqual(
-        expect.objectContaining({ path: 'ci/pipeline.sh', mode: '100755', type: 'blob' }),
+        expect.objectContaining({
+          path: 'ci/pipeline.sh',
+          mode: '100755',
+          type: 'blob',
+        }),
       );
       expect(gh.calls.every(c => c.auth === 'Bearer ghp_test')).toBe(true);
       const head = await host.headCommit('payment-api');
-      expect(head).toMatchObject({ sha: commit, branch: 'main', message: 'Create payment-api' });
-      expect(await host.readDir('payment-api', 'k8s')).toEqual({ 'prod/deployment.yaml': 'kind: Deployment\n' });
+      expect(head).toMatchObject({
+        sha: commit,
+        branch: 'main',
+        message: 'Create payment-api',
+      });
+      expect(await host.readDir('payment-api', 'k8s')).toEqual({
+        'prod/deployment.yaml': 'kind: Deployment\n',
+      });
       expect(await host.fileUrl('payment-api', 'catalog-info.yaml')).toBe(
         'https://github.example.com/acme/payment-api/blob/main/catalog-info.yaml',
       );
-      await expect(host.createRepo('payment-api', {}, { message: 'again' })).rejects.toThrow(/already exists/);
+      await expect(
+        host.createRepo('payment-api', {}, { message: 'again' }),
+      ).rejects.toThrow(/already exists/);
       expect(await host.deleteRepo('payment-api')).toBe(true);
       expect(await host.deleteRepo('payment-api')).toBe(false);
     } finally {
@@ -138,10 +221,21 @@ describe('GithubRepoHost (against a GitHub REST stand-in)', () => {
 
   it('needs an owner and a token', () => {
     const integrations = ScmIntegrations.fromConfig(
-      new ConfigReader({ integrations: { github: [{ host: 'github.example.com', apiBaseUrl: 'http://x' }] } }),
+      new ConfigReader({
+        integrations: {
+          github: [{ host: 'github.example.com', apiBaseUrl: 'http://x' }],
+        },
+      }),
     );
-    const hosts = new RepoHosts(new LocalGitHost({ rootDir: '/nonexistent', baseUrl: 'http://x' }), integrations);
-    expect(() => hosts.get('github.example.com', 'acme')).toThrow(/has no token/);
-    expect(() => hosts.get('gitlab.example.com', 'acme')).toThrow(/No GitHub integration/);
+    const hosts = new RepoHosts(
+      new LocalGitHost({ rootDir: '/nonexistent', baseUrl: 'http://x' }),
+      integrations,
+    );
+    expect(() => hosts.get('github.example.com', 'acme')).toThrow(
+      /has no token/,
+    );
+    expect(() => hosts.get('gitlab.example.com', 'acme')).toThrow(
+      /No GitHub integration/,
+    );
   });
 });

@@ -68,7 +68,8 @@ export class LocalRepoHost implements RepoHost {
       description: options.description,
       author: options.author,
     });
-    if (!res.commit) throw new Error(`Repository '${name}' was created without a commit`);
+    if (!res.commit)
+      throw new Error(`Repository '${name}' was created without a commit`);
     return { commit: res.commit };
   }
 
@@ -83,12 +84,14 @@ export class LocalRepoHost implements RepoHost {
   async headCommit(name: string): Promise<HeadCommit> {
     const branch = this.git.defaultBranch;
     const sha = await this.git.resolveRef(name, branch);
-    if (!sha) throw new NotFoundError(`Repository '${name}' has no branch '${branch}'`);
+    if (!sha)
+      throw new NotFoundError(`Repository '${name}' has no branch '${branch}'`);
     const { stdout } = await runGit(
       ['log', '-1', '--format=%an%x00%ae%x00%cn%x00%ce%x00%B', sha],
       { cwd: this.git.repoPath(name) },
     );
-    const [authorName, authorEmail, committerName, committerEmail, message] = stdout.split('\0');
+    const [authorName, authorEmail, committerName, committerEmail, message] =
+      stdout.split('\0');
     return {
       sha,
       branch,
@@ -155,28 +158,39 @@ export class GithubRepoHost implements RepoHost {
     this.fetchImpl = options.fetch ?? fetch;
   }
 
-  private async api(method: string, path: string, body?: unknown): Promise<any> {
-    const res = await this.fetchImpl(`${this.options.apiBaseUrl.replace(/\/+$/, '')}${path}`, {
-      method,
-      headers: {
-        accept: 'application/vnd.github+json',
-        authorization: `Bearer ${this.options.token}`,
-        'x-github-api-version': '2022-11-28',
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+  private async api(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<any> {
+    const res = await this.fetchImpl(
+      `${this.options.apiBaseUrl.replace(/\/+$/, '')}${path}`,
+      {
+        method,
+        headers: {
+          accept: 'application/vnd.github+json',
+          authorization: `Bearer ${this.options.token}`,
+          'x-github-api-version': '2022-11-28',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
       },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
+    );
     if (res.status === 204) return undefined;
     if (!res.ok) {
       const err = await ResponseError.fromResponse(res);
-      err.message = `GitHub ${method} ${path} answered ${res.status}: ${err.body?.error?.message ?? (err.body as any)?.message ?? res.statusText}`;
+      err.message = `GitHub ${method} ${path} answered ${res.status}: ${
+        err.body?.error?.message ?? (err.body as any)?.message ?? res.statusText
+      }`;
       throw err;
     }
     return res.json();
   }
 
   private repoPath(name: string) {
-    return `/repos/${encodeURIComponent(this.options.owner)}/${encodeURIComponent(name)}`;
+    return `/repos/${encodeURIComponent(
+      this.options.owner,
+    )}/${encodeURIComponent(name)}`;
   }
 
   private async branch(name: string): Promise<string> {
@@ -203,12 +217,23 @@ export class GithubRepoHost implements RepoHost {
     options: { message: string; description?: string; author?: CommitAuthor },
   ) {
     if (await this.exists(name)) {
-      throw new ConflictError(`Repository ${this.options.owner}/${name} already exists on ${this.host}`);
+      throw new ConflictError(
+        `Repository ${this.options.owner}/${name} already exists on ${this.host}`,
+      );
     }
-    const body = { name, description: options.description, private: true, auto_init: true };
+    const body = {
+      name,
+      description: options.description,
+      private: true,
+      auto_init: true,
+    };
     let repo: any;
     try {
-      repo = await this.api('POST', `/orgs/${encodeURIComponent(this.options.owner)}/repos`, body);
+      repo = await this.api(
+        'POST',
+        `/orgs/${encodeURIComponent(this.options.owner)}/repos`,
+        body,
+      );
     } catch (e) {
       // Not an organisation: create it for the authenticated user.
       if (!(e instanceof ResponseError && e.response.status === 404)) throw e;
@@ -226,7 +251,10 @@ export class GithubRepoHost implements RepoHost {
   ) {
     const branch = await this.branch(name);
     const base = this.repoPath(name);
-    const ref = await this.api('GET', `${base}/git/ref/heads/${encodeURIComponent(branch)}`);
+    const ref = await this.api(
+      'GET',
+      `${base}/git/ref/heads/${encodeURIComponent(branch)}`,
+    );
     const parent = ref.object.sha as string;
     const parentCommit = await this.api('GET', `${base}/git/commits/${parent}`);
     const tree = await this.api('POST', `${base}/git/trees`, {
@@ -244,15 +272,22 @@ export class GithubRepoHost implements RepoHost {
       parents: [parent],
       ...(options.author ? { author: options.author } : {}),
     });
-    await this.api('PATCH', `${base}/git/refs/heads/${encodeURIComponent(branch)}`, {
-      sha: commit.sha,
-    });
+    await this.api(
+      'PATCH',
+      `${base}/git/refs/heads/${encodeURIComponent(branch)}`,
+      {
+        sha: commit.sha,
+      },
+    );
     return commit.sha as string;
   }
 
   async headCommit(name: string): Promise<HeadCommit> {
     const branch = await this.branch(name);
-    const c = await this.api('GET', `${this.repoPath(name)}/commits/${encodeURIComponent(branch)}`);
+    const c = await this.api(
+      'GET',
+      `${this.repoPath(name)}/commits/${encodeURIComponent(branch)}`,
+    );
     return {
       sha: c.sha,
       branch,
@@ -273,10 +308,17 @@ export class GithubRepoHost implements RepoHost {
     );
     const prefix = `${dir.replace(/\/+$/, '')}/`;
     const out: Record<string, string> = {};
-    for (const entry of tree.tree as Array<{ path: string; type: string; sha: string }>) {
+    for (const entry of tree.tree as Array<{
+      path: string;
+      type: string;
+      sha: string;
+    }>) {
       if (entry.type !== 'blob' || !entry.path.startsWith(prefix)) continue;
       const blob = await this.api('GET', `${base}/git/blobs/${entry.sha}`);
-      out[entry.path.slice(prefix.length)] = Buffer.from(blob.content, blob.encoding ?? 'base64').toString('utf8');
+      out[entry.path.slice(prefix.length)] = Buffer.from(
+        blob.content,
+        blob.encoding ?? 'base64',
+      ).toString('utf8');
     }
     return out;
   }

@@ -31,7 +31,10 @@ export class RepoHosts {
     if (!github.config.token) {
       throw new InputError(`The GitHub integration for '${host}' has no token`);
     }
-    if (!owner) throw new InputError(`'owner' (organisation) is required for repositories on ${host}`);
+    if (!owner)
+      throw new InputError(
+        `'owner' (organisation) is required for repositories on ${host}`,
+      );
     return new GithubRepoHost({
       host,
       apiBaseUrl: github.config.apiBaseUrl ?? 'https://api.github.com',

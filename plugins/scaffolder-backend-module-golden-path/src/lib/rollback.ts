@@ -21,13 +21,18 @@ export interface RollbackReport {
  * Undoes what the golden path created, newest first. Every failure to undo is logged and
  * listed for manual cleanup; rollback itself never throws.
  */
-export async function rollBack(items: UndoItem[], logger: LoggerService): Promise<RollbackReport> {
+export async function rollBack(
+  items: UndoItem[],
+  logger: LoggerService,
+): Promise<RollbackReport> {
   const report: RollbackReport = { undone: [], manual: [] };
   if (items.length === 0) return report;
   logger.warn(`Rolling back ${items.length} thing(s) created by this task`);
   for (const item of [...items].reverse()) {
     if (!item.undo) {
-      const line = `${item.what}${item.manualHint ? ` (${item.manualHint})` : ''}`;
+      const line = `${item.what}${
+        item.manualHint ? ` (${item.manualHint})` : ''
+      }`;
       report.manual.push(line);
       logger.warn(`Rollback: left for manual cleanup: ${line}`);
       continue;
@@ -48,7 +53,9 @@ export async function rollBack(items: UndoItem[], logger: LoggerService): Promis
 /** One-line summary of a rollback for the error the user sees. */
 export function describeRollback(report: RollbackReport): string {
   const parts: string[] = [];
-  if (report.undone.length) parts.push(`Rolled back: ${report.undone.join('; ')}.`);
-  if (report.manual.length) parts.push(`Needs manual cleanup: ${report.manual.join('; ')}.`);
+  if (report.undone.length)
+    parts.push(`Rolled back: ${report.undone.join('; ')}.`);
+  if (report.manual.length)
+    parts.push(`Needs manual cleanup: ${report.manual.join('; ')}.`);
   return parts.join(' ');
 }

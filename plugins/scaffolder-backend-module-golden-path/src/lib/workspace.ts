@@ -9,9 +9,15 @@ const MAX_BYTES = 5 * 1024 * 1024;
  * Reads the skeleton a previous `fetch:template` step rendered into the workspace: every file
  * below `dir`, path relative to `dir` → text. `.git` is skipped; symlinks are refused.
  */
-export async function readWorkspaceFiles(root: string, sub = '.'): Promise<Record<string, string>> {
+export async function readWorkspaceFiles(
+  root: string,
+  sub = '.',
+): Promise<Record<string, string>> {
   const base = path.resolve(root, sub);
-  if (base !== path.resolve(root) && !base.startsWith(path.resolve(root) + path.sep)) {
+  if (
+    base !== path.resolve(root) &&
+    !base.startsWith(path.resolve(root) + path.sep)
+  ) {
     throw new InputError(`sourcePath '${sub}' is outside the workspace`);
   }
   const out: Record<string, string> = {};
@@ -34,10 +40,14 @@ export async function readWorkspaceFiles(root: string, sub = '.'): Promise<Recor
         bytes += Buffer.byteLength(content);
         out[path.relative(base, full).split(path.sep).join('/')] = content;
         if (Object.keys(out).length > MAX_FILES || bytes > MAX_BYTES) {
-          throw new InputError(`The skeleton in the workspace is too large (max ${MAX_FILES} files, ${MAX_BYTES} bytes)`);
+          throw new InputError(
+            `The skeleton in the workspace is too large (max ${MAX_FILES} files, ${MAX_BYTES} bytes)`,
+          );
         }
       } else {
-        throw new InputError(`Skeleton entry '${e.name}' is not a regular file`);
+        throw new InputError(
+          `Skeleton entry '${e.name}' is not a regular file`,
+        );
       }
     }
   };

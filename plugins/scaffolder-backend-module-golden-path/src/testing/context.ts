@@ -2,7 +2,9 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { JsonValue } from '@backstage/types';
 
 /** A logger that keeps the task log lines, for assertions and the bench. */
-export function recordingLogger(lines: string[] = []): LoggerService & { lines: string[] } {
+export function recordingLogger(
+  lines: string[] = [],
+): LoggerService & { lines: string[] } {
   const rec = (level: string) => (message: string) => {
     lines.push(`${level}: ${message}`);
   };
@@ -25,7 +27,10 @@ export function recordingLogger(lines: string[] = []): LoggerService & { lines: 
 export function checkpointStore(store = new Map<string, JsonValue>()) {
   return {
     store,
-    async checkpoint<T extends JsonValue | void>(opts: { key: string; fn: () => Promise<T> | T }): Promise<T> {
+    async checkpoint<T extends JsonValue | void>(opts: {
+      key: string;
+      fn: () => Promise<T> | T;
+    }): Promise<T> {
       if (store.has(opts.key)) return store.get(opts.key) as T;
       const value = await opts.fn();
       store.set(opts.key, JSON.parse(JSON.stringify(value ?? {})));

@@ -1,7 +1,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { AuthService, BackstageCredentials } from '@backstage/backend-plugin-api';
+import {
+  AuthService,
+  BackstageCredentials,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
 import { CatalogApi } from '@backstage/catalog-client';
 import { InMemoryCatalogClient } from '@backstage/catalog-client/testUtils';
 import { LocalGitHost } from '@devplane/plugin-git-host-node';
@@ -9,7 +13,10 @@ import { GoldenPathDeps } from '../lib/deps';
 import { ReleaseManagerClient } from '../lib/releaseManager';
 import { RepoHosts } from '../lib/repoHosts';
 import { ServiceKind } from '../lib/names';
-import { startReleaseManagerStandIn, StandInOptions } from './releaseManagerStandIn';
+import {
+  startReleaseManagerStandIn,
+  StandInOptions,
+} from './releaseManagerStandIn';
 
 type Entity = NonNullable<Awaited<ReturnType<CatalogApi['getEntityByRef']>>>;
 
@@ -61,20 +68,29 @@ export async function renderSkeleton(
   kind: ServiceKind,
   values: Record<string, string>,
   targetDir: string,
-  skeletonsDir = path.resolve(__dirname, '../../../../templates/golden-path/skeletons'),
+  skeletonsDir = resolvePackagePath(
+    '@devplane/plugin-scaffolder-backend-module-golden-path',
+    '../../templates/golden-path/skeletons',
+  ),
 ) {
   const src = path.join(skeletonsDir, kind);
   const walk = async (rel: string) => {
-    for (const e of await fs.readdir(path.join(src, rel), { withFileTypes: true })) {
+    for (const e of await fs.readdir(path.join(src, rel), {
+      withFileTypes: true,
+    })) {
       const r = path.join(rel, e.name);
       if (e.isDirectory()) {
         await walk(r);
       } else {
         const text = await fs.readFile(path.join(src, r), 'utf8');
-        const out = text.replace(/\$\{\{\s*values\.(\w+)\s*(\|\s*dump\s*)?\}\}/g, (_, k, dump) =>
-          dump ? JSON.stringify(values[k] ?? '') : values[k] ?? '',
+        const out = text.replace(
+          /\$\{\{\s*values\.(\w+)\s*(\|\s*dump\s*)?\}\}/g,
+          (_, k, dump) =>
+            dump ? JSON.stringify(values[k] ?? '') : values[k] ?? '',
         );
-        await fs.mkdir(path.dirname(path.join(targetDir, r)), { recursive: true });
+        await fs.mkdir(path.dirname(path.join(targetDir, r)), {
+          recursive: true,
+        });
         await fs.writeFile(path.join(targetDir, r), out);
       }
     }
@@ -84,11 +100,19 @@ export async function renderSkeleton(
 
 /** Locations the fake catalog knows (catalog:register adds them in real life). */
 export class FakeLocations {
-  readonly byTarget = new Map<string, { id: string; type: string; target: string; entityRef: string }>();
+  readonly byTarget = new Map<
+    string,
+    { id: string; type: string; target: string; entityRef: string }
+  >();
   readonly removed: string[] = [];
   add(target: string) {
     const id = `loc-${this.byTarget.size + 1}`;
-    const loc = { id, type: 'url', target, entityRef: `location:default/${id}` };
+    const loc = {
+      id,
+      type: 'url',
+      target,
+      entityRef: `location:default/${id}`,
+    };
     this.byTarget.set(target, loc);
     return loc;
   }
@@ -98,7 +122,9 @@ export class FakeLocations {
  * A temporary local git host (with an existing `ledger` repo and a `config` repo), the demo
  * catalog in memory and a release manager stand-in. Call `close()` when done.
  */
-export async function createGoldenPathFixture(options: { standIn?: StandInOptions } = {}) {
+export async function createGoldenPathFixture(
+  options: { standIn?: StandInOptions } = {},
+) {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'golden-path-'));
   const gitHost = new LocalGitHost({
     rootDir: path.join(root, 'git'),
@@ -106,7 +132,9 @@ export async function createGoldenPathFixture(options: { standIn?: StandInOption
   });
   await fs.mkdir(gitHost.rootDir, { recursive: true });
   await gitHost.createRepo('ledger', { files: { 'README.md': '# ledger\n' } });
-  await gitHost.createRepo('config', { files: { 'README.md': '# config repo\n' } });
+  await gitHost.createRepo('config', {
+    files: { 'README.md': '# config repo\n' },
+  });
   const standIn = await startReleaseManagerStandIn({
     ...options.standIn,
     configRepo: { gitHost, name: 'config' },
@@ -156,4 +184,6 @@ export async function createGoldenPathFixture(options: { standIn?: StandInOption
   };
 }
 
-export type GoldenPathFixture = Awaited<ReturnType<typeof createGoldenPathFixture>>;
+export type GoldenPathFixture = Awaited<
+  ReturnType<typeof createGoldenPathFixture>
+>;

@@ -51,33 +51,54 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
     req.on('data', c => chunks.push(c));
     req.on('end', async () => {
       const send = (status: number, body?: unknown) => {
-        res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' });
+        res.writeHead(
+          status,
+          body === undefined ? {} : { 'content-type': 'application/json' },
+        );
         res.end(body === undefined ? undefined : JSON.stringify(body));
       };
       const fail = (status: number, name: string, message: string) =>
-        send(status, { error: { name, message }, response: { statusCode: status } });
+        send(status, {
+          error: { name, message },
+          response: { statusCode: status },
+        });
       const url = new URL(req.url ?? '/', 'http://stand-in');
       const path = url.pathname.replace(/^\/api\/release-manager/, '');
       let body: any;
       try {
-        body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+        body = chunks.length
+          ? JSON.parse(Buffer.concat(chunks).toString('utf8'))
+          : undefined;
       } catch {
         fail(400, 'InputError', 'Body is not JSON');
         return;
       }
       const method = req.method ?? 'GET';
-      requests.push({ method, path, body, authorization: req.headers.authorization });
+      requests.push({
+        method,
+        path,
+        body,
+        authorization: req.headers.authorization,
+      });
       if (!req.headers.authorization?.startsWith('Bearer ')) {
         fail(401, 'AuthenticationError', 'Missing credentials');
         return;
       }
-      const injected = options.fail?.[`${method} ${path.replace(/\/services\/[^/]+/, '/services/:service')}`];
+      const injected =
+        options.fail?.[
+          `${method} ${path.replace(/\/services\/[^/]+/, '/services/:service')}`
+        ];
       if (injected) {
         fail(injected.status, 'Error', injected.message);
         return;
       }
       try {
-        let m: RegExpExecArray | null;
+        const policyPut =
+          /^\/services\/([^/]+)\/policies\/(auto-releases|branch-restrictions)$/.exec(
+            path,
+          );
+        const policyOne = /^\/services\/([^/]+)\/policies\/([^/]+)$/.exec(path);
+        const policyAll = /^\/services\/([^/]+)\/policies$/.exec(path);
         if (method === 'GET' && path === '/environments') {
           send(200, [
             { name: 'dev', production: false, order: 0 },
@@ -90,8 +111,12 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
             invalidArtifactIdReason(up?.spec?.id) ??
             invalidNameReason('service', up?.spec?.service) ??
             invalidNameReason('namespace', up?.spec?.namespace) ??
-            (!up?.spec?.application?.sha ? 'application.sha is required' : undefined) ??
-            (!up.manifests || Object.keys(up.manifests).length === 0 ? 'manifests are required' : undefined);
+            (!up?.spec?.application?.sha
+              ? 'application.sha is required'
+              : undefined) ??
+            (!up.manifests || Object.keys(up.manifests).length === 0
+              ? 'manifests are required'
+              : undefined);
           if (problem) {
             fail(400, 'InputError', problem);
             return;
@@ -118,20 +143,31 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
             },
             autoReleases: [],
           });
-        } else if (
-          method === 'PUT' &&
-          (m = /^\/services\/([^/]+)\/policies\/(auto-releases|branch-restrictions)$/.exec(path))
-        ) {
-          const p = pol(m[1]);
-          if (m[2] === 'auto-releases') {
-            if (typeof body?.branch !== 'string' || invalidNameReason('environment', body?.environment)) {
+        } else if (method === 'PUT' && policyPut) {
+          const p = pol(policyPut[1]);
+          if (policyPut[2] === 'auto-releases') {
+            if (
+              typeof body?.branch !== 'string' ||
+              invalidNameReason('environment', body?.environment)
+            ) {
               fail(400, 'InputError', 'branch and environment are required');
               return;
             }
-            p.autoReleases.push({ id: `auto-${nextPolicy++}`, branch: body.branch, environment: body.environment });
+            p.autoReleases.push({
+              id: `auto-${nextPolicy++}`,
+              branch: body.branch,
+              environment: body.environment,
+            });
           } else {
-            if (typeof body?.branchRegex !== 'string' || invalidNameReason('environment', body?.environment)) {
-              fail(400, 'InputError', 'branchRegex and environment are required');
+            if (
+              typeof body?.branchRegex !== 'string' ||
+              invalidNameReason('environment', body?.environment)
+            ) {
+              fail(
+                400,
+                'InputError',
+                'branchRegex and environment are required',
+              );
               return;
             }
             p.branchRestrictions.push({
@@ -141,22 +177,29 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
             });
           }
           send(200, p);
-        } else if (method === 'DELETE' && (m = /^\/services\/([^/]+)\/policies\/([^/]+)$/.exec(path))) {
+        } else if (method === 'DELETE' && policyOne) {
+          const m = policyOne;
           const p = pol(m[1]);
           const before = p.autoReleases.length + p.branchRestrictions.length;
-          p.autoReleases = p.autoReleases.filter(x => x.id !== m![2]);
-          p.branchRestrictions = p.branchRestrictions.filter(x => x.id !== m![2]);
+          p.autoReleases = p.autoReleases.filter(x => x.id !== m[2]);
+          p.branchRestrictions = p.branchRestrictions.filter(
+            x => x.id !== m[2],
+          );
           if (before === p.autoReleases.length + p.branchRestrictions.length) {
             fail(404, 'NotFoundError', `No policy ${m[2]}`);
             return;
           }
           send(200, p);
-        } else if (method === 'GET' && (m = /^\/services\/([^/]+)\/policies$/.exec(path))) {
-          send(200, pol(m[1]));
+        } else if (method === 'GET' && policyAll) {
+          send(200, pol(policyAll[1]));
         } else if (method === 'POST' && path === '/releases') {
           const up = artifacts.get(`${body?.service}/${body?.artifactId}`);
           if (!up) {
-            fail(404, 'NotFoundError', `Artifact ${body?.artifactId} of ${body?.service} not found`);
+            fail(
+              404,
+              'NotFoundError',
+              `Artifact ${body?.artifactId} of ${body?.service} not found`,
+            );
             return;
           }
           const env = body.environment;
@@ -165,8 +208,15 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
             return;
           }
           for (const r of pol(body.service).branchRestrictions) {
-            if (r.environment === env && !new RegExp(r.branchRegex).test(up.spec.application.branch)) {
-              fail(403, 'NotAllowedError', `Branch ${up.spec.application.branch} may not be released to ${env}`);
+            if (
+              r.environment === env &&
+              !new RegExp(r.branchRegex).test(up.spec.application.branch)
+            ) {
+              fail(
+                403,
+                'NotAllowedError',
+                `Branch ${up.spec.application.branch} may not be released to ${env}`,
+              );
               return;
             }
           }
@@ -175,8 +225,11 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
           if (options.configRepo) {
             const { gitHost, name } = options.configRepo;
             const dir = `${env}/releases/${up.spec.namespace}/${body.service}`;
-            const files: Record<string, string> = { [`${dir}/artifact.json`]: JSON.stringify(up.spec, null, 2) };
-            for (const [f, c] of Object.entries(up.manifests[env])) files[`${dir}/${f}`] = c;
+            const files: Record<string, string> = {
+              [`${dir}/artifact.json`]: JSON.stringify(up.spec, null, 2),
+            };
+            for (const [f, c] of Object.entries(up.manifests[env]))
+              files[`${dir}/${f}`] = c;
             id = await gitHost.commitFiles(name, files, {
               message: [
                 title,
@@ -225,4 +278,6 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
   };
 }
 
-export type ReleaseManagerStandIn = Awaited<ReturnType<typeof startReleaseManagerStandIn>>;
+export type ReleaseManagerStandIn = Awaited<
+  ReturnType<typeof startReleaseManagerStandIn>
+>;
