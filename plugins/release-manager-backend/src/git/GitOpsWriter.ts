@@ -331,7 +331,6 @@ export class GitOpsWriter {
           input: message,
           env: { GIT_AUTHOR_NAME: who.name || who.email, GIT_AUTHOR_EMAIL: who.email },
         });
-        p.localSha = (await this.git(['rev-parse', 'HEAD'])).stdout.trim();
         committed.push(p);
       } catch (e: any) {
         p.error = e;
@@ -347,37 +346,33 @@ export class GitOpsWriter {
     let live = committed;
     for (let attempt = 1; ; attempt++) {
       const { stdout } = await this.git([
-        'rev-list',
+        'log',
         '--reverse',
+        '--format=%H %cI',
         `${this.originRef}..HEAD`,
       ]);
-      const shas = stdout.split('\n').filter(Boolean);
-      if (shas.length !== live.length) {
+      const local = stdout
+        .split('\n')
+        .filter(Boolean)
+        .map(l => ({ sha: l.split(' ')[0], date: new Date(l.split(' ')[1]).toISOString() }));
+      if (local.length !== live.length) {
         throw new Error(
-          `Config repo clone is inconsistent: ${shas.length} local commits for ${live.length} writes`,
+          `Config repo clone is inconsistent: ${local.length} local commits for ${live.length} writes`,
         );
       }
+      live.forEach((p, i) => {
+        p.localSha = local[i].sha;
+      });
       try {
-        await this.git(['push', '--quiet', '--porcelain', 'origin', `HEAD:refs/heads/${this.branch}`]);
+        // Never --force: a non-fast-forward is rejected and handled below.
+        await this.git(['push', '--quiet', 'origin', `HEAD:refs/heads/${this.branch}`]);
         this.stats.pushes++;
         this.stats.commits += live.length;
-        const { stdout: dates } = await this.git([
-          'log',
-          `-n${shas.length}`,
-          '--format=%H %cI',
-          'HEAD',
-        ]);
-        const dateOf = new Map(
-          dates
-            .split('\n')
-            .filter(Boolean)
-            .map(l => [l.split(' ')[0], new Date(l.split(' ')[1]).toISOString()] as const),
-        );
+        // The push moved refs/remotes/origin/<branch> to HEAD as well.
         live.forEach((p, i) => {
-          p.commit = shas[i];
-          p.committedAt = dateOf.get(shas[i]);
+          p.commit = local[i].sha;
+          p.committedAt = local[i].date;
         });
-        await this.git(['update-ref', this.originRef, 'HEAD']);
         return;
       } catch (e) {
         if (!isPushRejected(e)) throw e;
@@ -408,7 +403,6 @@ export class GitOpsWriter {
     for (const p of live) {
       try {
         await this.git(['cherry-pick', '--allow-empty', '--keep-redundant-commits', p.localSha!]);
-        p.localSha = (await this.git(['rev-parse', 'HEAD'])).stdout.trim();
         kept.push(p);
       } catch (e) {
         const { stdout } = await this.git(['diff', '--name-only', '--diff-filter=U']).catch(

@@ -1,0 +1,276 @@
+/* eslint-disable no-console */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
+import type { ArtifactUpload } from '@devplane/plugin-release-manager-common';
+import knexFactory from 'knex';
+import { LocalDirectoryBlobStore } from '../blobs/BlobStore';
+import { DEFAULT_ENVIRONMENTS } from '../config';
+import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
+import { GitOpsWriter } from '../git/GitOpsWriter';
+import { Notifier } from '../service/Notifier';
+import { Actor, ReleaseManager } from '../service/ReleaseManager';
+
+/** Options of {@link runPromotionBench}. */
+export interface PromotionBenchOptions {
+  services?: number;
+  /** Serial samples for the latency comparison. */
+  samples?: number;
+  clients?: number;
+  releasesPerClient?: number;
+}
+
+/** Figures measured by {@link runPromotionBench}. */
+export interface PromotionBenchResult {
+  configRepo: { services: number; environments: number; folders: number; files: number };
+  baseline: { samples: number; p50Ms: number; p99Ms: number; meanMs: number };
+  release: { samples: number; p50Ms: number; p99Ms: number; meanMs: number };
+  ratioP50: number;
+  concurrent: {
+    clients: number;
+    releases: number;
+    wallMs: number;
+    perSecond: number;
+    p50Ms: number;
+    p99Ms: number;
+    pushes: number;
+    commitsPerPush: number;
+    lost: number;
+    mergeCommits: number;
+  };
+  targets: { p50WithinOneAndHalfBaseline: boolean; p99Under400Ms: boolean; atLeast20PerSecond: boolean; zeroLost: boolean };
+}
+
+const silentLogger: LoggerService = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  child() {
+    return silentLogger;
+  },
+};
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+function stats(values: number[]) {
+  return {
+    samples: values.length,
+    p50Ms: round(pct(values, 50)),
+    p99Ms: round(pct(values, 99)),
+    meanMs: round(values.reduce((a, b) => a + b, 0) / values.length),
+  };
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+function deployment(service: string, tag: string) {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${service}
+  namespace: bench
+spec:
+  replicas: 2
+  selector:
+    matchLabels: { app: ${service} }
+  template:
+    metadata:
+      labels: { app: ${service} }
+    spec:
+      containers:
+        - name: ${service}
+          image: registry.local/${service}:${tag}
+          ports: [{ containerPort: 8080 }]
+`;
+}
+
+/**
+ * Promotion benchmark: a config repo of `services` × 3 environments on a local bare repo; serial
+ * release latency against a raw `git` write+commit+push measured in the same run, then
+ * throughput with concurrent clients, and a check that nothing was lost.
+ */
+export async function runPromotionBench(
+  options: PromotionBenchOptions = {},
+): Promise<PromotionBenchResult> {
+  const servicesCount = options.services ?? 1000;
+  const samples = options.samples ?? 200;
+  const clients = options.clients ?? 20;
+  const perClient = options.releasesPerClient ?? 25;
+  const envs = DEFAULT_ENVIRONMENTS;
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'rm-bench-'));
+  try {
+    const host = new LocalGitHost({ rootDir: path.join(root, 'git'), baseUrl: 'http://localhost/repos' });
+    const services = Array.from({ length: servicesCount }, (_, i) => `svc-${String(i).padStart(4, '0')}`);
+    const files: Record<string, string> = { 'README.md': 'bench config repo\n' };
+    for (const env of envs) {
+      for (const s of services) {
+        const dir = `${env.name}/releases/bench/${s}`;
+        files[`${dir}/deployment.yaml`] = deployment(s, 'initial');
+        files[`${dir}/artifact.json`] = `${JSON.stringify({ id: 'initial', service: s }, null, 2)}\n`;
+      }
+    }
+    await host.createRepo('config', { files });
+    const remote = host.repoPath('config');
+
+    // --- baseline: raw git write + commit + push in its own clone -----------------
+    const rawDir = path.join(root, 'raw');
+    await runGit(['clone', '--quiet', remote, rawDir]);
+    const baseline: number[] = [];
+    for (let i = 0; i < samples + 5; i++) {
+      const s = services[i % services.length];
+      const rel = `dev/releases/bench/${s}/deployment.yaml`;
+      const t0 = performance.now();
+      await fs.writeFile(path.join(rawDir, rel), deployment(s, `raw-${i}`));
+      await runGit(['add', '--', rel], { cwd: rawDir });
+      await runGit(['commit', '--quiet', '-m', `raw ${i}`], { cwd: rawDir });
+      await runGit(['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: rawDir });
+      if (i >= 5) baseline.push(performance.now() - t0);
+    }
+
+    // --- the release manager on the same remote ------------------------------------
+    const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+    const store = await ReleaseManagerStore.create({
+      database: { getClient: async () => knex, migrations: { skip: false } } as any,
+    });
+    const writer = await GitOpsWriter.create({ workDir: path.join(root, 'work'), remoteUrl: remote });
+    const manager = new ReleaseManager({
+      store,
+      blobs: new LocalDirectoryBlobStore(path.join(root, 'blobs')),
+      writer,
+      environments: envs,
+      notifier: new Notifier({ logger: silentLogger }),
+      logger: silentLogger,
+      configRepoKey: 'bench',
+    });
+    const ci: Actor = { ref: 'external:ci', email: 'ci@bench.local' };
+    const alice: Actor = { ref: 'user:default/alice', email: 'alice@bench.local' };
+    const uploadFor = (service: string, n: number): ArtifactUpload => {
+      const sha = `${n.toString(16).padStart(8, '0')}`.padEnd(40, 'e');
+      const manifests = { 'deployment.yaml': deployment(service, sha.slice(0, 10)) };
+      return {
+        spec: {
+          id: `main-${sha.slice(0, 10)}-aaaaaaaaaa`,
+          service,
+          namespace: 'bench',
+          application: {
+            branch: 'main',
+            sha,
+            authorName: 'Dev',
+            authorEmail: 'dev@bench.local',
+            message: `build ${n}`,
+            name: service,
+          },
+        },
+        manifests: Object.fromEntries(envs.map(e => [e.name, manifests])),
+      };
+    };
+    let counter = 0;
+    const newArtifact = async (service: string) =>
+      (await manager.uploadArtifact(uploadFor(service, ++counter), ci)).artifact.id;
+
+    // Warm-up (first push rebases over the baseline's commits).
+    for (let i = 0; i < 5; i++) {
+      const s = services[(i * 7) % services.length];
+      await manager.release({ service: s, environment: 'staging', artifactId: await newArtifact(s) }, alice);
+    }
+    const releaseLatency: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const s = services[(i * 13) % services.length];
+      const artifactId = await newArtifact(s);
+      const t0 = performance.now();
+      const r = await manager.release({ service: s, environment: 'dev', artifactId }, alice);
+      releaseLatency.push(performance.now() - t0);
+      if (!r.changed) throw new Error(`bench release ${i} was a no-op`);
+    }
+
+    // --- concurrent clients ----------------------------------------------------------
+    const total = clients * perClient;
+    const plan = Array.from({ length: total }, (_, i) => ({
+      service: services[(i * 17 + 3) % services.length],
+      environment: 'staging',
+    }));
+    // Distinct services per run so "lost" is a direct check of the final file.
+    const distinct = new Map<string, number>();
+    plan.forEach((p, i) => {
+      while (distinct.has(p.service)) {
+        p.service = services[(services.indexOf(p.service) + 1) % services.length];
+      }
+      distinct.set(p.service, i);
+    });
+    const artifacts = [];
+    for (const p of plan) artifacts.push(await newArtifact(p.service));
+    const pushesBefore = writer.stats.pushes;
+    const commitsBefore = writer.stats.commits;
+    const perRelease: number[] = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        for (let k = 0; k < perClient; k++) {
+          const i = c * perClient + k;
+          const s0 = performance.now();
+          await manager.release(
+            { service: plan[i].service, environment: plan[i].environment, artifactId: artifacts[i] },
+            alice,
+          );
+          perRelease.push(performance.now() - s0);
+        }
+      }),
+    );
+    const wallMs = performance.now() - t0;
+    const pushes = writer.stats.pushes - pushesBefore;
+    const commits = writer.stats.commits - commitsBefore;
+
+    let lost = 0;
+    for (const [i, p] of plan.entries()) {
+      const { content } = await host.readFile('config', `${p.environment}/releases/bench/${p.service}/artifact.json`);
+      if (JSON.parse(content.toString()).id !== artifacts[i]) lost++;
+    }
+    const { stdout: merges } = await runGit(['rev-list', '--merges', 'main'], { cwd: remote });
+    const { stdout: count } = await runGit(['rev-list', '--count', 'main'], { cwd: remote });
+    const expectedCommits = 1 + (samples + 5) + 5 + samples + total;
+    lost += Math.max(0, expectedCommits - Number(count.trim()));
+    await knex.destroy();
+
+    const base = stats(baseline);
+    const rel = stats(releaseLatency);
+    const perSecond = round(total / (wallMs / 1000));
+    return {
+      configRepo: {
+        services: servicesCount,
+        environments: envs.length,
+        folders: servicesCount * envs.length,
+        files: Object.keys(files).length,
+      },
+      baseline: base,
+      release: rel,
+      ratioP50: Math.round((rel.p50Ms / base.p50Ms) * 100) / 100,
+      concurrent: {
+        clients,
+        releases: total,
+        wallMs: Math.round(wallMs),
+        perSecond,
+        p50Ms: round(pct(perRelease, 50)),
+        p99Ms: round(pct(perRelease, 99)),
+        pushes,
+        commitsPerPush: Math.round((commits / Math.max(1, pushes)) * 10) / 10,
+        lost,
+        mergeCommits: merges.split('\n').filter(Boolean).length,
+      },
+      targets: {
+        p50WithinOneAndHalfBaseline: rel.p50Ms <= 1.5 * base.p50Ms,
+        p99Under400Ms: rel.p99Ms <= 400,
+        atLeast20PerSecond: perSecond >= 20,
+        zeroLost: lost === 0,
+      },
+    };
+  } finally {
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}
