@@ -8,7 +8,7 @@ import {
   GoldenPathFixture,
   renderSkeleton,
 } from '../testing/fixture';
-import { StandInOptions } from '../testing/releaseManagerStandIn';
+import { policyId, StandInOptions } from '../testing/releaseManagerStandIn';
 import { createPipelineAction } from './createPipeline';
 import { createRepoAction } from './createRepo';
 import { createFirstDeployAction } from './firstDeploy';
@@ -127,13 +127,15 @@ describe('devplane:release:first-deploy', () => {
       artifactId,
     });
 
-    // Upload and policies as the scaffolder service; the release on behalf of the user.
+    // The upload as the scaffolder service; policies and the release on behalf of the user.
     expect(reqs[0].authorization).toBe(
       'Bearer fake:service:plugin:scaffolder:release-manager',
     );
-    expect(reqs[3].authorization).toBe(
-      'Bearer fake:user:user:default/mock:release-manager',
-    );
+    for (const r of reqs.slice(1)) {
+      expect(r.authorization).toBe(
+        'Bearer fake:user:user:default/mock:release-manager',
+      );
+    }
 
     const configHead = await fx.gitHost.resolveRef('config', 'main');
     expect(outputs).toEqual({
@@ -201,23 +203,34 @@ describe('devplane:release:first-deploy', () => {
       /^First production deploy failed while releasing main-\w+-\w+ to prod: .*config repo push rejected/,
     );
     expect(error?.message).toMatch(
-      /Rolled back: .*branch restriction .*auto-release policy .*catalog location .*repository payment-api on local/,
+      /Rolled back: auto-release policy main → dev of payment-api \(policy auto-release-[0-9a-f]{10}\); catalog location .*; repository payment-api on local\./,
+    );
+    expect(error?.message).toMatch(
+      /Kept: branch restriction prod ← \^\(master\|main\)\$ of payment-api/,
     );
     expect(error?.message).toMatch(
       /Needs manual cleanup: artifact main-\w+-\w+ of payment-api/,
     );
 
     expect(await fx.gitHost.exists('payment-api')).toBe(false);
-    expect(fx.standIn.policies.get('payment-api')).toEqual({
-      service: 'payment-api',
-      autoReleases: [],
-      branchRestrictions: [],
-    });
-    expect(fx.locations.removed).toEqual(['loc-1']);
-    expect(fx.standIn.requests.map(r => r.method).slice(-2)).toEqual([
-      'DELETE',
-      'DELETE',
+    const left = fx.standIn.policies.get('payment-api')!;
+    expect(left.autoReleases).toEqual([]);
+    expect(left.branchRestrictions).toEqual([
+      expect.objectContaining({
+        branchRegex: '^(master|main)$',
+        environment: 'prod',
+      }),
     ]);
+    expect(fx.locations.removed).toEqual(['loc-1']);
+    const last = fx.standIn.requests[fx.standIn.requests.length - 1];
+    expect(`${last.method} ${last.path}`).toBe(
+      `DELETE /services/payment-api/policies/${policyId(
+        'auto-release',
+        'main',
+        'dev',
+      )}`,
+    );
+    expect(last.authorization).toMatch(/^Bearer fake:user:/);
     expect(logger.lines).toContainEqual(
       expect.stringMatching(
         /^error: First production deploy failed while releasing/,
@@ -257,7 +270,7 @@ describe('devplane:release:first-deploy', () => {
           status: 400,
           message: 'bad regex',
         },
-        'DELETE /services/:service/policies/auto-1': {
+        'DELETE /services/:service/policies/:policyId': {
           status: 500,
           message: 'db down',
         },
@@ -268,7 +281,7 @@ describe('devplane:release:first-deploy', () => {
       /failed while setting the branch restriction/,
     );
     expect(error?.message).toMatch(
-      /Needs manual cleanup: .*auto-release policy main → dev of payment-api \(policy auto-1\) \(could not remove it: .*db down/,
+      /Needs manual cleanup: .*auto-release policy main → dev of payment-api \(policy auto-release-\w+\) \(could not remove it: .*db down/,
     );
     expect(await fx.gitHost.exists('payment-api')).toBe(false);
   });

@@ -1,3 +1,4 @@
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { InputError, ResponseError, stringifyError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
@@ -195,7 +196,10 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
 
       const created: UndoItem[] = [];
       let stage = 'reading the repository';
+      // Uploads are CI-like and allowed for services; policies and releases are changes a person
+      // makes, so they are made on behalf of the user who ran the template.
       const serviceCreds = await rm.serviceCredentials();
+      const userCreds = await ctx.getInitiatorCredentials();
       try {
         const upload = await buildFirstArtifact(deps, {
           ...input,
@@ -244,7 +248,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           key: `release.policy.auto.${input.name}`,
           fn: async () => {
             const policies: ServicePolicies = await rm.putAutoRelease(
-              serviceCreds,
+              userCreds,
               input.name,
               {
                 branch: autoBranch,
@@ -262,7 +266,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
         created.push(
           policyUndo(
             deps,
-            serviceCreds,
+            userCreds,
             input.name,
             autoId,
             `auto-release policy ${autoBranch} → ${autoEnv}`,
@@ -277,7 +281,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           key: `release.policy.restriction.${input.name}`,
           fn: async () => {
             const policies = await rm.putBranchRestriction(
-              serviceCreds,
+              userCreds,
               input.name,
               {
                 branchRegex,
@@ -294,15 +298,16 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
             );
           },
         });
-        created.push(
-          policyUndo(
-            deps,
-            serviceCreds,
-            input.name,
-            restrictionId,
-            `branch restriction ${environment} ← ${branchRegex}`,
-          ),
-        );
+        // Not deleted on rollback: a production branch restriction is the safe default, and
+        // deleting it would leave an empty policy file that lets any branch reach production
+        // if the name is reused.
+        created.push({
+          what: `branch restriction ${environment} ← ${branchRegex} of ${
+            input.name
+          }${restrictionId ? ` (policy ${restrictionId})` : ''}`,
+          keepReason:
+            'the production default; removing it would loosen production if the name is reused',
+        });
         log.info(
           `Policy: only branches matching ${branchRegex} may reach ${environment}`,
         );
@@ -312,7 +317,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           key: `release.release.${input.name}.${environment}`,
           fn: async () => {
             // The release is made on behalf of the user: the release log names who created the service.
-            const res = await rm.release(await ctx.getInitiatorCredentials(), {
+            const res = await rm.release(userCreds, {
               service: input.name,
               environment,
               artifactId,
@@ -375,9 +380,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
 
 function policyUndo(
   deps: GoldenPathDeps,
-  creds: Awaited<
-    ReturnType<GoldenPathDeps['releaseManager']['serviceCredentials']>
-  >,
+  creds: BackstageCredentials,
   service: string,
   id: string,
   what: string,

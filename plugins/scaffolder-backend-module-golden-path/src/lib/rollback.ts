@@ -9,12 +9,15 @@ export interface UndoItem {
   undo?: () => Promise<void>;
   /** Why it must be cleaned up by hand, when `undo` is absent. */
   manualHint?: string;
+  /** Left in place on purpose (e.g. a safe default); reported, not undone. */
+  keepReason?: string;
 }
 
 /** Result of {@link rollBack}. */
 export interface RollbackReport {
   undone: string[];
   manual: string[];
+  kept: string[];
 }
 
 /**
@@ -25,10 +28,16 @@ export async function rollBack(
   items: UndoItem[],
   logger: LoggerService,
 ): Promise<RollbackReport> {
-  const report: RollbackReport = { undone: [], manual: [] };
+  const report: RollbackReport = { undone: [], manual: [], kept: [] };
   if (items.length === 0) return report;
   logger.warn(`Rolling back ${items.length} thing(s) created by this task`);
   for (const item of [...items].reverse()) {
+    if (item.keepReason) {
+      const line = `${item.what} (${item.keepReason})`;
+      report.kept.push(line);
+      logger.info(`Rollback: kept ${line}`);
+      continue;
+    }
     if (!item.undo) {
       const line = `${item.what}${
         item.manualHint ? ` (${item.manualHint})` : ''
@@ -55,6 +64,7 @@ export function describeRollback(report: RollbackReport): string {
   const parts: string[] = [];
   if (report.undone.length)
     parts.push(`Rolled back: ${report.undone.join('; ')}.`);
+  if (report.kept.length) parts.push(`Kept: ${report.kept.join('; ')}.`);
   if (report.manual.length)
     parts.push(`Needs manual cleanup: ${report.manual.join('; ')}.`);
   return parts.join(' ');

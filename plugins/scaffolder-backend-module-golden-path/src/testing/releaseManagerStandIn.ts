@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { LocalGitHost } from '@devplane/plugin-git-host-node';
@@ -7,6 +8,15 @@ import {
   invalidNameReason,
   ServicePolicies,
 } from '@devplane/plugin-release-manager-common';
+
+/** Policy ids as the release manager makes them: `<kind>-<sha1(kind, parts)[:10]>`. */
+export function policyId(kind: string, ...parts: string[]): string {
+  const h = crypto
+    .createHash('sha1')
+    .update([kind, ...parts].join('\0'))
+    .digest('hex');
+  return `${kind}-${h.slice(0, 10)}`;
+}
 
 /** One request the stand-in received. */
 export interface RecordedRequest {
@@ -36,7 +46,6 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
   const requests: RecordedRequest[] = [];
   const artifacts = new Map<string, ArtifactUpload>();
   const policies = new Map<string, ServicePolicies>();
-  let nextPolicy = 1;
   const pol = (service: string) => {
     let p = policies.get(service);
     if (!p) {
@@ -84,10 +93,20 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
         fail(401, 'AuthenticationError', 'Missing credentials');
         return;
       }
-      const injected =
-        options.fail?.[
-          `${method} ${path.replace(/\/services\/[^/]+/, '/services/:service')}`
-        ];
+      const route = `${method} ${path
+        .replace(/\/services\/[^/]+/, '/services/:service')
+        .replace(/\/policies\/[a-z-]+-[0-9a-f]{10}$/, '/policies/:policyId')}`;
+      // Like the real backend: policy changes and releases are made by people, not services.
+      if (
+        /^(PUT|DELETE) \/services\/:service\/policies|^POST \/releases$/.test(
+          route,
+        ) &&
+        !req.headers.authorization.startsWith('Bearer fake:user:')
+      ) {
+        fail(403, 'NotAllowedError', `${route} needs user credentials`);
+        return;
+      }
+      const injected = options.fail?.[route];
       if (injected) {
         fail(injected.status, 'Error', injected.message);
         return;
@@ -153,11 +172,14 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
               fail(400, 'InputError', 'branch and environment are required');
               return;
             }
-            p.autoReleases.push({
-              id: `auto-${nextPolicy++}`,
-              branch: body.branch,
-              environment: body.environment,
-            });
+            p.autoReleases = [
+              ...p.autoReleases.filter(a => a.environment !== body.environment),
+              {
+                id: policyId('auto-release', body.branch, body.environment),
+                branch: body.branch,
+                environment: body.environment,
+              },
+            ];
           } else {
             if (
               typeof body?.branchRegex !== 'string' ||
@@ -170,11 +192,20 @@ export async function startReleaseManagerStandIn(options: StandInOptions = {}) {
               );
               return;
             }
-            p.branchRestrictions.push({
-              id: `restriction-${nextPolicy++}`,
-              branchRegex: body.branchRegex,
-              environment: body.environment,
-            });
+            p.branchRestrictions = [
+              ...p.branchRestrictions.filter(
+                a => a.environment !== body.environment,
+              ),
+              {
+                id: policyId(
+                  'branch-restriction',
+                  body.branchRegex,
+                  body.environment,
+                ),
+                branchRegex: body.branchRegex,
+                environment: body.environment,
+              },
+            ];
           }
           send(200, p);
         } else if (method === 'DELETE' && policyOne) {
