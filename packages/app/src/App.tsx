@@ -1,8 +1,10 @@
 import { createApp } from '@backstage/frontend-defaults';
 import catalogPlugin from '@backstage/plugin-catalog/alpha';
+import oncallPlugin from '@devplane/plugin-oncall/alpha';
 import { navModule } from './modules/nav';
 import { homeModule } from './modules/home';
+import { authModule } from './modules/auth';
 
 export default createApp({
-  features: [catalogPlugin, navModule, homeModule],
+  features: [catalogPlugin, oncallPlugin, authModule, navModule, homeModule],
 });

@@ -42,5 +42,7 @@ backend.add(import('@backstage/plugin-signals-backend'));
 // the developer control plane
 backend.add(import('@devplane/plugin-git-host-backend'));
 backend.add(gitHostUrlReaderServiceFactory);
+backend.add(import('@devplane/plugin-catalog-backend-module-shuttle'));
+backend.add(import('@devplane/plugin-oncall-backend'));
 
 backend.start();

@@ -1,0 +1,122 @@
+/* eslint-disable no-console */
+/**
+ * Small harness for browser tests: Playwright (playwright-core) driving the machine's Chromium
+ * against the running app. Each `*.e2e.js` file calls `runTests(file, tests)`, which writes
+ * `.e2e/<file>.json` with its pass/fail counts and saves screenshots under `.e2e/screenshots/`.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const SHOTS = path.join(ROOT, '.e2e', 'screenshots');
+const APP_URL = process.env.APP_URL || 'http://localhost:3000';
+const BACKEND_URL = process.env.BACKEND_URL || 'http://localhost:7007';
+
+async function waitForApp({ timeoutMs = 180_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const [fe, be] = await Promise.all([
+        fetch(APP_URL).then(r => r.status),
+        fetch(`${BACKEND_URL}/.backstage/health/v1/readiness`).then(r => r.status),
+      ]);
+      last = `frontend ${fe}, backend ${be}`;
+      if (fe === 200 && be === 200) return;
+    } catch (e) {
+      last = e.cause?.code || e.message;
+    }
+    await new Promise(r => setTimeout(r, 2000));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s (${last})`);
+}
+
+async function launch() {
+  const { chromium } = require('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Opens the app and signs in as guest if the sign-in page shows. */
+async function signIn(page) {
+  await page.goto(APP_URL);
+  const enter = page.getByRole('button', { name: 'Enter' });
+  const catalogLink = page.getByRole('link', { name: 'Catalog', exact: true });
+  await eventually(
+    async () => {
+      if (await enter.isVisible()) await enter.click();
+      return catalogLink.first().isVisible();
+    },
+    { timeoutMs: 90_000, intervalMs: 500, what: 'the signed-in portal (sidebar Catalog link)' },
+  );
+}
+
+async function screenshot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const file = path.join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`  screenshot: ${path.relative(ROOT, file)}`);
+  return file;
+}
+
+/** Polls `fn` until it returns a truthy value. */
+async function eventually(fn, { timeoutMs = 60_000, intervalMs = 1000, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    await new Promise(r => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${lastErr.message}` : ''}`);
+}
+
+/** Runs named tests in order with one browser; a failing test does not stop the others. */
+async function runTests(file, tests) {
+  const name = path.basename(file);
+  const result = { passed: 0, failed: 0, tests: [] };
+  const browser = await launch();
+  try {
+    for (const t of tests) {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      const page = await context.newPage();
+      const t0 = Date.now();
+      try {
+        await t.fn({ page, context });
+        result.passed++;
+        result.tests.push({ name: t.name, ok: true });
+        console.log(`  \u2713 ${t.name} (${Date.now() - t0} ms)`);
+      } catch (e) {
+        result.failed++;
+        result.tests.push({ name: t.name, ok: false, error: String(e.message || e) });
+        console.log(`  \u2717 ${t.name}: ${e.message || e}`);
+        await screenshot(page, `FAILED-${name}-${t.name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
+      } finally {
+        await context.close();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  fs.mkdirSync(path.join(ROOT, '.e2e'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, '.e2e', `${name}.json`), JSON.stringify(result, null, 2));
+  process.exitCode = result.failed ? 1 : 0;
+  return result;
+}
+
+module.exports = { APP_URL, BACKEND_URL, waitForApp, launch, signIn, screenshot, eventually, runTests };
