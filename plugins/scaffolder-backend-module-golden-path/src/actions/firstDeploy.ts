@@ -196,9 +196,9 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
 
       const created: UndoItem[] = [];
       let stage = 'reading the repository';
-      // Uploads are CI-like and allowed for services; policies and releases are changes a person
-      // makes, so they are made on behalf of the user who ran the template.
-      const serviceCreds = await rm.serviceCredentials();
+      // Everything is done on behalf of the user who ran the template: the release manager
+      // accepts only users for policies and releases, and the artifact's "created by" and the
+      // config repo's trailers then name the person who created the service.
       const userCreds = await ctx.getInitiatorCredentials();
       try {
         const upload = await buildFirstArtifact(deps, {
@@ -226,7 +226,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           key: `release.artifact.${input.name}`,
           fn: async () => {
             try {
-              const res = await rm.uploadArtifact(serviceCreds, upload);
+              const res = await rm.uploadArtifact(userCreds, upload);
               return res.artifact.id;
             } catch (e) {
               // Uploaded by an attempt that crashed before its checkpoint was saved.

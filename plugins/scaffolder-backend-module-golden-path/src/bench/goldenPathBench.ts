@@ -24,8 +24,10 @@ export interface GoldenPathBenchOptions {
   deps?: GoldenPathDeps;
   /** Where to render workspaces (default: a temporary directory). */
   workDir?: string;
-  /** Credentials the release is made on behalf of. */
+  /** Credentials the release manager calls are made on behalf of. */
   user?: BackstageCredentials;
+  /** Commit author of the generated commits (the scaffolder takes it from the user entity). */
+  author?: { name: string; email: string };
 }
 
 /** Timings of one run of the chain, in milliseconds. */
@@ -100,6 +102,18 @@ export async function runGoldenPathBench(options: GoldenPathBenchOptions = {}) {
             fs.mkdtemp(path.join(workspacePath, 'tmp-')),
           getInitiatorCredentials: async () => user,
           task: { id: `bench-task-${name}` },
+          user: options.author && {
+            ref: 'user:default/bench',
+            entity: {
+              metadata: { name: 'bench' },
+              spec: {
+                profile: {
+                  email: options.author.email,
+                  displayName: options.author.name,
+                },
+              },
+            },
+          },
           isDryRun: false,
         } as unknown as ActionContext<any, any>;
         await action.handler(ctx);

@@ -14,9 +14,9 @@ import {
 } from '@devplane/plugin-release-manager-common';
 
 /**
- * A thin client of the release manager REST API (`/api/release-manager`). Calls are made on
- * behalf of the given credentials: the service's own for uploads and policies, the user's for
- * the release itself so the release log names the person who created the service.
+ * A thin client of the release manager REST API (`/api/release-manager`). Every call is made on
+ * behalf of the given credentials (the golden path passes the user's, so the release log names
+ * the person who created the service).
  */
 export class ReleaseManagerClient {
   constructor(
@@ -55,10 +55,6 @@ export class ReleaseManagerClient {
     }
     if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
-  }
-
-  serviceCredentials() {
-    return this.deps.auth.getOwnServiceCredentials();
   }
 
   getEnvironments(c: BackstageCredentials) {
