@@ -54,6 +54,8 @@ const silentLogger: LoggerService = {
   },
 };
 
+const round = (n: number) => Math.round(n * 10) / 10;
+
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
@@ -68,7 +70,6 @@ function stats(values: number[]) {
   };
 }
 
-const round = (n: number) => Math.round(n * 10) / 10;
 
 function deployment(service: string, tag: string) {
   return `apiVersion: apps/v1
@@ -204,7 +205,7 @@ export async function runPromotionBench(
       }
       distinct.set(p.service, i);
     });
-    const artifacts = [];
+    const artifacts: string[] = [];
     for (const p of plan) artifacts.push(await newArtifact(p.service));
     const pushesBefore = writer.stats.pushes;
     const commitsBefore = writer.stats.commits;

@@ -87,6 +87,31 @@ type Pending = {
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
+/** Paths written by the writer are validated names joined by `/`: nothing to quote. */
+function assertPlainPath(rel: string): string {
+  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel) || rel.split('/').some(s => s === '..' || s === '.')) {
+    throw new Error(`Refusing to commit path '${rel.slice(0, 200)}'`);
+  }
+  return rel;
+}
+
+/** Repository-relative paths of the files at or below `rel` (none when it does not exist). */
+async function listFilesUnder(root: string, rel: string): Promise<string[]> {
+  let st;
+  try {
+    st = await fs.stat(path.join(root, rel));
+  } catch {
+    return [];
+  }
+  if (st.isFile()) return [rel];
+  if (!st.isDirectory()) return [];
+  const out: string[] = [];
+  for (const e of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
+    out.push(...(await listFilesUnder(root, `${rel}/${e.name}`)));
+  }
+  return out.sort();
+}
+
 function isPushRejected(e: unknown): boolean {
   if (!(e instanceof GitCommandError)) return false;
   return /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info/i.test(
@@ -160,7 +185,7 @@ export class GitOpsWriter {
     return env;
   }
 
-  private git(args: string[], opts: { input?: string; env?: Record<string, string> } = {}) {
+  private git(args: string[], opts: { input?: string | Buffer; env?: Record<string, string> } = {}) {
     return runGit(args, { cwd: this.workDir, input: opts.input, env: this.env(opts.env) });
   }
 
@@ -320,26 +345,67 @@ export class GitOpsWriter {
     if (this.needsReset) await this.resetToOrigin(true);
     const tree = this.tree();
     const committed: Pending[] = [];
+    let applied: Pending[] = [];
     for (const p of batch) {
       try {
         p.outcome = await p.job.apply(tree);
-        if ('noop' in p.outcome) continue;
-        const { message, author, paths } = p.outcome.commit;
-        await this.git(['add', '--all', '--', ...paths]);
-        const who = author ?? this.committer;
-        await this.git(['commit', '--quiet', '--allow-empty', '--no-verify', '-F', '-'], {
-          input: message,
-          env: { GIT_AUTHOR_NAME: who.name || who.email, GIT_AUTHOR_EMAIL: who.email },
-        });
-        committed.push(p);
+        if (!('noop' in p.outcome)) applied.push(p);
       } catch (e: any) {
         p.error = e;
-        // Discard this job's partial changes; earlier commits of the batch stay.
+        // Commit what the earlier jobs applied, then discard this job's partial changes.
+        await this.importCommits(applied);
+        committed.push(...applied);
+        applied = [];
         await this.git(['reset', '--quiet', '--hard', 'HEAD']);
         await this.git(['clean', '-fdq']);
       }
     }
+    await this.importCommits(applied);
+    committed.push(...applied);
     if (committed.length > 0) await this.pushWithRetry(committed);
+  }
+
+  /**
+   * Turns applied jobs into one commit each with a single `git fast-import` run (the working
+   * tree already holds their changes; each commit snapshots its job's paths), then syncs the
+   * index. Cost per batch does not grow with the number of commits in it.
+   */
+  private async importCommits(jobs: Pending[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const chunks: Buffer[] = [];
+    const put = (x: string | Buffer) => chunks.push(typeof x === 'string' ? Buffer.from(x, 'utf8') : x);
+    const now = Math.floor(Date.now() / 1000);
+    const ident = (p: GitPerson) =>
+      `${(p.name || p.email).replace(/[<>\n]/g, '')} <${p.email.replace(/[<>\n]/g, '')}>`;
+    for (const [i, p] of jobs.entries()) {
+      const { message, author, paths } = (p.outcome as any).commit as {
+        message: string;
+        author?: GitPerson;
+        paths: string[];
+      };
+      const msg = Buffer.from(message, 'utf8');
+      put(`commit refs/heads/${this.branch}\n`);
+      put(`author ${ident(author ?? this.committer)} ${now} +0000\n`);
+      put(`committer ${ident(this.committer)} ${now} +0000\n`);
+      put(`data ${msg.length}\n`);
+      put(msg);
+      put('\n');
+      if (i === 0) put(`from refs/heads/${this.branch}^0\n`);
+      for (const rel of paths) {
+        const clean = assertPlainPath(rel);
+        put(`D ${clean}\n`);
+        for (const file of await listFilesUnder(this.workDir, clean)) {
+          const content = await fs.readFile(path.join(this.workDir, file));
+          put(`M 100644 inline ${assertPlainPath(file)}\ndata ${content.length}\n`);
+          put(content);
+          put('\n');
+        }
+      }
+      put('\n');
+    }
+    put('done\n');
+    await this.git(['fast-import', '--quiet', '--done'], { input: Buffer.concat(chunks) });
+    await this.git(['reset', '--quiet']);
   }
 
   private async pushWithRetry(committed: Pending[]): Promise<void> {
