@@ -107,9 +107,27 @@ export class LocalGitHost {
     if (!this.handles(url)) {
       throw new InputError(`URL ${url} is not on the local git host ${this.baseUrl}`);
     }
-    const rest = decodeURIComponent(new URL(url).pathname).slice(
-      new URL(this.baseUrl).pathname.length + 1,
-    );
+    // Work on the raw string: URL parsing would silently resolve `%2e%2e` segments.
+    const rawRest = url.slice(this.baseUrl.length + 1).replace(/[?#].*$/, '');
+    let rest: string;
+    try {
+      rest = rawRest
+        .split('/')
+        .map(seg => {
+          const decoded = decodeURIComponent(seg);
+          if (decoded.includes('/') || decoded.includes('\\') || decoded.includes('\0')) {
+            throw new InputError(`URL ${url} contains an encoded separator or NUL`);
+          }
+          if (decoded === '.' || decoded === '..') {
+            throw new InputError(`URL ${url} contains a relative path segment`);
+          }
+          return decoded;
+        })
+        .join('/');
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`URL ${url} is not validly encoded`);
+    }
     const m = /^((?:[^/]+\/)?[^/]+?)\/(blob|tree)\/([^/]+)(?:\/(.*))?$/.exec(rest);
     if (!m) {
       throw new InputError(

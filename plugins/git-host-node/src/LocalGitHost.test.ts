@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NotModifiedError } from '@backstage/errors';
+import { LocalGitHost, safeJoin, validateRepoName } from './LocalGitHost';
+import { LocalGitHostUrlReader, globToRegExp } from './urlReader';
+import { runGit } from './git';
+
+describe('LocalGitHost', () => {
+  let root: string;
+  let host: LocalGitHost;
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'git-host-test-'));
+    host = new LocalGitHost({ rootDir: root, baseUrl: 'http://localhost:7007/api/git-host/repos' });
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('creates a bare repository with a first commit and reads files back', async () => {
+    const { cloneUrl, commit } = await host.createRepo('demo', {
+      files: { 'README.md': '# demo\n', 'k8s/deployment.yaml': 'kind: Deployment\n' },
+    });
+    expect(cloneUrl).toBe('http://localhost:7007/api/git-host/repos/demo.git');
+    expect(commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(fs.existsSync(path.join(root, 'demo.git', 'HEAD'))).toBe(true);
+    const file = await host.readFile('demo', 'k8s/deployment.yaml');
+    expect(file.content.toString()).toBe('kind: Deployment\n');
+    expect(file.commit).toBe(commit);
+    expect(await host.list()).toEqual(['demo']);
+    const tree = await host.listTree('demo', 'k8s');
+    expect(tree.files.map(f => f.path)).toEqual(['deployment.yaml']);
+  });
+
+  it('refuses to create a repository twice', async () => {
+    await host.createRepo('demo');
+    await expect(host.createRepo('demo')).rejects.toThrow(/already exists/);
+  });
+
+  it('adds commits on top of the branch and deletes repositories', async () => {
+    await host.createRepo('demo', { files: { a: '1' } });
+    await host.commitFiles('demo', { b: '2' }, { message: 'second', author: { name: 'A', email: 'a@x' } });
+    const { stdout } = await runGit(['log', '--format=%s|%ae', 'main'], { cwd: host.repoPath('demo') });
+    expect(stdout.trim().split('\n')).toEqual(['second|a@x', 'Initial commit|devplane@localhost']);
+    expect((await host.readFile('demo', 'a')).content.toString()).toBe('1');
+    expect(await host.deleteRepo('demo')).toBe(true);
+    expect(await host.exists('demo')).toBe(false);
+  });
+
+  it.each([
+    '../escape',
+    '/etc/passwd',
+    'a/b/c',
+    'UPPER',
+    'nul\0byte',
+    '..',
+    'name.',
+    '-flag',
+    'x'.repeat(200),
+    'a%2Fb',
+  ])('rejects the repository name %j with a clear error', name => {
+    expect(() => validateRepoName(name)).toThrow(/Invalid repository name/);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('refuses paths that escape the working directory', () => {
+    expect(() => safeJoin(root, '../x')).toThrow(/Invalid path/);
+    expect(() => safeJoin(root, 'a/../../x')).toThrow(/Invalid path/);
+    expect(safeJoin(root, 'a/b.txt')).toBe(path.join(root, 'a', 'b.txt'));
+  });
+
+  it('parses browse URLs and rejects relative segments and foreign hosts', () => {
+    expect(host.parseUrl('http://localhost:7007/api/git-host/repos/demo/blob/main/k8s/a.yaml')).toEqual({
+      repo: 'demo',
+      kind: 'blob',
+      ref: 'main',
+      path: 'k8s/a.yaml',
+    });
+    expect(() => host.parseUrl('http://localhost:7007/api/git-host/repos/demo/blob/main/%2e%2e/x')).toThrow(/relative path/);
+    expect(() => host.parseUrl('http://evil.example.com/demo/blob/main/x')).toThrow(/not on the local git host/);
+  });
+
+  describe('URL reader', () => {
+    it('reads files with the blob sha as ETag and answers NotModified for an unchanged file', async () => {
+      await host.createRepo('demo', { files: { 'shuttle.yaml': 'vars:\n  squad: payments\n' } });
+      const reader = new LocalGitHostUrlReader(host);
+      const url = host.fileUrl('demo', 'shuttle.yaml');
+      const res = await reader.readUrl(url);
+      expect((await res.buffer()).toString()).toContain('squad: payments');
+      expect(res.etag).toMatch(/^[0-9a-f]{40}$/);
+      await expect(reader.readUrl(url, { etag: res.etag })).rejects.toBeInstanceOf(NotModifiedError);
+      await host.commitFiles('demo', { 'shuttle.yaml': 'vars:\n  squad: lending\n' }, { message: 'move' });
+      const changed = await reader.readUrl(url, { etag: res.etag });
+      expect((await changed.buffer()).toString()).toContain('squad: lending');
+    });
+
+    it('throws NotFound for a missing file or repository', async () => {
+      await host.createRepo('demo', { files: { a: '1' } });
+      const reader = new LocalGitHostUrlReader(host);
+      await expect(reader.readUrl(host.fileUrl('demo', 'missing.yaml'))).rejects.toThrow(/not found/);
+      await expect(reader.readUrl(host.fileUrl('nope', 'a'))).rejects.toThrow(/not found/);
+    });
+
+    it('searches files by glob', async () => {
+      await host.createRepo('demo', { files: { 'k8s/a.yaml': 'a', 'k8s/b.yml': 'b', 'README.md': 'r' } });
+      const reader = new LocalGitHostUrlReader(host);
+      const res = await reader.search(host.fileUrl('demo', 'k8s/*.yaml'));
+      expect(res.files.map(f => f.url)).toEqual([host.fileUrl('demo', 'k8s/a.yaml')]);
+      expect((await res.files[0].content()).toString()).toBe('a');
+      expect(globToRegExp('**/*.md').test('docs/x/index.md')).toBe(true);
+    });
+  });
+});
