@@ -18,7 +18,7 @@ jest.setTimeout(60_000);
 
 describe('devplane:release:first-deploy', () => {
   let fx: GoldenPathFixture;
-  const setUp = async (standIn?: StandInOptions) => {
+  const setUp = async (standIn?: StandInOptions, catalogDelayMs = 0) => {
     fx = await createGoldenPathFixture({ standIn });
     await renderSkeleton(
       'node',
@@ -44,8 +44,12 @@ describe('devplane:release:first-deploy', () => {
         input: { name: 'payment-api', squad: 'payments', kind: 'node' },
       }).ctx,
     );
-    // What catalog:register would have done.
-    fx.locations.add(fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml'));
+    // What catalog:register would have done; the catalog processes it a moment later.
+    fx.locations.add(fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml'), {
+      name: 'payment-api',
+      owner: 'group:default/payments',
+      delayMs: catalogDelayMs,
+    });
   };
   afterEach(() => fx.close());
 
@@ -164,6 +168,35 @@ describe('devplane:release:first-deploy', () => {
         expect.stringMatching(/^info: Uploaded artifact main-/),
         expect.stringMatching(/^info: Released main-.* to prod/),
       ]),
+    );
+  });
+
+  it('waits for the catalog to show the new component with its owner before the owner-only calls', async () => {
+    await setUp(undefined, 1200);
+    const started = Date.now();
+    const { error, logger } = await deploy();
+    expect(error).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(
+        /Waiting for the catalog to process component:default\/payment-api/,
+      ),
+    );
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(
+        /Catalog shows component:default\/payment-api, owned by group:default\/payments/,
+      ),
+    );
+  });
+
+  it('carries on with a warning when the catalog is too slow', async () => {
+    await setUp(undefined, 60_000);
+    const { error, logger } = await deploy({ waitForCatalogSeconds: 1 });
+    expect(error).toBeUndefined();
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(
+        /^warn: The catalog does not show component:default\/payment-api with an owner after 1 s/,
+      ),
     );
   });
 

@@ -145,6 +145,15 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
             .describe(
               'Undo the golden path when this step fails (default true)',
             ),
+        waitForCatalogSeconds: z =>
+          z
+            .number()
+            .min(0)
+            .max(600)
+            .optional()
+            .describe(
+              'With catalogInfoUrl: wait up to this long for the catalog to show the component with its owner before the owner-only calls (default 60, 0 = do not wait)',
+            ),
       },
       output: {
         artifactId: z => z.string(),
@@ -206,6 +215,15 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           taskId: ctx.task.id,
         });
         const { spec } = upload;
+        if (input.catalogInfoUrl && (input.waitForCatalogSeconds ?? 60) > 0) {
+          stage = 'waiting for the catalog to show the new component';
+          await waitForOwnedComponent(
+            deps,
+            input.name,
+            (input.waitForCatalogSeconds ?? 60) * 1000,
+            log,
+          );
+        }
         const envs = Object.keys(upload.manifests).sort();
         if (!upload.manifests[environment]) {
           throw new InputError(
@@ -400,6 +418,48 @@ function policyUndo(
       }
     },
   };
+}
+
+/**
+ * Policies and production releases are for the service's owners (permission policy, resolved
+ * through the catalog). A component registered a moment ago is processed asynchronously, so
+ * wait until the catalog shows it with its owner (set from shuttle.yaml). On timeout, carry on:
+ * admins do not need it, and anyone else gets the release manager's own explanation.
+ */
+export async function waitForOwnedComponent(
+  deps: GoldenPathDeps,
+  name: string,
+  timeoutMs: number,
+  log: { info(m: string): void; warn(m: string): void },
+  pollMs = 500,
+): Promise<boolean> {
+  const ref = `component:default/${name}`;
+  const deadline = Date.now() + timeoutMs;
+  let announced = false;
+  for (;;) {
+    const token = await deps.catalog.token();
+    const entity = await deps.catalog.api.getEntityByRef(ref, { token });
+    const owner = (entity?.spec as { owner?: string } | undefined)?.owner;
+    if (owner) {
+      log.info(`Catalog shows ${ref}, owned by ${owner}`);
+      return true;
+    }
+    if (Date.now() >= deadline) {
+      log.warn(
+        `The catalog does not show ${ref} with an owner after ${Math.round(
+          timeoutMs / 1000,
+        )} s; continuing (policy changes and the production release need owner or admin rights)`,
+      );
+      return false;
+    }
+    if (!announced) {
+      log.info(
+        `Waiting for the catalog to process ${ref} (owner from shuttle.yaml)`,
+      );
+      announced = true;
+    }
+    await new Promise(resolve => setTimeout(resolve, pollMs));
+  }
 }
 
 function catalogUndo(deps: GoldenPathDeps, catalogInfoUrl: string): UndoItem {

@@ -105,7 +105,37 @@ export class FakeLocations {
     { id: string; type: string; target: string; entityRef: string }
   >();
   readonly removed: string[] = [];
-  add(target: string) {
+  /** Components the "catalog" has processed from registered locations. */
+  readonly components = new Map<string, Entity>();
+  /**
+   * Registers a location. With `component`, the catalog "processes" it into a Component owned
+   * by `component.owner` after `component.delayMs`.
+   */
+  add(
+    target: string,
+    component?: { name: string; owner: string; delayMs?: number },
+  ) {
+    if (component) {
+      const entity: Entity = {
+        apiVersion: 'backstage.io/v1alpha1',
+        kind: 'Component',
+        metadata: { name: component.name, namespace: 'default' },
+        spec: {
+          type: 'service',
+          lifecycle: 'experimental',
+          owner: component.owner,
+        },
+      };
+      const ref = `component:default/${component.name}`;
+      if (component.delayMs) {
+        setTimeout(
+          () => this.components.set(ref, entity),
+          component.delayMs,
+        ).unref();
+      } else {
+        this.components.set(ref, entity);
+      }
+    }
     const id = `loc-${this.byTarget.size + 1}`;
     const loc = {
       id,
@@ -147,7 +177,9 @@ export async function createGoldenPathFixture(
     catalog: {
       api: {
         getEntities: req => inMemory.getEntities(req),
-        getEntityByRef: ref => inMemory.getEntityByRef(ref),
+        getEntityByRef: async ref =>
+          (await inMemory.getEntityByRef(ref)) ??
+          locations.components.get(String(ref)),
         getLocationByRef: async ref =>
           locations.byTarget.get(ref.replace(/^url:/, '')),
         removeLocationById: async id => {
