@@ -44,5 +44,6 @@ backend.add(import('@devplane/plugin-git-host-backend'));
 backend.add(gitHostUrlReaderServiceFactory);
 backend.add(import('@devplane/plugin-catalog-backend-module-shuttle'));
 backend.add(import('@devplane/plugin-oncall-backend'));
+backend.add(import('@devplane/plugin-release-manager-backend'));
 
 backend.start();
