@@ -139,6 +139,7 @@ export class GitOpsWriter {
   private readonly queue: Pending[] = [];
   private draining = false;
   private needsReset = true;
+  private indexStale = false;
   private lock: Promise<unknown> = Promise.resolve();
   private lastFetch = 0;
   private fetchInFlight?: Promise<void>;
@@ -268,6 +269,7 @@ export class GitOpsWriter {
       await this.fetchOrigin();
     }
     await this.git(['clean', '-fdxq']);
+    this.indexStale = false;
     this.needsReset = false;
   }
 
@@ -357,6 +359,7 @@ export class GitOpsWriter {
         committed.push(...applied);
         applied = [];
         await this.git(['reset', '--quiet', '--hard', 'HEAD']);
+        this.indexStale = false;
         await this.git(['clean', '-fdq']);
       }
     }
@@ -405,7 +408,15 @@ export class GitOpsWriter {
     }
     put('done\n');
     await this.git(['fast-import', '--quiet', '--done'], { input: Buffer.concat(chunks) });
+    // The work tree already equals the new HEAD; the index is synced lazily (only a rebase or
+    // cherry-pick needs it), which saves rewriting a large index on every batch.
+    this.indexStale = true;
+  }
+
+  private async syncIndex(): Promise<void> {
+    if (!this.indexStale) return;
     await this.git(['reset', '--quiet']);
+    this.indexStale = false;
   }
 
   private async pushWithRetry(committed: Pending[]): Promise<void> {
@@ -452,6 +463,7 @@ export class GitOpsWriter {
       const delay = Math.min(2000, 25 * 2 ** (attempt - 1)) * (0.5 + Math.random());
       await sleep(delay);
       await this.fetchOrigin();
+      await this.syncIndex();
       try {
         await this.git(['rebase', '--quiet', '--empty=keep', '--reapply-cherry-picks', this.originRef]);
       } catch (e) {
