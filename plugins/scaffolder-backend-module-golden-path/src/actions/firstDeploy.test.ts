@@ -145,7 +145,7 @@ describe('devplane:release:first-deploy', () => {
       commit: head,
       environment: 'prod',
       releaseUrl:
-        'http://localhost:3000/catalog/default/component/payment-api/release-manager',
+        'http://localhost:3000/catalog/default/component/payment-api/releases',
     });
     const { stdout } = await runGit(['log', '-1', '--format=%B'], {
       cwd: fx.gitHost.repoPath('config'),

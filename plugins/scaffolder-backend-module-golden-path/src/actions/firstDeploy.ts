@@ -364,7 +364,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
             'releaseUrl',
             `${deps.appBaseUrl.replace(/\/+$/, '')}/catalog/default/component/${
               input.name
-            }/release-manager`,
+            }/releases`,
           );
         }
       } catch (e) {
