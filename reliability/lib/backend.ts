@@ -1,0 +1,111 @@
+// Starts the real plugins (release-manager-backend, oncall-backend, git-host-backend) in a
+// Backstage test backend: the plugins' own code and HTTP routes, mock auth tokens, the real
+// database service on PostgreSQL, and a permission stand-in that applies the control plane's
+// owner rule (production promotion and policy writes only for the owning group).
+import { AddressInfo } from 'node:net';
+import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
+import { databaseServiceFactory } from '@backstage/backend-defaults/database';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { notificationService } from '@backstage/plugin-notifications-node';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import releaseManagerPlugin from '@devplane/plugin-release-manager-backend';
+import gitHostPlugin from '@devplane/plugin-git-host-backend';
+import { oncallPlugin } from '../../plugins/oncall-backend/src/plugin';
+
+export const OWNER_ONLY = new Set(['release-manager.promote.production', 'release-manager.policy.write']);
+
+export function demoEntities(services: string[]) {
+  const users = [
+    ['alice', 'payments'],
+    ['mallory', 'lending'],
+  ].map(([name, group]) => ({
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'User',
+    metadata: { name, namespace: 'default' },
+    spec: { profile: { email: `${name}@bank.example`, displayName: name }, memberOf: [group] },
+    relations: [{ type: 'memberOf', targetRef: `group:default/${group}` }],
+  }));
+  const groups = ['payments', 'lending'].map(name => ({
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Group',
+    metadata: { name, namespace: 'default' },
+    spec: { type: 'team', children: [] },
+  }));
+  const components = services.map(name => ({
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name, namespace: 'default' },
+    spec: { type: 'service', lifecycle: 'production', owner: 'payments' },
+    relations: [{ type: 'ownedBy', targetRef: 'group:default/payments' }],
+  }));
+  return [...users, ...groups, ...components];
+}
+
+const MEMBERSHIP: Record<string, string> = {
+  'user:default/alice': 'group:default/payments',
+  'user:default/mallory': 'group:default/lending',
+};
+
+export interface BackendOptions {
+  dataDir: string;
+  /** Database name prefix: each plugin gets `<prefix><pluginId>` on 127.0.0.1:5432. */
+  dbPrefix: string;
+  services: string[];
+  port?: number;
+  extraConfig?: Record<string, any>;
+}
+
+export async function startBackend(options: BackendOptions) {
+  const entities = demoEntities(options.services);
+  const sentNotifications: any[] = [];
+  const backend = await startTestBackend({
+    features: [
+      releaseManagerPlugin,
+      gitHostPlugin,
+      oncallPlugin,
+      databaseServiceFactory,
+      mockServices.rootConfig.factory({
+        data: {
+          backend: {
+            baseUrl: 'http://127.0.0.1:7007',
+            database: { client: 'pg', connection: `${process.env.DEVPLANE_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432'}/postgres`, prefix: options.dbPrefix },
+            ...(options.port ? { listen: { port: options.port, host: '127.0.0.1' } } : {}),
+          },
+          devplane: { dataDir: options.dataDir },
+          gitHost: { allowPush: false },
+          ...(options.extraConfig ?? {}),
+        },
+      }),
+      catalogServiceMock.factory({ entities: entities as any }),
+      createServiceFactory({
+        service: notificationService,
+        deps: {},
+        factory: () => ({ send: async (n: any) => void sentNotifications.push(n) }),
+      }),
+      createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
+      createServiceFactory({
+        service: coreServices.permissions,
+        deps: {},
+        factory: () => ({
+          authorize: async (requests: any[], opts: any) =>
+            requests.map(r => {
+              const principal = opts?.credentials?.principal;
+              const user = principal?.userEntityRef as string | undefined;
+              if (!principal || principal.type === 'none') return { result: AuthorizeResult.DENY };
+              if (!OWNER_ONLY.has(r.permission.name)) return { result: AuthorizeResult.ALLOW };
+              if (!user) return { result: AuthorizeResult.DENY };
+              const name = String(r.resourceRef ?? '').split('/').pop();
+              const entity = entities.find(e => e.kind === 'Component' && e.metadata.name === name) as any;
+              const owner = entity?.relations?.[0]?.targetRef;
+              return { result: owner && MEMBERSHIP[user] === owner ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+            }),
+          authorizeConditional: async (requests: any[]) => requests.map(() => ({ result: AuthorizeResult.DENY })),
+        }),
+      }),
+    ],
+  });
+  const port = (backend.server.address() as AddressInfo).port;
+  return { backend, port, url: `http://127.0.0.1:${port}`, sentNotifications };
+}

@@ -1,0 +1,2 @@
+require('@backstage/cli/config/nodeTransform.cjs');
+require('./replica.ts');

@@ -1,0 +1,18 @@
+/* eslint-disable no-console */
+// A backend replica as its own OS process (for racing replicas and kill -9). Reads
+// REPLICA_DATA_DIR, REPLICA_DB, REPLICA_SERVICES (count), prints `READY <port>` when serving.
+import { startBackend } from './backend';
+
+const services = Array.from({ length: Number(process.env.REPLICA_SERVICES ?? 50) }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
+startBackend({
+  dataDir: process.env.REPLICA_DATA_DIR!,
+  dbPrefix: process.env.REPLICA_DB_PREFIX!,
+  services,
+})
+  .then(({ port }) => console.log(`READY ${port}`))
+  .catch(e => {
+    console.error(e);
+    process.exit(1);
+  });
+// Never outlive the suite.
+setTimeout(() => process.exit(3), Number(process.env.REPLICA_MAX_MS ?? 600_000)).unref();
