@@ -3,8 +3,17 @@ import { runGit } from '@devplane/plugin-git-host-node';
 import YAML from 'yaml';
 import { RepoHosts } from '../lib/repoHosts';
 import { checkpointStore } from '../testing/context';
-import { createGoldenPathFixture, GoldenPathFixture } from '../testing/fixture';
+import {
+  createGoldenPathFixture,
+  GoldenPathFixture,
+  renderSkeleton,
+} from '../testing/fixture';
 import { createPipelineAction } from './createPipeline';
+import { createRepoAction } from './createRepo';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import { artifactIdFor } from '@devplane/plugin-release-manager-common';
 
 // Real git repositories on two shared cores: give each test room.
 jest.setTimeout(60_000);
@@ -62,14 +71,14 @@ describe('devplane:pipeline:create', () => {
       'Test',
       'Upload artifact to the release manager',
     ]);
-    expect(workflow).toContain('go test ./...');
-    expect(workflow).toMatch(/release-manager artifact push/);
+    expect(workflow).toContain('sh ci/pipeline.sh upload');
+    expect(workflow).toMatch(/RELEASE_MANAGER_CLI: npx .* release-manager/);
     const script = (
       await fx.gitHost.readFile('payment-api', 'ci/pipeline.sh')
     ).content.toString();
     expect(script).toMatch(/^#!\/usr\/bin\/env sh/);
     expect(script).toContain(
-      'release-manager artifact push --service "$SERVICE"',
+      'artifact push --spec artifact.json --manifests k8s-rendered',
     );
     expect(outputs.commit).toBe(
       await fx.gitHost.resolveRef('payment-api', 'main'),
@@ -115,5 +124,92 @@ describe('devplane:pipeline:create', () => {
       /Rolled back: repository payment-api on local/,
     );
     expect(await fx.gitHost.exists('payment-api')).toBe(false);
+  });
+});
+
+describe('the generated pipeline script, run for real', () => {
+  let fx: GoldenPathFixture;
+  beforeEach(async () => {
+    fx = await createGoldenPathFixture();
+  });
+  afterEach(() => fx.close());
+
+  it('builds, tests and uploads the artifact with the release manager CLI, and tolerates the first deploy having uploaded it', async () => {
+    const input = {
+      name: 'web-site',
+      squad: 'payments',
+      description: 'Site',
+      kind: 'static',
+    };
+    await renderSkeleton(
+      'static',
+      { name: 'web-site', description: 'Site' },
+      fx.workspace,
+    );
+    await createRepoAction(fx.deps).handler(
+      mockContext({ input, workspacePath: fx.workspace }).ctx,
+    );
+    await createPipelineAction(fx.deps).handler(
+      mockContext({ input, workspacePath: fx.workspace }).ctx,
+    );
+    const checkout = path.join(fx.root, 'checkout');
+    await runGit([
+      'clone',
+      '--quiet',
+      fx.gitHost.repoPath('web-site'),
+      checkout,
+    ]);
+    const head = (
+      await runGit(['rev-parse', 'HEAD'], { cwd: checkout })
+    ).stdout.trim();
+    const cli = resolvePackagePath(
+      '@devplane/plugin-release-manager-cli',
+      'bin/release-manager',
+    );
+    const run = () =>
+      new Promise<{ code: number | null; out: string }>(resolve => {
+        const child = spawn('sh', ['ci/pipeline.sh'], {
+          cwd: checkout,
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            RELEASE_MANAGER_URL: fx.standIn.baseUrl,
+            RELEASE_MANAGER_TOKEN: 'ci-token',
+            RELEASE_MANAGER_CLI: `${process.execPath} ${cli}`,
+          },
+        });
+        let out = '';
+        child.stdout.on('data', d => (out += d));
+        child.stderr.on('data', d => (out += d));
+        child.on('close', code => resolve({ code, out }));
+      });
+
+    const first = await run();
+    expect(first.out).toContain('--- build');
+    expect(first.out).toContain('--- test');
+    expect(first.code).toBe(0);
+    const upload = fx.standIn.requests.find(r => r.path === '/artifacts')!;
+    expect(upload.authorization).toBe('Bearer ci-token');
+    expect(upload.body.spec).toMatchObject({
+      id: artifactIdFor('main', head),
+      service: 'web-site',
+      namespace: 'payments',
+      application: { branch: 'main', sha: head, name: 'web-site' },
+    });
+    expect(Object.keys(upload.body.manifests).sort()).toEqual([
+      'dev',
+      'prod',
+      'staging',
+    ]);
+    expect(upload.body.manifests.prod['deployment.yaml']).toContain(
+      `registry.localhost:5000/payments/web-site:${head}`,
+    );
+
+    // Same commit again (e.g. uploaded by the first deploy already): 409 → still green.
+    const second = await run();
+    expect(second.code).toBe(0);
+    expect(second.out).toContain(
+      `artifact ${artifactIdFor('main', head)} exists already`,
+    );
   });
 });
