@@ -45,5 +45,6 @@ backend.add(gitHostUrlReaderServiceFactory);
 backend.add(import('@devplane/plugin-catalog-backend-module-shuttle'));
 backend.add(import('@devplane/plugin-oncall-backend'));
 backend.add(import('@devplane/plugin-release-manager-backend'));
+backend.add(import('@devplane/plugin-scaffolder-backend-module-golden-path'));
 
 backend.start();
