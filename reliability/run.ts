@@ -1,6 +1,6 @@
 /* eslint-disable no-console */
 // Reliability suite (`./dev reliability`). Not part of `./dev test`.
-//   node scripts/reliability.js [--only adversarial,racing,crash,faults] [--crashes 20]
+//   node scripts/reliability.js [--only adversarial,racing] [--promotions 200] [--services 50]
 import { counters, results } from './lib/harness';
 
 const argv = process.argv.slice(2);
@@ -16,8 +16,7 @@ async function main() {
   const sections: [string, () => Promise<unknown>][] = [
     ['adversarial', async () => require('./sections/adversarial').adversarial()],
     ['racing', async () => require('./sections/racing').racing({ promotions: flag('promotions', 200), services: flag('services', 50) })],
-    ['crash', async () => require('./sections/crash').crash({ crashes: flag('crashes', 20) })],
-    ['faults', async () => require('./sections/faults').faults()],
+    // Not written yet (see docs/bench-and-reliability.md): crash (kill -9 x20), upstream faults.
   ];
   for (const [name, fn] of sections) {
     if (only && !only.has(name)) continue;
