@@ -49,20 +49,17 @@ const nameSchema = z
   .max(253)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a valid entity name');
 
-const triggerSchema = z
-  .object({
-    description: z
-      .string({ required_error: 'description is required' })
-      .trim()
-      .min(1, 'description is required')
-      .max(1024, 'description must be at most 1024 characters'),
-    severity: z
-      .enum(INCIDENT_SEVERITIES as [string, ...string[]])
-      .optional()
-      .default('critical'),
-  })
-  // Unknown fields (e.g. a spoofed `triggeredBy`) are rejected: who triggered comes from the credentials.
-  .strict();
+const triggerSchema = z.object({
+  description: z
+    .string({ required_error: 'description is required' })
+    .trim()
+    .min(1, 'description is required')
+    .max(1024, 'description must be at most 1024 characters'),
+  severity: z
+    .enum(INCIDENT_SEVERITIES as [string, ...string[]])
+    .optional()
+    .default('critical'),
+});
 
 function parseOrThrow<T>(schema: z.ZodType<T, any, any>, value: unknown): T {
   const result = schema.safeParse(value);
