@@ -1,17 +1,12 @@
-import type {
-  Artifact,
-  ArtifactUpload,
-  Environment,
-  EnvironmentStatus,
-  Page,
-  PromoteRequest,
-  Release,
-  ReleaseRequest,
-  ReleaseResult,
-  RollbackRequest,
-  ServicePolicies,
+import {
+  ReleaseManagerRequest,
+  ReleaseManagerRoutes,
+  ReleaseManagerTransport,
+  releaseManagerUrl,
 } from '@devplane/plugin-release-manager-common';
 import { CliError, ExitCode, ExitCodeValue } from './errors';
+
+export type { PushArtifactResponse } from '@devplane/plugin-release-manager-common';
 
 /** Default base URL of the release manager API on a local backend. */
 export const DEFAULT_URL = 'http://localhost:7007/api/release-manager';
@@ -26,133 +21,39 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
-/** Response of `POST /artifacts`. */
-export interface PushArtifactResponse {
-  artifact: Artifact;
-  autoReleases: ReleaseResult[];
+/** Thin typed client of the release manager REST API; failures become {@link CliError}s. */
+export class ReleaseManagerClient extends ReleaseManagerRoutes {
+  constructor(options: ClientOptions) {
+    super(cliTransport(options));
+  }
 }
 
-type Query = Record<string, string | number | undefined>;
-
-/** Thin typed client of the release manager REST API; failures become {@link CliError}s. */
-export class ReleaseManagerClient {
-  private readonly baseUrl: string;
-  private readonly fetchImpl: typeof fetch;
-
-  constructor(private readonly options: ClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.fetchImpl = options.fetch ?? fetch;
-  }
-
-  getEnvironments(): Promise<Environment[]> {
-    return this.request('GET', '/environments');
-  }
-
-  pushArtifact(upload: ArtifactUpload): Promise<PushArtifactResponse> {
-    return this.request('POST', '/artifacts', { body: upload });
-  }
-
-  listArtifacts(
-    service: string,
-    query: { branch?: string; limit?: number; cursor?: string },
-  ): Promise<Page<Artifact>> {
-    return this.request('GET', `/services/${seg(service)}/artifacts`, {
-      query,
-    });
-  }
-
-  getArtifact(service: string, artifactId: string): Promise<Artifact> {
-    return this.request(
-      'GET',
-      `/services/${seg(service)}/artifacts/${seg(artifactId)}`,
-    );
-  }
-
-  getStatus(service: string): Promise<EnvironmentStatus[]> {
-    return this.request('GET', `/services/${seg(service)}/status`);
-  }
-
-  listReleases(
-    service: string,
-    query: { environment?: string; limit?: number; cursor?: string },
-  ): Promise<Page<Release>> {
-    return this.request('GET', `/services/${seg(service)}/releases`, { query });
-  }
-
-  release(body: ReleaseRequest): Promise<ReleaseResult> {
-    return this.request('POST', '/releases', { body });
-  }
-
-  promote(body: PromoteRequest): Promise<ReleaseResult> {
-    return this.request('POST', '/promotions', { body });
-  }
-
-  rollback(body: RollbackRequest): Promise<ReleaseResult> {
-    return this.request('POST', '/rollbacks', { body });
-  }
-
-  getPolicies(service: string): Promise<ServicePolicies> {
-    return this.request('GET', `/services/${seg(service)}/policies`);
-  }
-
-  applyAutoRelease(
-    service: string,
-    body: { branch: string; environment: string },
-  ): Promise<ServicePolicies> {
-    return this.request(
-      'PUT',
-      `/services/${seg(service)}/policies/auto-releases`,
-      { body },
-    );
-  }
-
-  applyBranchRestriction(
-    service: string,
-    body: { branchRegex: string; environment: string },
-  ): Promise<ServicePolicies> {
-    return this.request(
-      'PUT',
-      `/services/${seg(service)}/policies/branch-restrictions`,
-      {
-        body,
-      },
-    );
-  }
-
-  deletePolicy(service: string, policyId: string): Promise<ServicePolicies> {
-    return this.request(
-      'DELETE',
-      `/services/${seg(service)}/policies/${seg(policyId)}`,
-    );
-  }
-
-  /** One HTTP call; JSON in, JSON out. */
-  async request<T>(
-    method: string,
-    path: string,
-    init: { query?: Query; body?: unknown } = {},
-  ): Promise<T> {
-    const url = new URL(`${this.baseUrl}${path}`);
-    for (const [key, value] of Object.entries(init.query ?? {})) {
-      if (value !== undefined && value !== '')
-        url.searchParams.set(key, String(value));
-    }
+/** One HTTP call over global fetch; JSON in, JSON out, failures as {@link CliError}s. */
+function cliTransport(options: ClientOptions): ReleaseManagerTransport {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const fetchImpl = options.fetch ?? fetch;
+  return async <T>({
+    method,
+    path,
+    query,
+    body: payload,
+  }: ReleaseManagerRequest) => {
+    const url = new URL(releaseManagerUrl(baseUrl, path, query));
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.options.token)
-      headers.authorization = `Bearer ${this.options.token}`;
-    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (payload !== undefined) headers['content-type'] = 'application/json';
 
     let response: Response;
     try {
-      response = await this.fetchImpl(url, {
+      response = await fetchImpl(url, {
         method,
         headers,
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+        body: payload === undefined ? undefined : JSON.stringify(payload),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
       });
     } catch (error) {
       throw new CliError(
-        `cannot reach the release manager at ${this.baseUrl} (${networkReason(
+        `cannot reach the release manager at ${baseUrl} (${networkReason(
           error,
         )}); ` + 'is the backend running? Set --url or RELEASE_MANAGER_URL.',
         ExitCode.Unreachable,
@@ -184,7 +85,7 @@ export class ReleaseManagerClient {
       body,
       `${method} ${url.pathname}`,
     );
-  }
+  };
 }
 
 /** Turns an HTTP error response into a {@link CliError} with a plain-words message and exit code. */
@@ -260,8 +161,4 @@ function networkReason(error: unknown): string {
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError')
     return 'timed out';
   return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
-}
-
-function seg(value: string): string {
-  return encodeURIComponent(value);
 }

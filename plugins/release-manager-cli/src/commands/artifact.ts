@@ -81,7 +81,7 @@ export function registerArtifactCommands(program: Command, world: World): void {
           );
         }
       }
-      const page = await ctx.client.listArtifacts(service, {
+      const page = await ctx.client.getArtifacts(service, {
         branch: opts.branch,
         limit,
         cursor: opts.cursor,

@@ -50,7 +50,7 @@ export function registerPolicyCommands(program: Command, world: World): void {
           `branch '${branch}' is invalid: a git branch name without spaces`,
         );
       }
-      const policies = await ctx.client.applyAutoRelease(service, {
+      const policies = await ctx.client.setAutoReleasePolicy(service, {
         branch,
         environment,
       });
@@ -88,7 +88,7 @@ export function registerPolicyCommands(program: Command, world: World): void {
           }`,
         );
       }
-      const policies = await ctx.client.applyBranchRestriction(service, {
+      const policies = await ctx.client.setBranchRestrictionPolicy(service, {
         branchRegex,
         environment,
       });

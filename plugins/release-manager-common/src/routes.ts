@@ -1,0 +1,208 @@
+import type {
+  Artifact,
+  ArtifactUpload,
+  Environment,
+  EnvironmentStatus,
+  ManifestDiff,
+  Page,
+  PolicyVerdict,
+  PromoteRequest,
+  Release,
+  ReleaseRequest,
+  ReleaseResult,
+  RollbackRequest,
+  ServicePolicies,
+} from './types';
+
+/** Query parameters of a route; `undefined` and `''` values are left out. */
+export type ReleaseManagerQuery = Record<string, string | number | undefined>;
+
+/** One call of the REST API, relative to its base URL (`…/api/release-manager`). */
+export interface ReleaseManagerRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path below the base URL with encoded segments, e.g. `/services/a%20b/status`. */
+  path: string;
+  query?: ReleaseManagerQuery;
+  /** Sent as JSON when set. */
+  body?: unknown;
+}
+
+/**
+ * Performs one request and returns the parsed JSON answer. Each caller brings
+ * its own: the portal uses `fetchApi` and `ResponseError`, the CLI global fetch
+ * and exit codes.
+ */
+export type ReleaseManagerTransport = <T>(
+  request: ReleaseManagerRequest,
+) => Promise<T>;
+
+/** Paging options of list routes. */
+export interface PageOptions {
+  limit?: number;
+  cursor?: string;
+}
+
+/** Response of `POST /artifacts`. */
+export interface PushArtifactResponse {
+  artifact: Artifact;
+  autoReleases: ReleaseResult[];
+}
+
+/** `base + path + ?query`, leaving out empty query values. */
+export function releaseManagerUrl(
+  baseUrl: string,
+  path: string,
+  query?: ReleaseManagerQuery,
+): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== '') params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return `${baseUrl.replace(/\/+$/, '')}${path}${qs ? `?${qs}` : ''}`;
+}
+
+const enc = encodeURIComponent;
+const svc = (service: string) => `/services/${enc(service)}`;
+
+/**
+ * The route set of the release manager REST API (docs/helpers-brief.md), one
+ * method per route, independent of how requests travel.
+ */
+export class ReleaseManagerRoutes {
+  constructor(private readonly transport: ReleaseManagerTransport) {}
+
+  getEnvironments(): Promise<Environment[]> {
+    return this.transport({ method: 'GET', path: '/environments' });
+  }
+
+  pushArtifact(upload: ArtifactUpload): Promise<PushArtifactResponse> {
+    return this.transport({ method: 'POST', path: '/artifacts', body: upload });
+  }
+
+  getArtifacts(
+    service: string,
+    options: PageOptions & { branch?: string } = {},
+  ): Promise<Page<Artifact>> {
+    const { branch, limit, cursor } = options;
+    return this.transport({
+      method: 'GET',
+      path: `${svc(service)}/artifacts`,
+      query: { branch, limit, cursor },
+    });
+  }
+
+  getArtifact(service: string, artifactId: string): Promise<Artifact> {
+    return this.transport({
+      method: 'GET',
+      path: `${svc(service)}/artifacts/${enc(artifactId)}`,
+    });
+  }
+
+  getStatus(service: string): Promise<EnvironmentStatus[]> {
+    return this.transport({ method: 'GET', path: `${svc(service)}/status` });
+  }
+
+  getReleases(
+    service: string,
+    options: PageOptions & { environment?: string } = {},
+  ): Promise<Page<Release>> {
+    const { environment, limit, cursor } = options;
+    return this.transport({
+      method: 'GET',
+      path: `${svc(service)}/releases`,
+      query: { environment, limit, cursor },
+    });
+  }
+
+  getTeamReleases(team: string, since: Date): Promise<Release[]> {
+    return this.transport({
+      method: 'GET',
+      path: `/teams/${enc(team)}/releases`,
+      query: { since: since.toISOString() },
+    });
+  }
+
+  release(request: ReleaseRequest): Promise<ReleaseResult> {
+    return this.transport({ method: 'POST', path: '/releases', body: request });
+  }
+
+  promote(request: PromoteRequest): Promise<ReleaseResult> {
+    return this.transport({
+      method: 'POST',
+      path: '/promotions',
+      body: request,
+    });
+  }
+
+  rollback(request: RollbackRequest): Promise<ReleaseResult> {
+    return this.transport({
+      method: 'POST',
+      path: '/rollbacks',
+      body: request,
+    });
+  }
+
+  getDiff(
+    service: string,
+    environment: string,
+    artifactId: string,
+  ): Promise<ManifestDiff> {
+    return this.transport({
+      method: 'GET',
+      path: `${svc(service)}/diff`,
+      query: { environment, artifactId },
+    });
+  }
+
+  getVerdict(
+    service: string,
+    environment: string,
+    artifactId: string,
+  ): Promise<PolicyVerdict> {
+    return this.transport({
+      method: 'GET',
+      path: `${svc(service)}/verdict`,
+      query: { environment, artifactId },
+    });
+  }
+
+  getPolicies(service: string): Promise<ServicePolicies> {
+    return this.transport({ method: 'GET', path: `${svc(service)}/policies` });
+  }
+
+  setAutoReleasePolicy(
+    service: string,
+    policy: { branch: string; environment: string },
+  ): Promise<ServicePolicies> {
+    return this.transport({
+      method: 'PUT',
+      path: `${svc(service)}/policies/auto-releases`,
+      body: policy,
+    });
+  }
+
+  setBranchRestrictionPolicy(
+    service: string,
+    policy: { branchRegex: string; environment: string },
+  ): Promise<ServicePolicies> {
+    return this.transport({
+      method: 'PUT',
+      path: `${svc(service)}/policies/branch-restrictions`,
+      body: policy,
+    });
+  }
+
+  deletePolicy(service: string, policyId: string): Promise<ServicePolicies> {
+    return this.transport({
+      method: 'DELETE',
+      path: `${svc(service)}/policies/${enc(policyId)}`,
+    });
+  }
+}
+
+/** The public method set of {@link ReleaseManagerRoutes}, for fakes and API refs. */
+export type ReleaseManagerRoutesApi = Pick<
+  ReleaseManagerRoutes,
+  keyof ReleaseManagerRoutes
+>;
