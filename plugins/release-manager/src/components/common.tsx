@@ -1,19 +1,19 @@
+import { Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { ResponseError } from '@backstage/errors';
 import Box from '@material-ui/core/Box';
 import Chip from '@material-ui/core/Chip';
 import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
-import {
-  ManifestDiff,
-  Release,
-} from '@devplane/plugin-release-manager-common';
+import { ManifestDiff, Release } from '@devplane/plugin-release-manager-common';
 
 /** The message a person should read for a failed call: the server's words, not "Request failed". */
 export function plainError(error: unknown): string {
   if (error instanceof ResponseError) {
     const serverMessage = error.body?.error?.message;
     if (error.statusCode === 403) {
-      return `Not allowed: ${serverMessage || 'you lack the permission for this'}`;
+      return `Not allowed: ${
+        serverMessage || 'you lack the permission for this'
+      }`;
     }
     return serverMessage || error.message;
   }
@@ -131,5 +131,19 @@ export function DiffView(props: { diff: ManifestDiff }) {
         </Box>
       ))}
     </Box>
+  );
+}
+
+/** A diff being loaded: progress, the error, or the diff. */
+export function AsyncDiffView(props: {
+  state: { loading: boolean; error?: Error; value?: ManifestDiff };
+}) {
+  const { loading, error, value } = props.state;
+  return (
+    <>
+      {loading && <Progress />}
+      {error && <ResponseErrorPanel error={error} />}
+      {value && <DiffView diff={value} />}
+    </>
   );
 }
