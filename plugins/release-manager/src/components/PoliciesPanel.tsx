@@ -95,9 +95,19 @@ export function PoliciesPanel(props: {
         : branchRestrictionPreview({ branchRegex: trimmed, environment });
   }
 
-  const none =
-    policies.autoReleases.length === 0 &&
-    policies.branchRestrictions.length === 0;
+  const rows = [
+    ...policies.autoReleases.map(p => ({
+      id: p.id,
+      preview: autoReleasePreview(p),
+      detail: `auto-release: ${p.branch} → ${p.environment}`,
+    })),
+    ...policies.branchRestrictions.map(p => ({
+      id: p.id,
+      preview: branchRestrictionPreview(p),
+      detail: `branch restriction: ${p.branchRegex} → ${p.environment}`,
+    })),
+  ];
+  const none = rows.length === 0;
 
   return (
     <InfoCard title="Policies">
@@ -108,38 +118,14 @@ export function PoliciesPanel(props: {
           </Typography>
         )}
         <List dense>
-          {policies.autoReleases.map(p => (
+          {rows.map(p => (
             <ListItem key={p.id} data-testid={`policy-${testId(p.id)}`}>
-              <ListItemText
-                primary={autoReleasePreview(p)}
-                secondary={`auto-release: ${p.branch} → ${p.environment}`}
-              />
+              <ListItemText primary={p.preview} secondary={p.detail} />
               {write.allowed && (
                 <ListItemSecondaryAction>
                   <IconButton
                     edge="end"
-                    aria-label={`Delete policy: ${autoReleasePreview(p)}`}
-                    data-testid={`policy-delete-${testId(p.id)}`}
-                    disabled={busy}
-                    onClick={() => run(() => api.deletePolicy(service, p.id))}
-                  >
-                    <DeleteIcon />
-                  </IconButton>
-                </ListItemSecondaryAction>
-              )}
-            </ListItem>
-          ))}
-          {policies.branchRestrictions.map(p => (
-            <ListItem key={p.id} data-testid={`policy-${testId(p.id)}`}>
-              <ListItemText
-                primary={branchRestrictionPreview(p)}
-                secondary={`branch restriction: ${p.branchRegex} → ${p.environment}`}
-              />
-              {write.allowed && (
-                <ListItemSecondaryAction>
-                  <IconButton
-                    edge="end"
-                    aria-label={`Delete policy: ${branchRestrictionPreview(p)}`}
+                    aria-label={`Delete policy: ${p.preview}`}
                     data-testid={`policy-delete-${testId(p.id)}`}
                     disabled={busy}
                     onClick={() => run(() => api.deletePolicy(service, p.id))}
