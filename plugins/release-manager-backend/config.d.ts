@@ -50,5 +50,16 @@ export interface Config {
     };
     /** Seed the demo services' artifacts and releases on first start. Default false. */
     seedDemo?: boolean;
+    /**
+     * Refuse releases, promotions and rollbacks into production environments while the service
+     * has an open incident (asked from the on-call backend, `GET /api/oncall/services/:name/freeze`).
+     * A request body may carry `overrideFreeze: { reason }` to release anyway.
+     */
+    incidentFreeze?: {
+      /** Default false. */
+      enabled?: boolean;
+      /** Milliseconds to wait for the on-call backend before releasing unchecked. Default 3000. */
+      timeoutMs?: number;
+    };
   };
 }

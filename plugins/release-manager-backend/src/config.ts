@@ -19,6 +19,8 @@ export interface ReleaseManagerConfig {
   workDir?: string;
   slack: SlackWebhooks;
   seedDemo: boolean;
+  /** Production freeze while the service has an open incident (asks the on-call backend). */
+  incidentFreeze: { enabled: boolean; timeoutMs: number };
 }
 
 /** Environments when none are configured. */
@@ -64,5 +66,9 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       squads: readMap(c?.getOptionalConfig('slack.webhooks.squads')),
     },
     seedDemo: c?.getOptionalBoolean('seedDemo') ?? false,
+    incidentFreeze: {
+      enabled: c?.getOptionalBoolean('incidentFreeze.enabled') ?? false,
+      timeoutMs: c?.getOptionalNumber('incidentFreeze.timeoutMs') ?? 3000,
+    },
   };
 }

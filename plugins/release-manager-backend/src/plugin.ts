@@ -16,6 +16,7 @@ import { readReleaseManagerConfig } from './config';
 import { ReleaseManagerStore } from './database/ReleaseManagerStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
 import { seedDemo } from './seed/demoSeed';
+import { OnCallFreezeChecker } from './service/IncidentFreeze';
 import { Notifier } from './service/Notifier';
 import { ReleaseManager } from './service/ReleaseManager';
 import { createRouter } from './service/router';
@@ -67,6 +68,7 @@ export const releaseManagerPlugin = createBackendPlugin({
         httpAuth: coreServices.httpAuth,
         userInfo: coreServices.userInfo,
         auth: coreServices.auth,
+        discovery: coreServices.discovery,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
@@ -136,6 +138,14 @@ export const releaseManagerPlugin = createBackendPlugin({
           notifier,
           logger,
           configRepoKey,
+          freeze: settings.incidentFreeze.enabled
+            ? new OnCallFreezeChecker({
+                discovery: deps.discovery,
+                auth: deps.auth,
+                logger,
+                timeoutMs: settings.incidentFreeze.timeoutMs,
+              })
+            : undefined,
         });
 
         deps.httpRouter.use(

@@ -65,4 +65,21 @@ describe('release commit messages', () => {
     });
     expect(parseTrailers(msg).trailers.Service).toBe('s');
   });
+
+  it('records a production freeze override as single-line trailers and reads it back', () => {
+    const msg = releaseCommitMessage({
+      service: 'payment-gateway',
+      environment: 'prod',
+      artifactId: 'main-0123456789-abcdefabcd',
+      releasedBy: 'alice@bank.example',
+      artifactCreatedBy: 'dev@bank.example',
+      intent: 'rollback',
+      freezeOverride: 'rollback during\nincident',
+      freezeIncidents: 'INC-1, INC-2',
+    });
+    expect(msg).toContain('\nFreeze-override: rollback during incident\nFreeze-incidents: INC-1, INC-2\n');
+    const info = releaseInfoFromMessage(msg)!;
+    expect(info.freezeOverride).toBe('rollback during incident');
+    expect(info.freezeIncidents).toBe('INC-1, INC-2');
+  });
 });

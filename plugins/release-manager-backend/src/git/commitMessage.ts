@@ -12,6 +12,10 @@ export interface ReleaseCommitInfo {
   promotedFrom?: string;
   rollbackOf?: string;
   reason?: string;
+  /** Reason given to release into production despite an open incident. */
+  freezeOverride?: string;
+  /** Ids of the open incidents that were overridden, comma separated. */
+  freezeIncidents?: string;
 }
 
 const VERB: Record<ReleaseIntent, string> = {
@@ -42,6 +46,8 @@ export function releaseCommitMessage(info: ReleaseCommitInfo): string {
     ['Release-of-branch', info.branch],
     ['Promoted-from-environment', info.promotedFrom],
     ['Rollback-of-artifact-id', info.rollbackOf],
+    ['Freeze-override', info.freezeOverride],
+    ['Freeze-incidents', info.freezeIncidents],
   ];
   const lines = [releaseCommitTitle(info), ''];
   if (info.reason && info.reason.trim()) {
@@ -100,6 +106,8 @@ export function releaseInfoFromMessage(
     branch: trailers['Release-of-branch'],
     promotedFrom: trailers['Promoted-from-environment'],
     rollbackOf: trailers['Rollback-of-artifact-id'],
+    freezeOverride: trailers['Freeze-override'],
+    freezeIncidents: trailers['Freeze-incidents'],
     reason: body || undefined,
   };
 }

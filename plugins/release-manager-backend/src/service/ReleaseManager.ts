@@ -27,6 +27,7 @@ import { BlobStore } from '../blobs/BlobStore';
 import { ReleaseManagerStore, NewRelease } from '../database/ReleaseManagerStore';
 import { releaseCommitMessage, releaseInfoFromMessage } from '../git/commitMessage';
 import { GitOpsWriter, WorkTree } from '../git/GitOpsWriter';
+import { FreezeChecker, FreezeIncident, frozenMessage, ProductionFrozenError } from './IncidentFreeze';
 import { Notifier } from './Notifier';
 import {
   autoReleaseTargets,
@@ -142,6 +143,29 @@ export interface ReleaseManagerOptions {
   logger: LoggerService;
   /** Key of the config repo in the release log (its URL or name). */
   configRepoKey: string;
+  /** Production freeze while a service has an open incident; absent → no freeze. */
+  freeze?: FreezeChecker;
+}
+
+/** Explicit override of a production freeze, from the request body. */
+export interface FreezeOverride {
+  reason: string;
+}
+
+/** Options of a release, promotion or rollback beyond the request. */
+export interface ReleaseOptions {
+  intent?: ReleaseIntent;
+  promotedFrom?: string;
+  rollbackOf?: string;
+  overrideFreeze?: FreezeOverride;
+  /** Called before the commit when an override lifts a freeze (for the audit trail). */
+  onFreezeOverridden?: (details: {
+    service: string;
+    environment: string;
+    artifactId: string;
+    reason: string;
+    incidents: FreezeIncident[];
+  }) => Promise<void> | void;
 }
 
 /**
@@ -156,6 +180,7 @@ export class ReleaseManager {
   readonly notifier: Notifier;
   private readonly logger: LoggerService;
   readonly configRepoKey: string;
+  private readonly freeze?: FreezeChecker;
   private syncing?: Promise<number>;
 
   constructor(options: ReleaseManagerOptions) {
@@ -166,6 +191,7 @@ export class ReleaseManager {
     this.notifier = options.notifier;
     this.logger = options.logger;
     this.configRepoKey = options.configRepoKey;
+    this.freeze = options.freeze;
   }
 
   environments(): Environment[] {
@@ -344,7 +370,7 @@ export class ReleaseManager {
   async release(
     req: ReleaseRequest,
     actor: Actor,
-    opts: { intent?: ReleaseIntent; promotedFrom?: string; rollbackOf?: string } = {},
+    opts: ReleaseOptions = {},
   ): Promise<ReleaseResult> {
     const env = this.environment(req.environment);
     const artifact = await this.getArtifact(req.service, req.artifactId);
@@ -356,6 +382,31 @@ export class ReleaseManager {
     const manifests = (await this.manifestsOf(artifact))[env.name];
     const intent = opts.intent ?? 'release';
     const dir = releaseDir(env.name, artifact.namespace, artifact.service);
+    let freezeOverride: string | undefined;
+    let freezeIncidents: string | undefined;
+    let freezeWarning: string | undefined;
+    if (env.production && this.freeze) {
+      const state = await this.freeze.check(artifact.service);
+      if (!state.checked) {
+        freezeWarning = state.warning;
+      } else if (state.frozen) {
+        const overrideReason = opts.overrideFreeze?.reason?.trim();
+        if (!overrideReason) {
+          throw new ProductionFrozenError(
+            frozenMessage(env.name, artifact.service, state.incidents, state.reason),
+          );
+        }
+        freezeOverride = overrideReason;
+        freezeIncidents = state.incidents.map(i => i.id).join(', ') || undefined;
+        await opts.onFreezeOverridden?.({
+          service: artifact.service,
+          environment: env.name,
+          artifactId: artifact.id,
+          reason: overrideReason,
+          incidents: state.incidents,
+        });
+      }
+    }
     const info = {
       service: artifact.service,
       environment: env.name,
@@ -367,6 +418,8 @@ export class ReleaseManager {
       promotedFrom: opts.promotedFrom,
       rollbackOf: opts.rollbackOf,
       reason: req.reason,
+      freezeOverride,
+      freezeIncidents,
     };
     const message = releaseCommitMessage(info);
     let written;
@@ -417,6 +470,10 @@ export class ReleaseManager {
       throw e;
     }
     if (!written.commit) return written.result;
+    const note = [
+      freezeOverride ? `production freeze overridden: ${freezeOverride}` : undefined,
+      freezeWarning,
+    ].filter(Boolean);
     const release: NewRelease = {
       id: written.commit,
       service: artifact.service,
@@ -444,13 +501,13 @@ export class ReleaseManager {
         releaseId: release.id,
       },
       title: `${artifact.service}: ${text}`,
-      description: `${release.commitTitle}${req.reason ? `\n${req.reason}` : ''}`,
+      description: `${release.commitTitle}${req.reason ? `\n${req.reason}` : ''}${freezeOverride ? `\nProduction freeze overridden (incidents ${freezeIncidents ?? 'open'}): ${freezeOverride}` : ''}`,
       squad: artifact.spec.squad,
       severity: env.production ? 'high' : 'normal',
     });
     return {
       changed: true,
-      message: text,
+      message: note.length ? `${text} (${note.join('; ')})` : text,
       release: { ...release, rollout: { state: 'pending' } },
     };
   }
@@ -461,7 +518,11 @@ export class ReleaseManager {
     return (await this.store.latestReleases(this.configRepoKey, service)).get(environment);
   }
 
-  async promote(req: PromoteRequest, actor: Actor): Promise<ReleaseResult> {
+  async promote(
+    req: PromoteRequest,
+    actor: Actor,
+    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden'> = {},
+  ): Promise<ReleaseResult> {
     check(invalidNameReason('service', req.service));
     this.environment(req.fromEnvironment);
     this.environment(req.toEnvironment);
@@ -475,7 +536,7 @@ export class ReleaseManager {
     return this.release(
       { service: req.service, environment: req.toEnvironment, artifactId: from.artifactId, reason: req.reason },
       actor,
-      { intent: 'promote', promotedFrom: req.fromEnvironment },
+      { ...opts, intent: 'promote', promotedFrom: req.fromEnvironment },
     );
   }
 
@@ -505,12 +566,16 @@ export class ReleaseManager {
     );
   }
 
-  async rollback(req: RollbackRequest, actor: Actor): Promise<ReleaseResult> {
+  async rollback(
+    req: RollbackRequest,
+    actor: Actor,
+    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden'> = {},
+  ): Promise<ReleaseResult> {
     const { target, current } = await this.rollbackTarget(req);
     return this.release(
       { service: req.service, environment: req.environment, artifactId: target, reason: req.reason },
       actor,
-      { intent: 'rollback', rollbackOf: current },
+      { ...opts, intent: 'rollback', rollbackOf: current },
     );
   }
 

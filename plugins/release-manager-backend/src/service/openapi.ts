@@ -85,9 +85,10 @@ export const openApiDocument = {
         environment: str, production: { type: 'boolean' }, release: ref('Release'), artifact: ref('Artifact'),
       }),
       ReleaseResult: obj(['changed', 'message'], { changed: { type: 'boolean' }, message: str, release: ref('Release') }),
-      ReleaseRequest: obj(['service', 'environment', 'artifactId'], { service: str, environment: str, artifactId: str, reason: str }),
-      PromoteRequest: obj(['service', 'fromEnvironment', 'toEnvironment'], { service: str, fromEnvironment: str, toEnvironment: str, reason: str }),
-      RollbackRequest: obj(['service', 'environment'], { service: str, environment: str, artifactId: str, reason: str }),
+      ReleaseRequest: obj(['service', 'environment', 'artifactId'], { service: str, environment: str, artifactId: str, reason: str, overrideFreeze: ref('FreezeOverride') }),
+      PromoteRequest: obj(['service', 'fromEnvironment', 'toEnvironment'], { service: str, fromEnvironment: str, toEnvironment: str, reason: str, overrideFreeze: ref('FreezeOverride') }),
+      RollbackRequest: obj(['service', 'environment'], { service: str, environment: str, artifactId: str, reason: str, overrideFreeze: ref('FreezeOverride') }),
+      FreezeOverride: obj(['reason'], { reason: str }),
       ServicePolicies: obj(['service', 'autoReleases', 'branchRestrictions'], {
         service: str,
         autoReleases: { type: 'array', items: obj(['id', 'branch', 'environment'], { id: str, branch: str, environment: str }) },

@@ -158,6 +158,36 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     }
   }
 
+  /** Freeze override from a body, recorded as its own (high severity) audit event when it applies. */
+  function freezeOptions(req: Request, overrideFreeze: { reason: string } | undefined, actor: Actor) {
+    if (!overrideFreeze) return {};
+    return {
+      overrideFreeze,
+      onFreezeOverridden: async (details: {
+        service: string;
+        environment: string;
+        artifactId: string;
+        reason: string;
+        incidents: Array<{ id: string }>;
+      }) => {
+        const event = await auditor.createEvent({
+          eventId: 'freeze-override',
+          request: req,
+          severityLevel: 'high',
+          meta: {
+            service: details.service,
+            environment: details.environment,
+            artifactId: details.artifactId,
+            reason: details.reason,
+            incidents: details.incidents.map(i => i.id),
+            actor: actor.ref,
+          },
+        });
+        await event.success();
+      },
+    };
+  }
+
   router.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
@@ -260,9 +290,10 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     );
     const actor = await actorOf(credentials);
     res.json(
-      await audited(req, 'release', { ...body, actor: actor.ref }, () =>
-        manager.release(body, actor),
-      ),
+      await audited(req, 'release', { ...body, actor: actor.ref }, () => {
+        const { overrideFreeze, ...release } = body;
+        return manager.release(release, actor, freezeOptions(req, overrideFreeze, actor));
+      }),
     );
   });
 
@@ -279,9 +310,10 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     );
     const actor = await actorOf(credentials);
     res.json(
-      await audited(req, 'promote', { ...body, actor: actor.ref }, () =>
-        manager.promote(body, actor),
-      ),
+      await audited(req, 'promote', { ...body, actor: actor.ref }, () => {
+        const { overrideFreeze, ...promotion } = body;
+        return manager.promote(promotion, actor, freezeOptions(req, overrideFreeze, actor));
+      }),
     );
   });
 
@@ -298,9 +330,10 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     );
     const actor = await actorOf(credentials);
     res.json(
-      await audited(req, 'rollback', { ...body, actor: actor.ref }, () =>
-        manager.rollback(body, actor),
-      ),
+      await audited(req, 'rollback', { ...body, actor: actor.ref }, () => {
+        const { overrideFreeze, ...rollback } = body;
+        return manager.rollback(rollback, actor, freezeOptions(req, overrideFreeze, actor));
+      }),
     );
   });
 

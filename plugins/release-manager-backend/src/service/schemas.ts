@@ -56,12 +56,23 @@ export const artifactUploadSchema = z
 
 const reason = z.string().max(2000).optional();
 
+/** Explicit override of the production incident freeze; the reason is required. */
+const overrideFreeze = z
+  .object({
+    reason: z
+      .string()
+      .max(500)
+      .refine(v => v.trim().length > 0, 'a reason is required to override a freeze'),
+  })
+  .strict()
+  .optional();
+
 export const releaseRequestSchema = z
-  .object({ service: nameish, environment: nameish, artifactId: z.string().min(1).max(200), reason })
+  .object({ service: nameish, environment: nameish, artifactId: z.string().min(1).max(200), reason, overrideFreeze })
   .strict();
 
 export const promoteRequestSchema = z
-  .object({ service: nameish, fromEnvironment: nameish, toEnvironment: nameish, reason })
+  .object({ service: nameish, fromEnvironment: nameish, toEnvironment: nameish, reason, overrideFreeze })
   .strict();
 
 export const rollbackRequestSchema = z
@@ -70,6 +81,7 @@ export const rollbackRequestSchema = z
     environment: nameish,
     artifactId: z.string().min(1).max(200).optional(),
     reason,
+    overrideFreeze,
   })
   .strict();
 
