@@ -44,3 +44,26 @@ export function createContext(
     service: flag => resolveService(flag, world.cwd),
   };
 }
+
+/** `parent <name>` with `--service` as its first option. */
+export function serviceCommand(
+  parent: Command,
+  name: string,
+  description: string,
+): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .option('--service <name>', 'service (default: from shuttle.yaml)');
+}
+
+/** Action of a service command: gets the context and the service (`--service`, else shuttle.yaml). */
+export function withService(
+  world: Environment,
+  action: (opts: any, ctx: CommandContext, service: string) => Promise<void>,
+): (opts: any, cmd: Command) => Promise<void> {
+  return async (opts, cmd) => {
+    const ctx = createContext(world, cmd);
+    await action(opts, ctx, ctx.service(opts.service));
+  };
+}

@@ -1,6 +1,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Environment as World, createContext } from '../context';
+import {
+  Environment as World,
+  createContext,
+  serviceCommand,
+  withService,
+} from '../context';
 import { usageError } from '../errors';
 import { formatTime, shortSha, table } from '../output';
 import { readUpload } from '../spec';
@@ -62,59 +67,60 @@ export function registerArtifactCommands(program: Command, world: World): void {
       ]);
     });
 
-  program
-    .command('artifacts')
-    .description('list artifacts of a service, newest first')
-    .option('--service <name>', 'service (default: from shuttle.yaml)')
+  serviceCommand(
+    program,
+    'artifacts',
+    'list artifacts of a service, newest first',
+  )
     .option('--branch <branch>', 'only artifacts built from this branch')
     .option('--limit <n>', 'how many (default: server default)')
     .option('--cursor <cursor>', 'continue a previous listing')
-    .action(async (opts, cmd: Command) => {
-      const ctx = createContext(world, cmd);
-      const service = ctx.service(opts.service);
-      let limit: number | undefined;
-      if (opts.limit !== undefined) {
-        limit = Number(opts.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-          throw usageError(
-            `--limit must be a whole number from 1 to 1000, got '${opts.limit}'`,
-          );
+    .action(
+      withService(world, async (opts, ctx, service) => {
+        let limit: number | undefined;
+        if (opts.limit !== undefined) {
+          limit = Number(opts.limit);
+          if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+            throw usageError(
+              `--limit must be a whole number from 1 to 1000, got '${opts.limit}'`,
+            );
+          }
         }
-      }
-      const page = await ctx.client.getArtifacts(service, {
-        branch: opts.branch,
-        limit,
-        cursor: opts.cursor,
-      });
-      ctx.out.result(page, () => {
-        if (page.items.length === 0) {
-          return `${service}: no artifacts${
-            opts.branch ? ` from branch ${opts.branch}` : ''
-          }`;
-        }
-        return [
-          ...table(
-            [
-              'artifact',
-              'branch',
-              'commit',
-              'author',
-              'created',
-              'environments',
-            ],
-            page.items.map(a => [
-              a.id,
-              a.branch,
-              shortSha(a.sha),
-              a.authorEmail,
-              formatTime(a.createdAt),
-              a.environments.join(','),
-            ]),
-          ),
-          ...(page.nextCursor ? [`more: --cursor ${page.nextCursor}`] : []),
-        ];
-      });
-    });
+        const page = await ctx.client.getArtifacts(service, {
+          branch: opts.branch,
+          limit,
+          cursor: opts.cursor,
+        });
+        ctx.out.result(page, () => {
+          if (page.items.length === 0) {
+            return `${service}: no artifacts${
+              opts.branch ? ` from branch ${opts.branch}` : ''
+            }`;
+          }
+          return [
+            ...table(
+              [
+                'artifact',
+                'branch',
+                'commit',
+                'author',
+                'created',
+                'environments',
+              ],
+              page.items.map(a => [
+                a.id,
+                a.branch,
+                shortSha(a.sha),
+                a.authorEmail,
+                formatTime(a.createdAt),
+                a.environments.join(','),
+              ]),
+            ),
+            ...(page.nextCursor ? [`more: --cursor ${page.nextCursor}`] : []),
+          ];
+        });
+      }),
+    );
 
   program
     .command('environments')

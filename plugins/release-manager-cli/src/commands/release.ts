@@ -3,111 +3,116 @@ import {
   invalidArtifactIdReason,
   ReleaseResult,
 } from '@devplane/plugin-release-manager-common';
-import { Environment as World, createContext } from '../context';
+import {
+  CommandContext,
+  Environment as World,
+  serviceCommand,
+  withService,
+} from '../context';
 import { usageError } from '../errors';
 import { shortSha } from '../output';
 import { checkedName } from '../shuttle';
 
 /** `release`, `promote` and `rollback`: each one commit in the config repo, or a no-op. */
 export function registerReleaseCommands(program: Command, world: World): void {
-  program
-    .command('release')
-    .description('release an artifact into an environment')
-    .option('--service <name>', 'service (default: from shuttle.yaml)')
+  serviceCommand(program, 'release', 'release an artifact into an environment')
     .requiredOption('--env <environment>', 'target environment')
     .requiredOption(
       '--artifact <id>',
       'artifact id, e.g. master-1a2b3c4d5e-6f7a8b9c0d',
     )
     .option('--reason <text>', 'why, recorded in the release log')
-    .action(async (opts, cmd: Command) => {
-      const ctx = createContext(world, cmd);
-      const service = ctx.service(opts.service);
-      const environment = checkedName('environment', opts.env);
-      const artifactId = checkedArtifactId(opts.artifact);
-      const result = await ctx.client.release({
-        service,
-        environment,
-        artifactId,
-        reason: opts.reason,
-      });
-      ctx.out.result(result, () =>
-        describeResult(result, {
+    .action(
+      withService(world, async (opts, ctx, service) => {
+        const environment = checkedName('environment', opts.env);
+        const artifactId = checkedArtifactId(opts.artifact);
+        const result = await ctx.client.release({
+          service,
+          environment,
+          artifactId,
+          reason: opts.reason,
+        });
+        showResult(ctx, result, {
           service,
           environment,
           artifactId,
           verb: 'released',
-        }),
-      );
-    });
+        });
+      }),
+    );
 
-  program
-    .command('promote')
-    .description('release what runs in one environment into another')
-    .option('--service <name>', 'service (default: from shuttle.yaml)')
+  serviceCommand(
+    program,
+    'promote',
+    'release what runs in one environment into another',
+  )
     .requiredOption(
       '--from <environment>',
       'environment to take the artifact from',
     )
     .requiredOption('--to <environment>', 'environment to release it into')
     .option('--reason <text>', 'why, recorded in the release log')
-    .action(async (opts, cmd: Command) => {
-      const ctx = createContext(world, cmd);
-      const service = ctx.service(opts.service);
-      const fromEnvironment = checkedName('environment', opts.from);
-      const toEnvironment = checkedName('environment', opts.to);
-      if (fromEnvironment === toEnvironment) {
-        throw usageError(
-          `--from and --to are both '${toEnvironment}'; promote between two environments`,
-        );
-      }
-      const result = await ctx.client.promote({
-        service,
-        fromEnvironment,
-        toEnvironment,
-        reason: opts.reason,
-      });
-      ctx.out.result(result, () =>
-        describeResult(result, {
+    .action(
+      withService(world, async (opts, ctx, service) => {
+        const fromEnvironment = checkedName('environment', opts.from);
+        const toEnvironment = checkedName('environment', opts.to);
+        if (fromEnvironment === toEnvironment) {
+          throw usageError(
+            `--from and --to are both '${toEnvironment}'; promote between two environments`,
+          );
+        }
+        const result = await ctx.client.promote({
+          service,
+          fromEnvironment,
+          toEnvironment,
+          reason: opts.reason,
+        });
+        showResult(ctx, result, {
           service,
           environment: toEnvironment,
           verb: `promoted from ${fromEnvironment}`,
-        }),
-      );
-    });
+        });
+      }),
+    );
 
-  program
-    .command('rollback')
-    .description(
-      'return an environment to an earlier artifact (default: the one before the current)',
-    )
-    .option('--service <name>', 'service (default: from shuttle.yaml)')
+  serviceCommand(
+    program,
+    'rollback',
+    'return an environment to an earlier artifact (default: the one before the current)',
+  )
     .requiredOption('--env <environment>', 'environment to roll back')
     .option('--artifact <id>', 'earlier artifact to return to')
     .option('--reason <text>', 'why, recorded in the release log')
-    .action(async (opts, cmd: Command) => {
-      const ctx = createContext(world, cmd);
-      const service = ctx.service(opts.service);
-      const environment = checkedName('environment', opts.env);
-      const artifactId =
-        opts.artifact === undefined
-          ? undefined
-          : checkedArtifactId(opts.artifact);
-      const result = await ctx.client.rollback({
-        service,
-        environment,
-        ...(artifactId ? { artifactId } : {}),
-        reason: opts.reason,
-      });
-      ctx.out.result(result, () =>
-        describeResult(result, {
+    .action(
+      withService(world, async (opts, ctx, service) => {
+        const environment = checkedName('environment', opts.env);
+        const artifactId =
+          opts.artifact === undefined
+            ? undefined
+            : checkedArtifactId(opts.artifact);
+        const result = await ctx.client.rollback({
+          service,
+          environment,
+          ...(artifactId ? { artifactId } : {}),
+          reason: opts.reason,
+        });
+        showResult(ctx, result, {
           service,
           environment,
           artifactId,
           verb: 'rolled back to',
-        }),
-      );
-    });
+        });
+      }),
+    );
+}
+
+/** Prints a release result, in plain words unless --json. */
+function showResult(
+  ctx: CommandContext,
+  result: ReleaseResult,
+  what: Parameters<typeof describeResult>[1],
+): void {
+  ctx.out.result(result, () => describeResult(result, what));
 }
 
 export function checkedArtifactId(value: string): string {

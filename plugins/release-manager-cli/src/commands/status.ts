@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Release } from '@devplane/plugin-release-manager-common';
-import { Environment as World, createContext } from '../context';
+import { Environment as World, serviceCommand, withService } from '../context';
 import { CliError, ExitCode } from '../errors';
 import { fields, firstLine, formatTime, shortSha, table } from '../output';
 import { checkedName } from '../shuttle';
@@ -8,13 +8,8 @@ import { checkedArtifactId } from './release';
 
 /** `status`, `describe release`, `describe artifact`. */
 export function registerStatusCommands(program: Command, world: World): void {
-  program
-    .command('status')
-    .description('what runs where for a service')
-    .option('--service <name>', 'service (default: from shuttle.yaml)')
-    .action(async (opts, cmd: Command) => {
-      const ctx = createContext(world, cmd);
-      const service = ctx.service(opts.service);
+  serviceCommand(program, 'status', 'what runs where for a service').action(
+    withService(world, async (_opts, ctx, service) => {
       const statuses = await ctx.client.getStatus(service);
       ctx.out.result(statuses, () => [
         `${service}`,
@@ -37,98 +32,97 @@ export function registerStatusCommands(program: Command, world: World): void {
           ]),
         ),
       ]);
-    });
+    }),
+  );
 
   const describe = program
     .command('describe')
     .description('details of the release in an environment, or of an artifact');
 
-  describe
-    .command('release')
-    .description('what runs in an environment, who released it, when and why')
-    .option('--service <name>', 'service (default: from shuttle.yaml)')
+  serviceCommand(
+    describe,
+    'release',
+    'what runs in an environment, who released it, when and why',
+  )
     .requiredOption('--env <environment>', 'environment')
-    .action(async (opts, cmd: Command) => {
-      const ctx = createContext(world, cmd);
-      const service = ctx.service(opts.service);
-      const environment = checkedName('environment', opts.env);
-      const statuses = await ctx.client.getStatus(service);
-      const status = statuses.find(s => s.environment === environment);
-      if (!status) {
-        throw new CliError(
-          `environment '${environment}' is not configured (known: ${
-            statuses.map(s => s.environment).join(', ') || 'none'
-          })`,
-          ExitCode.NotFound,
+    .action(
+      withService(world, async (opts, ctx, service) => {
+        const environment = checkedName('environment', opts.env);
+        const statuses = await ctx.client.getStatus(service);
+        const status = statuses.find(s => s.environment === environment);
+        if (!status) {
+          throw new CliError(
+            `environment '${environment}' is not configured (known: ${
+              statuses.map(s => s.environment).join(', ') || 'none'
+            })`,
+            ExitCode.NotFound,
+          );
+        }
+        if (!status.release) {
+          throw new CliError(
+            `${service}: nothing has been released to ${environment} yet`,
+            ExitCode.NotFound,
+          );
+        }
+        const r = status.release;
+        const a = status.artifact;
+        ctx.out.result(status, () =>
+          fields([
+            ['Service', service],
+            [
+              'Environment',
+              `${environment}${status.production ? ' (production)' : ''}`,
+            ],
+            ['Artifact', r.artifactId],
+            ['Branch', r.branch ?? a?.branch],
+            [
+              'Commit',
+              a ? `${shortSha(a.sha)} ${firstLine(a.message)}` : undefined,
+            ],
+            ['Author', a ? `${a.authorName} <${a.authorEmail}>` : undefined],
+            ['Intent', r.intent],
+            ['Released by', r.releasedBy],
+            ['Released at', formatTime(r.releasedAt)],
+            ['Promoted from', r.promotedFrom],
+            ['Rollback of', r.rollbackOf],
+            ['Reason', r.reason],
+            ['Rollout', rollout(r)],
+            ['Rollout note', r.rollout.message],
+            ['Config commit', `${shortSha(r.id)} ${r.commitTitle}`],
+            ['CI job', a?.ciJobUrl],
+          ]).concat(
+            r.rollout.logLines?.length
+              ? ['Last log lines:', ...r.rollout.logLines.map(l => `  ${l}`)]
+              : [],
+          ),
         );
-      }
-      if (!status.release) {
-        throw new CliError(
-          `${service}: nothing has been released to ${environment} yet`,
-          ExitCode.NotFound,
-        );
-      }
-      const r = status.release;
-      const a = status.artifact;
-      ctx.out.result(status, () =>
-        fields([
-          ['Service', service],
-          [
-            'Environment',
-            `${environment}${status.production ? ' (production)' : ''}`,
-          ],
-          ['Artifact', r.artifactId],
-          ['Branch', r.branch ?? a?.branch],
-          [
-            'Commit',
-            a ? `${shortSha(a.sha)} ${firstLine(a.message)}` : undefined,
-          ],
-          ['Author', a ? `${a.authorName} <${a.authorEmail}>` : undefined],
-          ['Intent', r.intent],
-          ['Released by', r.releasedBy],
-          ['Released at', formatTime(r.releasedAt)],
-          ['Promoted from', r.promotedFrom],
-          ['Rollback of', r.rollbackOf],
-          ['Reason', r.reason],
-          ['Rollout', rollout(r)],
-          ['Rollout note', r.rollout.message],
-          ['Config commit', `${shortSha(r.id)} ${r.commitTitle}`],
-          ['CI job', a?.ciJobUrl],
-        ]).concat(
-          r.rollout.logLines?.length
-            ? ['Last log lines:', ...r.rollout.logLines.map(l => `  ${l}`)]
-            : [],
-        ),
-      );
-    });
+      }),
+    );
 
-  describe
-    .command('artifact')
-    .description('details of one artifact')
-    .option('--service <name>', 'service (default: from shuttle.yaml)')
+  serviceCommand(describe, 'artifact', 'details of one artifact')
     .requiredOption('--artifact <id>', 'artifact id')
-    .action(async (opts, cmd: Command) => {
-      const ctx = createContext(world, cmd);
-      const service = ctx.service(opts.service);
-      const artifactId = checkedArtifactId(opts.artifact);
-      const a = await ctx.client.getArtifact(service, artifactId);
-      ctx.out.result(a, () =>
-        fields([
-          ['Artifact', a.id],
-          ['Service', a.service],
-          ['Namespace', a.namespace],
-          ['Squad', a.spec?.squad],
-          ['Branch', a.branch],
-          ['Commit', `${shortSha(a.sha)} ${firstLine(a.message)}`],
-          ['Author', `${a.authorName} <${a.authorEmail}>`],
-          ['Repository', a.spec?.application?.url],
-          ['CI job', a.ciJobUrl],
-          ['Created at', formatTime(a.createdAt)],
-          ['Created by', a.createdBy],
-          ['Environments', a.environments.join(', ') || 'none'],
-        ]),
-      );
-    });
+    .action(
+      withService(world, async (opts, ctx, service) => {
+        const artifactId = checkedArtifactId(opts.artifact);
+        const a = await ctx.client.getArtifact(service, artifactId);
+        ctx.out.result(a, () =>
+          fields([
+            ['Artifact', a.id],
+            ['Service', a.service],
+            ['Namespace', a.namespace],
+            ['Squad', a.spec?.squad],
+            ['Branch', a.branch],
+            ['Commit', `${shortSha(a.sha)} ${firstLine(a.message)}`],
+            ['Author', `${a.authorName} <${a.authorEmail}>`],
+            ['Repository', a.spec?.application?.url],
+            ['CI job', a.ciJobUrl],
+            ['Created at', formatTime(a.createdAt)],
+            ['Created by', a.createdBy],
+            ['Environments', a.environments.join(', ') || 'none'],
+          ]),
+        );
+      }),
+    );
 }
 
 function rollout(r: Release): string {
