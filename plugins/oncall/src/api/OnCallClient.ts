@@ -13,6 +13,24 @@ import {
   TriggerIncidentResponse,
 } from '@devplane/plugin-oncall-common';
 
+/** A production release as the incident dialog shows it (subset of the release manager's `Release`). */
+export type ProductionRelease = {
+  id: string;
+  artifactId: string;
+  releasedBy: string;
+  releasedAt: string;
+  intent?: string;
+};
+
+/** Answer of the release manager's `POST /rollbacks` (subset of its `ReleaseResult`). */
+export type RollbackOutcome = {
+  changed: boolean;
+  message: string;
+};
+
+/** The production environment of the release manager, as the incident dialog uses it. */
+export const PRODUCTION_ENVIRONMENT = 'prod';
+
 /** The on-call backend, as the frontend sees it. */
 export interface OnCallApi {
   getOnCall(entity: CompoundEntityRef): Promise<OnCallResponse>;
@@ -23,6 +41,13 @@ export interface OnCallApi {
   acknowledgeIncident(id: string): Promise<{ incident: Incident }>;
   resolveIncident(id: string): Promise<{ incident: Incident }>;
   getServiceFreeze(service: string): Promise<ServiceFreeze>;
+  /**
+   * The service's last production releases from the release manager, newest first;
+   * undefined when the release manager is not installed or does not know the service (404).
+   */
+  getProductionReleases(service: string, limit?: number): Promise<ProductionRelease[] | undefined>;
+  /** Rolls production back to an artifact, overriding the incident freeze (the rollback is the remedy). */
+  rollbackProduction(service: string, artifactId: string): Promise<RollbackOutcome>;
 }
 
 /** @public */
@@ -45,6 +70,11 @@ export class OnCallClient implements OnCallApi {
       throw await ResponseError.fromResponse(res);
     }
     return (await res.json()) as T;
+  }
+
+  private async callReleaseManager(path: string, init?: RequestInit): Promise<Response> {
+    const baseUrl = await this.discoveryApi.getBaseUrl('release-manager');
+    return this.fetchApi.fetch(`${baseUrl}${path}`, init);
   }
 
   private static entityPath(entity: CompoundEntityRef) {
@@ -88,5 +118,35 @@ export class OnCallClient implements OnCallApi {
     return this.call<ServiceFreeze>(
       `/services/${encodeURIComponent(service)}/freeze`,
     );
+  }
+
+  async getProductionReleases(service: string, limit = 5) {
+    const res = await this.callReleaseManager(
+      `/services/${encodeURIComponent(service)}/releases?environment=${PRODUCTION_ENVIRONMENT}&limit=${limit}`,
+    );
+    if (res.status === 404) return undefined;
+    if (!res.ok) {
+      throw await ResponseError.fromResponse(res);
+    }
+    const page = (await res.json()) as { items?: ProductionRelease[] };
+    return page.items ?? [];
+  }
+
+  async rollbackProduction(service: string, artifactId: string) {
+    const res = await this.callReleaseManager('/rollbacks', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        service,
+        environment: PRODUCTION_ENVIRONMENT,
+        artifactId,
+        reason: 'rollback from incident',
+        overrideFreeze: { reason: 'rollback during incident' },
+      }),
+    });
+    if (!res.ok) {
+      throw await ResponseError.fromResponse(res);
+    }
+    return (await res.json()) as RollbackOutcome;
   }
 }

@@ -1,2 +1,2 @@
-export { OnCallClient, onCallApiRef } from './OnCallClient';
-export type { OnCallApi } from './OnCallClient';
+export { OnCallClient, onCallApiRef, PRODUCTION_ENVIRONMENT } from './OnCallClient';
+export type { OnCallApi, ProductionRelease, RollbackOutcome } from './OnCallClient';

@@ -63,6 +63,8 @@ function mockApi(overrides: Partial<OnCallApi> = {}): jest.Mocked<OnCallApi> {
     })),
     resolveIncident: jest.fn(),
     getServiceFreeze: jest.fn(),
+    getProductionReleases: jest.fn(async () => undefined),
+    rollbackProduction: jest.fn(),
     ...overrides,
   } as jest.Mocked<OnCallApi>;
 }

@@ -29,6 +29,9 @@ import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { onCallApiRef } from '../api';
 import { TriggerIncidentDialog } from './TriggerIncidentDialog';
 
+/** The release manager's service name when it differs from the entity name. */
+const SHUTTLE_SERVICE_ANNOTATION = 'devplane.io/shuttle-service';
+
 const EXAMPLE = `# app-config.yaml — a built-in rotation named after the owning group
 oncall:
   rotations:
@@ -224,6 +227,8 @@ export const EntityOnCallCard = () => {
   const { entity } = useEntity();
   const api = useApi(onCallApiRef);
   const ref = getCompoundEntityRef(entity);
+  const service =
+    entity.metadata.annotations?.[SHUTTLE_SERVICE_ANNOTATION] || entity.metadata.name;
   const [dialogOpen, setDialogOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string>();
@@ -284,6 +289,7 @@ export const EntityOnCallCard = () => {
         <TriggerIncidentDialog
           open={dialogOpen}
           entity={ref}
+          service={service}
           onCall={value.now}
           onClose={() => setDialogOpen(false)}
           onTriggered={() => retry()}

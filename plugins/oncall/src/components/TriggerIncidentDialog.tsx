@@ -23,11 +23,18 @@ import {
   TriggerIncidentResponse,
 } from '@devplane/plugin-oncall-common';
 import { onCallApiRef } from '../api';
+import { ProductionReleases } from './ProductionReleases';
 
-/** The Trigger dialog: description (required) and severity; reports the incident id and status. */
+/**
+ * The Trigger dialog: description (required) and severity; reports the incident id and status.
+ * Below, the service's last production releases with a rollback button (when the release
+ * manager is installed).
+ */
 export const TriggerIncidentDialog = (props: {
   open: boolean;
   entity: CompoundEntityRef;
+  /** Service name in the release manager; default the entity name. */
+  service?: string;
   onCall: OnCallPerson[];
   onClose: () => void;
   onTriggered: (result: TriggerIncidentResponse) => void;
@@ -129,6 +136,7 @@ export const TriggerIncidentDialog = (props: {
             )}
           </>
         )}
+        <ProductionReleases service={props.service ?? props.entity.name} />
       </DialogContent>
       <DialogActions>
         <Button onClick={close}>{result ? 'Close' : 'Cancel'}</Button>
