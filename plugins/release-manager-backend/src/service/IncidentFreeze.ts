@@ -102,12 +102,9 @@ export class OnCallFreezeChecker implements FreezeChecker {
         incidents,
       };
     } catch (e: any) {
-      const why =
-        e?.name === 'TimeoutError'
-          ? `no answer within ${this.timeoutMs} ms`
-          : status
-            ? `HTTP ${status}`
-            : (e?.cause?.code ?? e?.message ?? String(e));
+      let why: string = e?.cause?.code ?? e?.message ?? String(e);
+      if (e?.name === 'TimeoutError') why = `no answer within ${this.timeoutMs} ms`;
+      else if (status) why = `HTTP ${status}`;
       const warning = `on-call backend unreachable (${why}); incident freeze of ${service} not checked`;
       logger.warn(`Release manager: ${warning}`);
       return { checked: false, warning };
