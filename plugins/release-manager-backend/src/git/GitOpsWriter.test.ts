@@ -1,17 +1,22 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ConflictError } from '@backstage/errors';
+import { ConflictError, ServiceUnavailableError } from '@backstage/errors';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 import { GitOpsWriter, WriteJob } from './GitOpsWriter';
 
 jest.setTimeout(60_000);
 
+/** A job writing one file; `hook` runs on the first apply only (apply may be called again). */
 function writeFileJob(rel: string, content: string, hook?: () => Promise<void>): WriteJob<string> {
+  let hooked = false;
   return {
     apply: async tree => {
       await tree.writeFile(rel, content);
-      if (hook) await hook();
+      if (hook && !hooked) {
+        hooked = true;
+        await hook();
+      }
       return { result: rel, commit: { message: `write ${rel}\n\nService: x\n`, paths: [rel] } };
     },
   };
@@ -33,8 +38,41 @@ describe('GitOpsWriter', () => {
     await fs.rm(root, { recursive: true, force: true });
   });
 
-  const newWriter = (name = 'work') =>
-    GitOpsWriter.create({ workDir: path.join(root, name), remoteUrl: remote });
+  const newWriter = (name = 'work', extra: { retryBudgetMs?: number; beforePush?: () => Promise<void> } = {}) =>
+    GitOpsWriter.create({ workDir: path.join(root, name), remoteUrl: remote, ...extra });
+
+  /** Pushes an unrelated file to the remote every `everyMs` from its own clone until stopped. */
+  function outsideCommitter(everyMs: number) {
+    let stop = false;
+    let pushed = 0;
+    const dir = path.join(root, 'outsider');
+    const done = (async () => {
+      await runGit(['clone', '--quiet', remote, dir]);
+      for (let i = 0; i < 2000 && !stop; i++) {
+        await fs.mkdir(path.join(dir, 'outside'), { recursive: true });
+        await fs.writeFile(path.join(dir, 'outside', `${i}.txt`), `${i}\n`);
+        await runGit(['add', '-A'], { cwd: dir });
+        await runGit(['-c', 'user.name=O', '-c', 'user.email=o@x', 'commit', '-q', '-m', `outside ${i}`], { cwd: dir });
+        for (let attempt = 0; attempt < 50; attempt++) {
+          try {
+            await runGit(['push', '--quiet', 'origin', 'HEAD:main'], { cwd: dir });
+            pushed++;
+            break;
+          } catch {
+            await runGit(['-c', 'user.name=O', '-c', 'user.email=o@x', 'pull', '-q', '--rebase', 'origin', 'main'], { cwd: dir });
+          }
+        }
+        await new Promise(r => setTimeout(r, everyMs));
+      }
+    })();
+    return {
+      stop: async () => {
+        stop = true;
+        await done;
+        return pushed;
+      },
+    };
+  }
 
   async function remoteLog(): Promise<string[]> {
     const { stdout } = await runGit(['log', '--format=%s', 'main'], { cwd: remote });
@@ -89,7 +127,7 @@ describe('GitOpsWriter', () => {
     expect(files.filter(f => /^[ab]\//.test(f.path))).toHaveLength(30);
   });
 
-  it('rebases over an outside commit that lands mid-write', async () => {
+  it('re-applies over an outside commit that lands mid-write', async () => {
     const w = await newWriter();
     const r = await w.write(
       writeFileJob('dev/releases/ns/svc/artifact.json', '{}', async () => {
@@ -103,6 +141,81 @@ describe('GitOpsWriter', () => {
     expect(w.stats.rejectedPushes).toBeGreaterThan(0);
     const { stdout } = await runGit(['rev-parse', 'main'], { cwd: remote });
     expect(stdout.trim()).toBe(r.commit);
+  });
+
+  it('an outside committer pushing continuously while two writers run N releases: all succeed', async () => {
+    const [a, b] = await Promise.all([newWriter('a'), newWriter('b')]);
+    const outsider = outsideCommitter(100);
+    const N = 40;
+    const results = await Promise.allSettled(
+      Array.from({ length: N }, async (_, i) => {
+        // Staggered arrivals, so there are many batches and many rejected pushes.
+        await new Promise(r => setTimeout(r, (i % 10) * 30 + Math.floor(i / 10) * 150));
+        return (i % 2 ? a : b).write(writeFileJob(`dev/releases/ns/svc-${i}/artifact.json`, `{"n":${i}}\n`));
+      }),
+    );
+    const pushed = await outsider.stop();
+    const failed = results.filter(r => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(failed.map(f => String(f.reason))).toEqual([]);
+    const log = await remoteLog();
+    expect(log.filter(s => s.startsWith('write dev/'))).toHaveLength(N);
+    expect(log.filter(s => s.startsWith('outside '))).toHaveLength(pushed);
+    expect(await merges()).toBe(0);
+    expect(a.stats.rejectedPushes + b.stats.rejectedPushes).toBeGreaterThan(0);
+    const { files } = await host.listTree('config', '');
+    expect(files.filter(f => f.path.startsWith('outside/'))).toHaveLength(pushed);
+  }, 120_000);
+
+  it('a write whose own file another writer changed in between is a conflict; a no-op there is not', async () => {
+    const [a, b] = await Promise.all([newWriter('a'), newWriter('b')]);
+    await a.write(writeFileJob('dev/releases/ns/svc/artifact.json', 'v1\n'));
+    // b's write started before a changed the same file: a true conflict.
+    const conflicting = b.write(
+      writeFileJob('dev/releases/ns/svc/artifact.json', 'v2\n', async () => {
+        await a.write(writeFileJob('dev/releases/ns/svc/artifact.json', 'v2-from-a\n'));
+      }),
+    );
+    await expect(conflicting).rejects.toThrow(ConflictError);
+    expect((await host.readFile('config', 'dev/releases/ns/svc/artifact.json')).content.toString()).toBe('v2-from-a\n');
+    // A write that is a no-op on what landed upstream meanwhile (the same release) is not.
+    const noop: WriteJob<string> = {
+      apply: async tree =>
+        (await tree.readFile('dev/releases/ns/svc/artifact.json')) === 'v3\n'
+          ? { noop: true, result: 'already' }
+          : (await tree.writeFile('dev/releases/ns/svc/artifact.json', 'v3\n'),
+            { result: 'written', commit: { message: 'v3\n\nService: x\n', paths: ['dev/releases/ns/svc'] } }),
+    };
+    let once = false;
+    const racing: WriteJob<string> = {
+      apply: async tree => {
+        const out = await noop.apply(tree);
+        if (!once) {
+          once = true;
+          await a.write(writeFileJob('dev/releases/ns/svc/artifact.json', 'v3\n'));
+        }
+        return out;
+      },
+    };
+    await expect(b.write(racing)).resolves.toEqual({ result: 'already', commit: undefined, committedAt: undefined });
+    expect(await merges()).toBe(0);
+  });
+
+  it('gives up with a 503 (not a 409) when the remote keeps moving past the time budget', async () => {
+    let n = 0;
+    let moving = true;
+    const w = await newWriter('w', {
+      retryBudgetMs: 1500,
+      beforePush: async () => {
+        if (moving) await host.commitFiles('config', { [`other/${n++}.txt`]: 'o' }, { message: 'outside' });
+      },
+    });
+    const job = writeFileJob('mine.txt', 'x');
+    await expect(w.write(job)).rejects.toThrow(ServiceUnavailableError);
+    await expect(host.readFile('config', 'mine.txt')).rejects.toThrow();
+    expect(w.stats.rejectedPushes).toBeGreaterThan(1);
+    moving = false;
+    // Still usable afterwards.
+    await expect(w.write(writeFileJob('after.txt', 'y'))).resolves.toHaveProperty('commit');
   });
 
   it('fails a write that truly conflicts with an outside change, keeping the outside change', async () => {

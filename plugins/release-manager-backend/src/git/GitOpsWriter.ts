@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { ConflictError } from '@backstage/errors';
+import { ConflictError, ServiceUnavailableError } from '@backstage/errors';
 import {
   GitCommandError,
   runGit,
@@ -26,8 +26,14 @@ export interface GitOpsWriterOptions {
   token?: string;
   logger?: LoggerService;
   committer?: GitPerson;
-  /** Push attempts before giving up (default 8). */
+  /** Time budget for retrying a push the remote rejected because it moved (default 30 s). */
+  retryBudgetMs?: number;
+  /** Hard cap on push attempts within the budget (default 500). */
   maxAttempts?: number;
+  /** Upper bound of the jittered wait between attempts (default 100 ms). */
+  maxBackoffMs?: number;
+  /** Called before every push attempt (tests use it to make the remote move). */
+  beforePush?: () => Promise<void>;
   /** Maximum number of queued writes carried by one push (default 100). */
   maxBatch?: number;
 }
@@ -51,7 +57,8 @@ export type JobOutcome<T> =
 /** One queued write: one commit (or none). */
 export interface WriteJob<T> {
   /** Applies the change to the working tree; called on a tree equal to the remote branch plus
-   * the commits queued before it in the same batch. */
+   * the commits queued before it in the same batch. May be called again (on a newer remote tip,
+   * or on a dry-run tree to re-decide it), so it must depend only on the tree it is given. */
   apply(tree: WorkTree): Promise<JobOutcome<T>>;
 }
 
@@ -74,11 +81,16 @@ export interface CommitRecord {
   files?: string[];
 }
 
+/** A job's commit content: for each of its paths, the files below it. */
+type Snapshot = { rel: string; files: [string, Buffer][] }[];
+
 type Pending = {
   job: WriteJob<any>;
+  queuedAt: number;
   resolve: (v: WriteResult<any>) => void;
   reject: (e: Error) => void;
   outcome?: JobOutcome<any>;
+  snapshot?: Snapshot;
   localSha?: string;
   error?: Error;
   commit?: string;
@@ -112,20 +124,32 @@ async function listFilesUnder(root: string, rel: string): Promise<string[]> {
   return out.sort();
 }
 
+/** The changed files that fall under one of a committing job's paths. */
+function conflictingPaths(p: Pending, changed: string[]): string[] {
+  if (changed.length === 0) return [];
+  const paths = (p.outcome as any).commit.paths as string[];
+  return changed.filter(f => paths.some(q => f === q || f.startsWith(`${q}/`)));
+}
+
 function isPushRejected(e: unknown): boolean {
   if (!(e instanceof GitCommandError)) return false;
-  return /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref|stale info/i.test(
+  // The remote moved (or another push held its ref lock at that moment): retry. A push the
+  // remote refused for another reason (a hook, a protected branch) is not retried.
+  return /non-fast-forward|\(fetch first\)|failed to update ref|cannot lock ref|failed to lock|stale info|incorrect old value/i.test(
     e.stderr + e.stdout,
   );
 }
 
 /**
  * Writes the GitOps config repository through its own working clone: a serial queue of write
- * jobs, one commit per job, and one push carrying every commit queued meanwhile. A rejected
- * push fetches, rebases the batch and retries with bounded backoff; a commit that truly
- * conflicts with what landed upstream is dropped from the batch and its caller gets a
- * ConflictError. Never force-pushes. Local state is reset to the remote before a batch whenever
- * anything went wrong before (including a crash of a previous process).
+ * jobs, one commit per job, and one push carrying every commit queued meanwhile. A push the
+ * remote rejects because it moved (other replicas, outside committers) is not a conflict: the
+ * writer fetches, moves to the new tip, re-applies the batch's jobs there and pushes again, with
+ * a short jittered backoff, for up to `retryBudgetMs` (then a 503). Only a job whose own paths
+ * someone else changed after the batch started (and which is not a no-op on the new tip) fails,
+ * with a ConflictError. Never force-pushes; history stays linear. Local state is reset to the
+ * remote before a batch whenever anything went wrong before (including a crash of a previous
+ * process).
  */
 export class GitOpsWriter {
   readonly workDir: string;
@@ -135,13 +159,18 @@ export class GitOpsWriter {
   private readonly logger?: LoggerService;
   private readonly committer: GitPerson;
   private readonly maxAttempts: number;
+  private readonly retryBudgetMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly beforePush?: () => Promise<void>;
   private readonly maxBatch: number;
   private readonly queue: Pending[] = [];
   private draining = false;
   private needsReset = true;
-  private indexStale = false;
+  /** The work tree lacks upstream changes (after a fast-path retry); reset before applying. */
+  private treeStale = false;
   private lock: Promise<unknown> = Promise.resolve();
   private lastFetch = 0;
+  private lastFetchStarted = 0;
   private fetchInFlight?: Promise<void>;
 
   /** Pushes performed and commits they carried (for tests and the benchmark). */
@@ -163,7 +192,10 @@ export class GitOpsWriter {
       name: 'Release Manager',
       email: 'release-manager@devplane.local',
     };
-    this.maxAttempts = options.maxAttempts ?? 8;
+    this.maxAttempts = options.maxAttempts ?? 500;
+    this.retryBudgetMs = options.retryBudgetMs ?? 30_000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 100;
+    this.beforePush = options.beforePush;
     this.maxBatch = options.maxBatch ?? 100;
   }
 
@@ -221,10 +253,15 @@ export class GitOpsWriter {
   }
 
   private async fetchOrigin(): Promise<void> {
+    const started = Date.now();
     await this.git([
       'fetch',
       '--quiet',
       '--no-tags',
+      // Nothing after the ref update: a retry's fetch → push window must stay short.
+      '--no-auto-maintenance',
+      '--no-auto-gc',
+      '--no-write-fetch-head',
       'origin',
       `+refs/heads/${this.branch}:${this.originRef}`,
     ]).catch(async e => {
@@ -233,6 +270,7 @@ export class GitOpsWriter {
       throw e;
     });
     this.lastFetch = Date.now();
+    this.lastFetchStarted = started;
   }
 
   private async hasOriginBranch(): Promise<boolean> {
@@ -269,14 +307,14 @@ export class GitOpsWriter {
       await this.fetchOrigin();
     }
     await this.git(['clean', '-fdxq']);
-    this.indexStale = false;
     this.needsReset = false;
+    this.treeStale = false;
   }
 
   /** Queues a write; resolves once its commit is pushed (or it was a no-op). */
   write<T>(job: WriteJob<T>): Promise<WriteResult<T>> {
     return new Promise<WriteResult<T>>((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      this.queue.push({ job, resolve, reject, queuedAt: Date.now() });
       this.kick();
     });
   }
@@ -305,7 +343,12 @@ export class GitOpsWriter {
       }
       for (const p of batch) {
         if (p.error) p.reject(p.error);
-        else p.resolve({ result: p.outcome!.result, commit: p.commit, committedAt: p.committedAt });
+        else
+          p.resolve({
+            result: p.outcome!.result,
+            commit: p.commit,
+            committedAt: p.commit ? p.committedAt : undefined,
+          });
       }
     }
   }
@@ -345,35 +388,164 @@ export class GitOpsWriter {
 
   private async runBatch(batch: Pending[]): Promise<void> {
     if (this.needsReset) await this.resetToOrigin(true);
+    const started = Date.now();
+    // Look at the remote as it is now (after every job of the batch was queued): a change to a
+    // job's paths that lands after this point is a true conflict, one before it is just history.
+    await this.syncToOrigin(Math.max(...batch.map(p => p.queuedAt)));
+    let base = await this.revParse('HEAD');
+    let live = await this.applyJobs(batch);
+    for (let attempt = 1; live.length > 0; attempt++) {
+      if (await this.tryPush(live)) return;
+      this.stats.rejectedPushes++;
+      if (Date.now() - started >= this.retryBudgetMs || attempt >= this.maxAttempts) {
+        throw new ServiceUnavailableError(
+          `The config repo is too busy: push rejected ${attempt} times in ${Math.round(
+            (Date.now() - started) / 1000,
+          )} s because others kept pushing; nothing was written (nothing force-pushed), retry later`,
+        );
+      }
+      // Jittered backoff, kept short: what decides success is the fetch → push window.
+      await sleep(Math.random() * Math.min(this.maxBackoffMs, 10 * 2 ** Math.min(attempt, 10)));
+      await this.fetchOrigin();
+      // Fast path (the remote moved elsewhere): re-create the same commits on the new tip from
+      // their in-memory snapshots while checking, in parallel, what changed upstream.
+      const [changed, tip] = await Promise.all([
+        this.changedFiles(base, this.originRef),
+        this.revParse(this.originRef),
+        this.importCommits(live, this.originRef),
+      ]);
+      const hit = live.some(p => conflictingPaths(p, changed).length > 0);
+      if (hit) {
+        // Someone changed a path of ours: re-decide those jobs on the new tip, re-apply the rest.
+        await this.moveTo(this.originRef);
+        this.treeStale = false;
+        live = await this.applyJobs(await this.dropConflicting(live, changed));
+      } else {
+        // The work tree lacks the upstream changes now; the next batch starts with a reset.
+        this.treeStale = true;
+      }
+      base = tip;
+    }
+  }
+
+  /** Fetches if the last fetch started before `since`, and moves the clone to the remote tip. */
+  private async syncToOrigin(since: number): Promise<void> {
+    if (this.lastFetchStarted <= since) await this.fetchOrigin();
+    const [head, tip] = await Promise.all([this.revParse('HEAD'), this.revParse(this.originRef)]);
+    if (tip && (head !== tip || this.treeStale)) await this.moveTo(this.originRef);
+    this.treeStale = false;
+  }
+
+  private async revParse(ref: string): Promise<string> {
+    const { stdout } = await this.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => ({
+      stdout: '',
+    }));
+    return stdout.trim();
+  }
+
+  /** Makes branch, index and work tree equal to `ref`, dropping local commits and changes. */
+  private async moveTo(ref: string): Promise<void> {
+    await this.git(['reset', '--quiet', '--hard', ref]);
+    await this.git(['clean', '-fdq']);
+  }
+
+  private async changedFiles(from: string, to: string): Promise<string[]> {
+    const { stdout } = await this.git(['diff', '--name-only', '--no-renames', '-z', from, to]);
+    return stdout.split('\0').filter(Boolean);
+  }
+
+  /**
+   * After the remote moved: a job whose paths someone else changed in between is re-decided on
+   * the new tip without writing (a no-op there — e.g. the same artifact already runs — is fine);
+   * otherwise it fails with a ConflictError. The rest stay queued and are re-applied on the tip.
+   */
+  private async dropConflicting(jobs: Pending[], changed: string[]): Promise<Pending[]> {
+    if (changed.length === 0) return jobs;
+    const live: Pending[] = [];
+    for (const p of jobs) {
+      const hit = conflictingPaths(p, changed);
+      if (hit.length === 0) {
+        live.push(p);
+        continue;
+      }
+      try {
+        const outcome = await p.job.apply(this.dryRunTree());
+        if ('noop' in outcome) {
+          p.outcome = outcome;
+          continue;
+        }
+        p.error = new ConflictError(
+          `Conflict in the config repo: ${hit.slice(0, 5).join(', ')} changed upstream while this write was in flight; nothing was written, retry once you have looked at the new state`,
+        );
+        this.logger?.warn(p.error.message);
+      } catch (e: any) {
+        p.error = e;
+      }
+    }
+    return live;
+  }
+
+  /** Applies jobs on the work tree and commits each; returns the jobs that made a commit. */
+  private async applyJobs(jobs: Pending[]): Promise<Pending[]> {
     const tree = this.tree();
     const committed: Pending[] = [];
     let applied: Pending[] = [];
-    for (const p of batch) {
+    for (const p of jobs) {
       try {
         p.outcome = await p.job.apply(tree);
-        if (!('noop' in p.outcome)) applied.push(p);
+        if (!('noop' in p.outcome)) {
+          p.snapshot = await this.snapshot(p.outcome.commit.paths);
+          applied.push(p);
+        }
       } catch (e: any) {
         p.error = e;
         // Commit what the earlier jobs applied, then discard this job's partial changes.
         await this.importCommits(applied);
         committed.push(...applied);
         applied = [];
-        await this.git(['reset', '--quiet', '--hard', 'HEAD']);
-        this.indexStale = false;
-        await this.git(['clean', '-fdq']);
+        await this.moveTo('HEAD');
       }
     }
     await this.importCommits(applied);
     committed.push(...applied);
-    if (committed.length > 0) await this.pushWithRetry(committed);
+    return committed;
+  }
+
+  /** A tree that reads the work tree and keeps writes in memory (to re-decide a job). */
+  private dryRunTree(): WorkTree {
+    const real = this.tree();
+    const written = new Map<string, string | undefined>();
+    const norm = (rel: string) => rel.replace(/\/+$/, '');
+    return {
+      dir: real.dir,
+      readFile: async rel => (written.has(norm(rel)) ? written.get(norm(rel)) : real.readFile(rel)),
+      writeFile: async (rel, content) => void written.set(norm(rel), content.toString()),
+      remove: async rel => void written.set(norm(rel), undefined),
+      list: rel => real.list(rel),
+    };
+  }
+
+  /** The files at or below each path as they are in the work tree now (a job's commit content). */
+  private async snapshot(paths: string[]): Promise<Snapshot> {
+    const out: Snapshot = [];
+    for (const rel of paths) {
+      const clean = assertPlainPath(rel);
+      const files: [string, Buffer][] = [];
+      for (const file of await listFilesUnder(this.workDir, clean)) {
+        files.push([assertPlainPath(file), await fs.readFile(path.join(this.workDir, file))]);
+      }
+      out.push({ rel: clean, files });
+    }
+    return out;
   }
 
   /**
-   * Turns applied jobs into one commit each with a single `git fast-import` run (the working
-   * tree already holds their changes; each commit snapshots its job's paths), then syncs the
-   * index. Cost per batch does not grow with the number of commits in it.
+   * Turns applied jobs into one commit each with a single `git fast-import` run, from their
+   * snapshots, on top of `from` (default: the branch). Cost per batch does not grow with the
+   * number of commits in it. The index is left stale: every later step that needs it
+   * (`reset --hard`) rewrites it.
    */
-  private async importCommits(jobs: Pending[]): Promise<void> {
+  private async importCommits(jobs: Pending[], from?: string): Promise<void> {
     if (jobs.length === 0) return;
     const chunks: Buffer[] = [];
     const put = (x: string | Buffer) => chunks.push(typeof x === 'string' ? Buffer.from(x, 'utf8') : x);
@@ -381,25 +553,20 @@ export class GitOpsWriter {
     const ident = (p: GitPerson) =>
       `${(p.name || p.email).replace(/[<>\n]/g, '')} <${p.email.replace(/[<>\n]/g, '')}>`;
     for (const [i, p] of jobs.entries()) {
-      const { message, author, paths } = (p.outcome as any).commit as {
-        message: string;
-        author?: GitPerson;
-        paths: string[];
-      };
+      const { message, author } = (p.outcome as any).commit as { message: string; author?: GitPerson };
       const msg = Buffer.from(message, 'utf8');
       put(`commit refs/heads/${this.branch}\n`);
+      put(`mark :${i + 1}\n`);
       put(`author ${ident(author ?? this.committer)} ${now} +0000\n`);
       put(`committer ${ident(this.committer)} ${now} +0000\n`);
       put(`data ${msg.length}\n`);
       put(msg);
       put('\n');
-      if (i === 0) put(`from refs/heads/${this.branch}^0\n`);
-      for (const rel of paths) {
-        const clean = assertPlainPath(rel);
-        put(`D ${clean}\n`);
-        for (const file of await listFilesUnder(this.workDir, clean)) {
-          const content = await fs.readFile(path.join(this.workDir, file));
-          put(`M 100644 inline ${assertPlainPath(file)}\ndata ${content.length}\n`);
+      if (i === 0) put(`from ${from ? `${from}^0` : `refs/heads/${this.branch}^0`}\n`);
+      for (const { rel, files } of p.snapshot!) {
+        put(`D ${rel}\n`);
+        for (const [file, content] of files) {
+          put(`M 100644 inline ${file}\ndata ${content.length}\n`);
           put(content);
           put('\n');
         }
@@ -407,95 +574,40 @@ export class GitOpsWriter {
       put('\n');
     }
     put('done\n');
-    await this.git(['fast-import', '--quiet', '--done'], { input: Buffer.concat(chunks) });
-    // The work tree already equals the new HEAD; the index is synced lazily (only a rebase or
-    // cherry-pick needs it), which saves rewriting a large index on every batch.
-    this.indexStale = true;
-  }
-
-  private async syncIndex(): Promise<void> {
-    if (!this.indexStale) return;
-    await this.git(['reset', '--quiet']);
-    this.indexStale = false;
-  }
-
-  private async pushWithRetry(committed: Pending[]): Promise<void> {
-    let live = committed;
-    for (let attempt = 1; ; attempt++) {
-      const { stdout } = await this.git([
-        'log',
-        '--reverse',
-        '--format=%H %cI',
-        `${this.originRef}..HEAD`,
-      ]);
-      const local = stdout
+    const marks = path.join(this.workDir, '.git', 'devplane-marks');
+    // --force only lets fast-import move the local branch onto a new remote tip; pushes are
+    // never forced.
+    await this.git(['fast-import', '--quiet', '--done', '--force', `--export-marks=${marks}`], {
+      input: Buffer.concat(chunks),
+    });
+    const shas = new Map(
+      (await fs.readFile(marks, 'utf8'))
         .split('\n')
         .filter(Boolean)
-        .map(l => ({ sha: l.split(' ')[0], date: new Date(l.split(' ')[1]).toISOString() }));
-      if (local.length !== live.length) {
-        throw new Error(
-          `Config repo clone is inconsistent: ${local.length} local commits for ${live.length} writes`,
-        );
-      }
-      live.forEach((p, i) => {
-        p.localSha = local[i].sha;
-      });
-      try {
-        // Never --force: a non-fast-forward is rejected and handled below.
-        await this.git(['push', '--quiet', 'origin', `HEAD:refs/heads/${this.branch}`]);
-        this.stats.pushes++;
-        this.stats.commits += live.length;
-        // The push moved refs/remotes/origin/<branch> to HEAD as well.
-        live.forEach((p, i) => {
-          p.commit = local[i].sha;
-          p.committedAt = local[i].date;
-        });
-        return;
-      } catch (e) {
-        if (!isPushRejected(e)) throw e;
-        this.stats.rejectedPushes++;
-        if (attempt >= this.maxAttempts) {
-          throw new ConflictError(
-            `The config repo kept moving: push rejected ${attempt} times, giving up (nothing was force-pushed)`,
-          );
-        }
-      }
-      const delay = Math.min(2000, 25 * 2 ** (attempt - 1)) * (0.5 + Math.random());
-      await sleep(delay);
-      await this.fetchOrigin();
-      await this.syncIndex();
-      try {
-        await this.git(['rebase', '--quiet', '--empty=keep', '--reapply-cherry-picks', this.originRef]);
-      } catch (e) {
-        await this.git(['rebase', '--abort']).catch(() => undefined);
-        live = await this.replayIndividually(live);
-        if (live.length === 0) return;
-      }
-    }
+        .map(l => [l.split(' ')[0], l.split(' ')[1]] as const),
+    );
+    const committedAt = new Date(now * 1000).toISOString();
+    jobs.forEach((p, i) => {
+      p.localSha = shas.get(`:${i + 1}`);
+      p.committedAt = committedAt;
+      if (!p.localSha) throw new Error('Config repo clone is inconsistent: fast-import lost a commit');
+    });
   }
 
-  /** Replays commits one by one onto the remote branch; conflicting ones are failed. */
-  private async replayIndividually(live: Pending[]): Promise<Pending[]> {
-    await this.git(['reset', '--quiet', '--hard', this.originRef]);
-    const kept: Pending[] = [];
-    for (const p of live) {
-      try {
-        await this.git(['cherry-pick', '--allow-empty', '--keep-redundant-commits', p.localSha!]);
-        kept.push(p);
-      } catch (e) {
-        const { stdout } = await this.git(['diff', '--name-only', '--diff-filter=U']).catch(
-          () => ({ stdout: '' }),
-        );
-        await this.git(['cherry-pick', '--abort']).catch(() => undefined);
-        await this.git(['reset', '--quiet', '--hard', 'HEAD']);
-        const files = stdout.split('\n').filter(Boolean);
-        p.error = new ConflictError(
-          `Conflict in the config repo: ${files.length ? files.join(', ') : 'the same files'} changed upstream while this write was in flight; nothing was written, retry once you have looked at the new state`,
-        );
-        this.logger?.warn(p.error.message);
-      }
+  /** Pushes HEAD (never forced). True when it landed, false when the remote moved meanwhile. */
+  private async tryPush(committed: Pending[]): Promise<boolean> {
+    try {
+      await this.beforePush?.();
+      await this.git(['push', '--quiet', 'origin', `HEAD:refs/heads/${this.branch}`]);
+    } catch (e) {
+      if (isPushRejected(e)) return false;
+      throw e;
     }
-    return kept;
+    this.stats.pushes++;
+    this.stats.commits += committed.length;
+    // The push moved refs/remotes/origin/<branch> to HEAD as well.
+    for (const p of committed) p.commit = p.localSha;
+    return true;
   }
 
   /** Fetches the remote branch (at most every `maxAgeMs`), serialised with writes. */
