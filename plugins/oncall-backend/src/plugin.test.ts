@@ -211,7 +211,10 @@ describe('oncall backend (router)', () => {
       .send({ description: 'x', severity: 'apocalyptic' })
       .expect(400);
 
-    const created = await request(server)
+    // A spoofed identity in the body is refused (identity always comes from credentials), and
+    // nothing is written: no notification, and the next trigger is not a deduplicated one.
+    const sentBefore = sent.length;
+    const spoofed = await request(server)
       .post(`${base}/incidents`)
       .set('Authorization', auth)
       .send({
@@ -219,6 +222,14 @@ describe('oncall backend (router)', () => {
         severity: 'error',
         triggeredBy: 'user:default/mallory',
       })
+      .expect(400);
+    expect(spoofed.body.error.message).toMatch(/unknown field\(s\) 'triggeredBy' not allowed/);
+    expect(sent).toHaveLength(sentBefore);
+
+    const created = await request(server)
+      .post(`${base}/incidents`)
+      .set('Authorization', auth)
+      .send({ description: 'Ledger double-posts', severity: 'error' })
       .expect(201);
     expect(created.body).toMatchObject({
       deduplicated: false,

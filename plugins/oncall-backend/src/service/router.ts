@@ -49,17 +49,21 @@ const nameSchema = z
   .max(253)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a valid entity name');
 
-const triggerSchema = z.object({
-  description: z
-    .string({ required_error: 'description is required' })
-    .trim()
-    .min(1, 'description is required')
-    .max(1024, 'description must be at most 1024 characters'),
-  severity: z
-    .enum(INCIDENT_SEVERITIES as [string, ...string[]])
-    .optional()
-    .default('critical'),
-});
+const triggerSchema = z
+  .object({
+    description: z
+      .string({ required_error: 'description is required' })
+      .trim()
+      .min(1, 'description is required')
+      .max(1024, 'description must be at most 1024 characters'),
+    severity: z
+      .enum(INCIDENT_SEVERITIES as [string, ...string[]])
+      .optional()
+      .default('critical'),
+  })
+  // Unknown fields (e.g. a spoofed `triggeredBy`) are rejected, not ignored: who triggered an
+  // incident always comes from the caller's credentials.
+  .strict();
 
 function parseOrThrow<T>(schema: z.ZodType<T, any, any>, value: unknown): T {
   const result = schema.safeParse(value);
@@ -67,7 +71,13 @@ function parseOrThrow<T>(schema: z.ZodType<T, any, any>, value: unknown): T {
     throw new InputError(
       result.error.issues
         .map(i =>
-          i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
+          i.code === 'unrecognized_keys'
+            ? `unknown field(s) ${i.keys
+                .map(k => `'${k.slice(0, 40)}'`)
+                .join(', ')} not allowed (who triggered an incident comes from your credentials)`
+            : i.path.length
+              ? `${i.path.join('.')}: ${i.message}`
+              : i.message,
         )
         .join('; '),
     );
