@@ -65,22 +65,18 @@ const triggerSchema = z
   // incident always comes from the caller's credentials.
   .strict();
 
+function describeIssue(i: z.ZodIssue): string {
+  if (i.code === 'unrecognized_keys') {
+    const keys = i.keys.map(k => `'${k.slice(0, 40)}'`).join(', ');
+    return `unknown field(s) ${keys} not allowed (who triggered an incident comes from your credentials)`;
+  }
+  return i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message;
+}
+
 function parseOrThrow<T>(schema: z.ZodType<T, any, any>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw new InputError(
-      result.error.issues
-        .map(i =>
-          i.code === 'unrecognized_keys'
-            ? `unknown field(s) ${i.keys
-                .map(k => `'${k.slice(0, 40)}'`)
-                .join(', ')} not allowed (who triggered an incident comes from your credentials)`
-            : i.path.length
-              ? `${i.path.join('.')}: ${i.message}`
-              : i.message,
-        )
-        .join('; '),
-    );
+    throw new InputError(result.error.issues.map(describeIssue).join('; '));
   }
   return result.data;
 }
