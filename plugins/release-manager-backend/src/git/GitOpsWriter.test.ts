@@ -218,6 +218,21 @@ describe('GitOpsWriter', () => {
     await expect(w.write(writeFileJob('after.txt', 'y'))).resolves.toHaveProperty('commit');
   });
 
+  it('an unreachable remote is a 503 with a clear message; the writer recovers when it is back', async () => {
+    const w = await newWriter();
+    await w.write(writeFileJob('one.txt', '1'));
+    await fs.rename(remote, `${remote}.away`);
+    try {
+      const failed = w.write(writeFileJob('two.txt', '2'));
+      await expect(failed).rejects.toThrow(ServiceUnavailableError);
+      await expect(failed).rejects.toThrow(/config repo cannot be reached/);
+    } finally {
+      await fs.rename(`${remote}.away`, remote);
+    }
+    await expect(host.readFile('config', 'two.txt')).rejects.toThrow();
+    await expect(w.write(writeFileJob('two.txt', '2'))).resolves.toHaveProperty('commit');
+  });
+
   it('fails a write that truly conflicts with an outside change, keeping the outside change', async () => {
     const w = await newWriter();
     await w.write(writeFileJob('shared.txt', 'base\n'));

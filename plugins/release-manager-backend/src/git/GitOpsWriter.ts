@@ -334,11 +334,12 @@ export class GitOpsWriter {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         await this.withLock(() => this.runBatch(batch));
-      } catch (e: any) {
+      } catch (err: any) {
         this.needsReset = true;
-        this.logger?.error(`Config repo write failed: ${e?.message ?? e}`);
+        this.logger?.error(`Config repo write failed: ${err?.message ?? err}`);
+        const e = this.unreachable(err);
         for (const p of batch) {
-          if (!p.error && !p.commit && !('noop' in (p.outcome ?? {}))) p.error = e;
+          if (!p.error && !p.commit && !('noop' in (p.outcome ?? {}))) p.error = e as Error;
         }
       }
       for (const p of batch) {
@@ -351,6 +352,19 @@ export class GitOpsWriter {
           });
       }
     }
+  }
+
+  /** A fetch or push that failed for another reason than a moved remote: the remote is unreachable. */
+  private unreachable(e: unknown): unknown {
+    if (!(e instanceof GitCommandError) || !['fetch', 'push', 'clone'].includes(e.args[0])) return e;
+    const why = (e.stderr.split('\n').find(l => /fatal|error/i.test(l)) ?? e.stderr.split('\n')[0] ?? '')
+      .replace(/^(fatal|error): /i, '')
+      .replace(this.remoteUrl, 'the remote')
+      .trim()
+      .slice(0, 200);
+    return new ServiceUnavailableError(
+      `The config repo cannot be reached (git ${e.args[0]} failed: ${why}); nothing was released, try again once it is back`,
+    );
   }
 
   private tree(): WorkTree {
