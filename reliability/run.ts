@@ -1,6 +1,6 @@
 /* eslint-disable no-console */
 // Reliability suite (`./dev reliability`). Not part of `./dev test`.
-//   node scripts/reliability.js [--only adversarial,racing] [--promotions 200] [--services 50]
+//   node scripts/reliability.js [--only adversarial,racing,crash,upstream] [--promotions 200] [--services 50] [--kills 20]
 import { counters, results } from './lib/harness';
 
 const argv = process.argv.slice(2);
@@ -16,7 +16,8 @@ async function main() {
   const sections: [string, () => Promise<unknown>][] = [
     ['adversarial', async () => require('./sections/adversarial').adversarial()],
     ['racing', async () => require('./sections/racing').racing({ promotions: flag('promotions', 200), services: flag('services', 50) })],
-    // Not written yet (see docs/bench-and-reliability.md): crash (kill -9 x20), upstream faults.
+    ['crash', async () => require('./sections/crash').crash({ kills: flag('kills', 20), services: flag('crash-services', 6) })],
+    ['upstream', async () => require('./sections/upstream').upstream()],
   ];
   for (const [name, fn] of sections) {
     if (only && !only.has(name)) continue;

@@ -5,6 +5,7 @@
 import { AddressInfo } from 'node:net';
 import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { databaseServiceFactory } from '@backstage/backend-defaults/database';
+import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { notificationService } from '@backstage/plugin-notifications-node';
@@ -16,7 +17,7 @@ import { oncallPlugin } from '../../plugins/oncall-backend/src/plugin';
 
 export const OWNER_ONLY = new Set(['release-manager.promote.production', 'release-manager.policy.write']);
 
-export function demoEntities(services: string[]) {
+export function demoEntities(services: string[], annotations: Record<string, Record<string, string>> = {}) {
   const users = [
     ['alice', 'payments'],
     ['mallory', 'lending'],
@@ -36,7 +37,7 @@ export function demoEntities(services: string[]) {
   const components = services.map(name => ({
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'Component',
-    metadata: { name, namespace: 'default' },
+    metadata: { name, namespace: 'default', ...(annotations[name] ? { annotations: annotations[name] } : {}) },
     spec: { type: 'service', lifecycle: 'production', owner: 'payments' },
     relations: [{ type: 'ownedBy', targetRef: 'group:default/payments' }],
   }));
@@ -55,10 +56,12 @@ export interface BackendOptions {
   services: string[];
   port?: number;
   extraConfig?: Record<string, any>;
+  /** Annotations per component name. */
+  annotations?: Record<string, Record<string, string>>;
 }
 
 export async function startBackend(options: BackendOptions) {
-  const entities = demoEntities(options.services);
+  const entities = demoEntities(options.services, options.annotations);
   const sentNotifications: any[] = [];
   const backend = await startTestBackend({
     features: [
@@ -66,6 +69,9 @@ export async function startBackend(options: BackendOptions) {
       gitHostPlugin,
       oncallPlugin,
       databaseServiceFactory,
+      // The real scheduler: the release manager's git sync runs as in production (2 s after
+      // start, then every 30 s), which is how a restarted replica reconciles its database.
+      schedulerServiceFactory,
       mockServices.rootConfig.factory({
         data: {
           backend: {
