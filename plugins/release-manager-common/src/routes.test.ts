@@ -33,8 +33,13 @@ describe('ReleaseManagerRoutes', () => {
     service: 's',
     fromEnvironment: 'dev',
     toEnvironment: 'prod',
+    overrideFreeze: { reason: 'the fix for INC-42' },
   };
-  const rollback = { service: 's', environment: 'prod' };
+  const rollback = {
+    service: 's',
+    environment: 'prod',
+    overrideFreeze: { reason: 'incident fix' },
+  };
   const auto = { branch: 'master', environment: 'dev' };
   const restriction = { branchRegex: '^m$', environment: 'prod' };
 

@@ -130,12 +130,31 @@ export interface ServicePolicies {
   branchRestrictions: BranchRestrictionPolicy[];
 }
 
+/**
+ * Explicit override of the production incident freeze. The server refuses production
+ * releases while the service has an open incident (409 {@link PRODUCTION_FROZEN_ERROR});
+ * sent with a reason, the release goes ahead and the reason is recorded as the commit
+ * trailer `Freeze-override:`. Ignored when nothing is frozen.
+ */
+export interface FreezeOverride {
+  /** Why the release cannot wait: non-blank, at most {@link FREEZE_OVERRIDE_REASON_MAX_LENGTH} characters. */
+  reason: string;
+}
+
+/** Error name (`error.name` of the error body) of a release refused by the incident freeze. */
+export const PRODUCTION_FROZEN_ERROR = 'ProductionFrozenError';
+
+/** Longest freeze override reason the server accepts. */
+export const FREEZE_OVERRIDE_REASON_MAX_LENGTH = 500;
+
 /** Request bodies. Identity never travels in a body: it comes from credentials. */
 export interface ReleaseRequest {
   service: string;
   environment: string;
   artifactId: string;
   reason?: string;
+  /** Release into a frozen production anyway. */
+  overrideFreeze?: FreezeOverride;
 }
 
 export interface PromoteRequest {
@@ -143,6 +162,8 @@ export interface PromoteRequest {
   fromEnvironment: string;
   toEnvironment: string;
   reason?: string;
+  /** Promote into a frozen production anyway. */
+  overrideFreeze?: FreezeOverride;
 }
 
 export interface RollbackRequest {
@@ -151,6 +172,8 @@ export interface RollbackRequest {
   /** Earlier artifact to return to; default: the one before the current. */
   artifactId?: string;
   reason?: string;
+  /** Roll back a frozen production anyway. */
+  overrideFreeze?: FreezeOverride;
 }
 
 /** Result of release / promote / rollback. */

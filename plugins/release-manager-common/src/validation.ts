@@ -3,6 +3,8 @@
  * repo or the blob store must pass these; they admit no `/`, `\`, `..`, NUL or leading dot.
  */
 
+import { FREEZE_OVERRIDE_REASON_MAX_LENGTH } from './types';
+
 /** service, environment, namespace: a DNS label. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -23,6 +25,17 @@ export function invalidArtifactIdReason(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return 'artifact id is required';
   if (!ARTIFACT_ID_PATTERN.test(value) || value.includes('..')) {
     return `artifact id '${printable(value)}' is invalid: use letters, digits, '.', '_' and '-', at most 200 characters`;
+  }
+  return undefined;
+}
+
+/** Returns a reason when `value` is not an acceptable freeze override reason, else undefined. */
+export function invalidFreezeOverrideReason(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.trim().length === 0) {
+    return 'a reason is required to override a production freeze';
+  }
+  if (value.length > FREEZE_OVERRIDE_REASON_MAX_LENGTH) {
+    return `the freeze override reason is too long: at most ${FREEZE_OVERRIDE_REASON_MAX_LENGTH} characters`;
   }
   return undefined;
 }
