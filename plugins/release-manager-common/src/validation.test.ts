@@ -8,7 +8,9 @@ describe('invalidFreezeOverrideReason', () => {
   it('accepts a non-blank reason up to the limit', () => {
     expect(invalidFreezeOverrideReason('the fix for INC-42')).toBeUndefined();
     expect(
-      invalidFreezeOverrideReason('x'.repeat(FREEZE_OVERRIDE_REASON_MAX_LENGTH)),
+      invalidFreezeOverrideReason(
+        'x'.repeat(FREEZE_OVERRIDE_REASON_MAX_LENGTH),
+      ),
     ).toBeUndefined();
   });
 
