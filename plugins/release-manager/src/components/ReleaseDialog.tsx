@@ -38,7 +38,7 @@ export function ReleaseDialog(props: {
 }) {
   const { service, action, onClose, onReleased } = props;
   const api = useApi(releaseManagerApiRef);
-  const { phase, run } = useReleasePhase(onReleased);
+  const { phase, run, overrideFreeze } = useReleasePhase(onReleased);
 
   const diff = useAsync(
     () => api.getDiff(service, action.environment, action.artifact.id),
@@ -50,17 +50,19 @@ export function ReleaseDialog(props: {
   );
 
   const confirm = () =>
-    run(() =>
+    run(override =>
       action.kind === 'promote'
         ? api.promote({
             service,
             fromEnvironment: action.fromEnvironment,
             toEnvironment: action.environment,
+            ...(override ? { overrideFreeze: override } : {}),
           })
         : api.release({
             service,
             environment: action.environment,
             artifactId: action.artifact.id,
+            ...(override ? { overrideFreeze: override } : {}),
           }),
     );
 
@@ -78,6 +80,8 @@ export function ReleaseDialog(props: {
       onConfirm={confirm}
       confirmDisabled={!allowed}
       confirmLabel={`${verb} to ${action.environment}`}
+      onOverrideFreeze={overrideFreeze}
+      overrideLabel={`${verb} anyway`}
     >
       <Typography variant="body2" gutterBottom>
         {action.artifact.branch} @ {shortSha(action.artifact.sha)} —{' '}

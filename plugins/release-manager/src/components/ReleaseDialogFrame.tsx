@@ -1,4 +1,4 @@
-import { ReactNode, useState } from 'react';
+import { ReactNode, useRef, useState } from 'react';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Dialog from '@material-ui/core/Dialog';
@@ -6,40 +6,79 @@ import DialogActions from '@material-ui/core/DialogActions';
 import DialogContent from '@material-ui/core/DialogContent';
 import DialogTitle from '@material-ui/core/DialogTitle';
 import LinearProgress from '@material-ui/core/LinearProgress';
+import TextField from '@material-ui/core/TextField';
 import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
-import { ReleaseResult } from '@devplane/plugin-release-manager-common';
-import { plainError } from './common';
+import AlertTitle from '@material-ui/lab/AlertTitle';
+import {
+  FREEZE_OVERRIDE_REASON_MAX_LENGTH,
+  FreezeOverride,
+  invalidFreezeOverrideReason,
+  ReleaseResult,
+} from '@devplane/plugin-release-manager-common';
+import { isProductionFrozen, plainError } from './common';
 import { shortSha } from './helpers';
 
 /** Where a release, promotion or rollback dialog stands. */
 export type ReleasePhase =
   | { name: 'idle' }
   | { name: 'running' }
-  | { name: 'done'; result: ReleaseResult }
-  | { name: 'failed'; message: string };
+  | { name: 'done'; result: ReleaseResult; overrideFreeze?: FreezeOverride }
+  | { name: 'failed'; message: string }
+  /** Refused because production is frozen by an open incident; may be retried with an override. */
+  | { name: 'frozen'; message: string };
 
-/** The phase of one release call: `run` moves it to running, then done (calling `onDone`) or failed. */
+/** One release call; `overrideFreeze` is set only when retried through "Release anyway". */
+export type ReleaseCall = (
+  overrideFreeze?: FreezeOverride,
+) => Promise<ReleaseResult>;
+
+/**
+ * The phase of one release call: `run` moves it to running, then done (calling `onDone`),
+ * frozen (production freeze refusal) or failed. `overrideFreeze(reason)` repeats the last
+ * call with the freeze override.
+ */
 export function useReleasePhase(onDone: (result: ReleaseResult) => void) {
   const [phase, setPhase] = useState<ReleasePhase>({ name: 'idle' });
-  const run = async (call: () => Promise<ReleaseResult>) => {
+  const lastCall = useRef<ReleaseCall>();
+  const attempt = async (call: ReleaseCall, override?: FreezeOverride) => {
+    lastCall.current = call;
     setPhase({ name: 'running' });
     try {
-      const result = await call();
-      setPhase({ name: 'done', result });
+      const result = await call(override);
+      setPhase({ name: 'done', result, overrideFreeze: override });
       onDone(result);
     } catch (e) {
-      setPhase({ name: 'failed', message: plainError(e) });
+      setPhase(
+        isProductionFrozen(e)
+          ? { name: 'frozen', message: frozenMessage(plainError(e)) }
+          : { name: 'failed', message: plainError(e) },
+      );
     }
   };
-  return { phase, run };
+  const run = (call: ReleaseCall) => attempt(call);
+  const overrideFreeze = async (reason: string) => {
+    if (lastCall.current) {
+      await attempt(lastCall.current, { reason: reason.trim() });
+    }
+  };
+  return { phase, run, overrideFreeze };
+}
+
+/** The server's refusal without its API advice ("pass overrideFreeze …"): the dialog offers the override itself. */
+function frozenMessage(message: string): string {
+  const words = message.replace(/[;,.]?\s*pass overrideFreeze\b.*$/is, '');
+  return words === message || /[.!]$/.test(words) ? words : `${words}.`;
 }
 
 /**
  * A dialog that makes one release call: `children` first, then the progress,
  * result or error of the call; Cancel/Close and, until done, the confirm
  * button. Test ids are `<testIdPrefix>` on the dialog and
- * `<testIdPrefix>-progress|result|commit|error|close|confirm` inside.
+ * `<testIdPrefix>-progress|result|commit|error|close|confirm` inside. A refusal by the
+ * production freeze shows the server's words in `<testIdPrefix>-error` and, in
+ * `freeze-override`, a required reason (`freeze-override-reason`) and a button
+ * (`freeze-override-confirm`) that calls `onOverrideFreeze(reason)`.
  */
 export function ReleaseDialogFrame(props: {
   testIdPrefix: string;
@@ -54,10 +93,16 @@ export function ReleaseDialogFrame(props: {
   /** Whether confirming is not possible yet (it never is while running). */
   confirmDisabled: boolean;
   confirmLabel: ReactNode;
+  /** Retries the refused call with a freeze override, e.g. `overrideFreeze` of {@link useReleasePhase}. */
+  onOverrideFreeze: (reason: string) => void;
+  /** Button of the "Release anyway" section, e.g. "Roll back anyway". */
+  overrideLabel?: string;
   children: ReactNode;
 }) {
-  const { title, children, ...rest } = props;
-  const { testIdPrefix, onClose } = rest;
+  const { title, children, onOverrideFreeze, overrideLabel, ...rest } = props;
+  const { testIdPrefix, onClose, phase } = rest;
+  // Kept here so that a reason survives a retry that is refused again.
+  const [reason, setReason] = useState('');
   return (
     <Dialog
       open
@@ -71,6 +116,14 @@ export function ReleaseDialogFrame(props: {
       <DialogContent dividers>
         {children}
         <ReleaseOutcome {...rest} />
+        {phase.name === 'frozen' && (
+          <FreezeOverrideForm
+            reason={reason}
+            onReasonChange={setReason}
+            onConfirm={() => onOverrideFreeze(reason)}
+            label={overrideLabel ?? 'Release anyway'}
+          />
+        )}
       </DialogContent>
       <ReleaseActions {...rest} />
     </Dialog>
@@ -94,6 +147,7 @@ function ReleaseOutcome(props: {
   }
   if (phase.name === 'done') {
     const { changed, release, message } = phase.result;
+    const { overrideFreeze } = phase;
     return (
       <Box my={2} data-testid={`${testIdPrefix}-result`}>
         {changed && release ? (
@@ -107,6 +161,26 @@ function ReleaseOutcome(props: {
         ) : (
           <Alert severity="info">Nothing changed: {message}</Alert>
         )}
+        {changed && overrideFreeze && (
+          <Box mt={1}>
+            <Alert
+              severity="warning"
+              data-testid={`${testIdPrefix}-freeze-overridden`}
+            >
+              Production freeze overridden: {overrideFreeze.reason}
+            </Alert>
+          </Box>
+        )}
+      </Box>
+    );
+  }
+  if (phase.name === 'frozen') {
+    return (
+      <Box my={2} data-testid={`${testIdPrefix}-error`}>
+        <Alert severity="error">
+          <AlertTitle>Production is frozen</AlertTitle>
+          {phase.message}
+        </Alert>
       </Box>
     );
   }
@@ -146,5 +220,53 @@ function ReleaseActions(props: {
         </Button>
       )}
     </DialogActions>
+  );
+}
+
+/** "Release anyway": a required reason, recorded in the release commit, and the retry button. */
+function FreezeOverrideForm(props: {
+  reason: string;
+  onReasonChange: (reason: string) => void;
+  onConfirm: () => void;
+  label: string;
+}) {
+  const { reason, onReasonChange, onConfirm, label } = props;
+  const invalid = invalidFreezeOverrideReason(reason);
+  return (
+    <Box my={2} data-testid="freeze-override">
+      <Typography variant="h6">Release anyway</Typography>
+      <Typography variant="body2" gutterBottom>
+        Only when the release cannot wait for the incident to be resolved (for
+        example, it is the fix). Your reason is recorded in the release commit
+        and the squad is notified.
+      </Typography>
+      <TextField
+        label="Reason for overriding the freeze"
+        required
+        fullWidth
+        multiline
+        minRows={2}
+        variant="outlined"
+        value={reason}
+        onChange={e => onReasonChange(e.target.value)}
+        helperText={`${reason.length}/${FREEZE_OVERRIDE_REASON_MAX_LENGTH}`}
+        error={reason.length > FREEZE_OVERRIDE_REASON_MAX_LENGTH}
+        inputProps={{
+          maxLength: FREEZE_OVERRIDE_REASON_MAX_LENGTH,
+          'data-testid': 'freeze-override-reason',
+        }}
+      />
+      <Box mt={1}>
+        <Button
+          color="secondary"
+          variant="contained"
+          onClick={onConfirm}
+          disabled={Boolean(invalid)}
+          data-testid="freeze-override-confirm"
+        >
+          {label}
+        </Button>
+      </Box>
+    </Box>
   );
 }

@@ -28,7 +28,7 @@ export function RollbackDialog(props: {
     props;
   const api = useApi(releaseManagerApiRef);
   const [selected, setSelected] = useState<string>();
-  const { phase, run } = useReleasePhase(onRolledBack);
+  const { phase, run, overrideFreeze } = useReleasePhase(onRolledBack);
 
   const history = useAsync(
     () => api.getReleases(service, { environment, limit: 50 }),
@@ -56,8 +56,13 @@ export function RollbackDialog(props: {
 
   const confirm = async () => {
     if (!selected) return;
-    await run(() =>
-      api.rollback({ service, environment, artifactId: selected }),
+    await run(override =>
+      api.rollback({
+        service,
+        environment,
+        artifactId: selected,
+        ...(override ? { overrideFreeze: override } : {}),
+      }),
     );
   };
 
@@ -72,6 +77,8 @@ export function RollbackDialog(props: {
       onConfirm={confirm}
       confirmDisabled={!selected}
       confirmLabel={`Roll back to ${selected ?? '…'}`}
+      onOverrideFreeze={overrideFreeze}
+      overrideLabel="Roll back anyway"
     >
       {history.loading && <Progress />}
       {history.error && <ResponseErrorPanel error={history.error} />}

@@ -4,7 +4,11 @@ import Box from '@material-ui/core/Box';
 import Chip from '@material-ui/core/Chip';
 import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
-import { ManifestDiff, Release } from '@devplane/plugin-release-manager-common';
+import {
+  ManifestDiff,
+  PRODUCTION_FROZEN_ERROR,
+  Release,
+} from '@devplane/plugin-release-manager-common';
 
 /** The message a person should read for a failed call: the server's words, not "Request failed". */
 export function plainError(error: unknown): string {
@@ -19,6 +23,14 @@ export function plainError(error: unknown): string {
   }
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** Whether a call was refused because production is frozen by an open incident. */
+export function isProductionFrozen(error: unknown): boolean {
+  return (
+    error instanceof ResponseError &&
+    error.body?.error?.name === PRODUCTION_FROZEN_ERROR
+  );
 }
 
 const useStyles = makeStyles(theme => ({
