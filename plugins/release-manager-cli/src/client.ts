@@ -1,4 +1,5 @@
 import {
+  PRODUCTION_FROZEN_ERROR,
   ReleaseManagerRequest,
   ReleaseManagerRoutes,
   ReleaseManagerTransport,
@@ -88,6 +89,11 @@ function cliTransport(options: ClientOptions): ReleaseManagerTransport {
   };
 }
 
+/** Printed under a refusal by the production incident freeze. */
+export const FROZEN_HINT =
+  'hint: to release anyway, repeat the command with --override-freeze "<reason>"; ' +
+  'the reason is recorded in the release commit and the squad is notified';
+
 /** Turns an HTTP error response into a {@link CliError} with a plain-words message and exit code. */
 export function errorFromResponse(
   status: number,
@@ -108,6 +114,9 @@ export function errorFromResponse(
     status,
     exitCode,
   )}${serverMessage} (HTTP ${status})`;
+  if (name === PRODUCTION_FROZEN_ERROR) {
+    return new CliError(`${message}\n${FROZEN_HINT}`, exitCode, body);
+  }
   return new CliError(message, exitCode, body);
 }
 
@@ -121,7 +130,9 @@ export function exitCodeFor(
   if (status === 401 || status === 403) return ExitCode.Refused;
   if (status === 404) return ExitCode.NotFound;
   if (status === 409) {
-    return name === 'NotAllowedError' || isBranchRestriction(message)
+    return name === 'NotAllowedError' ||
+      name === PRODUCTION_FROZEN_ERROR ||
+      isBranchRestriction(message)
       ? ExitCode.Refused
       : ExitCode.Conflict;
   }

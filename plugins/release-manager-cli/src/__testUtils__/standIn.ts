@@ -115,6 +115,8 @@ export class StandIn {
       },
     ],
   };
+  /** Set to freeze prod as an open incident does (409 ProductionFrozenError without an override). */
+  frozenBy?: { incident: string; title: string };
   artifacts = [
     artifact(ARTIFACT_ID),
     artifact(FEATURE_ARTIFACT_ID, 'feature-login'),
@@ -261,8 +263,29 @@ export class StandIn {
         return ok(this.policies);
       }
     }
+    if (
+      ['/releases', '/promotions', '/rollbacks'].includes(p) &&
+      body?.overrideFreeze !== undefined &&
+      !String(body.overrideFreeze?.reason ?? '').trim()
+    ) {
+      return {
+        status: 400,
+        body: errorBody(
+          'InputError',
+          'invalid overrideFreeze.reason: a reason is required to override a freeze',
+          400,
+        ),
+      };
+    }
+    const override = body?.overrideFreeze?.reason?.trim() as string | undefined;
     if (r.method === 'POST' && p === '/releases') {
-      return this.releaseTo(body.environment, body.artifactId, 'release');
+      return this.releaseTo(
+        body.environment,
+        body.artifactId,
+        'release',
+        {},
+        override,
+      );
     }
     if (r.method === 'POST' && p === '/promotions') {
       const from = this.running[body.fromEnvironment];
@@ -270,9 +293,13 @@ export class StandIn {
         return notFound(
           `Nothing runs in ${body.fromEnvironment} for payment-gateway`,
         );
-      return this.releaseTo(body.toEnvironment, from, 'promote', {
-        promotedFrom: body.fromEnvironment,
-      });
+      return this.releaseTo(
+        body.toEnvironment,
+        from,
+        'promote',
+        { promotedFrom: body.fromEnvironment },
+        override,
+      );
     }
     if (r.method === 'POST' && p === '/rollbacks') {
       const current = this.running[body.environment];
@@ -280,9 +307,8 @@ export class StandIn {
         body.environment,
         body.artifactId ?? OLD_ARTIFACT_ID,
         'rollback',
-        {
-          rollbackOf: current,
-        },
+        { rollbackOf: current },
+        override,
       );
     }
     if (r.method === 'POST' && p === '/artifacts') {
@@ -304,12 +330,25 @@ export class StandIn {
     artifactId: string,
     intent: Release['intent'],
     extra: Partial<Release> = {},
+    overrideFreeze?: string,
   ): Reply {
     if (!(environment in this.running))
       return notFound(`Environment '${environment}' is not configured`);
     const a = this.artifacts.find(x => x.id === artifactId);
     if (!a)
       return notFound(`Artifact '${artifactId}' not found for payment-gateway`);
+    const lifted = environment === 'prod' && this.frozenBy && overrideFreeze;
+    if (environment === 'prod' && this.frozenBy && !overrideFreeze) {
+      const { incident, title } = this.frozenBy;
+      return {
+        status: 409,
+        body: errorBody(
+          'ProductionFrozenError',
+          `prod is frozen for payment-gateway: incident ${incident} ("${title}") is open; pass overrideFreeze with a reason to release anyway`,
+          409,
+        ),
+      };
+    }
     if (environment === 'prod' && !/^(master|main)$/.test(a.branch)) {
       return {
         status: 403,
@@ -334,7 +373,9 @@ export class StandIn {
     });
     return ok({
       changed: true,
-      message: `released ${artifactId} to ${environment}`,
+      message: `released ${artifactId} to ${environment}${
+        lifted ? ` (production freeze overridden: ${overrideFreeze})` : ''
+      }`,
       release: rel,
     });
   }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import {
+  FreezeOverride,
   invalidArtifactIdReason,
+  invalidFreezeOverrideReason,
   ReleaseResult,
 } from '@devplane/plugin-release-manager-common';
 import {
@@ -13,6 +15,9 @@ import { usageError } from '../errors';
 import { shortSha } from '../output';
 import { checkedName } from '../shuttle';
 
+const OVERRIDE_FREEZE_HELP =
+  'release into production although an open incident froze it; the reason is recorded in the release commit';
+
 /** `release`, `promote` and `rollback`: each one commit in the config repo, or a no-op. */
 export function registerReleaseCommands(program: Command, world: World): void {
   serviceCommand(program, 'release', 'release an artifact into an environment')
@@ -22,21 +27,25 @@ export function registerReleaseCommands(program: Command, world: World): void {
       'artifact id, e.g. master-1a2b3c4d5e-6f7a8b9c0d',
     )
     .option('--reason <text>', 'why, recorded in the release log')
+    .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
     .action(
       withService(world, async (opts, ctx, service) => {
         const environment = checkedName('environment', opts.env);
         const artifactId = checkedArtifactId(opts.artifact);
+        const override = checkedOverride(opts.overrideFreeze);
         const result = await ctx.client.release({
           service,
           environment,
           artifactId,
           reason: opts.reason,
+          ...override,
         });
         showResult(ctx, result, {
           service,
           environment,
           artifactId,
           verb: 'released',
+          overrideFreeze: override.overrideFreeze?.reason,
         });
       }),
     );
@@ -52,6 +61,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
     )
     .requiredOption('--to <environment>', 'environment to release it into')
     .option('--reason <text>', 'why, recorded in the release log')
+    .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
     .action(
       withService(world, async (opts, ctx, service) => {
         const fromEnvironment = checkedName('environment', opts.from);
@@ -61,16 +71,19 @@ export function registerReleaseCommands(program: Command, world: World): void {
             `--from and --to are both '${toEnvironment}'; promote between two environments`,
           );
         }
+        const override = checkedOverride(opts.overrideFreeze);
         const result = await ctx.client.promote({
           service,
           fromEnvironment,
           toEnvironment,
           reason: opts.reason,
+          ...override,
         });
         showResult(ctx, result, {
           service,
           environment: toEnvironment,
           verb: `promoted from ${fromEnvironment}`,
+          overrideFreeze: override.overrideFreeze?.reason,
         });
       }),
     );
@@ -83,6 +96,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
     .requiredOption('--env <environment>', 'environment to roll back')
     .option('--artifact <id>', 'earlier artifact to return to')
     .option('--reason <text>', 'why, recorded in the release log')
+    .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
     .action(
       withService(world, async (opts, ctx, service) => {
         const environment = checkedName('environment', opts.env);
@@ -90,17 +104,20 @@ export function registerReleaseCommands(program: Command, world: World): void {
           opts.artifact === undefined
             ? undefined
             : checkedArtifactId(opts.artifact);
+        const override = checkedOverride(opts.overrideFreeze);
         const result = await ctx.client.rollback({
           service,
           environment,
           ...(artifactId ? { artifactId } : {}),
           reason: opts.reason,
+          ...override,
         });
         showResult(ctx, result, {
           service,
           environment,
           artifactId,
           verb: 'rolled back to',
+          overrideFreeze: override.overrideFreeze?.reason,
         });
       }),
     );
@@ -121,6 +138,16 @@ export function checkedArtifactId(value: string): string {
   return value;
 }
 
+/** `--override-freeze <reason>` as the request field, checked before anything is sent. */
+export function checkedOverride(reason: string | undefined): {
+  overrideFreeze?: FreezeOverride;
+} {
+  if (reason === undefined) return {};
+  const invalid = invalidFreezeOverrideReason(reason);
+  if (invalid) throw usageError(`--override-freeze: ${invalid}`);
+  return { overrideFreeze: { reason: reason.trim() } };
+}
+
 /** Plain words for a release result; a no-op says so. */
 export function describeResult(
   result: ReleaseResult,
@@ -129,6 +156,8 @@ export function describeResult(
     environment: string;
     artifactId?: string;
     verb: string;
+    /** Reason of `--override-freeze`, when given. */
+    overrideFreeze?: string;
   },
 ): string[] {
   const artifactId = result.release?.artifactId ?? what.artifactId;
@@ -171,6 +200,13 @@ export function describeResult(
         result.release.releasedBy
       }: ${result.release.commitTitle}`,
     );
+  }
+  // The server's message says so when the override lifted a freeze (else it was ignored).
+  if (
+    what.overrideFreeze &&
+    /production freeze overridden/i.test(result.message)
+  ) {
+    lines.push(`  production freeze overridden: ${what.overrideFreeze}`);
   }
   return lines;
 }
