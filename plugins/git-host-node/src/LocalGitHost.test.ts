@@ -25,7 +25,8 @@ describe('LocalGitHost', () => {
     expect(fs.existsSync(path.join(root, 'demo.git', 'HEAD'))).toBe(true);
     const file = await host.readFile('demo', 'k8s/deployment.yaml');
     expect(file.content.toString()).toBe('kind: Deployment\n');
-    expect(file.commit).toBe(commit);
+    expect(file.blobSha).toMatch(/^[0-9a-f]{40}$/);
+    expect(commit).toBeDefined();
     expect(await host.list()).toEqual(['demo']);
     const tree = await host.listTree('demo', 'k8s');
     expect(tree.files.map(f => f.path)).toEqual(['deployment.yaml']);

@@ -283,24 +283,36 @@ export class LocalGitHost {
     }
   }
 
-  /** Reads one file at a ref. Throws NotFoundError when the repo, ref or file is missing. */
-  async readFile(name: string, filePath: string, ref = this.defaultBranch): Promise<{ content: Buffer; blobSha: string; commit: string }> {
-    if (!(await this.exists(name))) throw new NotFoundError(`Repository '${name}' not found`);
-    const commit = await this.resolveRef(name, ref);
-    if (!commit) throw new NotFoundError(`Ref '${ref}' not found in repository '${name}'`);
+  /**
+   * Resolves a file at a ref to its blob sha with one git call (the URL reader's ETag).
+   * Throws NotFoundError when the repo, ref or file is missing.
+   */
+  async fileBlobSha(name: string, filePath: string, ref = this.defaultBranch): Promise<string> {
+    assertRef(ref);
     const clean = normalizeRepoPath(filePath);
     const cwd = this.repoPath(name);
-    let blobSha: string;
+    if (!(await this.exists(name))) throw new NotFoundError(`Repository '${name}' not found`);
+    let listing = '';
     try {
-      const { stdout } = await runGit(['rev-parse', '--verify', '--quiet', `${commit}:${clean}`], { cwd });
-      blobSha = stdout.trim();
-    } catch {
+      // one call answers "missing", "directory" and "file" alike: `<mode> <type> <sha>\t<path>`
+      ({ stdout: listing } = await runGit(['ls-tree', '-z', ref, '--', clean], { cwd }));
+    } catch (e) {
+      if (!(e instanceof GitCommandError)) throw e;
+      throw new NotFoundError(`Ref '${ref}' not found in repository '${name}'`);
+    }
+    const [meta, listedPath] = listing.split('\0')[0].split('\t');
+    const [, type, sha] = (meta ?? '').split(' ');
+    if (listedPath !== clean || type !== 'blob') {
       throw new NotFoundError(`File '${clean}' not found in ${name}@${ref}`);
     }
-    const { stdout: type } = await runGit(['cat-file', '-t', blobSha], { cwd });
-    if (type.trim() !== 'blob') throw new NotFoundError(`'${clean}' in ${name}@${ref} is not a file`);
-    const content = await runGitBuffer(['cat-file', 'blob', blobSha], { cwd });
-    return { content, blobSha, commit };
+    return sha;
+  }
+
+  /** Reads one file at a ref. Throws NotFoundError when the repo, ref or file is missing. */
+  async readFile(name: string, filePath: string, ref = this.defaultBranch): Promise<{ content: Buffer; blobSha: string }> {
+    const blobSha = await this.fileBlobSha(name, filePath, ref);
+    const content = await this.readBlob(name, blobSha);
+    return { content, blobSha };
   }
 
   /** Lists files (recursively) under a directory at a ref: path relative to that directory → blob sha. */

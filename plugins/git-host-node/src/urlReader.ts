@@ -44,10 +44,12 @@ export class LocalGitHostUrlReader implements UrlReaderService {
     options?: UrlReaderServiceReadUrlOptions,
   ): Promise<UrlReaderServiceReadUrlResponse> {
     const { repo, ref, path } = this.host.parseUrl(url);
-    const { content, blobSha } = await this.host.readFile(repo, path, ref);
+    // Compare ETags before reading content: an unchanged file costs one git call.
+    const blobSha = await this.host.fileBlobSha(repo, path, ref);
     if (options?.etag && options.etag === blobSha) {
       throw new NotModifiedError();
     }
+    const content = await this.host.readBlob(repo, blobSha);
     return {
       buffer: async () => content,
       stream: () => Readable.from([content]),
