@@ -7,6 +7,7 @@ import { RollbackDialog } from './RollbackDialog';
 import {
   MockApi,
   Providers,
+  feature,
   makeRelease,
   masterNew,
   masterOld,
@@ -228,6 +229,56 @@ describe('production freeze override', () => {
     expect(
       await within(dialog).findByTestId('rollback-dialog-result'),
     ).toHaveTextContent('Rolled back');
+  });
+
+  it('rolls back anyway to the artifact chosen after the refusal', async () => {
+    const api = mockReleaseManagerApi();
+    api.getReleases.mockResolvedValue({
+      items: [
+        makeRelease(masterNew, 'prod'),
+        makeRelease(masterOld, 'prod'),
+        makeRelease(feature, 'prod'),
+      ],
+    });
+    api.rollback.mockRejectedValueOnce(await frozen()).mockResolvedValueOnce({
+      changed: true,
+      message: 'ok',
+      release: makeRelease(feature, 'prod', { intent: 'rollback' }),
+    });
+    await renderInTestApp(
+      <Providers api={api}>
+        <RollbackDialog
+          service="payment-gateway"
+          environment="prod"
+          currentArtifactId={masterNew.id}
+          onClose={jest.fn()}
+          onRolledBack={jest.fn()}
+        />
+      </Providers>,
+    );
+    const dialog = await screen.findByTestId('rollback-dialog');
+    await userEvent.click(
+      await within(dialog).findByLabelText(new RegExp(masterOld.id)),
+    );
+    await confirm(dialog, 'rollback-dialog');
+    await within(dialog).findByTestId('freeze-override');
+
+    await userEvent.click(
+      within(dialog).getByLabelText(new RegExp(feature.id)),
+    );
+    await userEvent.type(
+      within(dialog).getByTestId('freeze-override-reason'),
+      'INC-42 started with the last release',
+    );
+    await userEvent.click(
+      within(dialog).getByTestId('freeze-override-confirm'),
+    );
+    expect(api.rollback).toHaveBeenLastCalledWith({
+      service: 'payment-gateway',
+      environment: 'prod',
+      artifactId: feature.id,
+      overrideFreeze: { reason: 'INC-42 started with the last release' },
+    });
   });
 
   it('offers no override for other refusals', async () => {

@@ -10,7 +10,11 @@ import {
 } from '@devplane/plugin-release-manager-common';
 import { releaseManagerApiRef } from '../api';
 import { AsyncDiffView, plainError } from './common';
-import { ReleaseDialogFrame, useReleasePhase } from './ReleaseDialogFrame';
+import {
+  ReleaseCall,
+  ReleaseDialogFrame,
+  useReleasePhase,
+} from './ReleaseDialogFrame';
 import { firstLine, shortSha } from './helpers';
 
 /** What the dialog is asked to do. */
@@ -38,7 +42,7 @@ export function ReleaseDialog(props: {
 }) {
   const { service, action, onClose, onReleased } = props;
   const api = useApi(releaseManagerApiRef);
-  const { phase, run, overrideFreeze } = useReleasePhase(onReleased);
+  const { phase, run } = useReleasePhase(onReleased);
 
   const diff = useAsync(
     () => api.getDiff(service, action.environment, action.artifact.id),
@@ -49,22 +53,20 @@ export function ReleaseDialog(props: {
     [api, service, action.environment, action.artifact.id],
   );
 
-  const confirm = () =>
-    run(override =>
-      action.kind === 'promote'
-        ? api.promote({
-            service,
-            fromEnvironment: action.fromEnvironment,
-            toEnvironment: action.environment,
-            ...(override ? { overrideFreeze: override } : {}),
-          })
-        : api.release({
-            service,
-            environment: action.environment,
-            artifactId: action.artifact.id,
-            ...(override ? { overrideFreeze: override } : {}),
-          }),
-    );
+  const call: ReleaseCall = override =>
+    action.kind === 'promote'
+      ? api.promote({
+          service,
+          fromEnvironment: action.fromEnvironment,
+          toEnvironment: action.environment,
+          ...(override ? { overrideFreeze: override } : {}),
+        })
+      : api.release({
+          service,
+          environment: action.environment,
+          artifactId: action.artifact.id,
+          ...(override ? { overrideFreeze: override } : {}),
+        });
 
   const verb = action.kind === 'promote' ? 'Promote' : 'Release';
   const allowed = verdict.value?.allowed === true;
@@ -77,10 +79,10 @@ export function ReleaseDialog(props: {
       runningLabel={verb === 'Promote' ? 'Promoting' : 'Releasing'}
       doneLabel="Done"
       onClose={onClose}
-      onConfirm={confirm}
+      onConfirm={() => run(call)}
       confirmDisabled={!allowed}
       confirmLabel={`${verb} to ${action.environment}`}
-      onOverrideFreeze={overrideFreeze}
+      onOverrideFreeze={reason => run(call, reason)}
       overrideLabel={`${verb} anyway`}
     >
       <Typography variant="body2" gutterBottom>

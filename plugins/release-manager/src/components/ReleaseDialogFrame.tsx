@@ -1,4 +1,4 @@
-import { ReactNode, useRef, useState } from 'react';
+import { ReactNode, useState } from 'react';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Dialog from '@material-ui/core/Dialog';
@@ -35,14 +35,16 @@ export type ReleaseCall = (
 
 /**
  * The phase of one release call: `run` moves it to running, then done (calling `onDone`),
- * frozen (production freeze refusal) or failed. `overrideFreeze(reason)` repeats the last
- * call with the freeze override.
+ * frozen (production freeze refusal) or failed. `run(call, reason)` makes the call with a
+ * freeze override ("Release anyway").
  */
 export function useReleasePhase(onDone: (result: ReleaseResult) => void) {
   const [phase, setPhase] = useState<ReleasePhase>({ name: 'idle' });
-  const lastCall = useRef<ReleaseCall>();
-  const attempt = async (call: ReleaseCall, override?: FreezeOverride) => {
-    lastCall.current = call;
+  const run = async (call: ReleaseCall, overrideReason?: string) => {
+    const override =
+      overrideReason === undefined
+        ? undefined
+        : { reason: overrideReason.trim() };
     setPhase({ name: 'running' });
     try {
       const result = await call(override);
@@ -56,13 +58,7 @@ export function useReleasePhase(onDone: (result: ReleaseResult) => void) {
       );
     }
   };
-  const run = (call: ReleaseCall) => attempt(call);
-  const overrideFreeze = async (reason: string) => {
-    if (lastCall.current) {
-      await attempt(lastCall.current, { reason: reason.trim() });
-    }
-  };
-  return { phase, run, overrideFreeze };
+  return { phase, run };
 }
 
 /** The server's refusal without its API advice ("pass overrideFreeze …"): the dialog offers the override itself. */
@@ -93,7 +89,7 @@ export function ReleaseDialogFrame(props: {
   /** Whether confirming is not possible yet (it never is while running). */
   confirmDisabled: boolean;
   confirmLabel: ReactNode;
-  /** Retries the refused call with a freeze override, e.g. `overrideFreeze` of {@link useReleasePhase}. */
+  /** Retries the refused call with a freeze override: `run(call, reason)` of {@link useReleasePhase}. */
   onOverrideFreeze: (reason: string) => void;
   /** Button of the "Release anyway" section, e.g. "Roll back anyway". */
   overrideLabel?: string;

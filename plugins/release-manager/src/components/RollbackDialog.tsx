@@ -14,7 +14,11 @@ import {
 import { releaseManagerApiRef } from '../api';
 import { AsyncDiffView } from './common';
 import { intentLabels, relativeTime, testId } from './helpers';
-import { ReleaseDialogFrame, useReleasePhase } from './ReleaseDialogFrame';
+import {
+  ReleaseCall,
+  ReleaseDialogFrame,
+  useReleasePhase,
+} from './ReleaseDialogFrame';
 
 /** Pick an earlier artifact released to the environment, see the diff, roll back. */
 export function RollbackDialog(props: {
@@ -28,7 +32,7 @@ export function RollbackDialog(props: {
     props;
   const api = useApi(releaseManagerApiRef);
   const [selected, setSelected] = useState<string>();
-  const { phase, run, overrideFreeze } = useReleasePhase(onRolledBack);
+  const { phase, run } = useReleasePhase(onRolledBack);
 
   const history = useAsync(
     () => api.getReleases(service, { environment, limit: 50 }),
@@ -54,16 +58,17 @@ export function RollbackDialog(props: {
     [api, service, environment, selected],
   );
 
-  const confirm = async () => {
+  // Built on every render, so that a retry with an override rolls back to the current choice.
+  const call: ReleaseCall = override =>
+    api.rollback({
+      service,
+      environment,
+      artifactId: selected,
+      ...(override ? { overrideFreeze: override } : {}),
+    });
+  const confirm = async (overrideReason?: string) => {
     if (!selected) return;
-    await run(override =>
-      api.rollback({
-        service,
-        environment,
-        artifactId: selected,
-        ...(override ? { overrideFreeze: override } : {}),
-      }),
-    );
+    await run(call, overrideReason);
   };
 
   return (
@@ -74,10 +79,10 @@ export function RollbackDialog(props: {
       runningLabel="Rolling back"
       doneLabel="Rolled back"
       onClose={onClose}
-      onConfirm={confirm}
+      onConfirm={() => confirm()}
       confirmDisabled={!selected}
       confirmLabel={`Roll back to ${selected ?? '…'}`}
-      onOverrideFreeze={overrideFreeze}
+      onOverrideFreeze={confirm}
       overrideLabel="Roll back anyway"
     >
       {history.loading && <Progress />}
