@@ -4,7 +4,15 @@ import oncallPlugin from '@devplane/plugin-oncall/alpha';
 import { navModule } from './modules/nav';
 import { homeModule } from './modules/home';
 import { authModule } from './modules/auth';
+import { goldenPathScaffolderModule } from './modules/goldenPath';
 
 export default createApp({
-  features: [catalogPlugin, oncallPlugin, authModule, navModule, homeModule],
+  features: [
+    catalogPlugin,
+    oncallPlugin,
+    authModule,
+    navModule,
+    homeModule,
+    goldenPathScaffolderModule,
+  ],
 });

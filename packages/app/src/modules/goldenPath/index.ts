@@ -1,0 +1,1 @@
+export { goldenPathScaffolderModule } from './module';
