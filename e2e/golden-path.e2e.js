@@ -5,23 +5,63 @@
  */
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
-const { APP_URL, BACKEND_URL, signIn, screenshot, runTests, eventually } = require('./lib');
+const {
+  APP_URL,
+  BACKEND_URL,
+  signIn,
+  screenshot,
+  runTests,
+  eventually,
+} = require('./lib');
 
 const NAME = `e2e-svc-${Date.now().toString(36)}`;
 
 async function guestToken() {
-  const res = await fetch(`${BACKEND_URL}/api/auth/guest/refresh`, { headers: { 'X-Requested-With': 'XMLHttpRequest' } });
+  const res = await fetch(`${BACKEND_URL}/api/auth/guest/refresh`, {
+    headers: { 'X-Requested-With': 'XMLHttpRequest' },
+  });
   return (await res.json()).backstageIdentity.token;
 }
 
 async function pickFromAutocomplete(page, label, optionText) {
-  const input = page.getByRole('combobox', { name: label }).or(page.getByLabel(label)).first();
+  const input = page
+    .getByRole('combobox', { name: label })
+    .or(page.getByLabel(label))
+    .first();
   await input.click();
   await input.fill(optionText);
-  await page.getByRole('option', { name: new RegExp(optionText, 'i') }).first().click();
+  await page
+    .getByRole('option', { name: new RegExp(optionText, 'i') })
+    .first()
+    .click();
 }
 
 runTests(__filename, [
+  {
+    name: 'the form refuses a taken name and a path-like name before anything is created',
+    async fn({ page }) {
+      await signIn(page);
+      await page.goto(`${APP_URL}/create/templates/default/golden-path`);
+      const name = page.getByLabel('Name').first();
+      await name.waitFor({ timeout: 120_000 });
+      await name.fill('ledger');
+      await page
+        .getByText(/'ledger' is taken/)
+        .first()
+        .waitFor({ timeout: 30_000 });
+      await name.fill('../evil');
+      await page
+        .getByText(/not a path/)
+        .first()
+        .waitFor({ timeout: 30_000 });
+      await screenshot(page, 'golden-path-form-errors');
+      const repos = await (
+        await fetch(`${BACKEND_URL}/api/git-host/repos`)
+      ).json();
+      if (repos.items.some(r => r.name.includes('evil')))
+        throw new Error('a repository was created for a refused name');
+    },
+  },
   {
     name: 'five fields to a service released to production',
     async fn({ page }) {
@@ -30,7 +70,10 @@ runTests(__filename, [
       await page.getByLabel('Name').first().waitFor({ timeout: 120_000 });
       await page.getByLabel('Name').first().fill(NAME);
       await pickFromAutocomplete(page, 'Owning squad', 'payments');
-      await page.getByLabel('Description').first().fill('Created by the golden path browser test');
+      await page
+        .getByLabel('Description')
+        .first()
+        .fill('Created by the golden path browser test');
       await page.getByLabel('Node.js service').check();
       await pickFromAutocomplete(page, 'System', 'bank');
       await screenshot(page, 'golden-path-form');
@@ -38,29 +81,71 @@ runTests(__filename, [
       await page.getByRole('button', { name: 'Create' }).click();
       const t0 = Date.now();
       // the task page: wait for the output links of a finished task
-      await page.getByRole('link', { name: /repository/i }).first().waitFor({ timeout: 180_000 });
-      console.log(`  form submit → task finished in ${Date.now() - t0} ms (includes page rendering)`);
+      await page
+        .getByRole('link', { name: /repository/i })
+        .first()
+        .waitFor({ timeout: 180_000 });
+      console.log(
+        `  form submit → task finished in ${
+          Date.now() - t0
+        } ms (includes page rendering)`,
+      );
       await screenshot(page, 'golden-path-done');
 
       const token = await guestToken();
-      const entity = await eventually(async () => {
-        const r = await fetch(`${BACKEND_URL}/api/catalog/entities/by-name/component/default/${NAME}`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
-        return r.ok ? r.json() : undefined;
-      }, { timeoutMs: 60_000, what: 'the new component in the catalog' });
-      if (entity.spec.owner !== 'group:payments' && entity.spec.owner !== 'group:default/payments') {
-        throw new Error(`new component is owned by ${entity.spec.owner}, expected the payments squad`);
+      const entity = await eventually(
+        async () => {
+          const r = await fetch(
+            `${BACKEND_URL}/api/catalog/entities/by-name/component/default/${NAME}`,
+            {
+              headers: { authorization: `Bearer ${token}` },
+            },
+          );
+          return r.ok ? r.json() : undefined;
+        },
+        { timeoutMs: 60_000, what: 'the new component in the catalog' },
+      );
+      if (
+        entity.spec.owner !== 'group:payments' &&
+        entity.spec.owner !== 'group:default/payments'
+      ) {
+        throw new Error(
+          `new component is owned by ${entity.spec.owner}, expected the payments squad`,
+        );
       }
-      const repos = await (await fetch(`${BACKEND_URL}/api/git-host/repos`)).json();
-      if (!repos.items.some(r => r.name === NAME)) throw new Error('the repository is not on the local git host');
+      const repos = await (
+        await fetch(`${BACKEND_URL}/api/git-host/repos`)
+      ).json();
+      if (!repos.items.some(r => r.name === NAME))
+        throw new Error('the repository is not on the local git host');
 
-      const configRepo = path.join(process.env.DEVPLANE_DATA_DIR || path.resolve(__dirname, '..', '.data'), 'git', 'config.git');
-      const log = execFileSync('git', ['log', '--format=%s%n%b%n--', 'main'], { cwd: configRepo, encoding: 'utf8' });
-      const prodCommit = log.split('\n--\n').find(c => c.startsWith(`[prod/${NAME}]`));
-      if (!prodCommit) throw new Error('no production release commit for the new service in the config repo');
-      for (const trailer of ['Service:', 'Environment: prod', 'Artifact-ID:', 'Artifact-released-by:', 'Release-intent:']) {
-        if (!prodCommit.includes(trailer)) throw new Error(`prod release commit lacks trailer ${trailer}:\n${prodCommit}`);
+      const configRepo = path.join(
+        process.env.DEVPLANE_DATA_DIR || path.resolve(__dirname, '..', '.data'),
+        'git',
+        'config.git',
+      );
+      const log = execFileSync('git', ['log', '--format=%s%n%b%n--', 'main'], {
+        cwd: configRepo,
+        encoding: 'utf8',
+      });
+      const prodCommit = log
+        .split('\n--\n')
+        .find(c => c.startsWith(`[prod/${NAME}]`));
+      if (!prodCommit)
+        throw new Error(
+          'no production release commit for the new service in the config repo',
+        );
+      for (const trailer of [
+        'Service:',
+        'Environment: prod',
+        'Artifact-ID:',
+        'Artifact-released-by:',
+        'Release-intent:',
+      ]) {
+        if (!prodCommit.includes(trailer))
+          throw new Error(
+            `prod release commit lacks trailer ${trailer}:\n${prodCommit}`,
+          );
       }
     },
   },

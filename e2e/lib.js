@@ -19,7 +19,9 @@ async function waitForApp({ timeoutMs = 180_000 } = {}) {
     try {
       const [fe, be] = await Promise.all([
         fetch(APP_URL).then(r => r.status),
-        fetch(`${BACKEND_URL}/.backstage/health/v1/readiness`).then(r => r.status),
+        fetch(`${BACKEND_URL}/.backstage/health/v1/readiness`).then(
+          r => r.status,
+        ),
       ]);
       last = `frontend ${fe}, backend ${be}`;
       if (fe === 200 && be === 200) return;
@@ -58,7 +60,11 @@ async function signIn(page) {
       if (await enter.isVisible()) await enter.click();
       return catalogLink.first().isVisible();
     },
-    { timeoutMs: 90_000, intervalMs: 500, what: 'the signed-in portal (sidebar Catalog link)' },
+    {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      what: 'the signed-in portal (sidebar Catalog link)',
+    },
   );
 }
 
@@ -71,7 +77,10 @@ async function screenshot(page, name) {
 }
 
 /** Polls `fn` until it returns a truthy value. */
-async function eventually(fn, { timeoutMs = 60_000, intervalMs = 1000, what = 'condition' } = {}) {
+async function eventually(
+  fn,
+  { timeoutMs = 60_000, intervalMs = 1000, what = 'condition' } = {},
+) {
   const deadline = Date.now() + timeoutMs;
   let lastErr;
   while (Date.now() < deadline) {
@@ -83,7 +92,9 @@ async function eventually(fn, { timeoutMs = 60_000, intervalMs = 1000, what = 'c
     }
     await new Promise(r => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${lastErr.message}` : ''}`);
+  throw new Error(
+    `timed out waiting for ${what}${lastErr ? `: ${lastErr.message}` : ''}`,
+  );
 }
 
 /** Runs named tests in order with one browser; a failing test does not stop the others. */
@@ -93,7 +104,9 @@ async function runTests(file, tests) {
   const browser = await launch();
   try {
     for (const t of tests) {
-      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      const context = await browser.newContext({
+        viewport: { width: 1400, height: 1000 },
+      });
       const page = await context.newPage();
       const t0 = Date.now();
       try {
@@ -103,9 +116,16 @@ async function runTests(file, tests) {
         console.log(`  \u2713 ${t.name} (${Date.now() - t0} ms)`);
       } catch (e) {
         result.failed++;
-        result.tests.push({ name: t.name, ok: false, error: String(e.message || e) });
+        result.tests.push({
+          name: t.name,
+          ok: false,
+          error: String(e.message || e),
+        });
         console.log(`  \u2717 ${t.name}: ${e.message || e}`);
-        await screenshot(page, `FAILED-${name}-${t.name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
+        await screenshot(
+          page,
+          `FAILED-${name}-${t.name.replace(/[^a-z0-9]+/gi, '-')}`,
+        ).catch(() => {});
       } finally {
         await context.close();
       }
@@ -114,9 +134,21 @@ async function runTests(file, tests) {
     await browser.close();
   }
   fs.mkdirSync(path.join(ROOT, '.e2e'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, '.e2e', `${name}.json`), JSON.stringify(result, null, 2));
+  fs.writeFileSync(
+    path.join(ROOT, '.e2e', `${name}.json`),
+    JSON.stringify(result, null, 2),
+  );
   process.exitCode = result.failed ? 1 : 0;
   return result;
 }
 
-module.exports = { APP_URL, BACKEND_URL, waitForApp, launch, signIn, screenshot, eventually, runTests };
+module.exports = {
+  APP_URL,
+  BACKEND_URL,
+  waitForApp,
+  launch,
+  signIn,
+  screenshot,
+  eventually,
+  runTests,
+};

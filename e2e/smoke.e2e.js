@@ -12,14 +12,21 @@ runTests(__filename, [
       await page.goto(`${APP_URL}/catalog`);
       const link = page.getByRole('link', { name: 'payment-gateway' });
       // the catalog ingests the demo repos asynchronously after the first start
-      for (let i = 0; i < 12 && !(await link.isVisible().catch(() => false)); i++) {
+      for (
+        let i = 0;
+        i < 12 && !(await link.isVisible().catch(() => false));
+        i++
+      ) {
         await page.waitForTimeout(5000);
         await page.reload();
       }
       await link.waitFor({ timeout: 30_000 });
       await screenshot(page, 'catalog');
       await link.click();
-      await page.getByText('Accepts card and account-to-account payments').first().waitFor({ timeout: 30_000 });
+      await page
+        .getByText('Accepts card and account-to-account payments')
+        .first()
+        .waitFor({ timeout: 30_000 });
       await screenshot(page, 'service-page');
     },
   },

@@ -161,6 +161,9 @@ export class OnCallStore {
             status: 'resolved',
             resolved_by: by,
             resolved_at: now.toISOString(),
+            // As with PagerDuty, a dedup key only folds triggers into an *open* incident:
+            // once resolved, the same key opens a new one.
+            dedup_key: `${current.dedupKey}#resolved:${id}`,
           };
     await this.db('oncall_incidents')
       .where({ id })

@@ -201,6 +201,12 @@ describe('EmbeddedProvider', () => {
       expect(
         (await provider.listOpenIncidents(target)).map(i => i.title),
       ).toEqual(['Ledger is slow']);
+
+      // once resolved, the same trigger opens a new incident (as PagerDuty does)
+      const reopened = await trigger('Ledger double-posts');
+      expect(reopened.deduplicated).toBe(false);
+      expect(reopened.incident.id).not.toBe(first.incident.id);
+      expect(reopened.incident.status).toBe('triggered');
     },
   );
 
