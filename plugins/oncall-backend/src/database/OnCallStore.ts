@@ -85,7 +85,15 @@ export class OnCallStore {
     now: Date;
   }): Promise<{ incident: StoredIncident; created: boolean }> {
     const existing = await this.getByDedupKey(input.dedupKey);
-    if (existing) return { incident: existing, created: false };
+    if (existing && existing.status !== 'resolved') {
+      return { incident: existing, created: false };
+    }
+    if (existing) {
+      // resolved before keys were released on resolve: release it now
+      await this.db('oncall_incidents')
+        .where({ id: existing.id })
+        .update({ dedup_key: `${existing.dedupKey}#resolved:${existing.id}` });
+    }
     const row: IncidentRow = {
       id: randomUUID(),
       entity_ref: input.entityRef,
