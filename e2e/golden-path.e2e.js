@@ -12,16 +12,10 @@ const {
   screenshot,
   runTests,
   eventually,
+  guestToken,
 } = require('./lib');
 
 const NAME = `e2e-svc-${Date.now().toString(36)}`;
-
-async function guestToken() {
-  const res = await fetch(`${BACKEND_URL}/api/auth/guest/refresh`, {
-    headers: { 'X-Requested-With': 'XMLHttpRequest' },
-  });
-  return (await res.json()).backstageIdentity.token;
-}
 
 async function pickFromAutocomplete(page, label, optionText) {
   const input = page

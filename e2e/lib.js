@@ -68,6 +68,22 @@ async function signIn(page) {
   );
 }
 
+/** A Backstage token for the local guest user, for calling the REST APIs as the browser would. */
+async function guestToken() {
+  const res = await fetch(`${BACKEND_URL}/api/auth/guest/refresh`, {
+    headers: { 'X-Requested-With': 'XMLHttpRequest' },
+  });
+  return (await res.json()).backstageIdentity.token;
+}
+
+/** JSON request headers carrying the guest's token. */
+async function guestHeaders() {
+  return {
+    'content-type': 'application/json',
+    authorization: `Bearer ${await guestToken()}`,
+  };
+}
+
 async function screenshot(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, `${name}.png`);
@@ -143,6 +159,8 @@ async function runTests(file, tests) {
 }
 
 module.exports = {
+  guestToken,
+  guestHeaders,
   APP_URL,
   BACKEND_URL,
   waitForApp,

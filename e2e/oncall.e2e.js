@@ -11,6 +11,7 @@ const {
   screenshot,
   runTests,
   eventually,
+  guestHeaders,
 } = require('./lib');
 
 /*
@@ -18,17 +19,6 @@ const {
  * release, the incident dialog lists the last prod releases to roll back to, and an explicit override
  * with a reason goes through and is recorded in the release commit.
  */
-
-async function guestHeaders() {
-  const res = await fetch(`${BACKEND_URL}/api/auth/guest/refresh`, {
-    headers: { 'X-Requested-With': 'XMLHttpRequest' },
-  });
-  const token = (await res.json()).backstageIdentity.token;
-  return {
-    'content-type': 'application/json',
-    authorization: `Bearer ${token}`,
-  };
-}
 
 const freezeTest = {
   name: 'an open incident freezes production until someone overrides with a reason',

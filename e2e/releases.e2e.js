@@ -12,16 +12,10 @@ const {
   screenshot,
   runTests,
   eventually,
+  guestToken,
 } = require('./lib');
 
 const SERVICE = 'payment-gateway';
-
-async function guestToken() {
-  const res = await fetch(`${BACKEND_URL}/api/auth/guest/refresh`, {
-    headers: { 'X-Requested-With': 'XMLHttpRequest' },
-  });
-  return (await res.json()).backstageIdentity.token;
-}
 
 async function api(path, init = {}) {
   const res = await fetch(`${BACKEND_URL}/api/release-manager${path}`, {
