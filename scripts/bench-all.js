@@ -31,11 +31,25 @@ const rows = [];
 const raw = {};
 const ms = n => `${Number(n).toFixed(1)} ms`;
 function row(benchmark, baseline, target, measured, pass) {
-  rows.push({ benchmark, baseline, target, measured, result: pass === undefined ? 'info' : pass ? 'PASS' : 'FAIL' });
+  rows.push({
+    benchmark,
+    baseline,
+    target,
+    measured,
+    result: pass === undefined ? 'info' : pass ? 'PASS' : 'FAIL',
+  });
 }
 function failed(benchmark, e) {
   console.error(`[bench] ${benchmark} crashed:`, e);
-  rows.push({ benchmark, baseline: '', target: '', measured: `error: ${String(e && e.message ? e.message : e).split('\n')[0].slice(0, 80)}`, result: 'FAIL' });
+  rows.push({
+    benchmark,
+    baseline: '',
+    target: '',
+    measured: `error: ${String(e && e.message ? e.message : e)
+      .split('\n')[0]
+      .slice(0, 80)}`,
+    result: 'FAIL',
+  });
 }
 async function section(name, fn) {
   const t0 = Date.now();
@@ -45,7 +59,9 @@ async function section(name, fn) {
   } catch (e) {
     failed(name, e);
   }
-  console.error(`[bench] ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.error(
+    `[bench] ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
 }
 
 (async () => {
@@ -54,7 +70,9 @@ async function section(name, fn) {
 
   if (want('promotion')) {
     await section('promotion', async () => {
-      const { runPromotionBench } = require('../plugins/release-manager-backend/src/bench/promotionBench');
+      const {
+        runPromotionBench,
+      } = require('../plugins/release-manager-backend/src/bench/promotionBench');
       const o = {
         services: arg('services', 1000, 1000),
         samples: arg('samples', 100, 40),
@@ -64,37 +82,87 @@ async function section(name, fn) {
       const r = await runPromotionBench(o);
       raw.promotion = { options: o, ...r };
       const size = `${r.configRepo.services}×${r.configRepo.environments} repo`;
-      row(`promotion latency p50 (${size}, ${r.release.samples} serial)`, `raw git write+commit+push p50 ${ms(r.baseline.p50Ms)}`,
-        '≤ 1.5× baseline', `${ms(r.release.p50Ms)} (${r.ratioP50}×)`, r.targets.p50WithinOneAndHalfBaseline);
-      row(`promotion latency p99 (${size})`, `raw git p99 ${ms(r.baseline.p99Ms)}`, '≤ 400 ms', ms(r.release.p99Ms), r.targets.p99Under400Ms);
-      row(`promotion throughput (${r.concurrent.clients} clients, ${r.concurrent.releases} releases)`,
-        `serial raw git ≈ ${(1000 / r.baseline.p50Ms).toFixed(1)}/s`, '≥ 20/s',
-        `${r.concurrent.perSecond}/s (${r.concurrent.commitsPerPush} commits/push)`, r.targets.atLeast20PerSecond);
-      row('promotion lost releases / merge commits', '', '0 / 0', `${r.concurrent.lost} / ${r.concurrent.mergeCommits}`,
-        r.concurrent.lost === 0 && r.concurrent.mergeCommits === 0);
+      row(
+        `promotion latency p50 (${size}, ${r.release.samples} serial)`,
+        `raw git write+commit+push p50 ${ms(r.baseline.p50Ms)}`,
+        '≤ 1.5× baseline',
+        `${ms(r.release.p50Ms)} (${r.ratioP50}×)`,
+        r.targets.p50WithinOneAndHalfBaseline,
+      );
+      row(
+        `promotion latency p99 (${size})`,
+        `raw git p99 ${ms(r.baseline.p99Ms)}`,
+        '≤ 400 ms',
+        ms(r.release.p99Ms),
+        r.targets.p99Under400Ms,
+      );
+      row(
+        `promotion throughput (${r.concurrent.clients} clients, ${r.concurrent.releases} releases)`,
+        `serial raw git ≈ ${(1000 / r.baseline.p50Ms).toFixed(1)}/s`,
+        '≥ 20/s',
+        `${r.concurrent.perSecond}/s (${r.concurrent.commitsPerPush} commits/push)`,
+        r.targets.atLeast20PerSecond,
+      );
+      row(
+        'promotion lost releases / merge commits',
+        '',
+        '0 / 0',
+        `${r.concurrent.lost} / ${r.concurrent.mergeCommits}`,
+        r.concurrent.lost === 0 && r.concurrent.mergeCommits === 0,
+      );
     });
   }
 
   if (want('listing')) {
     await section('listing', async () => {
       for (const database of ['sqlite', 'postgres']) {
-        const r = await extra.runListingBench({ database, artifacts: arg('artifacts', 10000, 10000), samples: arg('listing-samples', 200, 100) });
+        const r = await extra.runListingBench({
+          database,
+          artifacts: arg('artifacts', 10000, 10000),
+          samples: arg('listing-samples', 200, 100),
+        });
         if (!r) {
-          row(`artifact listing (${database})`, '', '', 'skipped: database unreachable', false);
+          row(
+            `artifact listing (${database})`,
+            '',
+            '',
+            'skipped: database unreachable',
+            false,
+          );
           continue;
         }
         raw[`listing_${database}`] = r;
         const base = `raw indexed SELECT p99 ${ms(r.baseline.p99Ms)}`;
-        row(`artifact listing, ${r.database}, ${r.artifacts} artifacts, page of ${r.pageSize}, first page p99`, base, 'p99 ≤ 50 ms', `${ms(r.firstPage.p99Ms)} (p50 ${ms(r.firstPage.p50Ms)})`, r.firstPage.p99Ms <= 50);
-        row(`artifact listing, ${r.database}, cursor 100 pages deep p99`, base, 'p99 ≤ 50 ms', `${ms(r.deepPage.p99Ms)} (p50 ${ms(r.deepPage.p50Ms)})`, r.deepPage.p99Ms <= 50);
-        row(`artifact listing, ${r.database}, branch filter p99`, base, 'p99 ≤ 50 ms', `${ms(r.branchFilter.p99Ms)} (p50 ${ms(r.branchFilter.p50Ms)})`, r.branchFilter.p99Ms <= 50);
+        row(
+          `artifact listing, ${r.database}, ${r.artifacts} artifacts, page of ${r.pageSize}, first page p99`,
+          base,
+          'p99 ≤ 50 ms',
+          `${ms(r.firstPage.p99Ms)} (p50 ${ms(r.firstPage.p50Ms)})`,
+          r.firstPage.p99Ms <= 50,
+        );
+        row(
+          `artifact listing, ${r.database}, cursor 100 pages deep p99`,
+          base,
+          'p99 ≤ 50 ms',
+          `${ms(r.deepPage.p99Ms)} (p50 ${ms(r.deepPage.p50Ms)})`,
+          r.deepPage.p99Ms <= 50,
+        );
+        row(
+          `artifact listing, ${r.database}, branch filter p99`,
+          base,
+          'p99 ≤ 50 ms',
+          `${ms(r.branchFilter.p99Ms)} (p50 ${ms(r.branchFilter.p50Ms)})`,
+          r.branchFilter.p99Ms <= 50,
+        );
       }
     });
   }
 
   if (want('shuttle')) {
     await section('shuttle', async () => {
-      const { runShuttleBench } = require('../plugins/catalog-backend-module-shuttle/src/bench/shuttleBench');
+      const {
+        runShuttleBench,
+      } = require('../plugins/catalog-backend-module-shuttle/src/bench/shuttleBench');
       const o = {
         entities: arg('entities', 5000, 2000),
         repos: arg('repos', 5000, 2000),
@@ -103,17 +171,49 @@ async function section(name, fn) {
       };
       const r = await runShuttleBench(o);
       raw.shuttle = { options: o, ...r };
-      const noop = `no-op processor ${r.processor.noopMsPerEntity.toFixed(4)} ms/entity`;
-      row(`shuttle processor overhead, ${r.processor.entities} entities, warm (ETag)`, noop, '≤ 0.2 ms/entity over no-op',
-        `${r.processor.warmMsPerEntity.toFixed(4)} ms/entity`, r.processor.warmMsPerEntity <= 0.2);
-      row(`shuttle processor overhead, ${r.processor.entities} entities, cold (read + parse)`, noop, '',
-        `${r.processor.coldMsPerEntity.toFixed(4)} ms/entity`, undefined);
-      row(`shuttle discovery, ${r.discoveryFake.scanned} repos (in-memory listing), first run`, '', '≤ 60 s (repo in catalog within minutes)',
-        `${(r.discoveryFake.coldMs / 1000).toFixed(2)} s (unchanged: ${r.discoveryFake.warmMs.toFixed(0)} ms)`, r.discoveryFake.coldMs <= 60000);
-      row(`shuttle discovery, ${r.discoveryRealGit.scanned} repos on the real local git host, first run`, '', '',
-        `${(r.discoveryRealGit.coldMs / 1000).toFixed(2)} s (unchanged: ${(r.discoveryRealGit.warmMs / 1000).toFixed(2)} s)`, undefined);
+      const noop = `no-op processor ${r.processor.noopMsPerEntity.toFixed(
+        4,
+      )} ms/entity`;
+      row(
+        `shuttle processor overhead, ${r.processor.entities} entities, warm (ETag)`,
+        noop,
+        '≤ 0.2 ms/entity over no-op',
+        `${r.processor.warmMsPerEntity.toFixed(4)} ms/entity`,
+        r.processor.warmMsPerEntity <= 0.2,
+      );
+      row(
+        `shuttle processor overhead, ${r.processor.entities} entities, cold (read + parse)`,
+        noop,
+        '',
+        `${r.processor.coldMsPerEntity.toFixed(4)} ms/entity`,
+        undefined,
+      );
+      row(
+        `shuttle discovery, ${r.discoveryFake.scanned} repos (in-memory listing), first run`,
+        '',
+        '≤ 60 s (repo in catalog within minutes)',
+        `${(r.discoveryFake.coldMs / 1000).toFixed(
+          2,
+        )} s (unchanged: ${r.discoveryFake.warmMs.toFixed(0)} ms)`,
+        r.discoveryFake.coldMs <= 60000,
+      );
+      row(
+        `shuttle discovery, ${r.discoveryRealGit.scanned} repos on the real local git host, first run`,
+        '',
+        '',
+        `${(r.discoveryRealGit.coldMs / 1000).toFixed(2)} s (unchanged: ${(
+          r.discoveryRealGit.warmMs / 1000
+        ).toFixed(2)} s)`,
+        undefined,
+      );
       if (r.processor.errors || r.processorRealGit.errors) {
-        row('shuttle processing errors', '', '0', String(r.processor.errors + r.processorRealGit.errors), false);
+        row(
+          'shuttle processing errors',
+          '',
+          '0',
+          String(r.processor.errors + r.processorRealGit.errors),
+          false,
+        );
       }
     });
   }
@@ -125,33 +225,65 @@ async function section(name, fn) {
       raw.goldenPath = r;
       const total = r.summary.find(s => s.step === 'total');
       const deploy = r.summary.find(s => s.step === 'firstDeploy');
-      row(`golden path form → prod release commit (${iterations} runs, real release-manager-backend)`,
-        `first deploy step p50 ${ms(deploy.p50)}`, '≤ 10 s', `p50 ${(total.p50 / 1000).toFixed(2)} s, max ${(total.max / 1000).toFixed(2)} s`, total.max <= 10000);
+      row(
+        `golden path form → prod release commit (${iterations} runs, real release-manager-backend)`,
+        `first deploy step p50 ${ms(deploy.p50)}`,
+        '≤ 10 s',
+        `p50 ${(total.p50 / 1000).toFixed(2)} s, max ${(
+          total.max / 1000
+        ).toFixed(2)} s`,
+        total.max <= 10000,
+      );
     });
   }
 
   if (want('oncall')) {
     await section('on-call', async () => {
-      const r = await extra.runOncallBench({ views: arg('oncall-views', 1000, 1000), seconds: arg('oncall-seconds', 60, 60) });
+      const r = await extra.runOncallBench({
+        views: arg('oncall-views', 1000, 1000),
+        seconds: arg('oncall-seconds', 60, 60),
+      });
       raw.oncall = r;
       const minutes = Math.max(1, Math.ceil(r.seconds / 60));
-      row(`on-call upstream calls, ${r.views} views in ${r.seconds} s, ${r.policies} policies × 2 services`,
-        `no cache: ${r.uncachedCalls} calls`, '≤ ~1 per policy per minute, 0 errors',
-        `${r.perPolicy.join('/')} per policy (${r.upstreamOncallCalls} /oncalls, ${r.upstreamIncidentCalls} /incidents), ${r.errors} errors`,
-        Math.max(...r.perPolicy) <= minutes && r.errors === 0);
-      row('on-call page view latency', '', '', `p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}`, undefined);
+      row(
+        `on-call upstream calls, ${r.views} views in ${r.seconds} s, ${r.policies} policies × 2 services`,
+        `no cache: ${r.uncachedCalls} calls`,
+        '≤ ~1 per policy per minute, 0 errors',
+        `${r.perPolicy.join('/')} per policy (${
+          r.upstreamOncallCalls
+        } /oncalls, ${r.upstreamIncidentCalls} /incidents), ${r.errors} errors`,
+        Math.max(...r.perPolicy) <= minutes && r.errors === 0,
+      );
+      row(
+        'on-call page view latency',
+        '',
+        '',
+        `p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}`,
+        undefined,
+      );
     });
   }
 
   const seconds = Math.round((Date.now() - started) / 1000);
-  console.log(`\nBenchmarks on this machine (${require('node:os').cpus().length} cores, Node ${process.version}), ${seconds} s`);
+  console.log(
+    `\nBenchmarks on this machine (${
+      require('node:os').cpus().length
+    } cores, Node ${process.version}), ${seconds} s`,
+  );
   console.table(rows);
   const failedCount = rows.filter(r => r.result === 'FAIL').length;
   const passedCount = rows.filter(r => r.result === 'PASS').length;
   console.log(`${passedCount} passed, ${failedCount} failed`);
   const out = path.join('bench', 'results', 'summary.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify({ measuredAt: new Date().toISOString(), seconds, quick, rows, raw }, null, 2)}\n`);
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify(
+      { measuredAt: new Date().toISOString(), seconds, quick, rows, raw },
+      null,
+      2,
+    )}\n`,
+  );
   console.log(`wrote ${out}`);
   process.exit(failedCount ? 1 : 0);
 })().catch(e => {

@@ -15,8 +15,13 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, '.e2e');
 const args = process.argv.slice(2);
-const only = (args.find(a => a.startsWith('--only=')) || '').slice(7).split(',').filter(Boolean);
-const want = step => (only.length === 0 || only.includes(step)) && !(step === 'e2e' && args.includes('--skip-e2e'));
+const only = (args.find(a => a.startsWith('--only=')) || '')
+  .slice(7)
+  .split(',')
+  .filter(Boolean);
+const want = step =>
+  (only.length === 0 || only.includes(step)) &&
+  !(step === 'e2e' && args.includes('--skip-e2e'));
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const rows = [];
@@ -32,7 +37,9 @@ function run(cmd, cmdArgs, opts = {}) {
     const t0 = Date.now();
     console.log(`\n\u001b[1m$ ${cmd} ${cmdArgs.join(' ')}\u001b[0m`);
     const child = spawn(cmd, cmdArgs, { cwd: ROOT, stdio: 'inherit', ...opts });
-    child.on('close', code => resolve({ code, seconds: Math.round((Date.now() - t0) / 1000) }));
+    child.on('close', code =>
+      resolve({ code, seconds: Math.round((Date.now() - t0) / 1000) }),
+    );
   });
 }
 
@@ -40,9 +47,15 @@ function canConnect(port, host = '127.0.0.1') {
   return new Promise(resolve => {
     const s = net.connect({ port, host });
     s.setTimeout(1000);
-    s.on('connect', () => { s.destroy(); resolve(true); });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
-    s.on('timeout', () => { s.destroy(); resolve(false); });
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }
 
@@ -53,41 +66,81 @@ async function main() {
 
   if (want('typecheck')) {
     const r = await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
-    record('typecheck (tsc)', r.code === 0 ? 1 : 0, r.code === 0 ? 0 : 1, 0, `${r.seconds}s`);
+    record(
+      'typecheck (tsc)',
+      r.code === 0 ? 1 : 0,
+      r.code === 0 ? 0 : 1,
+      0,
+      `${r.seconds}s`,
+    );
   }
 
   if (want('lint')) {
     const r = await run(bin('backstage-cli'), ['repo', 'lint']);
-    record('lint (eslint)', r.code === 0 ? 1 : 0, r.code === 0 ? 0 : 1, 0, `${r.seconds}s`);
+    record(
+      'lint (eslint)',
+      r.code === 0 ? 1 : 0,
+      r.code === 0 ? 0 : 1,
+      0,
+      `${r.seconds}s`,
+    );
   }
 
   if (want('unit')) {
     // No Docker engine on these machines: PostgreSQL tests use the running server or are skipped.
-    const env = { ...process.env, CI: 'true', BACKSTAGE_TEST_DISABLE_DOCKER: '1' };
+    const env = {
+      ...process.env,
+      CI: 'true',
+      BACKSTAGE_TEST_DISABLE_DOCKER: '1',
+    };
     const pgUp = await canConnect(5432);
     if (pgUp) {
       env.BACKSTAGE_TEST_DATABASE_POSTGRES16_CONNECTION_STRING =
         process.env.BACKSTAGE_TEST_DATABASE_POSTGRES16_CONNECTION_STRING ||
         'postgresql://postgres@127.0.0.1:5432';
-      console.log('PostgreSQL found on 127.0.0.1:5432: database tests run on SQLite and PostgreSQL');
+      console.log(
+        'PostgreSQL found on 127.0.0.1:5432: database tests run on SQLite and PostgreSQL',
+      );
     } else {
       env.DEVPLANE_SKIP_POSTGRES = '1';
-      console.log('\u001b[33mPostgreSQL is NOT reachable on 127.0.0.1:5432: PostgreSQL test cases are SKIPPED (reported as skipped below)\u001b[0m');
+      console.log(
+        '\u001b[33mPostgreSQL is NOT reachable on 127.0.0.1:5432: PostgreSQL test cases are SKIPPED (reported as skipped below)\u001b[0m',
+      );
     }
     const jsonFile = path.join(OUT, 'jest-results.json');
     fs.rmSync(jsonFile, { force: true });
     const r = await run(
       bin('backstage-cli'),
-      ['repo', 'test', '--ci', '--json', `--outputFile=${jsonFile}`, '--maxWorkers=2'],
+      [
+        'repo',
+        'test',
+        '--ci',
+        '--json',
+        `--outputFile=${jsonFile}`,
+        '--maxWorkers=2',
+      ],
       { env },
     );
     if (fs.existsSync(jsonFile)) {
       const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
       const suiteErrors = j.numRuntimeErrorTestSuites || 0;
-      record('unit (jest)', j.numPassedTests, j.numFailedTests + suiteErrors, j.numPendingTests + (j.numTodoTests || 0),
-        `${j.numTotalTestSuites} suites${suiteErrors ? `, ${suiteErrors} failed to run` : ''}${pgUp ? '' : ', PostgreSQL skipped'}, ${r.seconds}s`);
+      record(
+        'unit (jest)',
+        j.numPassedTests,
+        j.numFailedTests + suiteErrors,
+        j.numPendingTests + (j.numTodoTests || 0),
+        `${j.numTotalTestSuites} suites${
+          suiteErrors ? `, ${suiteErrors} failed to run` : ''
+        }${pgUp ? '' : ', PostgreSQL skipped'}, ${r.seconds}s`,
+      );
     } else {
-      record('unit (jest)', 0, 1, 0, `jest produced no results (exit ${r.code})`);
+      record(
+        'unit (jest)',
+        0,
+        1,
+        0,
+        `jest produced no results (exit ${r.code})`,
+      );
     }
   }
 
@@ -97,28 +150,49 @@ async function main() {
 
   console.log('\nSuite                         passed  failed  skipped  note');
   for (const r of rows) {
-    console.log(`${r.suite.padEnd(30)}${String(r.passed).padStart(6)}${String(r.failed).padStart(8)}${String(r.skipped).padStart(9)}  ${r.note}`);
+    console.log(
+      `${r.suite.padEnd(30)}${String(r.passed).padStart(6)}${String(
+        r.failed,
+      ).padStart(8)}${String(r.skipped).padStart(9)}  ${r.note}`,
+    );
   }
-  console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+  console.log(
+    `${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`,
+  );
   process.exitCode = totals.failed > 0 ? 1 : 0;
 }
 
 async function runE2e() {
   const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-  const files = fs.readdirSync(path.join(ROOT, 'e2e')).filter(f => f.endsWith('.e2e.js')).sort();
+  const files = fs
+    .readdirSync(path.join(ROOT, 'e2e'))
+    .filter(f => f.endsWith('.e2e.js'))
+    .sort();
   if (!fs.existsSync(chromium)) {
-    console.log(`\u001b[33mChromium not found at ${chromium}: browser tests SKIPPED\u001b[0m`);
+    console.log(
+      `\u001b[33mChromium not found at ${chromium}: browser tests SKIPPED\u001b[0m`,
+    );
     record('e2e (chromium)', 0, 0, files.length, 'chromium missing');
     return;
   }
   if ((await canConnect(7007)) || (await canConnect(3000))) {
-    record('e2e (chromium)', 0, 1, 0, 'ports 3000/7007 are busy: stop the running app first');
+    record(
+      'e2e (chromium)',
+      0,
+      1,
+      0,
+      'ports 3000/7007 are busy: stop the running app first',
+    );
     return;
   }
-  const dataDir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'devplane-e2e-'));
+  const dataDir = fs.mkdtempSync(
+    path.join(require('node:os').tmpdir(), 'devplane-e2e-'),
+  );
   const logFile = path.join(OUT, 'app.log');
   const log = fs.openSync(logFile, 'w');
-  console.log(`\nstarting the app for browser tests (data: ${dataDir}, log: ${logFile})`);
+  console.log(
+    `\nstarting the app for browser tests (data: ${dataDir}, log: ${logFile})`,
+  );
   const app = spawn(bin('backstage-cli'), ['repo', 'start'], {
     cwd: ROOT,
     env: { ...process.env, DEVPLANE_DATA_DIR: dataDir, BROWSER: 'none' },
@@ -126,14 +200,24 @@ async function runE2e() {
     detached: true,
   });
   const stop = () => {
-    try { process.kill(-app.pid, 'SIGTERM'); } catch { /* already gone */ }
+    try {
+      process.kill(-app.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
   };
   process.on('exit', stop);
   const { waitForApp } = require('../e2e/lib');
   try {
     await waitForApp({ timeoutMs: 240_000 });
   } catch (e) {
-    console.log(`app did not come up: ${e.message}; last log lines:\n${fs.readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n')}`);
+    console.log(
+      `app did not come up: ${e.message}; last log lines:\n${fs
+        .readFileSync(logFile, 'utf8')
+        .split('\n')
+        .slice(-30)
+        .join('\n')}`,
+    );
     record('e2e (chromium)', 0, files.length || 1, 0, 'app did not start');
     stop();
     return;
@@ -141,7 +225,9 @@ async function runE2e() {
   let passed = 0;
   let failed = 0;
   for (const f of files) {
-    const r = await run(process.execPath, [path.join('e2e', f)], { env: { ...process.env, DEVPLANE_DATA_DIR: dataDir } });
+    const r = await run(process.execPath, [path.join('e2e', f)], {
+      env: { ...process.env, DEVPLANE_DATA_DIR: dataDir },
+    });
     const resultFile = path.join(OUT, `${f}.json`);
     if (fs.existsSync(resultFile)) {
       const res = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
@@ -151,11 +237,21 @@ async function runE2e() {
     else failed += 1;
   }
   stop();
-  record('e2e (chromium)', passed, failed, 0, `${files.length} files, screenshots in .e2e/screenshots`);
+  record(
+    'e2e (chromium)',
+    passed,
+    failed,
+    0,
+    `${files.length} files, screenshots in .e2e/screenshots`,
+  );
 }
 
 main().catch(e => {
   console.error(e);
-  console.log(`${totals.passed} passed, ${totals.failed + 1} failed, ${totals.skipped} skipped`);
+  console.log(
+    `${totals.passed} passed, ${totals.failed + 1} failed, ${
+      totals.skipped
+    } skipped`,
+  );
   process.exitCode = 1;
 });
