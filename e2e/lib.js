@@ -84,6 +84,32 @@ async function guestHeaders() {
   };
 }
 
+/**
+ * Waits until the catalog serves an entity with an owner. The demo services are ingested
+ * asynchronously after a fresh start (their owners come from shuttle.yaml once the squads' Groups
+ * are in), so a test opens a page only when its entity is there.
+ */
+async function waitForEntity(kind, name, { timeoutMs = 240_000 } = {}) {
+  const token = await guestToken();
+  return eventually(
+    async () => {
+      const res = await fetch(
+        `${BACKEND_URL}/api/catalog/entities/by-name/${kind}/default/${name}`,
+        {
+          headers: { authorization: `Bearer ${token}` },
+        },
+      );
+      const entity = res.ok ? await res.json() : undefined;
+      return entity?.spec?.owner ? entity : undefined;
+    },
+    {
+      timeoutMs,
+      intervalMs: 2000,
+      what: `${kind}:default/${name} in the catalog`,
+    },
+  );
+}
+
 async function screenshot(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, `${name}.png`);
@@ -159,6 +185,7 @@ async function runTests(file, tests) {
 }
 
 module.exports = {
+  waitForEntity,
   guestToken,
   guestHeaders,
   APP_URL,

@@ -12,6 +12,7 @@ const {
   runTests,
   eventually,
   guestHeaders,
+  waitForEntity,
 } = require('./lib');
 
 /*
@@ -83,6 +84,7 @@ const freezeTest = {
       );
     }
 
+    await waitForEntity('component', service);
     await signIn(page);
     await page.goto(`${APP_URL}/catalog/default/component/${service}`);
     await page.getByRole('button', { name: /trigger incident/i }).click();
@@ -134,6 +136,7 @@ runTests(__filename, [
   {
     name: 'trigger, acknowledge and resolve an incident from the service page',
     async fn({ page }) {
+      await waitForEntity('component', 'ledger');
       await signIn(page);
       await page.goto(`${APP_URL}/catalog/default/component/ledger`);
       await eventually(

@@ -13,6 +13,7 @@ const {
   runTests,
   eventually,
   guestToken,
+  waitForEntity,
 } = require('./lib');
 
 const SERVICE = 'payment-gateway';
@@ -38,6 +39,7 @@ const running = async env =>
     ?.release?.artifactId;
 
 async function openReleasesTab(page) {
+  await waitForEntity('component', SERVICE);
   await signIn(page);
   await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`);
   await page.getByTestId('env-card-staging').waitFor({ timeout: 120_000 });
