@@ -702,6 +702,72 @@ describe('release manager plugin, fresh database on an existing config repo', ()
   });
 });
 
+describe('release manager plugin, database and blob store lost', () => {
+  it('restores artifacts from git history so a rollback to an earlier artifact works', async () => {
+    const first = await startBackend();
+    const api = (p: string) => `/api/release-manager${p}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const up = await request(first.server)
+        .post(api('/artifacts'))
+        .set('Authorization', ci())
+        .send(upload({ service: 'restore', envs: ['dev', 'staging'] }));
+      expect(up.status).toBe(201);
+      ids.push(up.body.artifact.id);
+      const r = await request(first.server)
+        .post(api('/releases'))
+        .set('Authorization', alice())
+        .send({ service: 'restore', environment: 'dev', artifactId: up.body.artifact.id });
+      expect(r.body.changed).toBe(true);
+    }
+    // The first artifact also ran in staging: its restored row merges both environments.
+    await request(first.server)
+      .post(api('/releases'))
+      .set('Authorization', alice())
+      .send({ service: 'restore', environment: 'staging', artifactId: ids[0] });
+    const original = (await request(first.server).get(api(`/services/restore/artifacts/${ids[0]}`)).set('Authorization', alice())).body;
+    await first.stop();
+
+    // Database: the next backend starts on a fresh (empty) in-memory database. Blob dir: wiped.
+    await fs.rm(path.join(first.dataDir, 'release-manager', 'blobs'), { recursive: true, force: true });
+    const second = await startBackend({ dataDir: first.dataDir });
+    try {
+      const back = await request(second.server)
+        .post(api('/rollbacks'))
+        .set('Authorization', alice())
+        .send({ service: 'restore', environment: 'dev', artifactId: ids[0] });
+      expect(back.status).toBe(200);
+      expect(back.body.release).toMatchObject({ artifactId: ids[0], intent: 'rollback', rollbackOf: ids[1] });
+      const { stdout: deployed } = await runGit(
+        ['show', `${back.body.release.id}:dev/releases/payments/restore/deployment.yaml`],
+        { cwd: second.host.repoPath('config') },
+      );
+      expect(deployed).toBe(deployment(original.sha.slice(0, 10), 1));
+
+      const restored = await request(second.server).get(api(`/services/restore/artifacts/${ids[0]}`)).set('Authorization', alice());
+      expect(restored.status).toBe(200);
+      expect(restored.body).toMatchObject({
+        id: ids[0],
+        namespace: 'payments',
+        environments: ['dev', 'staging'],
+        spec: original.spec,
+      });
+      // The release commit's Artifact-created-by trailer.
+      expect(restored.body.createdBy).toBe('dev@bank.example');
+
+      // Nothing ran in prod, so there is nothing to restore for it.
+      const prod = await request(second.server)
+        .post(api('/releases'))
+        .set('Authorization', alice())
+        .send({ service: 'restore', environment: 'prod', artifactId: ids[0] });
+      expect(prod.status).toBe(400);
+    } finally {
+      await second.stop();
+      await fs.rm(first.dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('release manager plugin, notification failures', () => {
   it('never fails the release; retries are bounded', async () => {
     const hits: string[] = [];

@@ -161,6 +161,13 @@ export class ReleaseManagerStore {
     return row ? toArtifact(row) : undefined;
   }
 
+  /** Replaces an artifact's environment list (restoring artifacts from git merges environments). */
+  async setArtifactEnvironments(service: string, artifactId: string, environments: string[]): Promise<void> {
+    await this.db('rm_artifacts')
+      .where({ service, artifact_id: artifactId })
+      .update({ environments: JSON.stringify(environments) });
+  }
+
   async listArtifacts(
     service: string,
     options: { branch?: string; limit?: number; cursor?: string } = {},
