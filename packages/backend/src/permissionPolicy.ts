@@ -19,14 +19,18 @@ import {
   catalogEntityDeletePermission,
   catalogLocationDeletePermission,
 } from '@backstage/plugin-catalog-common/alpha';
+import {
+  releaseManagerPolicyWritePermission,
+  releaseManagerPromoteProductionPermission,
+} from '@devplane/plugin-release-manager-common';
 
 /** Members of these groups administer the control plane (platform team). */
 export const ADMIN_GROUPS = ['group:default/platform'];
 
 /** Permissions that only owners of the entity (or admins) may use. */
 const OWNER_ONLY = new Set([
-  'release-manager.promote.production',
-  'release-manager.policy.write',
+  releaseManagerPromoteProductionPermission.name,
+  releaseManagerPolicyWritePermission.name,
 ]);
 
 /**
