@@ -89,7 +89,8 @@ export class OnCallStore {
       return { incident: existing, created: false };
     }
     if (existing) {
-      // resolved before keys were released on resolve: release it now
+      // As with PagerDuty, a dedup key only folds triggers into an *open* incident: a resolved
+      // incident gives its key up (renamed, so the unique index still holds) and a new one opens.
       await this.db('oncall_incidents')
         .where({ id: existing.id })
         .update({ dedup_key: `${existing.dedupKey}#resolved:${existing.id}` });
@@ -169,9 +170,6 @@ export class OnCallStore {
             status: 'resolved',
             resolved_by: by,
             resolved_at: now.toISOString(),
-            // As with PagerDuty, a dedup key only folds triggers into an *open* incident:
-            // once resolved, the same key opens a new one.
-            dedup_key: `${current.dedupKey}#resolved:${id}`,
           };
     await this.db('oncall_incidents')
       .where({ id })
