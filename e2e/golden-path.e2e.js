@@ -11,8 +11,7 @@ const {
   signIn,
   screenshot,
   runTests,
-  eventually,
-  guestToken,
+  waitForEntity,
 } = require('./lib');
 
 const NAME = `e2e-svc-${Date.now().toString(36)}`;
@@ -86,19 +85,9 @@ runTests(__filename, [
       );
       await screenshot(page, 'golden-path-done');
 
-      const token = await guestToken();
-      const entity = await eventually(
-        async () => {
-          const r = await fetch(
-            `${BACKEND_URL}/api/catalog/entities/by-name/component/default/${NAME}`,
-            {
-              headers: { authorization: `Bearer ${token}` },
-            },
-          );
-          return r.ok ? r.json() : undefined;
-        },
-        { timeoutMs: 60_000, what: 'the new component in the catalog' },
-      );
+      const entity = await waitForEntity('component', NAME, {
+        timeoutMs: 60_000,
+      });
       if (
         entity.spec.owner !== 'group:payments' &&
         entity.spec.owner !== 'group:default/payments'

@@ -12,7 +12,7 @@ const {
   screenshot,
   runTests,
   eventually,
-  guestToken,
+  guestHeaders,
   waitForEntity,
 } = require('./lib');
 
@@ -21,10 +21,7 @@ const SERVICE = 'payment-gateway';
 async function api(path, init = {}) {
   const res = await fetch(`${BACKEND_URL}/api/release-manager${path}`, {
     ...init,
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${await guestToken()}`,
-    },
+    headers: await guestHeaders(),
   });
   const body = await res.json().catch(() => undefined);
   if (!res.ok)
@@ -128,10 +125,7 @@ runTests(__filename, [
       // The server refuses too, whatever the browser shows.
       const res = await fetch(`${BACKEND_URL}/api/release-manager/releases`, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${await guestToken()}`,
-        },
+        headers: await guestHeaders(),
         body: JSON.stringify({
           service: SERVICE,
           environment: 'prod',
