@@ -168,7 +168,8 @@ export class ReleaseManager extends ReleaseManagerPart {
   publicKeyArmored(): string {
     return this.signer.publicKeyArmored();
   }
-  outsideChanges() {
+  async outsideChanges() {
+    await this.writer.refresh();
     return this.reader.outside();
   }
   decideOutsideChanges(
