@@ -691,14 +691,20 @@ export class GitOpsWriter {
       child.stdout.on('data', d => chunks.push(d));
       child.on('error', reject);
       child.on('close', code => {
-        if (code !== 0) return reject(new Error(`git cat-file --batch failed (${code})`));
+        if (code !== 0) {
+          reject(new Error(`git cat-file --batch failed (${code})`));
+          return;
+        }
         const all = Buffer.concat(chunks);
         const out: Buffer[] = [];
         let pos = 0;
         for (const sha of shas) {
           const nl = all.indexOf(0x0a, pos);
           const [got, , size] = all.subarray(pos, nl).toString('utf8').split(' ');
-          if (got !== sha || size === undefined) return reject(new Error(`cat-file: object ${sha} missing`));
+          if (got !== sha || size === undefined) {
+            reject(new Error(`cat-file: object ${sha} missing`));
+            return;
+          }
           const n = Number(size);
           out.push(all.subarray(nl + 1, nl + 1 + n));
           pos = nl + 1 + n + 1;

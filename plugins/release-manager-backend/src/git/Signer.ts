@@ -32,12 +32,10 @@ function publicBlockOf(secretExport: Buffer, primary: OpenPgpSecretKey): Buffer 
   const out: Buffer[] = [];
   const pk = (tag: number, body: Buffer) => {
     const len = body.length;
-    const head =
-      len < 192
-        ? Buffer.from([0xc0 | tag, len])
-        : len < 8384
-        ? Buffer.from([0xc0 | tag, ((len - 192) >> 8) + 192, (len - 192) & 0xff])
-        : Buffer.from([0xc0 | tag, 255, len >>> 24, (len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff]);
+    let head: Buffer;
+    if (len < 192) head = Buffer.from([0xc0 | tag, len]);
+    else if (len < 8384) head = Buffer.from([0xc0 | tag, ((len - 192) >> 8) + 192, (len - 192) & 0xff]);
+    else head = Buffer.from([0xc0 | tag, 255, len >>> 24, (len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff]);
     out.push(head, body);
   };
   let first = true;

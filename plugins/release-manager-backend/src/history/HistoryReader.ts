@@ -273,8 +273,12 @@ export class HistoryReader {
       },
     );
     const chunk = this.options.chunk ?? 500;
+    const waitForData = () =>
+      new Promise<void>(r => {
+        wake = r;
+      });
     for (;;) {
-      while (!done && records.length < chunk) await new Promise<void>(r => (wake = r));
+      while (!done && records.length < chunk) await waitForData();
       wake = undefined;
       if (failed) throw failed;
       const batch = records.splice(0, chunk);

@@ -30,7 +30,7 @@ describe('EnvironmentCard', () => {
     );
     const box = await screen.findByTestId('env-outside-prod');
     expect(box.textContent).toContain('Changed outside the release manager');
-    expect(box.textContent).toContain('084693d601');
+    expect(box.textContent).toContain('084693d');
     expect(box.textContent).toContain('Mallory <mallory@evil.example>');
     expect(box.textContent).toContain('prod/releases/payments/ledger/artifact.json');
     expect(box.textContent).toContain('until platform reverts or adopts');
