@@ -20,7 +20,7 @@ import {
   oncallIncidentTriggerPermission,
   oncallIncidentUpdatePermission,
 } from '@devplane/plugin-oncall-common';
-import { mockAuthWithActorFactory, ownershipFromCatalog } from './permissionTestUtils';
+import { mockAuthWithActorFactory, ownershipFromCatalog } from './__testUtils__/permissions';
 import policyModule from './permissionPolicy';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import permissionPlugin from '@backstage/plugin-permission-backend';
