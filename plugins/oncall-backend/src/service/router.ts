@@ -43,7 +43,7 @@ export type RouterOptions = {
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
-  const { httpAuth, store, auditor } = options;
+  const { httpAuth, store, auditor, catalog } = options;
   const ops = options.operations ?? new OnCallOperations(options);
   const router = Router();
   router.use(express.json({ limit: '16kb' }));
