@@ -19,15 +19,27 @@ export const gitHostPlugin = createBackendPlugin({
         config: coreServices.rootConfig,
         logger: coreServices.logger,
         httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
         gitHost: gitHostServiceRef,
       },
-      async init({ config, logger, httpRouter, gitHost }) {
+      async init({ config, logger, httpRouter, httpAuth, gitHost }) {
         const allowPush = config.getOptionalBoolean('gitHost.allowPush') ?? false;
         const seedDir = config.getOptionalString('gitHost.seedFrom');
         if (seedDir) {
           await seedRepositories(gitHost, path.resolve(seedDir), logger);
         }
-        httpRouter.use(await createRouter({ host: gitHost, allowPush }));
+        httpRouter.use(await createRouter({
+            host: gitHost,
+            allowPush,
+            logger,
+            // the pusher of push events: whoever the request's Backstage credentials name
+            pusherOf: async req => {
+              const credentials = await httpAuth.credentials(req, { allow: ['user', 'service', 'none'] });
+              if (credentials.principal.type === 'user') return credentials.principal.userEntityRef;
+              if (credentials.principal.type === 'service') return credentials.principal.subject;
+              return undefined;
+            },
+          }));
         // Git clients do not carry Backstage tokens. Reads are open like a public
         // repository; pushes are governed by gitHost.allowPush.
         httpRouter.addAuthPolicy({ path: '/repos', allow: 'unauthenticated' });

@@ -1,4 +1,5 @@
-import express from 'express';
+import express, { Request } from 'express';
+import type { LoggerService } from '@backstage/backend-plugin-api';
 import Router from 'express-promise-router';
 import { NotFoundError } from '@backstage/errors';
 import { LocalGitHost } from '@devplane/plugin-git-host-node';
@@ -8,6 +9,12 @@ import { serveSmartHttp } from './smartHttp';
 export interface RouterOptions {
   host: LocalGitHost;
   allowPush: boolean;
+  logger?: LoggerService;
+  /**
+   * Who makes a request (user entity ref or service subject), from its credentials; the pusher
+   * of the push events. Absent → anonymous.
+   */
+  pusherOf?: (req: Request) => Promise<string | undefined>;
 }
 
 /**
@@ -27,7 +34,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.all(/^\/repos\/(.+\.git\/.*)$/, async (req, res) => {
     const rel = decodeURIComponent(req.path.slice('/repos/'.length));
-    await serveSmartHttp(req, res, rel, options);
+    const pusher = options.pusherOf ? await options.pusherOf(req) : undefined;
+    await serveSmartHttp(req, res, rel, { ...options, pusher });
   });
 
   router.get(/^\/repos\/(.+)\/(blob|tree)\/(.+)$/, async (req, res) => {
