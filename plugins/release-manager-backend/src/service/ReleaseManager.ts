@@ -41,6 +41,7 @@ import {
   withoutPolicy,
 } from './policies';
 import { unifiedDiff } from './unifiedDiff';
+import { annotateManifests } from '../push/annotate';
 
 /** The caller, as established from credentials (never from a request body). */
 export interface Actor {
@@ -225,10 +226,12 @@ export class ReleaseManager {
 
   /** Stores an artifact and runs the auto-releases it triggers. */
   async uploadArtifact(
-    upload: ArtifactUpload,
+    raw: ArtifactUpload,
     actor: Actor,
   ): Promise<{ artifact: Artifact; autoReleases: ReleaseResult[] }> {
-    validateUpload(upload, this.envs);
+    validateUpload(raw, this.envs);
+    // workloads carry the artifact annotation the cluster agent watches
+    const upload = { ...raw, manifests: annotateManifests(raw.manifests, raw.spec.service, raw.spec.id) };
     const { spec } = upload;
     if (await this.store.getArtifact(spec.service, spec.id)) {
       // Checked before the blob write so a duplicate never overwrites stored manifests.

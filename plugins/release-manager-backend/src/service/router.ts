@@ -24,6 +24,8 @@ import {
 } from '@devplane/plugin-release-manager-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
+import { actorFromIdentity } from './actors';
+import { intakeArtifact } from './artifactIntake';
 import { openApiDocument } from './openapi';
 import { Actor, ReleaseManager } from './ReleaseManager';
 import {
@@ -88,20 +90,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   async function actorOf(credentials: BackstageCredentials): Promise<Actor> {
     if (auth.isPrincipal(credentials, 'user')) {
       const { userEntityRef } = await userInfo.getUserInfo(credentials);
-      try {
-        const entity = await catalog.getEntityByRef(userEntityRef, {
-          credentials: await auth.getOwnServiceCredentials(),
-        });
-        const profile = (entity?.spec as any)?.profile ?? {};
-        return {
-          ref: userEntityRef,
-          email: typeof profile.email === 'string' && profile.email ? profile.email : userEntityRef,
-          displayName: typeof profile.displayName === 'string' ? profile.displayName : undefined,
-        };
-      } catch (e: any) {
-        options.logger.warn(`Could not look up ${userEntityRef} in the catalog: ${e?.message ?? e}`);
-        return { ref: userEntityRef, email: userEntityRef };
-      }
+      return actorFromIdentity(userEntityRef, { catalog, auth, logger: options.logger });
     }
     if (auth.isPrincipal(credentials, 'service')) {
       const subject = credentials.principal.subject;
@@ -204,12 +193,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const upload = parseBody(artifactUploadSchema, req.body);
     await requirePermission(credentials, releaseManagerArtifactCreatePermission, 'upload artifacts');
     const actor = await actorOf(credentials);
-    const result = await audited(
-      req,
-      'artifact-upload',
-      { service: upload.spec.service, artifactId: upload.spec.id, actor: actor.ref },
-      () => manager.uploadArtifact(upload, actor),
-    );
+    const result = await intakeArtifact({ manager, auditor, request: req, upload, actor, via: 'api' });
     res.status(201).json(result);
   });
 
