@@ -2,10 +2,12 @@
 /* eslint-disable no-console */
 /**
  * The whole test run behind `./dev test`: type check, lint, unit tests (jest, every workspace),
- * then the browser end-to-end tests against the running app. Ends with one summary line:
+ * the reliability suite (reliability/, about two minutes; its cases count in the summary, and
+ * without PostgreSQL on 127.0.0.1:5432 its sections count as skipped), then the browser
+ * end-to-end tests against the running app. Ends with one summary line:
  * `N passed, N failed, N skipped`.
  *
- * Flags: --skip-e2e, --only=typecheck|lint|unit|e2e (comma separated)
+ * Flags: --skip-e2e, --skip-reliability, --only=typecheck|lint|unit|reliability|e2e (comma separated)
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,7 +23,8 @@ const only = (args.find(a => a.startsWith('--only=')) || '')
   .filter(Boolean);
 const want = step =>
   (only.length === 0 || only.includes(step)) &&
-  !(step === 'e2e' && args.includes('--skip-e2e'));
+  !(step === 'e2e' && args.includes('--skip-e2e')) &&
+  !(step === 'reliability' && args.includes('--skip-reliability'));
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const rows = [];
@@ -140,6 +143,36 @@ async function main() {
         1,
         0,
         `jest produced no results (exit ${r.code})`,
+      );
+    }
+  }
+
+  if (want('reliability')) {
+    const jsonFile = path.join(OUT, 'reliability-results.json');
+    fs.rmSync(jsonFile, { force: true });
+    const r = await run(process.execPath, [
+      path.join('scripts', 'reliability.js'),
+      '--json',
+      jsonFile,
+    ]);
+    if (fs.existsSync(jsonFile)) {
+      const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+      record(
+        'reliability',
+        j.passed,
+        j.failed,
+        j.skipped,
+        `${j.adversarialCases} adversarial cases${
+          j.skipped ? `, ${j.skipped} skipped (no PostgreSQL)` : ''
+        }, ${r.seconds}s`,
+      );
+    } else {
+      record(
+        'reliability',
+        0,
+        1,
+        0,
+        `reliability suite produced no results (exit ${r.code})`,
       );
     }
   }

@@ -6,6 +6,7 @@ import {
 import { gitHostServiceRef } from '@devplane/plugin-git-host-node';
 import { createRouter } from './router';
 import { seedRepositories } from './seed';
+import { installHooks } from './pushAuth';
 
 /**
  * The embedded local git host: serves bare repositories under the data directory over git's
@@ -28,24 +29,19 @@ export const gitHostPlugin = createBackendPlugin({
         if (seedDir) {
           await seedRepositories(gitHost, path.resolve(seedDir), logger);
         }
-        httpRouter.use(await createRouter({
-            host: gitHost,
-            allowPush,
-            logger,
-            // the pusher of push events: whoever the request's Backstage credentials name
-            pusherOf: async req => {
-              const credentials = await httpAuth.credentials(req, { allow: ['user', 'service', 'none'] });
-              if (credentials.principal.type === 'user') return credentials.principal.userEntityRef;
-              if (credentials.principal.type === 'service') return credentials.principal.subject;
-              return undefined;
-            },
-          }));
-        // Git clients do not carry Backstage tokens. Reads are open like a public
-        // repository; pushes are governed by gitHost.allowPush.
+        // The release manager's config repo is written only by the release manager (through
+        // the filesystem): no push over HTTP, whoever asks, whatever gitHost.allowPush says.
+        const configRepo = config.getOptionalString('releaseManager.configRepo.name') ?? 'config';
+        const hooksDir = await installHooks(gitHost);
+        httpRouter.use(
+          await createRouter({ host: gitHost, allowPush, httpAuth, readOnlyRepos: [configRepo], hooksDir, logger }),
+        );
+        // Reads are open like a public repository (git clients carry no Backstage session);
+        // pushes check the request's Backstage token themselves (pushAuth.ts): 401 without one.
         httpRouter.addAuthPolicy({ path: '/repos', allow: 'unauthenticated' });
         const repos = await gitHost.list();
         logger.info(
-          `Local git host at ${gitHost.baseUrl} serving ${repos.length} repositories from ${gitHost.rootDir} (push ${allowPush ? 'enabled' : 'disabled'}); e.g. git clone ${repos[0] ? gitHost.cloneUrl(repos[0]) : `${gitHost.baseUrl}/<repo>.git`}`,
+          `Local git host at ${gitHost.baseUrl} serving ${repos.length} repositories from ${gitHost.rootDir} (push ${allowPush ? `with a Backstage token, never to '${configRepo}'` : 'disabled'}); e.g. git clone ${repos[0] ? gitHost.cloneUrl(repos[0]) : `${gitHost.baseUrl}/<repo>.git`}`,
         );
       },
     });

@@ -1,20 +1,23 @@
-import express, { Request } from 'express';
+import express from 'express';
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import Router from 'express-promise-router';
 import { NotFoundError } from '@backstage/errors';
 import { LocalGitHost } from '@devplane/plugin-git-host-node';
-import { serveSmartHttp } from './smartHttp';
+import type { HttpAuthService } from '@backstage/backend-plugin-api';
+import { isPush, parseSmartPath, serveSmartHttp } from './smartHttp';
+import { authorizePush, PushRefusedError, sendRefusal } from './pushAuth';
 
 /** Options of {@link createRouter}. */
 export interface RouterOptions {
   host: LocalGitHost;
   allowPush: boolean;
   logger?: LoggerService;
-  /**
-   * Who makes a request (user entity ref or service subject), from its credentials; the pusher
-   * of the push events. Absent → anonymous.
-   */
-  pusherOf?: (req: Request) => Promise<string | undefined>;
+  /** Reads the Backstage credentials of a push; without it every push is refused. */
+  httpAuth?: HttpAuthService;
+  /** Repositories refused to every push (the release manager's config repo). */
+  readOnlyRepos?: string[];
+  /** `core.hooksPath` of receive-pack (see pushAuth.ts installHooks). */
+  hooksDir?: string;
 }
 
 /**
@@ -34,7 +37,24 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.all(/^\/repos\/(.+\.git\/.*)$/, async (req, res) => {
     const rel = decodeURIComponent(req.path.slice('/repos/'.length));
-    const pusher = options.pusherOf ? await options.pusherOf(req) : undefined;
+    const parsed = parseSmartPath(rel);
+    const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+    let pusher: string | undefined;
+    if (parsed && isPush(parsed.endpoint, query)) {
+      // who may push, before git sees a byte: see pushAuth.ts
+      try {
+        if (!options.httpAuth) throw new PushRefusedError(403, 'Pushing is not configured on this git host');
+        pusher = await authorizePush(req, parsed.repo, {
+          httpAuth: options.httpAuth,
+          allowPush: options.allowPush,
+          readOnlyRepos: options.readOnlyRepos ?? [],
+        });
+      } catch (e) {
+        if (!(e instanceof PushRefusedError)) throw e;
+        sendRefusal(res, e);
+        return;
+      }
+    }
     await serveSmartHttp(req, res, rel, { ...options, pusher });
   });
 

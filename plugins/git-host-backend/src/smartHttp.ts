@@ -22,9 +22,12 @@ export interface SmartHttpOptions {
   /** Who is pushing (user entity ref or service subject), from the request's credentials. */
   pusher?: string;
   logger?: LoggerService;
+  /** `core.hooksPath` for receive-pack (the default-branch protection of pushAuth.ts). */
+  hooksDir?: string;
 }
 
-function isPush(endpoint: string, query: string): boolean {
+/** True for a receive-pack request (the push itself or its ref advertisement). */
+export function isPush(endpoint: string, query: string): boolean {
   return endpoint === 'git-receive-pack' || /(^|&)service=git-receive-pack(&|$)/.test(query);
 }
 
@@ -71,6 +74,10 @@ export async function serveSmartHttp(
       HTTP_CONTENT_ENCODING: req.headers['content-encoding'],
       GIT_PROTOCOL: req.headers['git-protocol'] as string | undefined,
       REMOTE_USER: options.pusher ?? 'anonymous',
+      // config for this git only (never written into the repositories): our hooks
+      ...(options.hooksDir
+        ? { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.hooksPath', GIT_CONFIG_VALUE_0: options.hooksDir }
+        : {}),
       REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
     }),
   });
