@@ -51,25 +51,28 @@ export function captureReceivePackCommands(
   return new Promise(resolve => {
     let source: Readable = req;
     let gunzip: zlib.Gunzip | undefined;
-    if (contentEncoding === 'gzip') {
-      gunzip = zlib.createGunzip();
-      gunzip.on('error', () => finish([]));
-      req.on('data', (chunk: Buffer) => {
-        if (!done) gunzip!.write(chunk);
-      });
-      req.on('end', () => gunzip!.end());
-      source = gunzip;
-    }
     let buf = Buffer.alloc(0);
     let done = false;
-    function finish(result: RefUpdateCommand[]) {
+    const listeners: { onData?: (chunk: Buffer) => void } = {};
+    const finish = (result: RefUpdateCommand[]) => {
       if (done) return;
       done = true;
-      source.off('data', onData);
+      if (listeners.onData) source.off('data', listeners.onData);
       if (gunzip) gunzip.destroy();
       resolve(result);
+    };
+    if (contentEncoding === 'gzip') {
+      const unzip = zlib.createGunzip();
+      gunzip = unzip;
+      unzip.on('error', () => finish([]));
+      req.on('data', (chunk: Buffer) => {
+        if (!done) unzip.write(chunk);
+      });
+      req.on('end', () => unzip.end());
+      unzip.on('close', () => finish([]));
+      source = unzip;
     }
-    function onData(chunk: Buffer) {
+    const onData = (chunk: Buffer) => {
       if (done) return;
       buf = Buffer.concat([buf, chunk]);
       try {
@@ -79,10 +82,12 @@ export function captureReceivePackCommands(
       } catch {
         finish([]);
       }
-    }
+    };
+    listeners.onData = onData;
     source.on('data', onData);
     source.on('end', () => finish([]));
     req.on('error', () => finish([]));
-    req.on('close', () => setImmediate(() => finish([])));
+    // an aborted request: whatever was read is all there is (gzip: let the inflater drain first)
+    req.on('close', () => (gunzip ? gunzip.end() : setImmediate(() => finish([]))));
   });
 }

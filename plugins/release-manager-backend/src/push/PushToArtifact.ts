@@ -11,6 +11,11 @@ import { localSourceSnapshot } from './localSource';
 import { PushProgressStore } from './PushProgressStore';
 import { NotAServiceError, SourceSnapshot, artifactFromSource, shuttleFacts } from './sourceArtifact';
 
+function releaseStepStatus(r: { release?: unknown; message: string }): PushStep['status'] {
+  if (r.release) return 'done';
+  return r.message.includes('failed') ? 'refused' : 'skipped';
+}
+
 /** Said wherever a push becomes an artifact, so nobody expects a built image. */
 export const NO_IMAGE_NOTE =
   'No container image is built by the embedded git host: the artifact carries the repository\'s manifests with the commit sha as image tag.';
@@ -162,7 +167,7 @@ export class PushToArtifact {
       await step(
         {
           step: `release:${env}`,
-          status: r.release ? 'done' : r.message.includes('failed') ? 'refused' : 'skipped',
+          status: releaseStepStatus(r),
           message: r.message,
         },
         r.release ? { state: 'released' } : {},
