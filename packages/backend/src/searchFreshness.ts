@@ -81,7 +81,21 @@ export class SearchFreshness {
       this.pendingCatalog = true;
     }
 
+    // the catalog first: building docs takes seconds per entity
+    let catalogTriggered = false;
+    if (this.pendingCatalog && (await this.trigger(CATALOG_INDEX_TASK))) {
+      this.pendingCatalog = false;
+      catalogTriggered = true;
+    }
+
     const built: string[] = [];
+    let techdocsTriggered = false;
+    const flushTechdocs = async () => {
+      if (this.pendingTechdocs && (await this.trigger(TECHDOCS_INDEX_TASK))) {
+        this.pendingTechdocs = false;
+        techdocsTriggered = true;
+      }
+    };
     for (const entity of items) {
       if (!entity.metadata.annotations?.[TECHDOCS_ANNOTATION]) continue;
       const ref = stringifyEntityRef(entity);
@@ -95,17 +109,15 @@ export class SearchFreshness {
         this.failedAt.delete(ref);
         // a first look also indexes docs that an earlier run of the backend had built
         this.pendingTechdocs = true;
+        // index what is built so far unless an index run is busy (then: after the next build)
+        await flushTechdocs();
       } catch (e) {
         // leave the etag unrecorded and try again after a pause (not every tick)
         this.failedAt.set(ref, this.now());
         this.deps.logger.warn(`TechDocs build for ${ref} failed (retry in ${this.retryFailedMs / 1000} s): ${e}`);
       }
     }
-
-    const catalogTriggered = this.pendingCatalog && (await this.trigger(CATALOG_INDEX_TASK));
-    if (catalogTriggered) this.pendingCatalog = false;
-    const techdocsTriggered = this.pendingTechdocs && (await this.trigger(TECHDOCS_INDEX_TASK));
-    if (techdocsTriggered) this.pendingTechdocs = false;
+    await flushTechdocs();
     return { catalog: catalogTriggered, techdocs: techdocsTriggered, built };
   }
 
