@@ -67,6 +67,7 @@ export const oncallPlugin = createBackendPlugin({
         // Shared by the REST router and the actions registry (AI agents over MCP).
         const operations = new OnCallOperations(shared);
         registerOnCallActions(deps.actionsRegistry, operations);
+        deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });
         deps.httpRouter.use(
           await createRouter({
             ...shared,

@@ -23,6 +23,9 @@ import { ReleaseManager } from './service/ReleaseManager';
 import { ReleaseOperations } from './service/operations';
 import { createRouter } from './service/router';
 import { registerReleaseManagerActions } from './actions';
+import { PushProgressStore } from './push/PushProgressStore';
+import { PushToArtifact } from './push/PushToArtifact';
+import { createPushRouter } from './push/pushRouter';
 
 /**
  * Claims a working directory for this process: if another live process holds `dir`, a
@@ -82,6 +85,7 @@ export const releaseManagerPlugin = createBackendPlugin({
         signals: signalsServiceRef,
         gitHost: gitHostServiceRef,
         actionsRegistry: actionsRegistryServiceRef,
+        urlReader: coreServices.urlReader,
       },
       async init(deps) {
         const { logger, config, gitHost } = deps;
@@ -165,6 +169,36 @@ export const releaseManagerPlugin = createBackendPlugin({
           logger,
         });
         registerReleaseManagerActions(deps.actionsRegistry, operations);
+        // pushes to service repositories become artifacts (local git host; GitHub webhook)
+        const pushProgress = new PushProgressStore(await deps.database.getClient());
+        const pushes = new PushToArtifact({
+          manager,
+          auditor: deps.auditor,
+          progress: pushProgress,
+          notifier,
+          logger,
+          catalog: deps.catalog,
+          auth: deps.auth,
+          ignoreRepos: settings.configRepo.url ? [] : [settings.configRepo.name],
+        });
+        const detachPushes = settings.push.localGitHost ? pushes.attach(gitHost) : () => {};
+        if (settings.push.localGitHost) {
+          logger.info(
+            'Pushes to service repositories on the local git host become artifacts (manifests only: no container image is built by the embedded git host)',
+          );
+        }
+        deps.httpRouter.use(
+          await createPushRouter({
+            pushes,
+            progress: pushProgress,
+            httpAuth: deps.httpAuth,
+            logger,
+            urlReader: deps.urlReader,
+            githubWebhookSecret: settings.push.githubWebhookSecret,
+          }),
+        );
+        // GitHub signs its webhook; the signature is the authentication
+        deps.httpRouter.addAuthPolicy({ path: '/webhooks/github', allow: 'unauthenticated' });
 
         deps.httpRouter.use(
           await createRouter({
@@ -205,6 +239,8 @@ export const releaseManagerPlugin = createBackendPlugin({
         }
 
         deps.lifecycle.addShutdownHook(async () => {
+          detachPushes();
+          await pushes.idle();
           await writer.idle();
           await notifier.flush();
           claimed.release();

@@ -20,6 +20,7 @@ import { OnCallStore } from '../database/OnCallStore';
 import { EmbeddedProvider } from '../providers/EmbeddedProvider';
 import { PagerDutyProvider } from '../providers/PagerDutyProvider';
 import { OnCallOperations, nameSchema, parseOrThrow } from './operations';
+import { openApiDocument } from './openapi';
 
 export { TooManyRequestsError } from './operations';
 
@@ -47,6 +48,11 @@ export async function createRouter(
   const ops = options.operations ?? new OnCallOperations(options);
   const router = Router();
   router.use(express.json({ limit: '16kb' }));
+
+  // the catalog registers this document as the API entity `oncall-api` (catalog-info/platform-apis.yaml)
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
 
   const loadEntity = ops.loadEntity.bind(ops);
   const targetFor = ops.targetFor.bind(ops);

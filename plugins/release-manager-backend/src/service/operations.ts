@@ -21,6 +21,7 @@ import {
   releaseManagerReleasePermission,
 } from '@devplane/plugin-release-manager-common';
 import type { Request } from 'express';
+import { actorFromIdentity } from './actors';
 import { Actor, ReleaseManager } from './ReleaseManager';
 import {
   parseBody,
@@ -78,20 +79,7 @@ export class ReleaseOperations {
     const { auth, userInfo, catalog, logger } = this.options;
     if (auth.isPrincipal(credentials, 'user')) {
       const { userEntityRef } = await userInfo.getUserInfo(credentials);
-      try {
-        const entity = await catalog.getEntityByRef(userEntityRef, {
-          credentials: await auth.getOwnServiceCredentials(),
-        });
-        const profile = (entity?.spec as any)?.profile ?? {};
-        return {
-          ref: userEntityRef,
-          email: typeof profile.email === 'string' && profile.email ? profile.email : userEntityRef,
-          displayName: typeof profile.displayName === 'string' ? profile.displayName : undefined,
-        };
-      } catch (e: any) {
-        logger.warn(`Could not look up ${userEntityRef} in the catalog: ${e?.message ?? e}`);
-        return { ref: userEntityRef, email: userEntityRef };
-      }
+      return actorFromIdentity(userEntityRef, { catalog, auth, logger });
     }
     if (auth.isPrincipal(credentials, 'service')) {
       const subject = credentials.principal.subject;

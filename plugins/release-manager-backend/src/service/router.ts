@@ -21,6 +21,7 @@ import {
 } from '@devplane/plugin-release-manager-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
+import { intakeArtifact } from './artifactIntake';
 import { openApiDocument } from './openapi';
 import { ReleaseOperations } from './operations';
 import { Actor, ReleaseManager } from './ReleaseManager';
@@ -119,12 +120,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const upload = parseBody(artifactUploadSchema, req.body);
     await requirePermission(credentials, releaseManagerArtifactCreatePermission, 'upload artifacts');
     const actor = await actorOf(credentials);
-    const result = await audited(
-      req,
-      'artifact-upload',
-      { service: upload.spec.service, artifactId: upload.spec.id, actor: actor.ref },
-      () => manager.uploadArtifact(upload, actor),
-    );
+    const result = await intakeArtifact({ manager, auditor, request: req, upload, actor, via: 'api' });
     res.status(201).json(result);
   });
 
