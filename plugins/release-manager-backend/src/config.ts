@@ -30,6 +30,13 @@ export interface ReleaseManagerConfig {
     /** Group (name) notified of changes made outside the release manager. */
     platformGroup: string;
   };
+  /** Pushes that become artifacts. */
+  push: {
+    /** Pushes to service repositories on the local git host become artifacts (default true). */
+    localGitHost: boolean;
+    /** Secret of the GitHub push webhook; absent → the webhook route answers 404. */
+    githubWebhookSecret?: string;
+  };
   /** Production freeze while the service has an open incident (asks the on-call backend). */
   incidentFreeze: { enabled: boolean; timeoutMs: number };
 }
@@ -83,6 +90,10 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       name: c?.getOptionalString('signing.name') ?? 'Release Manager',
       email: c?.getOptionalString('signing.email') ?? 'release-manager@devplane.local',
       platformGroup: c?.getOptionalString('signing.platformGroup') ?? 'platform',
+    },
+    push: {
+      localGitHost: c?.getOptionalBoolean('push.localGitHost') ?? true,
+      githubWebhookSecret: c?.getOptionalString('push.github.webhookSecret'),
     },
     incidentFreeze: {
       enabled: c?.getOptionalBoolean('incidentFreeze.enabled') ?? false,

@@ -256,7 +256,8 @@ export type ReleaseEventKind =
   | 'release-failed'
   | 'rollout-status'
   | 'artifact-uploaded'
-  | 'outside-change';
+  | 'outside-change'
+  | 'push-progress';
 
 /** Payload of the signal on channel `release-manager:<service>` and `release-manager`. */
 export interface ReleaseSignal {
