@@ -4,7 +4,11 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
-import { oncallPermissions } from '@devplane/plugin-oncall-common';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import {
+  oncallPermissions,
+  oncallSignalChannel,
+} from '@devplane/plugin-oncall-common';
 import { CatalogPeopleDirectory } from './CatalogPeopleDirectory';
 import { readOnCallConfig } from './config';
 import { OnCallStore } from './database/OnCallStore';
@@ -34,6 +38,8 @@ export const oncallPlugin = createBackendPlugin({
         auditor: coreServices.auditor,
         catalog: catalogServiceRef,
         notifications: notificationService,
+        signals: signalsServiceRef,
+        scheduler: coreServices.scheduler,
       },
       async init(deps) {
         const config = readOnCallConfig(deps.config);
@@ -49,6 +55,36 @@ export const oncallPlugin = createBackendPlugin({
           people: new CatalogPeopleDirectory(deps.catalog, deps.auth),
           notifications: deps.notifications,
           logger: deps.logger,
+          escalateAfterMs: config.escalateAfterMs,
+          // the card listens on `oncall:<entity ref>` and reloads (signals cross replicas
+          // through the events backend)
+          onChange: entityRef => {
+            deps.signals
+              .publish({
+                recipients: { type: 'broadcast' },
+                channel: oncallSignalChannel(entityRef),
+                message: { entityRef },
+              })
+              .catch(error =>
+                deps.logger.warn(
+                  `Could not publish the on-call signal for ${entityRef}: ${error}`,
+                ),
+              );
+          },
+        });
+        // escalation: once across replicas, every 30 s
+        await deps.scheduler.scheduleTask({
+          id: 'oncall-escalate-unacknowledged',
+          frequency: { seconds: 30 },
+          timeout: { minutes: 2 },
+          fn: async () => {
+            const count = await embedded.escalateDue();
+            if (count) {
+              deps.logger.info(
+                `Escalated ${count} unacknowledged incident(s) to their next level`,
+              );
+            }
+          },
         });
         deps.httpRouter.use(
           await createRouter({

@@ -37,6 +37,9 @@ import { PagerDutyProvider } from '../providers/PagerDutyProvider';
 import { OnCallProvider, OnCallTarget } from '../providers/types';
 import { ONCALL_HELP, resolveTarget } from '../resolve';
 
+/** Written by the shuttle catalog module: the component's shuttle `vars.service`. */
+const SHUTTLE_SERVICE_ANNOTATION = 'devplane.io/shuttle-service';
+
 /** 429: the caller triggered too often for this service. */
 export class TooManyRequestsError extends CustomErrorBase {
   name = 'TooManyRequestsError' as const;
@@ -248,10 +251,7 @@ export async function createRouter(
           }
           const dedupKey = deriveDedupKey({
             entityRef,
-            userRef,
             description: body.description,
-            now: now(),
-            bucketMs: config.dedupWindowMs,
           });
           const triggered = await providerFor(target).trigger(target, {
             description: body.description,
@@ -328,14 +328,43 @@ export async function createRouter(
       allow: ['user', 'service'],
     });
     const name = parseOrThrow(nameSchema, req.params.name);
-    const entity = await loadEntity(
-      { kind: 'component', namespace: 'default', name },
-      credentials,
-    );
-    const target = await targetFor(entity);
-    const incidents = target
-      ? await providerFor(target).listOpenIncidents(target)
-      : await store.listOpenIncidents(stringifyEntityRef(entity));
+    // The release manager names services by shuttle's `vars.service`, which need not be the
+    // component's name: look the service up both ways (entity ref, and the shuttle-service
+    // annotation the shuttle module writes) and freeze on any open incident of either.
+    const [byName, { items: byShuttleService }] = await Promise.all([
+      catalog.getEntityByRef(
+        { kind: 'component', namespace: 'default', name },
+        { credentials },
+      ),
+      catalog.getEntities(
+        {
+          filter: {
+            kind: 'component',
+            [`metadata.annotations.${SHUTTLE_SERVICE_ANNOTATION}`]: name,
+          },
+        },
+        { credentials },
+      ),
+    ]);
+    const entities = new Map<string, Entity>();
+    for (const e of [byName, ...byShuttleService]) {
+      if (e) entities.set(stringifyEntityRef(e), e);
+    }
+    if (entities.size === 0) {
+      throw new NotFoundError(
+        `No component named '${name}' and none with shuttle vars.service '${name}' in the catalog`,
+      );
+    }
+    const incidents = (
+      await Promise.all(
+        [...entities.entries()].map(async ([entityRef, entity]) => {
+          const target = await targetFor(entity);
+          return target
+            ? providerFor(target).listOpenIncidents(target)
+            : store.listOpenIncidents(entityRef);
+        }),
+      )
+    ).flat();
     const body: ServiceFreeze = {
       service: name,
       frozen: incidents.length > 0,
