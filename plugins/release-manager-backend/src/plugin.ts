@@ -5,6 +5,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { ConflictError } from '@backstage/errors';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
@@ -19,7 +20,9 @@ import { seedDemo } from './seed/demoSeed';
 import { OnCallFreezeChecker } from './service/IncidentFreeze';
 import { Notifier } from './service/Notifier';
 import { ReleaseManager } from './service/ReleaseManager';
+import { ReleaseOperations } from './service/operations';
 import { createRouter } from './service/router';
+import { registerReleaseManagerActions } from './actions';
 import { PushProgressStore } from './push/PushProgressStore';
 import { PushToArtifact } from './push/PushToArtifact';
 import { createPushRouter } from './push/pushRouter';
@@ -82,6 +85,7 @@ export const releaseManagerPlugin = createBackendPlugin({
         notifications: notificationService,
         signals: signalsServiceRef,
         gitHost: gitHostServiceRef,
+        actionsRegistry: actionsRegistryServiceRef,
         urlReader: coreServices.urlReader,
       },
       async init(deps) {
@@ -155,6 +159,17 @@ export const releaseManagerPlugin = createBackendPlugin({
             : undefined,
         });
 
+        // Shared by the REST router and the actions registry (AI agents over MCP).
+        const operations = new ReleaseOperations({
+          manager,
+          userInfo: deps.userInfo,
+          auth: deps.auth,
+          permissions: deps.permissions,
+          catalog: deps.catalog,
+          auditor: deps.auditor,
+          logger,
+        });
+        registerReleaseManagerActions(deps.actionsRegistry, operations);
         // pushes to service repositories become artifacts (local git host; GitHub webhook)
         const pushProgress = new PushProgressStore(await deps.database.getClient());
         const pushes = new PushToArtifact({
@@ -189,6 +204,7 @@ export const releaseManagerPlugin = createBackendPlugin({
         deps.httpRouter.use(
           await createRouter({
             manager,
+            operations,
             httpAuth: deps.httpAuth,
             userInfo: deps.userInfo,
             auth: deps.auth,
