@@ -30,6 +30,8 @@ export interface ReleaseManagerConfig {
     /** Group (name) notified of changes made outside the release manager. */
     platformGroup: string;
   };
+  /** The embedded stand-in for a cluster (labelled "simulated" everywhere). Off unless enabled. */
+  simulatedCluster: { enabled: boolean; stepMs: number; failureRate: number };
   /** Pushes that become artifacts. */
   push: {
     /** Pushes to service repositories on the local git host become artifacts (default true). */
@@ -90,6 +92,11 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       name: c?.getOptionalString('signing.name') ?? 'Release Manager',
       email: c?.getOptionalString('signing.email') ?? 'release-manager@devplane.local',
       platformGroup: c?.getOptionalString('signing.platformGroup') ?? 'platform',
+    },
+    simulatedCluster: {
+      enabled: c?.getOptionalBoolean('simulatedCluster.enabled') ?? false,
+      stepMs: c?.getOptionalNumber('simulatedCluster.stepMs') ?? 1500,
+      failureRate: Math.min(Math.max(c?.getOptionalNumber('simulatedCluster.failureRate') ?? 0.1, 0), 1),
     },
     push: {
       localGitHost: c?.getOptionalBoolean('push.localGitHost') ?? true,
