@@ -16,6 +16,8 @@ import gitHostPlugin from '@devplane/plugin-git-host-backend';
 import { oncallPlugin } from '../../plugins/oncall-backend/src/plugin';
 
 export const OWNER_ONLY = new Set(['release-manager.promote.production', 'release-manager.policy.write']);
+/** Platform (admins) only, as in permissionPolicy.ts. */
+export const ADMIN_ONLY = new Set(['release-manager.outside-change.decide']);
 
 export function demoEntities(services: string[], annotations: Record<string, Record<string, string>> = {}) {
   const users = [
@@ -102,6 +104,9 @@ export async function startBackend(options: BackendOptions) {
               const principal = opts?.credentials?.principal;
               const user = principal?.userEntityRef as string | undefined;
               if (!principal || principal.type === 'none') return { result: AuthorizeResult.DENY };
+              if (ADMIN_ONLY.has(r.permission.name)) {
+                return { result: user && MEMBERSHIP[user] === 'group:default/platform' ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+              }
               if (!OWNER_ONLY.has(r.permission.name)) return { result: AuthorizeResult.ALLOW };
               if (!user) return { result: AuthorizeResult.DENY };
               const name = String(r.resourceRef ?? '').split('/').pop();
