@@ -31,6 +31,8 @@ backend.add(import('@backstage/plugin-techdocs-backend'));
 backend.add(import('@backstage/plugin-search-backend'));
 backend.add(import('@backstage/plugin-search-backend-module-catalog'));
 backend.add(import('@backstage/plugin-search-backend-module-techdocs'));
+// index right after the catalog changes and prebuild TechDocs, not only on the 10-minute schedule
+backend.add(import('./searchFreshness'));
 
 // permissions with our policy (not allow-all)
 backend.add(import('@backstage/plugin-permission-backend'));

@@ -167,6 +167,32 @@ describe('oncall backend (router)', () => {
     expect(sent).toHaveLength(0);
   });
 
+  it('serves its OpenAPI document without credentials, and every documented route exists behind auth', async () => {
+    const server = await start();
+    const doc = await request(server)
+      .get('/api/oncall/openapi.json')
+      .set('Authorization', mockCredentials.none.header())
+      .expect(200);
+    expect(doc.body.openapi).toMatch(/^3\./);
+    const paths = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>);
+    expect(paths.length).toBeGreaterThanOrEqual(5);
+    for (const [template, methods] of paths) {
+      if (template === '/openapi.json') continue;
+      const url = `/api/oncall${template
+        .replace('{kind}', 'component')
+        .replace('{namespace}', 'default')
+        .replace('{name}', 'ledger')
+        .replace('{id}', '00000000-0000-4000-8000-000000000000')}`;
+      for (const method of Object.keys(methods)) {
+        // an undocumented or missing route would answer 404; a real one asks for credentials
+        const res = await (request(server) as any)
+          [method](url)
+          .set('Authorization', mockCredentials.none.header());
+        expect({ method, url, status: res.status }).toEqual({ method, url, status: 401 });
+      }
+    }
+  });
+
   it('answers who is on call from a config rotation, and from Group annotations', async () => {
     const server = await start();
     const res = await request(server)

@@ -50,6 +50,7 @@ export const oncallPlugin = createBackendPlugin({
           notifications: deps.notifications,
           logger: deps.logger,
         });
+        deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });
         deps.httpRouter.use(
           await createRouter({
             logger: deps.logger,

@@ -36,6 +36,7 @@ import { EmbeddedProvider } from '../providers/EmbeddedProvider';
 import { PagerDutyProvider } from '../providers/PagerDutyProvider';
 import { OnCallProvider, OnCallTarget } from '../providers/types';
 import { ONCALL_HELP, resolveTarget } from '../resolve';
+import { openApiDocument } from './openapi';
 
 /** 429: the caller triggered too often for this service. */
 export class TooManyRequestsError extends CustomErrorBase {
@@ -103,6 +104,11 @@ export async function createRouter(
   const now = options.now ?? Date.now;
   const router = Router();
   router.use(express.json({ limit: '16kb' }));
+
+  // the catalog registers this document as the API entity `oncall-api` (catalog-info/platform-apis.yaml)
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
 
   const providerFor = (target: OnCallTarget): OnCallProvider<any> =>
     target.provider === 'pagerduty' ? options.pagerduty : options.embedded;
