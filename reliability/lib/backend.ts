@@ -114,7 +114,8 @@ export async function startBackend(options: BackendOptions) {
           catalog: {
             rules: [{ allow: ['Component', 'Group', 'User'] }],
             locations: [{ type: 'file', target: catalogFile }],
-            processingInterval: { seconds: 5 },
+            // new entities are processed at once; reprocessing them often only costs CPU here
+            processingInterval: { seconds: 600 },
           },
           ...(options.extraConfig ?? {}),
         },
