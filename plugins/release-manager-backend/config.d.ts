@@ -48,6 +48,18 @@ export interface Config {
         squads?: { [squad: string]: string };
       };
     };
+    /**
+     * The embedded default's simulated cluster: rolls out what the config repo says, reporting
+     * through the status path with `simulated: true` (shown as "simulated"). Turn off in production,
+     * where the cluster agent (`@devplane/release-manager-agent`) reports. Default off.
+     */
+    simulatedCluster?: {
+      enabled?: boolean;
+      /** Milliseconds per rollout step (one replica). Default 1500. */
+      stepMs?: number;
+      /** Share of rollouts that crash with a simulated CrashLoopBackOff (0..1). Default 0.1. */
+      failureRate?: number;
+    };
     /** Pushes to service repositories become artifacts (through the same intake as CI uploads). */
     push?: {
       /** Pushes to the local git host become artifacts. Default true. No container image is built. */

@@ -19,6 +19,8 @@ export interface ReleaseManagerConfig {
   workDir?: string;
   slack: SlackWebhooks;
   seedDemo: boolean;
+  /** The embedded stand-in for a cluster (labelled "simulated" everywhere). Off unless enabled. */
+  simulatedCluster: { enabled: boolean; stepMs: number; failureRate: number };
   /** Pushes that become artifacts. */
   push: {
     /** Pushes to service repositories on the local git host become artifacts (default true). */
@@ -73,6 +75,11 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       squads: readMap(c?.getOptionalConfig('slack.webhooks.squads')),
     },
     seedDemo: c?.getOptionalBoolean('seedDemo') ?? false,
+    simulatedCluster: {
+      enabled: c?.getOptionalBoolean('simulatedCluster.enabled') ?? false,
+      stepMs: c?.getOptionalNumber('simulatedCluster.stepMs') ?? 1500,
+      failureRate: Math.min(Math.max(c?.getOptionalNumber('simulatedCluster.failureRate') ?? 0.1, 0), 1),
+    },
     push: {
       localGitHost: c?.getOptionalBoolean('push.localGitHost') ?? true,
       githubWebhookSecret: c?.getOptionalString('push.github.webhookSecret'),

@@ -26,6 +26,7 @@ import { registerReleaseManagerActions } from './actions';
 import { PushProgressStore } from './push/PushProgressStore';
 import { PushToArtifact } from './push/PushToArtifact';
 import { createPushRouter } from './push/pushRouter';
+import { SimulatedCluster } from './simulation/SimulatedCluster';
 
 /**
  * Claims a working directory for this process: if another live process holds `dir`, a
@@ -225,6 +226,20 @@ export const releaseManagerPlugin = createBackendPlugin({
             await manager.syncFromGit();
           },
         });
+
+        if (settings.simulatedCluster.enabled) {
+          const cluster = new SimulatedCluster(manager, logger, settings.simulatedCluster);
+          logger.warn(
+            `Simulated cluster is ON: rollout states are simulated from the config repo (step ${settings.simulatedCluster.stepMs} ms, failure rate ${settings.simulatedCluster.failureRate}), not reported by a real cluster; turn it off in production (releaseManager.simulatedCluster.enabled: false)`,
+          );
+          await deps.scheduler.scheduleTask({
+            id: 'release-manager-simulated-cluster',
+            frequency: { milliseconds: Math.max(250, Math.floor(settings.simulatedCluster.stepMs / 3)) },
+            timeout: { minutes: 1 },
+            initialDelay: { seconds: 1 },
+            fn: () => cluster.tick(),
+          });
+        }
 
         if (settings.seedDemo) {
           await deps.scheduler.scheduleTask({

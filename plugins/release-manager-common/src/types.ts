@@ -97,6 +97,10 @@ export interface Release {
     desired?: number;
     message?: string;
     logLines?: string[];
+    /** Why it failed, in Kubernetes' words: CrashLoopBackOff, OOMKilled, CreateContainerConfigError, JobFailed, ReconciliationFailed. */
+    reason?: string;
+    /** Reported by the embedded simulated cluster, not by a real cluster agent. */
+    simulated?: boolean;
     updatedAt?: string;
   };
 }
@@ -212,7 +216,12 @@ export interface RolloutStatusReport {
   ready?: number;
   desired?: number;
   message?: string;
+  /** The crashing container's last log lines (at most 100; agents send the last 30). */
   logLines?: string[];
+  /** Why it failed, in Kubernetes' words (CrashLoopBackOff, OOMKilled, CreateContainerConfigError, JobFailed, ReconciliationFailed). */
+  reason?: string;
+  /** True when the report comes from the embedded simulated cluster, not a real one. */
+  simulated?: boolean;
 }
 
 /** Paged list response. */

@@ -103,6 +103,8 @@ export const rolloutStatusSchema = z
     desired: z.number().int().min(0).max(100_000).optional(),
     message: z.string().max(4000).optional(),
     logLines: z.array(z.string().max(2000)).max(100).optional(),
+    reason: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'must be a Kubernetes reason word').optional(),
+    simulated: z.boolean().optional(),
   })
   .strict();
 
