@@ -265,10 +265,12 @@ describe('rollback', () => {
   });
 
   it('--previous rolls back without asking', async () => {
+    const released = await cli(['release', '--service', 'ledger', '-e', 'dev', '--artifact', MAIN_OLD]);
+    expect(released.code).toBe(0);
     const r = await cli(['rollback', '--service', 'ledger', '-e', 'dev', '--previous'], { interactive: true });
     expect(r.asked).toHaveLength(0);
     expect(r.code).toBe(0);
-    expect((await status()).dev).toBe(FEATURE);
+    expect((await status()).dev).toBe(MAIN_NEW);
   });
 });
 

@@ -109,7 +109,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
     .option('--artifact <id>', 'earlier artifact to return to')
     .option(
       '--previous',
-      'return to the artifact that ran before the current one (what the picker offers first)',
+      'return to the artifact that ran before the current one (a rollback after a rollback goes further back)',
     )
     .option('--reason <text>', 'why, recorded in the release log')
     .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
@@ -287,7 +287,7 @@ async function previousEnvironment(ctx: CommandContext, to: string): Promise<str
 
 /**
  * The interactive picker of `rollback` on a terminal: the distinct artifacts that ran in the
- * environment before the current one, newest first; Enter takes the first (the previous one).
+ * environment other than the current one, newest first; Enter takes the first row.
  */
 async function pickRollbackTarget(
   world: World,
