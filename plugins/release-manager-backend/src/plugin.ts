@@ -16,6 +16,7 @@ import { DatabaseBlobStore } from './blobs/DatabaseBlobStore';
 import { readReleaseManagerConfig } from './config';
 import { ReleaseManagerStore } from './database/ReleaseManagerStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
+import { OpenPgpCommitSigner } from './git/Signer';
 import { seedDemo } from './seed/demoSeed';
 import { OnCallFreezeChecker } from './service/IncidentFreeze';
 import { Notifier } from './service/Notifier';
@@ -131,6 +132,14 @@ export const releaseManagerPlugin = createBackendPlugin({
           branch: settings.configRepo.branch ?? (settings.configRepo.url ? 'main' : gitHost.defaultBranch),
           logger,
         });
+        const signer = settings.signing.privateKey
+          ? OpenPgpCommitSigner.fromSecretKey(settings.signing.privateKey)
+          : await OpenPgpCommitSigner.fromGnupgHome({
+              gnupgHome: settings.signing.gnupgHome ?? path.join(dataDir, 'release-manager', 'gnupg'),
+              name: settings.signing.name,
+              email: settings.signing.email,
+            });
+        logger.info(`Release manager signs config repo commits with OpenPGP key ${signer.fingerprint}`);
         const store = await ReleaseManagerStore.create({ database: deps.database });
         // Manifests live in the plugin's database, so replicas on separate disks see the same
         // artifacts (the store's migrations above created rm_blobs).
@@ -149,6 +158,7 @@ export const releaseManagerPlugin = createBackendPlugin({
           notifier,
           logger,
           configRepoKey,
+          signer,
           freeze: settings.incidentFreeze.enabled
             ? new OnCallFreezeChecker({
                 discovery: deps.discovery,
@@ -159,6 +169,21 @@ export const releaseManagerPlugin = createBackendPlugin({
             : undefined,
         });
 
+        manager.sync.onOutsideChange = async change => {
+          notifier.notify({
+            signal: { kind: 'outside-change', service: '*', environment: change.environments[0] },
+            title: `Config repo changed outside the release manager: ${change.commit.slice(0, 12)} by ${change.pusher}`,
+            description: `${change.paths.slice(0, 10).join('\n')}\nThe release manager writes nothing to the config repo until platform reverts or adopts it.`,
+            squad: settings.signing.platformGroup,
+            severity: 'critical',
+          });
+          const event = await deps.auditor.createEvent({
+            eventId: 'outside-change',
+            severityLevel: 'critical',
+            meta: { ...change },
+          });
+          await event.fail({ error: new Error(`config repo changed outside the release manager (commit ${change.commit})`) });
+        };
         // Shared by the REST router and the actions registry (AI agents over MCP).
         const operations = new ReleaseOperations({
           manager,
@@ -215,6 +240,8 @@ export const releaseManagerPlugin = createBackendPlugin({
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });
+        // A public key: Flux and operators fetch it without a Backstage token.
+        deps.httpRouter.addAuthPolicy({ path: '/signing-key', allow: 'unauthenticated' });
 
         await deps.scheduler.scheduleTask({
           id: 'release-manager-git-sync',

@@ -7,6 +7,7 @@ import { LocalDirectoryBlobStore } from '../blobs/BlobStore';
 import { DEFAULT_ENVIRONMENTS } from '../config';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
 import { GitOpsWriter } from '../git/GitOpsWriter';
+import { OpenPgpCommitSigner } from '../git/Signer';
 import { Notifier } from '../service/Notifier';
 import { ReleaseManager } from '../service/ReleaseManager';
 import { renderDemoManifests, seedDemo } from './demoSeed';
@@ -57,6 +58,7 @@ describe('demo seed', () => {
       notifier: new Notifier({ logger }),
       logger,
       configRepoKey: 'local:config',
+      signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@x' }),
     });
 
     expect(await seedDemo({ manager, gitHost: host, logger })).toEqual(['ledger']);
