@@ -48,6 +48,19 @@ export interface Config {
         squads?: { [squad: string]: string };
       };
     };
+    /** Pushes to service repositories become artifacts (through the same intake as CI uploads). */
+    push?: {
+      /** Pushes to the local git host become artifacts. Default true. No container image is built. */
+      localGitHost?: boolean;
+      github?: {
+        /**
+         * Secret of the GitHub push webhook (`POST /api/release-manager/webhooks/github`,
+         * verified by `X-Hub-Signature-256`). Absent → the webhook answers 404.
+         * @visibility secret
+         */
+        webhookSecret?: string;
+      };
+    };
     /** Seed the demo services' artifacts and releases on first start. Default false. */
     seedDemo?: boolean;
     /**

@@ -51,4 +51,7 @@ backend.add(import('@devplane/plugin-oncall-backend'));
 backend.add(import('@devplane/plugin-release-manager-backend'));
 backend.add(import('@devplane/plugin-scaffolder-backend-module-golden-path'));
 
+// actions for AI agents (release, promote, rollback, status, on-call) over MCP at /api/mcp-actions/v1
+backend.add(import('@backstage/plugin-mcp-actions-backend'));
+
 backend.start();

@@ -40,6 +40,7 @@ export const gitHostPlugin = createBackendPlugin({
             httpAuth,
             readOnlyRepos: [configRepo],
             hooksDir,
+            logger,
             portalBaseUrl: config.getOptionalString('app.baseUrl'),
           }),
         );

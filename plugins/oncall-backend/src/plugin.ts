@@ -2,6 +2,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { oncallPermissions } from '@devplane/plugin-oncall-common';
@@ -10,7 +11,9 @@ import { readOnCallConfig } from './config';
 import { OnCallStore } from './database/OnCallStore';
 import { EmbeddedProvider } from './providers/EmbeddedProvider';
 import { PagerDutyProvider } from './providers/PagerDutyProvider';
+import { OnCallOperations } from './service/operations';
 import { createRouter } from './service/router';
+import { registerOnCallActions } from './actions';
 
 /**
  * On-call backend: who is on call (PagerDuty or embedded rotations) and
@@ -34,6 +37,7 @@ export const oncallPlugin = createBackendPlugin({
         auditor: coreServices.auditor,
         catalog: catalogServiceRef,
         notifications: notificationService,
+        actionsRegistry: actionsRegistryServiceRef,
       },
       async init(deps) {
         const config = readOnCallConfig(deps.config);
@@ -50,19 +54,26 @@ export const oncallPlugin = createBackendPlugin({
           notifications: deps.notifications,
           logger: deps.logger,
         });
+        const shared = {
+          permissions: deps.permissions,
+          auditor: deps.auditor,
+          catalog: deps.catalog,
+          store,
+          config,
+          embedded,
+          pagerduty,
+          getServiceCredentials: () => deps.auth.getOwnServiceCredentials(),
+        };
+        // Shared by the REST router and the actions registry (AI agents over MCP).
+        const operations = new OnCallOperations(shared);
+        registerOnCallActions(deps.actionsRegistry, operations);
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });
         deps.httpRouter.use(
           await createRouter({
+            ...shared,
             logger: deps.logger,
             httpAuth: deps.httpAuth,
-            permissions: deps.permissions,
-            auditor: deps.auditor,
-            catalog: deps.catalog,
-            store,
-            config,
-            embedded,
-            pagerduty,
-            getServiceCredentials: () => deps.auth.getOwnServiceCredentials(),
+            operations,
           }),
         );
         deps.logger.info(

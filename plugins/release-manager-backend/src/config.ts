@@ -19,6 +19,13 @@ export interface ReleaseManagerConfig {
   workDir?: string;
   slack: SlackWebhooks;
   seedDemo: boolean;
+  /** Pushes that become artifacts. */
+  push: {
+    /** Pushes to service repositories on the local git host become artifacts (default true). */
+    localGitHost: boolean;
+    /** Secret of the GitHub push webhook; absent → the webhook route answers 404. */
+    githubWebhookSecret?: string;
+  };
   /** Production freeze while the service has an open incident (asks the on-call backend). */
   incidentFreeze: { enabled: boolean; timeoutMs: number };
 }
@@ -66,6 +73,10 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       squads: readMap(c?.getOptionalConfig('slack.webhooks.squads')),
     },
     seedDemo: c?.getOptionalBoolean('seedDemo') ?? false,
+    push: {
+      localGitHost: c?.getOptionalBoolean('push.localGitHost') ?? true,
+      githubWebhookSecret: c?.getOptionalString('push.github.webhookSecret'),
+    },
     incidentFreeze: {
       enabled: c?.getOptionalBoolean('incidentFreeze.enabled') ?? false,
       timeoutMs: c?.getOptionalNumber('incidentFreeze.timeoutMs') ?? 3000,

@@ -229,7 +229,8 @@ export type ReleaseEventKind =
   | 'rolled-back'
   | 'release-failed'
   | 'rollout-status'
-  | 'artifact-uploaded';
+  | 'artifact-uploaded'
+  | 'push-progress';
 
 /** Payload of the signal on channel `release-manager:<service>` and `release-manager`. */
 export interface ReleaseSignal {
