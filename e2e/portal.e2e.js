@@ -29,7 +29,8 @@ async function openDocs(page, path, heading) {
     .getByRole('heading', { name: heading })
     .first()
     .waitFor({ timeout: 150_000 });
-  const body = await page.locator('body').innerText();
+  // (the docs render in a shadow root with its own body: read the page's)
+  const body = await page.locator('body').first().innerText();
   if (/TAR_BAD_ARCHIVE|failed to build|Building a newer version of this documentation failed/i.test(body)) {
     throw new Error(`the docs page shows a build error: ${body.slice(0, 300)}`);
   }
@@ -39,6 +40,8 @@ runTests(__filename, [
   {
     name: "a service's TechDocs render",
     async fn({ page }) {
+      // a loaded 2-core machine (other apps building) needs more than the 30 s default
+      page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('component', 'payment-gateway');
       await signIn(page);
       await openDocs(page, 'payment-gateway/operations/', 'Operating payment-gateway');
@@ -49,6 +52,8 @@ runTests(__filename, [
   {
     name: 'the Start here onboarding guide renders',
     async fn({ page }) {
+      // a loaded 2-core machine (other apps building) needs more than the 30 s default
+      page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('component', 'handbook');
       await signIn(page);
       await openDocs(page, 'handbook/', 'Start here');
@@ -67,6 +72,8 @@ runTests(__filename, [
   ].map(({ api, kind, expect }) => ({
     name: `the ${kind} API ${api} renders its definition`,
     async fn({ page }) {
+      // a loaded 2-core machine (other apps building) needs more than the 30 s default
+      page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('api', api);
       await signIn(page);
       await page.goto(`${APP_URL}/catalog/default/api/${api}/definition`);
@@ -77,6 +84,8 @@ runTests(__filename, [
   {
     name: 'the service overview shows release health and on-call above the fold',
     async fn({ page }) {
+      // a loaded 2-core machine (other apps building) needs more than the 30 s default
+      page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('component', 'payment-gateway');
       await signIn(page);
       await page.goto(`${APP_URL}/catalog/default/component/payment-gateway`);
@@ -116,6 +125,8 @@ runTests(__filename, [
   {
     name: "the squad page shows its services' health",
     async fn({ page }) {
+      // a loaded 2-core machine (other apps building) needs more than the 30 s default
+      page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('component', 'ledger');
       await signIn(page);
       await page.goto(`${APP_URL}/catalog/default/group/payments`);
@@ -132,6 +143,8 @@ runTests(__filename, [
   {
     name: 'View source opens the repository browser with the README rendered and files readable',
     async fn({ page }) {
+      // a loaded 2-core machine (other apps building) needs more than the 30 s default
+      page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('component', 'payment-gateway');
       await signIn(page);
       // the browse URL the catalog links to; a browser is sent to the portal's repository browser
