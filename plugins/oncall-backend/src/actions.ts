@@ -107,7 +107,7 @@ export function registerOnCallActions(
     name: 'trigger-incident',
     title: 'Trigger an incident',
     description:
-      'Pages the on-call person of a service by opening an incident (embedded rotation or PagerDuty). The same description within a few minutes is deduplicated; triggering is rate limited per person. Recorded with the caller as the one who triggered it.',
+      'Pages the on-call person of a service by opening an incident (embedded rotation or PagerDuty). A report of the same service with the same description while an incident is open joins that incident (nobody is paged again); triggering is rate limited per person. Recorded with the caller as the one who triggered it.',
     // Pages a person: not read-only, but additive (nothing is destroyed); a repeat within the
     // dedup window joins the open incident, later repeats open new ones, so not idempotent.
     attributes: { readOnly: false, destructive: false, idempotent: false },
@@ -129,6 +129,9 @@ export function registerOnCallActions(
           title: z.string(),
           status: z.string(),
           deduplicated: z.boolean(),
+          joined: z
+            .boolean()
+            .describe('Somebody else had reported it: the caller joined their open incident'),
         }),
     },
     action: async ({ input, credentials }) => {
@@ -142,6 +145,7 @@ export function registerOnCallActions(
           title: result.incident.title,
           status: result.incident.status,
           deduplicated: result.deduplicated,
+          joined: result.joined ?? false,
         },
       };
     },

@@ -5,7 +5,11 @@ import {
 import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
-import { oncallPermissions } from '@devplane/plugin-oncall-common';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import {
+  oncallPermissions,
+  oncallSignalChannel,
+} from '@devplane/plugin-oncall-common';
 import { CatalogPeopleDirectory } from './CatalogPeopleDirectory';
 import { readOnCallConfig } from './config';
 import { OnCallStore } from './database/OnCallStore';
@@ -38,6 +42,8 @@ export const oncallPlugin = createBackendPlugin({
         catalog: catalogServiceRef,
         notifications: notificationService,
         actionsRegistry: actionsRegistryServiceRef,
+        signals: signalsServiceRef,
+        scheduler: coreServices.scheduler,
       },
       async init(deps) {
         const config = readOnCallConfig(deps.config);
@@ -53,6 +59,36 @@ export const oncallPlugin = createBackendPlugin({
           people: new CatalogPeopleDirectory(deps.catalog, deps.auth),
           notifications: deps.notifications,
           logger: deps.logger,
+          escalateAfterMs: config.escalateAfterMs,
+          // the card listens on `oncall:<entity ref>` and reloads (signals cross replicas
+          // through the events backend)
+          onChange: entityRef => {
+            deps.signals
+              .publish({
+                recipients: { type: 'broadcast' },
+                channel: oncallSignalChannel(entityRef),
+                message: { entityRef },
+              })
+              .catch(error =>
+                deps.logger.warn(
+                  `Could not publish the on-call signal for ${entityRef}: ${error}`,
+                ),
+              );
+          },
+        });
+        // escalation: once across replicas, every 30 s
+        await deps.scheduler.scheduleTask({
+          id: 'oncall-escalate-unacknowledged',
+          frequency: { seconds: 30 },
+          timeout: { minutes: 2 },
+          fn: async () => {
+            const count = await embedded.escalateDue();
+            if (count) {
+              deps.logger.info(
+                `Escalated ${count} unacknowledged incident(s) to their next level`,
+              );
+            }
+          },
         });
         const shared = {
           permissions: deps.permissions,

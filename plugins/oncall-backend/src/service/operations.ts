@@ -253,10 +253,7 @@ export class OnCallOperations {
         }
         const dedupKey = deriveDedupKey({
           entityRef,
-          userRef,
           description: body.description,
-          now: this.now(),
-          bucketMs: config.dedupWindowMs,
         });
         const triggered = await this.providerFor(target).trigger(target, {
           description: body.description,

@@ -5,8 +5,8 @@ import {
   LoggerService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { stringifyEntityRef } from '@backstage/catalog-model';
-import { NotAllowedError } from '@backstage/errors';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   ServiceFreeze,
@@ -23,6 +23,9 @@ import { OnCallOperations, nameSchema, parseOrThrow } from './operations';
 import { openApiDocument } from './openapi';
 
 export { TooManyRequestsError } from './operations';
+
+/** Written by the shuttle catalog module: the component's shuttle `vars.service`. */
+const SHUTTLE_SERVICE_ANNOTATION = 'devplane.io/shuttle-service';
 
 export type RouterOptions = {
   logger: LoggerService;
@@ -54,7 +57,6 @@ export async function createRouter(
     res.json(openApiDocument);
   });
 
-  const loadEntity = ops.loadEntity.bind(ops);
   const targetFor = ops.targetFor.bind(ops);
   const providerFor = ops.providerFor.bind(ops);
   const isAllowed = ops.isAllowed.bind(ops);
@@ -149,14 +151,43 @@ export async function createRouter(
       allow: ['user', 'service'],
     });
     const name = parseOrThrow(nameSchema, req.params.name);
-    const entity = await loadEntity(
-      { kind: 'component', namespace: 'default', name },
-      credentials,
-    );
-    const target = await targetFor(entity);
-    const incidents = target
-      ? await providerFor(target).listOpenIncidents(target)
-      : await store.listOpenIncidents(stringifyEntityRef(entity));
+    // The release manager names services by shuttle's `vars.service`, which need not be the
+    // component's name: look the service up both ways (entity ref, and the shuttle-service
+    // annotation the shuttle module writes) and freeze on any open incident of either.
+    const [byName, { items: byShuttleService }] = await Promise.all([
+      catalog.getEntityByRef(
+        { kind: 'component', namespace: 'default', name },
+        { credentials },
+      ),
+      catalog.getEntities(
+        {
+          filter: {
+            kind: 'component',
+            [`metadata.annotations.${SHUTTLE_SERVICE_ANNOTATION}`]: name,
+          },
+        },
+        { credentials },
+      ),
+    ]);
+    const entities = new Map<string, Entity>();
+    for (const e of [byName, ...byShuttleService]) {
+      if (e) entities.set(stringifyEntityRef(e), e);
+    }
+    if (entities.size === 0) {
+      throw new NotFoundError(
+        `No component named '${name}' and none with shuttle vars.service '${name}' in the catalog`,
+      );
+    }
+    const incidents = (
+      await Promise.all(
+        [...entities.entries()].map(async ([entityRef, entity]) => {
+          const target = await targetFor(entity);
+          return target
+            ? providerFor(target).listOpenIncidents(target)
+            : store.listOpenIncidents(entityRef);
+        }),
+      )
+    ).flat();
     const body: ServiceFreeze = {
       service: name,
       frozen: incidents.length > 0,
