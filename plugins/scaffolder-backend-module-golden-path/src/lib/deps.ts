@@ -7,7 +7,11 @@ import { RepoHosts } from './repoHosts';
 export interface CatalogAccess {
   api: Pick<
     CatalogApi,
-    'getEntities' | 'getEntityByRef' | 'getLocationByRef' | 'removeLocationById'
+    | 'getEntities'
+    | 'getEntityByRef'
+    | 'getLocationByRef'
+    | 'removeLocationById'
+    | 'addLocation'
   >;
   /** A service token for the catalog (undefined in tests with an in-memory catalog). */
   token(): Promise<string | undefined>;
