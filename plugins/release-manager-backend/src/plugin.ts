@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   coreServices,
@@ -17,6 +16,7 @@ import { readReleaseManagerConfig } from './config';
 import { ReleaseManagerStore } from './database/ReleaseManagerStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
 import { OpenPgpCommitSigner } from './git/Signer';
+import { claimWorkDir } from './git/workDirs';
 import { seedDemo } from './seed/demoSeed';
 import { OnCallFreezeChecker } from './service/IncidentFreeze';
 import { Notifier } from './service/Notifier';
@@ -28,35 +28,6 @@ import { PushProgressStore } from './push/PushProgressStore';
 import { PushToArtifact } from './push/PushToArtifact';
 import { createPushRouter } from './push/pushRouter';
 import { SimulatedCluster } from './simulation/SimulatedCluster';
-
-/**
- * Claims a working directory for this process: if another live process holds `dir`, a
- * per-process sibling is used, so two replicas on one data directory never share a clone.
- */
-function claimWorkDir(dir: string): { dir: string; release: () => void } {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const tryClaim = (candidate: string): boolean => {
-    const lock = `${candidate}.lock`;
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return true;
-    } catch {
-      const pid = Number(fs.readFileSync(lock, 'utf8'));
-      let alive = false;
-      try {
-        alive = pid > 0 && pid !== process.pid && (process.kill(pid, 0), true);
-      } catch {
-        alive = false;
-      }
-      if (alive) return false;
-      fs.writeFileSync(lock, String(process.pid));
-      return true;
-    }
-  };
-  const chosen = tryClaim(dir) ? dir : `${dir}-${process.pid}`;
-  if (chosen !== dir) tryClaim(chosen);
-  return { dir: chosen, release: () => fs.rmSync(`${chosen}.lock`, { force: true }) };
-}
 
 /**
  * The release manager backend plugin: artifacts, policies, GitOps releases, release log,
@@ -242,6 +213,19 @@ export const releaseManagerPlugin = createBackendPlugin({
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });
         // A public key: Flux and operators fetch it without a Backstage token.
         deps.httpRouter.addAuthPolicy({ path: '/signing-key', allow: 'unauthenticated' });
+
+        // A repo that lasts years: the working clone is gc'd and its commit-graph kept current
+        // (signing leaves one loose object per commit; fast-import leaves the unsigned drafts).
+        await deps.scheduler.scheduleTask({
+          id: 'release-manager-git-maintenance',
+          frequency: { hours: 6 },
+          timeout: { minutes: 30 },
+          initialDelay: { minutes: 5 },
+          scope: 'local',
+          fn: async () => {
+            await writer.maintain();
+          },
+        });
 
         await deps.scheduler.scheduleTask({
           id: 'release-manager-git-sync',

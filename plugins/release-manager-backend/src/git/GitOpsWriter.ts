@@ -139,6 +139,30 @@ async function listFilesUnder(root: string, rel: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Removes `*.lock` files left in a git directory (not under objects/). */
+export async function removeStaleLocks(gitDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (dir: string) => {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'objects') await walk(p);
+      } else if (e.name.endsWith('.lock')) {
+        await fs.rm(p, { force: true });
+        removed.push(p);
+      }
+    }
+  };
+  await walk(gitDir);
+  return removed;
+}
+
 /** The changed files that fall under one of a committing job's paths. */
 function conflictingPaths(p: Pending, changed: string[]): string[] {
   if (changed.length === 0) return [];
@@ -268,8 +292,9 @@ export class GitOpsWriter {
     } else {
       await this.git(['remote', 'set-url', 'origin', this.remoteUrl]);
     }
-    // A crashed process may have left a lock or a half-done rebase behind.
-    await fs.rm(path.join(this.workDir, '.git', 'index.lock'), { force: true });
+    // A crashed process (kill -9) may have left locks or a half-done rebase behind. The clone is
+    // this process's alone (claimed), so every lock in it is stale.
+    await removeStaleLocks(path.join(this.workDir, '.git'));
     await this.git(['config', 'gc.auto', '0']);
     await this.resetToOrigin(true);
   }
@@ -835,6 +860,17 @@ export class GitOpsWriter {
             : undefined,
         };
       });
+  }
+
+  /**
+   * Housekeeping of the working clone (scheduled): gc (packs the loose signed commits, prunes the
+   * unsigned drafts fast-import left) and the commit-graph. Serialised with writes.
+   */
+  async maintain(): Promise<void> {
+    await this.withLock(async () => {
+      await this.git(['gc', '--quiet', '--prune=1.hour.ago']);
+      await this.git(['commit-graph', 'write', '--reachable']);
+    });
   }
 
   /** Waits until every queued write has been handled. */
