@@ -11,6 +11,7 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { eventsServiceFactory } from '@backstage/plugin-events-node';
 import releaseManagerPlugin from '@devplane/plugin-release-manager-backend';
 import gitHostPlugin from '@devplane/plugin-git-host-backend';
 import { oncallPlugin } from '../../plugins/oncall-backend/src/plugin';
@@ -60,6 +61,11 @@ export interface BackendOptions {
   extraConfig?: Record<string, any>;
   /** Annotations per component name. */
   annotations?: Record<string, Record<string, string>>;
+  /**
+   * Run the real signals path: Backstage's events backend (PostgreSQL event bus) and signals
+   * backend, and the default SignalsService, instead of a no-op signals stand-in.
+   */
+  liveSignals?: boolean;
 }
 
 export async function startBackend(options: BackendOptions) {
@@ -92,7 +98,14 @@ export async function startBackend(options: BackendOptions) {
         deps: {},
         factory: () => ({ send: async (n: any) => void sentNotifications.push(n) }),
       }),
-      createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
+      ...(options.liveSignals
+        ? [
+            // the real EventsService (the test backend's default is an in-memory mock)
+            eventsServiceFactory,
+            import('@backstage/plugin-events-backend'),
+            import('@backstage/plugin-signals-backend'),
+          ]
+        : [createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) })]),
       createServiceFactory({
         service: coreServices.permissions,
         deps: {},
