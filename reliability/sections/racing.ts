@@ -266,7 +266,7 @@ async function openSignals(baseUrl: string, channel: string) {
 }
 
 /** A bare repository with one commit on main (what a git server hands out for a new repo). */
-async function initRemote(bare: string) {
+export async function initRemote(bare: string) {
   const seed = `${bare}-seed`;
   await fs.mkdir(seed, { recursive: true });
   await runGit(['init', '--quiet', '--bare', '--initial-branch=main', bare]);
