@@ -227,6 +227,7 @@ async function main() {
       devplane: { dataDir: path.join(app, 'data') },
       gitHost: { seedFrom: path.join(app, 'seed') },
       catalog: {
+        processingInterval: { seconds: 5 },
         rules: [{ allow: ['Component', 'Group', 'User', 'Location', 'Template'] }],
         locations: [{ type: 'url', target: `http://127.0.0.1:${port}/api/git-host/repos/install-demo/blob/main/catalog-info.yaml` }],
       },
@@ -296,8 +297,14 @@ backend.start();
         ['catalog: Component owned through shuttle.yaml', async () => {
           const e = await get('/api/catalog/entities/by-name/component/default/install-demo');
           const owner = e.json?.spec?.owner;
-          return { ok: e.status === 200 && /payments/.test(owner ?? ''), detail: `${e.status} owner=${owner} squad=${e.json?.metadata?.annotations?.['devplane.io/shuttle-squad']}` };
-        }, 90_000],
+          let why = '';
+          if (e.status !== 200) {
+            // Say why: the processing errors the catalog recorded on its locations.
+            const locs = await get('/api/catalog/entities?filter=kind=location');
+            why = JSON.stringify((locs.json ?? []).map(l => l.status?.items?.map(i => i.error?.message)).flat().filter(Boolean)).slice(0, 300);
+          }
+          return { ok: e.status === 200 && /payments/.test(owner ?? ''), detail: `${e.status} owner=${owner} squad=${e.json?.metadata?.annotations?.['devplane.io/shuttle-squad']} ${why}` };
+        }, 180_000],
         ['release manager: GET /api/release-manager/environments', async () => {
           const e = await get('/api/release-manager/environments');
           const names = (Array.isArray(e.json) ? e.json : e.json?.environments ?? e.json?.items ?? []).map(x => x.name);

@@ -289,17 +289,18 @@ async function runE2e() {
   }
   let passed = 0;
   let failed = 0;
+  const notes = [];
   for (const f of files) {
+    // a result left by an earlier run must never be counted for this one
+    const resultFile = path.join(OUT, `${f}.json`);
+    fs.rmSync(resultFile, { force: true });
     const r = await run(process.execPath, [path.join('e2e', f)], {
       env: { ...process.env, DEVPLANE_DATA_DIR: dataDir },
     });
-    const resultFile = path.join(OUT, `${f}.json`);
-    if (fs.existsSync(resultFile)) {
-      const res = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
-      passed += res.passed;
-      failed += res.failed;
-    } else if (r.code === 0) passed += 1;
-    else failed += 1;
+    const outcome = e2eFileOutcome(resultFile, r.code);
+    passed += outcome.passed;
+    failed += outcome.failed;
+    if (outcome.note) notes.push(`${f}: ${outcome.note}`);
   }
   stop();
   record(
@@ -307,16 +308,46 @@ async function runE2e() {
     passed,
     failed,
     0,
-    `${files.length} files, screenshots in .e2e/screenshots`,
+    [`${files.length} files, screenshots in .e2e/screenshots`, ...notes].join(
+      '; ',
+    ),
   );
 }
 
-main().catch(e => {
-  console.error(e);
-  console.log(
-    `${totals.passed} passed, ${totals.failed + 1} failed, ${
-      totals.skipped
-    } skipped`,
-  );
-  process.exitCode = 1;
-});
+/**
+ * What one e2e file counts for. A file that exits without writing its result (it crashed before
+ * or while running its tests) is a failure, and so is one that wrote a result but then exited
+ * non-zero with no failed test in it.
+ */
+function e2eFileOutcome(resultFile, exitCode) {
+  if (!fs.existsSync(resultFile)) {
+    return {
+      passed: 0,
+      failed: 1,
+      note: `crashed before writing its result (exit ${exitCode})`,
+    };
+  }
+  const res = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
+  if (exitCode !== 0 && !(res.failed > 0)) {
+    return {
+      passed: res.passed,
+      failed: 1,
+      note: `exited ${exitCode} after its tests`,
+    };
+  }
+  return { passed: res.passed, failed: res.failed };
+}
+
+module.exports = { e2eFileOutcome };
+
+if (require.main === module) {
+  main().catch(e => {
+    console.error(e);
+    console.log(
+      `${totals.passed} passed, ${totals.failed + 1} failed, ${
+        totals.skipped
+      } skipped`,
+    );
+    process.exitCode = 1;
+  });
+}

@@ -79,6 +79,7 @@ export async function racing(options: { promotions: number; services: number }) 
   }
   const [a, b] = started.map(r => (r as PromiseFulfilledResult<Replica>).value);
   const rmDb = db.knexFor(`${db.prefix}release-manager`);
+  let committer: ReturnType<typeof outsideCommitter> | undefined;
   try {
     await signalAcrossReplicas(S, a, b);
 
@@ -96,7 +97,7 @@ export async function racing(options: { promotions: number; services: number }) 
         }),
       );
     }
-    const committer = outsideCommitter(remote, path.join(dataDir, 'outsider'));
+    committer = outsideCommitter(remote, path.join(dataDir, 'outsider'));
     const answers: { status: number; changed?: boolean; msg: string }[] = [];
     const t0 = Date.now();
     let next = 0;
@@ -105,17 +106,23 @@ export async function racing(options: { promotions: number; services: number }) 
         while (next < plan.length) {
           const idx = next++;
           const p = plan[idx];
-          const r = await request([a, b][c % 2].url, 'POST', '/api/release-manager/releases', {
-            auth: ALICE,
-            body: { service: p.service, environment: p.environment, artifactId: p.art.id },
-            timeoutMs: 120_000,
-          });
-          answers[idx] = { status: r.status, changed: r.json?.changed, msg: errorMessage(r) };
+          try {
+            const r = await request([a, b][c % 2].url, 'POST', '/api/release-manager/releases', {
+              auth: ALICE,
+              body: { service: p.service, environment: p.environment, artifactId: p.art.id },
+              timeoutMs: 120_000,
+            });
+            answers[idx] = { status: r.status, changed: r.json?.changed, msg: errorMessage(r) };
+          } catch (e: any) {
+            // A request that never answered counts as a failed answer, not as a crashed section.
+            answers[idx] = { status: 0, msg: String(e?.message ?? e) };
+          }
         }
       }),
     );
     const wall = Date.now() - t0;
     const outside = await committer.stop();
+    committer = undefined;
     const commits = await releaseCommits(remote);
 
     await check(S, `${plan.length} promotions across ${services.length} services on 2 replicas answered 200/changed`, async () => {
@@ -171,6 +178,8 @@ export async function racing(options: { promotions: number; services: number }) 
       return `${blobs} manifests in rm_blobs, no blob directory in either data directory`;
     });
   } finally {
+    // Stop the outside committer before its clone is removed (else it crashes the suite).
+    await committer?.stop().catch(() => undefined);
     await Promise.all([a.stop(), b.stop()]);
     await db.drop();
     await fs.rm(dataDir, { recursive: true, force: true });

@@ -19,6 +19,26 @@ export interface ReleaseManagerConfig {
   workDir?: string;
   slack: SlackWebhooks;
   seedDemo: boolean;
+  /** OpenPGP signing of config repo commits. */
+  signing: {
+    /** Armored unprotected Ed25519 secret key (production); absent → key in `gnupgHome`. */
+    privateKey?: string;
+    /** Isolated GNUPGHOME holding the generated key (default `<dataDir>/release-manager/gnupg`). */
+    gnupgHome?: string;
+    name: string;
+    email: string;
+    /** Group (name) notified of changes made outside the release manager. */
+    platformGroup: string;
+  };
+  /** The embedded stand-in for a cluster (labelled "simulated" everywhere). Off unless enabled. */
+  simulatedCluster: { enabled: boolean; stepMs: number; failureRate: number };
+  /** Pushes that become artifacts. */
+  push: {
+    /** Pushes to service repositories on the local git host become artifacts (default true). */
+    localGitHost: boolean;
+    /** Secret of the GitHub push webhook; absent → the webhook route answers 404. */
+    githubWebhookSecret?: string;
+  };
   /** Production freeze while the service has an open incident (asks the on-call backend). */
   incidentFreeze: { enabled: boolean; timeoutMs: number };
 }
@@ -66,6 +86,22 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       squads: readMap(c?.getOptionalConfig('slack.webhooks.squads')),
     },
     seedDemo: c?.getOptionalBoolean('seedDemo') ?? false,
+    signing: {
+      privateKey: c?.getOptionalString('signing.privateKey'),
+      gnupgHome: c?.getOptionalString('signing.gnupgHome'),
+      name: c?.getOptionalString('signing.name') ?? 'Release Manager',
+      email: c?.getOptionalString('signing.email') ?? 'release-manager@devplane.local',
+      platformGroup: c?.getOptionalString('signing.platformGroup') ?? 'platform',
+    },
+    simulatedCluster: {
+      enabled: c?.getOptionalBoolean('simulatedCluster.enabled') ?? false,
+      stepMs: c?.getOptionalNumber('simulatedCluster.stepMs') ?? 1500,
+      failureRate: Math.min(Math.max(c?.getOptionalNumber('simulatedCluster.failureRate') ?? 0.1, 0), 1),
+    },
+    push: {
+      localGitHost: c?.getOptionalBoolean('push.localGitHost') ?? true,
+      githubWebhookSecret: c?.getOptionalString('push.github.webhookSecret'),
+    },
     incidentFreeze: {
       enabled: c?.getOptionalBoolean('incidentFreeze.enabled') ?? false,
       timeoutMs: c?.getOptionalNumber('incidentFreeze.timeoutMs') ?? 3000,

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { ConflictError } from '@backstage/errors';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
@@ -15,40 +15,19 @@ import { DatabaseBlobStore } from './blobs/DatabaseBlobStore';
 import { readReleaseManagerConfig } from './config';
 import { ReleaseManagerStore } from './database/ReleaseManagerStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
+import { OpenPgpCommitSigner } from './git/Signer';
+import { claimWorkDir } from './git/workDirs';
 import { seedDemo } from './seed/demoSeed';
 import { OnCallFreezeChecker } from './service/IncidentFreeze';
 import { Notifier } from './service/Notifier';
 import { ReleaseManager } from './service/ReleaseManager';
+import { ReleaseOperations } from './service/operations';
 import { createRouter } from './service/router';
-
-/**
- * Claims a working directory for this process: if another live process holds `dir`, a
- * per-process sibling is used, so two replicas on one data directory never share a clone.
- */
-function claimWorkDir(dir: string): { dir: string; release: () => void } {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const tryClaim = (candidate: string): boolean => {
-    const lock = `${candidate}.lock`;
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return true;
-    } catch {
-      const pid = Number(fs.readFileSync(lock, 'utf8'));
-      let alive = false;
-      try {
-        alive = pid > 0 && pid !== process.pid && (process.kill(pid, 0), true);
-      } catch {
-        alive = false;
-      }
-      if (alive) return false;
-      fs.writeFileSync(lock, String(process.pid));
-      return true;
-    }
-  };
-  const chosen = tryClaim(dir) ? dir : `${dir}-${process.pid}`;
-  if (chosen !== dir) tryClaim(chosen);
-  return { dir: chosen, release: () => fs.rmSync(`${chosen}.lock`, { force: true }) };
-}
+import { registerReleaseManagerActions } from './actions';
+import { PushProgressStore } from './push/PushProgressStore';
+import { PushToArtifact } from './push/PushToArtifact';
+import { createPushRouter } from './push/pushRouter';
+import { SimulatedCluster } from './simulation/SimulatedCluster';
 
 /**
  * The release manager backend plugin: artifacts, policies, GitOps releases, release log,
@@ -78,6 +57,8 @@ export const releaseManagerPlugin = createBackendPlugin({
         notifications: notificationService,
         signals: signalsServiceRef,
         gitHost: gitHostServiceRef,
+        actionsRegistry: actionsRegistryServiceRef,
+        urlReader: coreServices.urlReader,
       },
       async init(deps) {
         const { logger, config, gitHost } = deps;
@@ -122,6 +103,14 @@ export const releaseManagerPlugin = createBackendPlugin({
           branch: settings.configRepo.branch ?? (settings.configRepo.url ? 'main' : gitHost.defaultBranch),
           logger,
         });
+        const signer = settings.signing.privateKey
+          ? OpenPgpCommitSigner.fromSecretKey(settings.signing.privateKey)
+          : await OpenPgpCommitSigner.fromGnupgHome({
+              gnupgHome: settings.signing.gnupgHome ?? path.join(dataDir, 'release-manager', 'gnupg'),
+              name: settings.signing.name,
+              email: settings.signing.email,
+            });
+        logger.info(`Release manager signs config repo commits with OpenPGP key ${signer.fingerprint}`);
         const store = await ReleaseManagerStore.create({ database: deps.database });
         // Manifests live in the plugin's database, so replicas on separate disks see the same
         // artifacts (the store's migrations above created rm_blobs).
@@ -140,6 +129,7 @@ export const releaseManagerPlugin = createBackendPlugin({
           notifier,
           logger,
           configRepoKey,
+          signer,
           freeze: settings.incidentFreeze.enabled
             ? new OnCallFreezeChecker({
                 discovery: deps.discovery,
@@ -150,9 +140,67 @@ export const releaseManagerPlugin = createBackendPlugin({
             : undefined,
         });
 
+        manager.sync.onOutsideChange = async change => {
+          notifier.notify({
+            signal: { kind: 'outside-change', service: '*', environment: change.environments[0] },
+            title: `Config repo changed outside the release manager: ${change.commit.slice(0, 12)} by ${change.pusher}`,
+            description: `${change.paths.slice(0, 10).join('\n')}\nThe release manager writes nothing to the config repo until platform reverts or adopts it.`,
+            squad: settings.signing.platformGroup,
+            severity: 'critical',
+          });
+          const event = await deps.auditor.createEvent({
+            eventId: 'outside-change',
+            severityLevel: 'critical',
+            meta: { ...change },
+          });
+          await event.fail({ error: new Error(`config repo changed outside the release manager (commit ${change.commit})`) });
+        };
+        // Shared by the REST router and the actions registry (AI agents over MCP).
+        const operations = new ReleaseOperations({
+          manager,
+          userInfo: deps.userInfo,
+          auth: deps.auth,
+          permissions: deps.permissions,
+          catalog: deps.catalog,
+          auditor: deps.auditor,
+          logger,
+        });
+        registerReleaseManagerActions(deps.actionsRegistry, operations);
+        // pushes to service repositories become artifacts (local git host; GitHub webhook)
+        const pushProgress = new PushProgressStore(await deps.database.getClient());
+        const pushes = new PushToArtifact({
+          manager,
+          auditor: deps.auditor,
+          progress: pushProgress,
+          notifier,
+          logger,
+          catalog: deps.catalog,
+          auth: deps.auth,
+          ignoreRepos: settings.configRepo.url ? [] : [settings.configRepo.name],
+        });
+        const detachPushes = settings.push.localGitHost ? pushes.attach(gitHost) : () => {};
+        if (settings.push.localGitHost) {
+          logger.info(
+            'Pushes to service repositories on the local git host become artifacts (manifests only: no container image is built by the embedded git host)',
+          );
+        }
+        deps.httpRouter.use(
+          await createPushRouter({
+            pushes,
+            progress: pushProgress,
+            httpAuth: deps.httpAuth,
+            logger,
+            urlReader: deps.urlReader,
+            githubWebhookSecret: settings.push.githubWebhookSecret,
+          }),
+        );
+        // GitHub signs its webhook; the signature is the authentication
+        deps.httpRouter.addAuthPolicy({ path: '/webhooks/github', allow: 'unauthenticated' });
+
         deps.httpRouter.use(
           await createRouter({
             manager,
+            operations,
             httpAuth: deps.httpAuth,
             userInfo: deps.userInfo,
             auth: deps.auth,
@@ -163,6 +211,21 @@ export const releaseManagerPlugin = createBackendPlugin({
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });
+        // A public key: Flux and operators fetch it without a Backstage token.
+        deps.httpRouter.addAuthPolicy({ path: '/signing-key', allow: 'unauthenticated' });
+
+        // A repo that lasts years: the working clone is gc'd and its commit-graph kept current
+        // (signing leaves one loose object per commit; fast-import leaves the unsigned drafts).
+        await deps.scheduler.scheduleTask({
+          id: 'release-manager-git-maintenance',
+          frequency: { hours: 6 },
+          timeout: { minutes: 30 },
+          initialDelay: { minutes: 5 },
+          scope: 'local',
+          fn: async () => {
+            await writer.maintain();
+          },
+        });
 
         await deps.scheduler.scheduleTask({
           id: 'release-manager-git-sync',
@@ -174,6 +237,20 @@ export const releaseManagerPlugin = createBackendPlugin({
             await manager.syncFromGit();
           },
         });
+
+        if (settings.simulatedCluster.enabled) {
+          const cluster = new SimulatedCluster(manager, logger, settings.simulatedCluster);
+          logger.warn(
+            `Simulated cluster is ON: rollout states are simulated from the config repo (step ${settings.simulatedCluster.stepMs} ms, failure rate ${settings.simulatedCluster.failureRate}), not reported by a real cluster; turn it off in production (releaseManager.simulatedCluster.enabled: false)`,
+          );
+          await deps.scheduler.scheduleTask({
+            id: 'release-manager-simulated-cluster',
+            frequency: { milliseconds: Math.max(250, Math.floor(settings.simulatedCluster.stepMs / 3)) },
+            timeout: { minutes: 1 },
+            initialDelay: { seconds: 1 },
+            fn: () => cluster.tick(),
+          });
+        }
 
         if (settings.seedDemo) {
           await deps.scheduler.scheduleTask({
@@ -188,6 +265,8 @@ export const releaseManagerPlugin = createBackendPlugin({
         }
 
         deps.lifecycle.addShutdownHook(async () => {
+          detachPushes();
+          await pushes.idle();
           await writer.idle();
           await notifier.flush();
           claimed.release();

@@ -7,3 +7,5 @@ export * from './types';
 export * from './permissions';
 export * from './validation';
 export * from './routes';
+export * from './annotations';
+export * from './push';

@@ -27,10 +27,20 @@ export const releaseManagerArtifactCreatePermission = createPermission({
   attributes: { action: 'create' },
 });
 
+/**
+ * Decide on a change made to the config repo outside the release manager (revert or adopt).
+ * Platform only: until the decision, the release manager writes nothing to the repo.
+ */
+export const releaseManagerOutsideChangeDecidePermission = createPermission({
+  name: 'release-manager.outside-change.decide',
+  attributes: { action: 'update' },
+});
+
 /** All release manager permissions. */
 export const releaseManagerPermissions = [
   releaseManagerReleasePermission,
   releaseManagerPromoteProductionPermission,
   releaseManagerPolicyWritePermission,
   releaseManagerArtifactCreatePermission,
+  releaseManagerOutsideChangeDecidePermission,
 ];

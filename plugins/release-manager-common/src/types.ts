@@ -97,8 +97,33 @@ export interface Release {
     desired?: number;
     message?: string;
     logLines?: string[];
+    /** Why it failed, in Kubernetes' words: CrashLoopBackOff, OOMKilled, CreateContainerConfigError, JobFailed, ReconciliationFailed. */
+    reason?: string;
+    /** Reported by the embedded simulated cluster, not by a real cluster agent. */
+    simulated?: boolean;
     updatedAt?: string;
   };
+}
+
+/**
+ * A commit that changed `<env>/releases/` or `policies/` in the config repo without a good
+ * signature by the release manager's key. Never recorded as a release; the release manager
+ * writes nothing to the repo until platform reverts or adopts it.
+ */
+export interface OutsideChange {
+  commit: string;
+  committedAt: string;
+  /** Who pushed it, as far as git can tell (the committer it claims; unverified). */
+  pusher: string;
+  /** The author it claims (unverified). */
+  author: string;
+  subject: string;
+  /** Paths it changed (first 100). */
+  paths: string[];
+  /** Environments whose release folders it changed. */
+  environments: string[];
+  /** 'none': unsigned or signed by another key; 'bad': our key, but the content does not match. */
+  signature: 'none' | 'bad';
 }
 
 /** What runs in one environment for one service. */
@@ -107,6 +132,11 @@ export interface EnvironmentStatus {
   production: boolean;
   release?: Release;
   artifact?: Artifact;
+  /**
+   * Undecided changes made outside the release manager to this environment's releases (or to
+   * the repo's policies): shown as "changed outside the release manager".
+   */
+  outsideChanges?: OutsideChange[];
 }
 
 /** Auto-release policy: artifacts from `branch` go to `environment` by themselves. */
@@ -212,7 +242,12 @@ export interface RolloutStatusReport {
   ready?: number;
   desired?: number;
   message?: string;
+  /** The crashing container's last log lines (at most 100; agents send the last 30). */
   logLines?: string[];
+  /** Why it failed, in Kubernetes' words (CrashLoopBackOff, OOMKilled, CreateContainerConfigError, JobFailed, ReconciliationFailed). */
+  reason?: string;
+  /** True when the report comes from the embedded simulated cluster, not a real one. */
+  simulated?: boolean;
 }
 
 /** Paged list response. */
@@ -229,7 +264,9 @@ export type ReleaseEventKind =
   | 'rolled-back'
   | 'release-failed'
   | 'rollout-status'
-  | 'artifact-uploaded';
+  | 'artifact-uploaded'
+  | 'outside-change'
+  | 'push-progress';
 
 /** Payload of the signal on channel `release-manager:<service>` and `release-manager`. */
 export interface ReleaseSignal {

@@ -7,6 +7,7 @@ import { LocalDirectoryBlobStore } from '../blobs/BlobStore';
 import { DEFAULT_ENVIRONMENTS } from '../config';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
 import { GitOpsWriter } from '../git/GitOpsWriter';
+import { OpenPgpCommitSigner } from '../git/Signer';
 import { Notifier } from '../service/Notifier';
 import { ReleaseManager } from '../service/ReleaseManager';
 import { renderDemoManifests, seedDemo } from './demoSeed';
@@ -57,6 +58,7 @@ describe('demo seed', () => {
       notifier: new Notifier({ logger }),
       logger,
       configRepoKey: 'local:config',
+      signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@x' }),
     });
 
     expect(await seedDemo({ manager, gitHost: host, logger })).toEqual(['ledger']);
@@ -73,7 +75,8 @@ describe('demo seed', () => {
       staging: artifacts.items[1].id,
       prod: artifacts.items[2].id,
     });
-    expect(status.find(s => s.environment === 'prod')?.release?.rollout.state).toBe('succeeded');
+    // the seed invents no rollout state: a cluster (agent or the labelled simulated cluster) reports it
+    expect(status.map(s => s.release?.rollout.state)).toEqual(['pending', 'pending', 'pending']);
     const prodManifest = (await host.readFile('config', 'prod/releases/payments/ledger/deployment.yaml')).content.toString();
     expect(prodManifest).toContain(`image: registry.local/ledger:${artifacts.items[2].sha.slice(0, 10)}`);
     const policies = await manager.getPolicies('ledger');
@@ -83,5 +86,23 @@ describe('demo seed', () => {
     expect(await seedDemo({ manager, gitHost: host, logger })).toEqual([]);
     const { stdout: after } = await runGit(['rev-parse', 'main'], { cwd: host.repoPath('config') });
     expect(after).toBe(before);
+
+    // A restart on an empty database and blob store (issue 12: this pushed an auto-release):
+    // git says the service was seeded, so nothing is uploaded, released or committed.
+    const fresh = new ReleaseManager({
+      store: await ReleaseManagerStore.create({ database: mockServices.database({ knex: await databases.init('SQLITE_3') }) }),
+      blobs: new LocalDirectoryBlobStore(path.join(root, 'blobs-2')),
+      writer: await GitOpsWriter.create({ workDir: path.join(root, 'work-2'), remoteUrl: host.repoPath('config') }),
+      environments: DEFAULT_ENVIRONMENTS,
+      notifier: new Notifier({ logger }),
+      logger,
+      configRepoKey: 'local:config',
+      signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@x' }),
+    });
+    expect(await seedDemo({ manager: fresh, gitHost: host, logger })).toEqual([]);
+    const { stdout: afterRestart } = await runGit(['rev-parse', 'main'], { cwd: host.repoPath('config') });
+    expect(afterRestart).toBe(before);
+    const rebuilt = await fresh.status('ledger');
+    expect(rebuilt.map(s => s.release?.artifactId)).toEqual(status.map(s => s.release?.artifactId));
   });
 });

@@ -77,6 +77,15 @@ export async function seedDemo(options: {
     if (invalidNameReason('service', service) || invalidNameReason('namespace', namespace)) continue;
     if (squad && invalidNameReason('squad', squad)) continue;
     if ((await manager.listArtifacts(service, { limit: 1 })).items.length > 0) continue;
+    // Git is the truth: a service the config repo already knows (a release or a policy) was
+    // seeded before, even when the database was dropped since. Seeding it again would upload
+    // and auto-release on a mere restart.
+    if (
+      (await manager.state.treeState()).releases.some(r => r.service === service) ||
+      (await manager.writer.readFile(`policies/${service}.json`)) !== undefined
+    ) {
+      continue;
+    }
 
     try {
       const { stdout } = await runGit(['log', '-1', '--format=%an%x00%ae%x00%s', head!], {
@@ -143,19 +152,8 @@ export async function seedDemo(options: {
           SEED_ACTOR,
         );
       }
-      for (const env of envs) {
-        const current = (await manager.status(service)).find(s => s.environment === env.name);
-        if (!current?.release) continue;
-        await manager.reportStatus({
-          service,
-          environment: env.name,
-          artifactId: current.release.artifactId,
-          state: env.production ? 'succeeded' : 'progressing',
-          ready: env.production ? 3 : 1,
-          desired: env.production ? 3 : 2,
-          message: env.production ? 'Rolled out' : 'Rolling out',
-        });
-      }
+      // No rollout states are invented here: a cluster reports them (the cluster agent, or in the
+      // embedded default the simulated cluster, labelled "simulated").
       seeded.push(service);
     } catch (e: any) {
       logger.warn(`Demo seed of ${service} failed: ${e?.message ?? e}`);

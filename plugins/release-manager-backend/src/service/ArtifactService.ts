@@ -9,6 +9,7 @@ import type { PolicyService } from './PolicyService';
 import { autoReleaseTargets, invalidBranchReason } from './policies';
 import type { ReleaseService } from './ReleaseService';
 import { check, validateUpload } from './uploadValidation';
+import { annotateManifests } from '../push/annotate';
 
 /** Artifacts: upload (validated, then the auto-releases it triggers), lookup, listing, manifests. */
 export class ArtifactService extends ReleaseManagerPart {
@@ -28,10 +29,12 @@ export class ArtifactService extends ReleaseManagerPart {
 
   /** Stores an artifact and runs the auto-releases it triggers. */
   async uploadArtifact(
-    upload: ArtifactUpload,
+    raw: ArtifactUpload,
     actor: Actor,
   ): Promise<{ artifact: Artifact; autoReleases: ReleaseResult[] }> {
-    validateUpload(upload, this.envs);
+    validateUpload(raw, this.envs);
+    // workloads carry the artifact annotation the cluster agent watches
+    const upload = { ...raw, manifests: annotateManifests(raw.manifests, raw.spec.service, raw.spec.id) };
     const { spec } = upload;
     if (await this.store.getArtifact(spec.service, spec.id)) {
       // Checked before the blob write so a duplicate never overwrites stored manifests.

@@ -5,6 +5,7 @@ import type { Environment, ReleaseIntent } from '@devplane/plugin-release-manage
 import { BlobStore } from '../blobs/BlobStore';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
 import { GitOpsWriter } from '../git/GitOpsWriter';
+import type { CommitSigner } from '../git/Signer';
 import { FreezeChecker, FreezeIncident } from './IncidentFreeze';
 import { Notifier } from './Notifier';
 import { check } from './uploadValidation';
@@ -26,6 +27,8 @@ export interface ReleaseManagerOptions {
   environments: Environment[];
   notifier: Notifier;
   logger: LoggerService;
+  /** Signs every commit written and verifies every commit read (the release manager's key). */
+  signer: CommitSigner;
   /** Key of the config repo in the release log (its URL or name). */
   configRepoKey: string;
   /** Production freeze while a service has an open incident; absent → no freeze. */

@@ -103,6 +103,8 @@ export const rolloutStatusSchema = z
     desired: z.number().int().min(0).max(100_000).optional(),
     message: z.string().max(4000).optional(),
     logLines: z.array(z.string().max(2000)).max(100).optional(),
+    reason: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'must be a Kubernetes reason word').optional(),
+    simulated: z.boolean().optional(),
   })
   .strict();
 
@@ -124,3 +126,11 @@ export function parseBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.i
   }
   return r.data;
 }
+
+/** Platform's decision on outside changes: the commits it saw, and what to do. */
+export const outsideDecisionSchema = z
+  .object({
+    decision: z.enum(['revert', 'adopt']),
+    commits: z.array(z.string().regex(/^[0-9a-f]{40}$/, 'a 40-hex commit id')).min(1).max(1000),
+  })
+  .strict();
