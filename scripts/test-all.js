@@ -287,6 +287,8 @@ async function runE2e() {
     stop();
     return;
   }
+  // when the app answered: e2e/00-search-first-minute.e2e.js measures search freshness from here
+  const readyAt = String(Date.now());
   let passed = 0;
   let failed = 0;
   const notes = [];
@@ -295,7 +297,7 @@ async function runE2e() {
     const resultFile = path.join(OUT, `${f}.json`);
     fs.rmSync(resultFile, { force: true });
     const r = await run(process.execPath, [path.join('e2e', f)], {
-      env: { ...process.env, DEVPLANE_DATA_DIR: dataDir },
+      env: { ...process.env, DEVPLANE_DATA_DIR: dataDir, DEVPLANE_E2E_APP_READY_AT: readyAt },
     });
     const outcome = e2eFileOutcome(resultFile, r.code);
     passed += outcome.passed;
