@@ -1,3 +1,4 @@
+import { ensureFluxObjects } from '../flux/fluxObjects';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
@@ -138,12 +139,15 @@ export class ReleaseService extends ReleaseManagerPart {
             await tree.writeFile(`${dir}/${name}`, text);
           }
           await tree.writeFile(`${dir}/artifact.json`, `${JSON.stringify(artifact.spec, null, 2)}\n`);
+          const flux = this.flux
+            ? await ensureFluxObjects(tree, env.name, artifact.namespace, artifact.service, this.flux)
+            : [];
           return {
             result: { changed: true, message: '' },
             commit: {
               message,
               author: { name: actor.displayName ?? actor.email, email: actor.email },
-              paths: [dir, ...stale],
+              paths: [dir, ...stale, ...flux],
             },
           };
         },
