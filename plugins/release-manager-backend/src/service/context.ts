@@ -1,3 +1,4 @@
+import type { FluxSettings } from '../flux/fluxObjects';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { invalidNameReason } from '@devplane/plugin-release-manager-common';
@@ -33,6 +34,8 @@ export interface ReleaseManagerOptions {
   configRepoKey: string;
   /** Production freeze while a service has an open incident; absent → no freeze. */
   freeze?: FreezeChecker;
+  /** Flux objects written with releases (flux/<env>/…); absent → none. */
+  flux?: FluxSettings;
 }
 
 /** Explicit override of a production freeze, from the request body. */
@@ -71,6 +74,7 @@ export abstract class ReleaseManagerPart {
   protected readonly logger: LoggerService;
   readonly configRepoKey: string;
   protected readonly freeze?: FreezeChecker;
+  protected readonly flux?: FluxSettings;
 
   constructor(options: ReleaseManagerOptions) {
     this.store = options.store;
@@ -81,6 +85,7 @@ export abstract class ReleaseManagerPart {
     this.logger = options.logger;
     this.configRepoKey = options.configRepoKey;
     this.freeze = options.freeze;
+    this.flux = options.flux;
   }
 
   environments(): Environment[] {
