@@ -6,4 +6,5 @@
 export * from './types';
 export * from './permissions';
 export * from './validation';
+export * from './freeText';
 export * from './routes';

@@ -26,7 +26,12 @@ import { parseAllDocuments } from 'yaml';
 import { artifactSpecSchema, parseBody } from './schemas';
 import { BlobStore } from '../blobs/BlobStore';
 import { ReleaseManagerStore, NewRelease } from '../database/ReleaseManagerStore';
-import { parseTrailers, releaseCommitMessage, releaseInfoFromMessage } from '../git/commitMessage';
+import {
+  parseTrailers,
+  policyCommitMessage,
+  releaseCommitMessage,
+  releaseInfoFromMessage,
+} from '../git/commitMessage';
 import { CommitRecord, GitOpsWriter, WorkTree } from '../git/GitOpsWriter';
 import { FreezeChecker, FreezeIncident, frozenMessage, ProductionFrozenError } from './IncidentFreeze';
 import { Notifier } from './Notifier';
@@ -310,7 +315,7 @@ export class ReleaseManager {
         return {
           result: next,
           commit: {
-            message: `[policies/${service}] ${what} by ${actor.email}\n\nService: ${service}\nPolicy-changed-by: ${actor.email}\n`,
+            message: policyCommitMessage(service, what, actor.email),
             author: { name: actor.displayName ?? actor.email, email: actor.email },
             paths: [rel],
           },
