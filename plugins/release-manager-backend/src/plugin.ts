@@ -20,6 +20,9 @@ import { OnCallFreezeChecker } from './service/IncidentFreeze';
 import { Notifier } from './service/Notifier';
 import { ReleaseManager } from './service/ReleaseManager';
 import { createRouter } from './service/router';
+import { CatalogBranchVerifier } from './service/branchVerifier';
+import { Guardrails } from './service/guardrails';
+import { ScmIntegrations } from '@backstage/integration';
 
 /**
  * Claims a working directory for this process: if another live process holds `dir`, a
@@ -146,6 +149,14 @@ export const releaseManagerPlugin = createBackendPlugin({
                 timeoutMs: settings.incidentFreeze.timeoutMs,
               })
             : undefined,
+          guardrails: new Guardrails(settings.environments, settings.guardrails),
+          branchVerifier: new CatalogBranchVerifier({
+            catalog: deps.catalog,
+            auth: deps.auth,
+            logger,
+            gitHost,
+            integrations: ScmIntegrations.fromConfig(config),
+          }),
         });
 
         deps.httpRouter.use(
@@ -158,6 +169,7 @@ export const releaseManagerPlugin = createBackendPlugin({
             catalog: deps.catalog,
             auditor: deps.auditor,
             logger,
+            statusPrincipals: settings.statusPrincipals,
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });

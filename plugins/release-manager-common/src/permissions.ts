@@ -27,10 +27,17 @@ export const releaseManagerArtifactCreatePermission = createPermission({
   attributes: { action: 'create' },
 });
 
+/** Report rollout status (cluster agents, through the status webhook). */
+export const releaseManagerRolloutStatusPermission = createPermission({
+  name: 'release-manager.rollout-status.report',
+  attributes: { action: 'update' },
+});
+
 /** All release manager permissions. */
 export const releaseManagerPermissions = [
   releaseManagerReleasePermission,
   releaseManagerPromoteProductionPermission,
   releaseManagerPolicyWritePermission,
   releaseManagerArtifactCreatePermission,
+  releaseManagerRolloutStatusPermission,
 ];

@@ -105,6 +105,8 @@ export interface Release {
 export interface EnvironmentStatus {
   environment: string;
   production: boolean;
+  /** Last config repo commit that changed this service's folder in this environment (pin it). */
+  commit?: string;
   release?: Release;
   artifact?: Artifact;
 }
@@ -114,6 +116,11 @@ export interface AutoReleasePolicy {
   id: string;
   branch: string;
   environment: string;
+  /**
+   * Who set the policy (email or entity ref): auto-releases carry this person's authority and
+   * name them in the commit (`Auto-release-policy-by:`). Auto-release into production needs it.
+   */
+  setBy?: string;
 }
 
 /** Branch restriction: only branches matching `branchRegex` may reach `environment`. */
@@ -128,7 +135,47 @@ export interface ServicePolicies {
   service: string;
   autoReleases: AutoReleasePolicy[];
   branchRestrictions: BranchRestrictionPolicy[];
+  /**
+   * The organisation's guardrails per environment (from config; read-only, never in the file).
+   * Service policies only narrow them.
+   */
+  guardrails?: GuardrailView[];
 }
+
+/** An environment's organisation guardrails as configured (`releaseManager.environments[].guardrails`). */
+export interface GuardrailView {
+  environment: string;
+  /** Regex every branch released here must match (RE2 syntax). */
+  allowedBranches?: string;
+  /** Where `allowedBranches` comes from: a config path or "default for production environments". */
+  allowedBranchesSource?: string;
+  /** Whether an artifact's claimed branch is verified in its source repository. */
+  verifyBranch: boolean;
+  allowedKinds?: string[];
+  allowedNamespaces: string[];
+  allowClusterScoped: boolean;
+  uploaders?: string[];
+  /** Config path of these guardrails. */
+  source: string;
+}
+
+/**
+ * What the user saw when they asked for a release, promotion or rollback. When either moved
+ * before the write, the server answers 409 {@link STALE_PIN_ERROR} with what changed and writes
+ * nothing.
+ */
+export interface ActionPin {
+  /** The artifact the user saw ship (promote: what ran in the source environment; rollback: the target). */
+  artifactId?: string;
+  /**
+   * The config repo commit the user saw for the target environment's folder of the service
+   * (`EnvironmentStatus.commit`), or the repo HEAD; `''` when nothing ran there yet.
+   */
+  environmentCommit?: string;
+}
+
+/** Error name of a 409 for a pinned action whose artifact or environment moved. */
+export const STALE_PIN_ERROR = 'ChangedSinceYouLookedError';
 
 /**
  * Explicit override of the production incident freeze. The server refuses production
@@ -155,6 +202,8 @@ export interface ReleaseRequest {
   reason?: string;
   /** Release into a frozen production anyway. */
   overrideFreeze?: FreezeOverride;
+  /** What the user saw (409 when it moved). */
+  pin?: ActionPin;
 }
 
 export interface PromoteRequest {
@@ -164,6 +213,8 @@ export interface PromoteRequest {
   reason?: string;
   /** Promote into a frozen production anyway. */
   overrideFreeze?: FreezeOverride;
+  /** What the user saw: the source environment's artifact and the target's commit (409 when either moved). */
+  pin?: ActionPin;
 }
 
 export interface RollbackRequest {
@@ -174,6 +225,8 @@ export interface RollbackRequest {
   reason?: string;
   /** Roll back a frozen production anyway. */
   overrideFreeze?: FreezeOverride;
+  /** What the user saw: the rollback target and the environment's commit (409 when either moved). */
+  pin?: ActionPin;
 }
 
 /** Result of release / promote / rollback. */

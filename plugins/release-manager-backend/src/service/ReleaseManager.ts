@@ -21,6 +21,7 @@ import type {
   RollbackRequest,
   RolloutStatusReport,
   ServicePolicies,
+  ActionPin,
 } from '@devplane/plugin-release-manager-common';
 import { parseAllDocuments } from 'yaml';
 import { artifactSpecSchema, parseBody } from './schemas';
@@ -35,8 +36,11 @@ import {
 import { CommitRecord, GitOpsWriter, WorkTree } from '../git/GitOpsWriter';
 import { FreezeChecker, FreezeIncident, frozenMessage, ProductionFrozenError } from './IncidentFreeze';
 import { Notifier } from './Notifier';
+import { BranchVerifier } from './branchVerifier';
+import { assertAllowed, Guardrails } from './guardrails';
+import { checkPin, ChangedSinceYouLookedError, environmentCommit } from './pins';
 import {
-  autoReleaseTargets,
+  autoReleasePolicies,
   branchVerdict,
   invalidBranchReason,
   parsePolicies,
@@ -151,6 +155,10 @@ export interface ReleaseManagerOptions {
   configRepoKey: string;
   /** Production freeze while a service has an open incident; absent → no freeze. */
   freeze?: FreezeChecker;
+  /** Organisation guardrails (config); absent → the defaults (production only from master/main). */
+  guardrails?: Guardrails;
+  /** Verifies claimed branches where a branch guardrail applies; absent → such releases are refused. */
+  branchVerifier?: BranchVerifier;
 }
 
 /** Explicit override of a production freeze, from the request body. */
@@ -164,6 +172,13 @@ export interface ReleaseOptions {
   promotedFrom?: string;
   rollbackOf?: string;
   overrideFreeze?: FreezeOverride;
+  /** What the user saw (409 when it moved); see pins.ts. */
+  pin?: ActionPin;
+  /** promote: the source environment's folder must still hold this artifact when writing. */
+  sourceCheck?: { dir: string; artifactId: string; environment: string };
+  /** auto-release: who set the policy and who uploaded (commit trailers). */
+  policyAuthor?: string;
+  uploadedBy?: string;
   /** Called before the commit when an override lifts a freeze (for the audit trail). */
   onFreezeOverridden?: (details: {
     service: string;
@@ -187,6 +202,8 @@ export class ReleaseManager {
   private readonly logger: LoggerService;
   readonly configRepoKey: string;
   private readonly freeze?: FreezeChecker;
+  readonly guardrails: Guardrails;
+  private readonly branchVerifier?: BranchVerifier;
   private syncing?: Promise<number>;
 
   constructor(options: ReleaseManagerOptions) {
@@ -198,6 +215,8 @@ export class ReleaseManager {
     this.logger = options.logger;
     this.configRepoKey = options.configRepoKey;
     this.freeze = options.freeze;
+    this.guardrails = options.guardrails ?? new Guardrails(options.environments);
+    this.branchVerifier = options.branchVerifier;
   }
 
   environments(): Environment[] {
@@ -234,6 +253,7 @@ export class ReleaseManager {
     actor: Actor,
   ): Promise<{ artifact: Artifact; autoReleases: ReleaseResult[] }> {
     validateUpload(upload, this.envs);
+    this.guardrails.checkManifests(upload);
     const { spec } = upload;
     if (await this.store.getArtifact(spec.service, spec.id)) {
       // Checked before the blob write so a duplicate never overwrites stored manifests.
@@ -258,14 +278,21 @@ export class ReleaseManager {
     });
     const policies = await this.getPolicies(spec.service);
     const autoReleases: ReleaseResult[] = [];
-    for (const env of autoReleaseTargets(policies, artifact.branch)) {
+    for (const policy of autoReleasePolicies(policies, artifact.branch)) {
+      const env = policy.environment;
       if (!artifact.environments.includes(env)) continue;
       try {
+        // An upload never carries authority into production by itself: the policy's author does.
+        if (this.environment(env).production && !policy.setBy) {
+          throw new NotAllowedError(
+            `the auto-release policy into ${env} records no author with the production permission; set it again`,
+          );
+        }
         autoReleases.push(
           await this.release(
             { service: spec.service, environment: env, artifactId: spec.id },
             actor,
-            { intent: 'auto-release' },
+            { intent: 'auto-release', policyAuthor: policy.setBy, uploadedBy: actor.ref },
           ),
         );
       } catch (e: any) {
@@ -294,7 +321,10 @@ export class ReleaseManager {
   async getPolicies(service: string): Promise<ServicePolicies> {
     check(invalidNameReason('service', service));
     await this.writer.refresh();
-    return parsePolicies(service, await this.writer.readFile(`policies/${service}.json`), this.envs);
+    return {
+      ...parsePolicies(service, await this.writer.readFile(`policies/${service}.json`), this.envs),
+      guardrails: this.guardrails.views(),
+    };
   }
 
   private async changePolicies(
@@ -328,8 +358,10 @@ export class ReleaseManager {
   putAutoRelease(service: string, branch: string, environment: string, actor: Actor) {
     check(invalidBranchReason(branch));
     this.environment(environment);
+    const verdict = this.guardrails.branchVerdict(branch, environment);
+    if (!verdict.allowed) throw new ConflictError(`Conflicting policies: ${verdict.reason}`);
     return this.changePolicies(service, actor, `auto-release ${branch} to ${environment}`, p =>
-      withAutoRelease(p, branch, environment),
+      withAutoRelease(p, branch, environment, actor.email),
     );
   }
 
@@ -356,6 +388,8 @@ export class ReleaseManager {
   async branchVerdict(service: string, environment: string, artifactId: string): Promise<PolicyVerdict> {
     this.environment(environment);
     const artifact = await this.getArtifact(service, artifactId);
+    const guardrail = this.guardrails.branchVerdict(artifact.branch, environment);
+    if (!guardrail.allowed) return guardrail;
     return branchVerdict(await this.getPolicies(service), artifact.branch, environment);
   }
 
@@ -364,6 +398,17 @@ export class ReleaseManager {
   /** Current artifact id in an environment as the config repo says (re-read inside writes). */
   private async currentInTree(tree: WorkTree, dir: string): Promise<string | undefined> {
     const text = await tree.readFile(`${dir}/artifact.json`);
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text).id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Current artifact id in a release folder of the remote branch as last fetched. */
+  private async readCurrent(dir: string): Promise<string | undefined> {
+    const text = await this.writer.readFile(`${dir}/artifact.json`);
     if (!text) return undefined;
     try {
       return JSON.parse(text).id;
@@ -388,6 +433,29 @@ export class ReleaseManager {
     const manifests = (await this.manifestsOf(artifact))[env.name];
     const intent = opts.intent ?? 'release';
     const dir = releaseDir(env.name, artifact.namespace, artifact.service);
+    // Organisation guardrail first (no service policy widens it), then the claimed branch verified.
+    assertAllowed(this.guardrails.branchVerdict(artifact.branch, env.name));
+    if (this.guardrails.needsBranchVerification(env.name)) {
+      if (!this.branchVerifier) {
+        throw new NotAllowedError(`${env.name} needs the artifact's branch verified, and no verifier is configured`);
+      }
+      assertAllowed(await this.branchVerifier.verify(artifact.service, artifact.branch, artifact.spec.application.sha));
+    }
+    const pin = opts.pin ?? req.pin;
+    let pinnedRunning: string | undefined;
+    if (pin || opts.sourceCheck) {
+      await this.writer.refresh(0);
+      pinnedRunning = (await this.readCurrent(dir)) ?? '';
+      checkPin({
+        pin,
+        environment: env.name,
+        service: artifact.service,
+        shipping: artifact.id,
+        currentCommit: await environmentCommit(this.writer, env.name, artifact.service),
+        runningNow: pinnedRunning || undefined,
+        from: opts.promotedFrom,
+      });
+    }
     let freezeOverride: string | undefined;
     let freezeIncidents: string | undefined;
     let freezeWarning: string | undefined;
@@ -426,6 +494,8 @@ export class ReleaseManager {
       reason: req.reason,
       freezeOverride,
       freezeIncidents,
+      policyAuthor: opts.policyAuthor,
+      uploadedBy: opts.uploadedBy,
     };
     const message = releaseCommitMessage(info);
     let written;
@@ -439,6 +509,23 @@ export class ReleaseManager {
           );
           const verdict = branchVerdict(policies, artifact.branch, env.name);
           if (!verdict.allowed) throw new NotAllowedError(verdict.reason);
+          assertAllowed(this.guardrails.branchVerdict(artifact.branch, env.name));
+          if (pin?.environmentCommit !== undefined && pinnedRunning !== undefined) {
+            const now = (await this.currentInTree(tree, dir)) ?? '';
+            if (now !== pinnedRunning) {
+              throw new ChangedSinceYouLookedError(
+                `${artifact.service} changed since you looked: ${env.name} now runs ${now || 'nothing'}, not ${pinnedRunning || 'nothing'}. Nothing was written; look again and retry.`,
+              );
+            }
+          }
+          if (opts.sourceCheck) {
+            const src = (await this.currentInTree(tree, opts.sourceCheck.dir)) ?? '';
+            if (src !== opts.sourceCheck.artifactId) {
+              throw new ChangedSinceYouLookedError(
+                `${artifact.service} changed since you looked: ${opts.sourceCheck.environment} now runs ${src || 'nothing'}, not ${opts.sourceCheck.artifactId}. Nothing was written; look again and retry.`,
+              );
+            }
+          }
           if ((await this.currentInTree(tree, dir)) === artifact.id) {
             return {
               noop: true,
@@ -464,7 +551,7 @@ export class ReleaseManager {
         },
       });
     } catch (e: any) {
-      if (!(e instanceof InputError) && !(e instanceof NotAllowedError)) {
+      if (!(e instanceof InputError) && !(e instanceof NotAllowedError) && !(e instanceof ChangedSinceYouLookedError)) {
         this.notifier.notify({
           signal: { kind: 'release-failed', service: artifact.service, environment: env.name, artifactId: artifact.id },
           title: `${artifact.service}: release of ${artifact.id} to ${env.name} failed`,
@@ -542,7 +629,20 @@ export class ReleaseManager {
     return this.release(
       { service: req.service, environment: req.toEnvironment, artifactId: from.artifactId, reason: req.reason },
       actor,
-      { ...opts, intent: 'promote', promotedFrom: req.fromEnvironment },
+      {
+        ...opts,
+        intent: 'promote',
+        promotedFrom: req.fromEnvironment,
+        pin: req.pin,
+        // with a pin, the source must still run what the user saw when the commit is made
+        sourceCheck: req.pin?.artifactId
+          ? {
+              dir: releaseDir(req.fromEnvironment, from.namespace, req.service),
+              artifactId: req.pin.artifactId,
+              environment: req.fromEnvironment,
+            }
+          : undefined,
+      },
     );
   }
 
@@ -581,7 +681,7 @@ export class ReleaseManager {
     return this.release(
       { service: req.service, environment: req.environment, artifactId: target, reason: req.reason },
       actor,
-      { ...opts, intent: 'rollback', rollbackOf: current },
+      { ...opts, intent: 'rollback', rollbackOf: current, pin: req.pin },
     );
   }
 
@@ -597,7 +697,8 @@ export class ReleaseManager {
         const artifact = release
           ? await this.store.getArtifact(service, release.artifactId)
           : undefined;
-        return { environment: env.name, production: env.production, release, artifact };
+        const commit = await environmentCommit(this.writer, env.name, service);
+        return { environment: env.name, production: env.production, commit, release, artifact };
       }),
     );
   }

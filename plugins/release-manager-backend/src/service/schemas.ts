@@ -89,12 +89,24 @@ const overrideFreeze = z
   .strict()
   .optional();
 
+/** What the user saw: the artifact and the environment's commit (see pins.ts). */
+const pin = z
+  .object({
+    artifactId: z.string().min(1).max(200).optional(),
+    environmentCommit: z
+      .string()
+      .regex(/^([0-9a-f]{40}|[0-9a-f]{64})?$/, 'must be a full commit sha, or empty for "nothing ran there"')
+      .optional(),
+  })
+  .strict()
+  .optional();
+
 export const releaseRequestSchema = z
-  .object({ service: nameish, environment: nameish, artifactId: z.string().min(1).max(200), reason, overrideFreeze })
+  .object({ service: nameish, environment: nameish, artifactId: z.string().min(1).max(200), reason, overrideFreeze, pin })
   .strict();
 
 export const promoteRequestSchema = z
-  .object({ service: nameish, fromEnvironment: nameish, toEnvironment: nameish, reason, overrideFreeze })
+  .object({ service: nameish, fromEnvironment: nameish, toEnvironment: nameish, reason, overrideFreeze, pin })
   .strict();
 
 export const rollbackRequestSchema = z
@@ -104,6 +116,7 @@ export const rollbackRequestSchema = z
     artifactId: z.string().min(1).max(200).optional(),
     reason,
     overrideFreeze,
+    pin,
   })
   .strict();
 
