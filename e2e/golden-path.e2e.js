@@ -12,7 +12,12 @@ const {
   screenshot,
   runTests,
   waitForEntity,
+  guestHeaders,
+  eventually,
 } = require('./lib');
+
+const dataDir = () =>
+  process.env.DEVPLANE_DATA_DIR || path.resolve(__dirname, '..', '.data');
 
 const NAME = `e2e-svc-${Date.now().toString(36)}`;
 
@@ -48,6 +53,76 @@ runTests(__filename, [
         .first()
         .waitFor({ timeout: 30_000 });
       await screenshot(page, 'golden-path-form-errors');
+      // submit it: the form must stay on its first step (no Review page, no Create button)
+      await page.getByRole('button', { name: 'Review' }).click();
+      await page.waitForTimeout(1000);
+      if (
+        await page
+          .getByRole('button', { name: 'Create' })
+          .isVisible()
+          .catch(() => false)
+      ) {
+        throw new Error("the form let '../evil' through to its Review step");
+      }
+      await page.getByText(/not a path/).first().waitFor({ timeout: 10_000 });
+
+      // the request the form would send, sent as a client that skips the form's checks: the
+      // scaffolder refuses a path-like name, and a taken name fails the task before it writes
+      const headers = await guestHeaders();
+      const values = {
+        squad: 'group:default/payments',
+        description: 'refused by the golden path browser test',
+        kind: 'node',
+        system: 'system:default/banking-core',
+      };
+      const ledgerHead = () =>
+        execFileSync('git', ['rev-parse', 'main'], {
+          cwd: path.join(dataDir(), 'git', 'ledger.git'),
+          encoding: 'utf8',
+        }).trim();
+      const headBefore = ledgerHead();
+      const evil = await fetch(`${BACKEND_URL}/api/scaffolder/v2/tasks`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          templateRef: 'template:default/golden-path',
+          values: { ...values, name: '../evil' },
+        }),
+      });
+      if (evil.status !== 400)
+        throw new Error(
+          `the scaffolder accepted '../evil' (HTTP ${evil.status})`,
+        );
+      const taken = await fetch(`${BACKEND_URL}/api/scaffolder/v2/tasks`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          templateRef: 'template:default/golden-path',
+          values: { ...values, name: 'ledger' },
+        }),
+      });
+      if (taken.status !== 201)
+        throw new Error(
+          `could not submit the 'ledger' task (HTTP ${taken.status})`,
+        );
+      const { id } = await taken.json();
+      const task = await eventually(
+        async () => {
+          const t = await (
+            await fetch(`${BACKEND_URL}/api/scaffolder/v2/tasks/${id}`, {
+              headers,
+            })
+          ).json();
+          return ['failed', 'completed', 'cancelled'].includes(t.status)
+            ? t
+            : undefined;
+        },
+        { timeoutMs: 60_000, what: `scaffolder task ${id} to end` },
+      );
+      if (task.status !== 'failed')
+        throw new Error(`a task for the taken name 'ledger' ${task.status}`);
+      if (ledgerHead() !== headBefore)
+        throw new Error("the 'ledger' repository was written by the refused task");
       const repos = await (
         await fetch(`${BACKEND_URL}/api/git-host/repos`)
       ).json();
@@ -102,11 +177,7 @@ runTests(__filename, [
       if (!repos.items.some(r => r.name === NAME))
         throw new Error('the repository is not on the local git host');
 
-      const configRepo = path.join(
-        process.env.DEVPLANE_DATA_DIR || path.resolve(__dirname, '..', '.data'),
-        'git',
-        'config.git',
-      );
+      const configRepo = path.join(dataDir(), 'git', 'config.git');
       const log = execFileSync('git', ['log', '--format=%s%n%b%n--', 'main'], {
         cwd: configRepo,
         encoding: 'utf8',

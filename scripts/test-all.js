@@ -2,10 +2,12 @@
 /* eslint-disable no-console */
 /**
  * The whole test run behind `./dev test`: type check, lint, unit tests (jest, every workspace),
- * then the browser end-to-end tests against the running app. Ends with one summary line:
+ * the reliability suite (reliability/, about two minutes; its cases count in the summary, and
+ * without PostgreSQL on 127.0.0.1:5432 its sections count as skipped), then the browser
+ * end-to-end tests against the running app. Ends with one summary line:
  * `N passed, N failed, N skipped`.
  *
- * Flags: --skip-e2e, --only=typecheck|lint|unit|e2e (comma separated)
+ * Flags: --skip-e2e, --skip-reliability, --only=typecheck|lint|unit|reliability|e2e (comma separated)
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,7 +23,8 @@ const only = (args.find(a => a.startsWith('--only=')) || '')
   .filter(Boolean);
 const want = step =>
   (only.length === 0 || only.includes(step)) &&
-  !(step === 'e2e' && args.includes('--skip-e2e'));
+  !(step === 'e2e' && args.includes('--skip-e2e')) &&
+  !(step === 'reliability' && args.includes('--skip-reliability'));
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const rows = [];
@@ -144,6 +147,36 @@ async function main() {
     }
   }
 
+  if (want('reliability')) {
+    const jsonFile = path.join(OUT, 'reliability-results.json');
+    fs.rmSync(jsonFile, { force: true });
+    const r = await run(process.execPath, [
+      path.join('scripts', 'reliability.js'),
+      '--json',
+      jsonFile,
+    ]);
+    if (fs.existsSync(jsonFile)) {
+      const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+      record(
+        'reliability',
+        j.passed,
+        j.failed,
+        j.skipped,
+        `${j.adversarialCases} adversarial cases${
+          j.skipped ? `, ${j.skipped} skipped (no PostgreSQL)` : ''
+        }, ${r.seconds}s`,
+      );
+    } else {
+      record(
+        'reliability',
+        0,
+        1,
+        0,
+        `reliability suite produced no results (exit ${r.code})`,
+      );
+    }
+  }
+
   if (want('e2e')) {
     await runE2e();
   }
@@ -224,17 +257,18 @@ async function runE2e() {
   }
   let passed = 0;
   let failed = 0;
+  const notes = [];
   for (const f of files) {
+    // a result left by an earlier run must never be counted for this one
+    const resultFile = path.join(OUT, `${f}.json`);
+    fs.rmSync(resultFile, { force: true });
     const r = await run(process.execPath, [path.join('e2e', f)], {
       env: { ...process.env, DEVPLANE_DATA_DIR: dataDir },
     });
-    const resultFile = path.join(OUT, `${f}.json`);
-    if (fs.existsSync(resultFile)) {
-      const res = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
-      passed += res.passed;
-      failed += res.failed;
-    } else if (r.code === 0) passed += 1;
-    else failed += 1;
+    const outcome = e2eFileOutcome(resultFile, r.code);
+    passed += outcome.passed;
+    failed += outcome.failed;
+    if (outcome.note) notes.push(`${f}: ${outcome.note}`);
   }
   stop();
   record(
@@ -242,16 +276,46 @@ async function runE2e() {
     passed,
     failed,
     0,
-    `${files.length} files, screenshots in .e2e/screenshots`,
+    [`${files.length} files, screenshots in .e2e/screenshots`, ...notes].join(
+      '; ',
+    ),
   );
 }
 
-main().catch(e => {
-  console.error(e);
-  console.log(
-    `${totals.passed} passed, ${totals.failed + 1} failed, ${
-      totals.skipped
-    } skipped`,
-  );
-  process.exitCode = 1;
-});
+/**
+ * What one e2e file counts for. A file that exits without writing its result (it crashed before
+ * or while running its tests) is a failure, and so is one that wrote a result but then exited
+ * non-zero with no failed test in it.
+ */
+function e2eFileOutcome(resultFile, exitCode) {
+  if (!fs.existsSync(resultFile)) {
+    return {
+      passed: 0,
+      failed: 1,
+      note: `crashed before writing its result (exit ${exitCode})`,
+    };
+  }
+  const res = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
+  if (exitCode !== 0 && !(res.failed > 0)) {
+    return {
+      passed: res.passed,
+      failed: 1,
+      note: `exited ${exitCode} after its tests`,
+    };
+  }
+  return { passed: res.passed, failed: res.failed };
+}
+
+module.exports = { e2eFileOutcome };
+
+if (require.main === module) {
+  main().catch(e => {
+    console.error(e);
+    console.log(
+      `${totals.passed} passed, ${totals.failed + 1} failed, ${
+        totals.skipped
+      } skipped`,
+    );
+    process.exitCode = 1;
+  });
+}

@@ -21,6 +21,7 @@ export function demoEntities(services: string[], annotations: Record<string, Rec
   const users = [
     ['alice', 'payments'],
     ['mallory', 'lending'],
+    ['pat', 'platform'],
   ].map(([name, group]) => ({
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'User',
@@ -28,7 +29,7 @@ export function demoEntities(services: string[], annotations: Record<string, Rec
     spec: { profile: { email: `${name}@bank.example`, displayName: name }, memberOf: [group] },
     relations: [{ type: 'memberOf', targetRef: `group:default/${group}` }],
   }));
-  const groups = ['payments', 'lending'].map(name => ({
+  const groups = ['payments', 'lending', 'platform'].map(name => ({
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'Group',
     metadata: { name, namespace: 'default' },
@@ -47,6 +48,7 @@ export function demoEntities(services: string[], annotations: Record<string, Rec
 const MEMBERSHIP: Record<string, string> = {
   'user:default/alice': 'group:default/payments',
   'user:default/mallory': 'group:default/lending',
+  'user:default/pat': 'group:default/platform',
 };
 
 export interface BackendOptions {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import knexFactory, { Knex } from 'knex';
 import { runGit } from '@devplane/plugin-git-host-node';
 
-export const results: { section: string; name: string; ok: boolean; detail: string }[] = [];
+export const results: { section: string; name: string; ok: boolean; detail: string; skipped?: boolean }[] = [];
 export const counters = { lostUpdates: 0, duplicates: 0, corruptions: 0, casesTried: 0 };
 
 export async function check(section: string, name: string, fn: () => Promise<string | void>, timeoutMs = 60_000) {
@@ -24,6 +24,12 @@ export async function check(section: string, name: string, fn: () => Promise<str
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Records a case (or a whole section) that could not run here: counted as skipped, never as passed. */
+export function skip(section: string, name: string, reason: string) {
+  results.push({ section, name, ok: false, skipped: true, detail: reason });
+  console.log(`  skipped  ${section}: ${name} — ${reason}`);
 }
 
 export function assert(cond: unknown, message: string): asserts cond {

@@ -9,7 +9,8 @@ import { AddressInfo } from 'node:net';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { guardedGet, parseShuttleYaml, UnsafeUrlError } from '@devplane/plugin-catalog-backend-module-shuttle';
 import { startBackend } from '../lib/backend';
-import { assert, check, errorMessage, freshDatabase, gitOut, request, Res } from '../lib/harness';
+import { assert, check, errorMessage, freshDatabase, request } from '../lib/harness';
+import { Case, runCases, standardSnapshot } from '../lib/adversarial';
 import { upload } from '../lib/fixtures';
 
 const ALICE = mockCredentials.user.header('user:default/alice');
@@ -28,17 +29,6 @@ const bomb = [
   'vars: { squad: *g }',
 ].join('\n');
 
-type Case = {
-  name: string;
-  method: string;
-  path: string;
-  auth?: string;
-  body?: unknown;
-  raw?: string;
-  contentType?: string;
-  expect: number | number[];
-  base?: 'rm' | 'oncall' | 'git';
-};
 
 export async function adversarial() {
   const S = 'adversarial';
@@ -76,13 +66,7 @@ export async function adversarial() {
     const pol = await request(url, 'GET', '/api/release-manager/services/svc-00/policies', { auth: ALICE });
     const policyId = pol.json?.branchRestrictions?.[0]?.id ?? pol.json?.autoReleases?.[0]?.id ?? 'none';
 
-    const snapshot = async () => ({
-      head: (await gitOut(remote, ['rev-parse', 'HEAD'])).trim(),
-      artifacts: Number((await rmDb('rm_artifacts').count({ c: '*' }))[0].c),
-      releases: Number((await rmDb('rm_releases').count({ c: '*' }))[0].c),
-      incidents: Number((await ocDb('oncall_incidents').count({ c: '*' }))[0].c),
-      files: (await gitOut(remote, ['ls-tree', '-r', '--name-only', 'HEAD'])).split('\n').length,
-    });
+    const snapshot = standardSnapshot({ configRemote: remote, rmDb, ocDb });
 
     const bad = (patch: (b: any) => void, service = 'svc-00') => {
       const a = upload(service, Math.floor(Math.random() * 1e9));
@@ -193,26 +177,7 @@ export async function adversarial() {
       { name: 'git-host: ref with ..', method: 'GET', path: '/api/git-host/repos/config/blob/..%2F..%2Fmain/README.md', expect: [400, 404] },
     ];
 
-    for (const c of cases) {
-      await check(S, c.name, async () => {
-        const before = await snapshot();
-        const r: Res = await request(url, c.method, c.path, {
-          auth: c.auth ?? ALICE,
-          body: c.raw === undefined ? c.body : undefined,
-          raw: c.raw,
-          contentType: c.contentType,
-        });
-        const want = Array.isArray(c.expect) ? c.expect : [c.expect];
-        const msg = errorMessage(r);
-        assert(want.includes(r.status), `expected ${want.join('/')} got ${r.status}: ${msg}`);
-        assert(r.status >= 400 && r.status < 500, `not a 4xx: ${r.status}`);
-        assert(msg && msg.length >= 8 && !/^<!DOCTYPE/i.test(msg), `unclear message: '${msg}'`);
-        const after = await snapshot();
-        const changed = (Object.keys(before) as (keyof typeof before)[]).filter(k => before[k] !== after[k]);
-        if (changed.length) throw new Error(`written despite ${r.status}: ${changed.join(', ')} changed`);
-        return `${r.status} ${msg.slice(0, 90)}`;
-      });
-    }
+    await runCases(S, url, cases.map(c => ({ ...c, auth: c.auth ?? ALICE })), snapshot);
 
     // --- shuttle parser and URL guard (no HTTP route: a rejection with a reason)
     const shuttleCases: [string, string][] = [

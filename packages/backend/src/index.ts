@@ -38,6 +38,8 @@ backend.add(import('./permissionPolicy'));
 backend.add(import('@backstage/plugin-user-settings-backend'));
 backend.add(import('@backstage/plugin-notifications-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));
+// events: with PostgreSQL its event bus carries signals between replicas (SQLite: in memory)
+backend.add(import('@backstage/plugin-events-backend'));
 
 // the developer control plane
 backend.add(import('@devplane/plugin-git-host-backend'));

@@ -23,6 +23,7 @@ import {
   releaseManagerPolicyWritePermission,
   releaseManagerPromoteProductionPermission,
 } from '@devplane/plugin-release-manager-common';
+import { oncallIncidentUpdatePermission } from '@devplane/plugin-oncall-common';
 
 /** Members of these groups administer the control plane (platform team). */
 export const ADMIN_GROUPS = ['group:default/platform'];
@@ -31,12 +32,15 @@ export const ADMIN_GROUPS = ['group:default/platform'];
 const OWNER_ONLY = new Set([
   releaseManagerPromoteProductionPermission.name,
   releaseManagerPolicyWritePermission.name,
+  // acknowledging/resolving an incident lifts a release freeze; the on-call router also lets
+  // the people on call for the service do it
+  oncallIncidentUpdatePermission.name,
 ]);
 
 /**
  * The control plane's permission policy:
  * - platform admins may do everything;
- * - production promotion and policy changes are for the owners of the service
+ * - production promotion, policy changes and acknowledging/resolving incidents are for the owners of the service
  *   (resolved through the catalog: ownership comes from shuttle.yaml);
  * - deleting catalog entities and locations is for admins only;
  * - everything else (reading, non-production releases, triggering incidents) is open to signed-in users.

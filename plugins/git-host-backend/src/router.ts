@@ -2,12 +2,20 @@ import express from 'express';
 import Router from 'express-promise-router';
 import { NotFoundError } from '@backstage/errors';
 import { LocalGitHost } from '@devplane/plugin-git-host-node';
-import { serveSmartHttp } from './smartHttp';
+import type { HttpAuthService } from '@backstage/backend-plugin-api';
+import { isPush, parseSmartPath, serveSmartHttp } from './smartHttp';
+import { authorizePush, PushRefusedError, sendRefusal } from './pushAuth';
 
 /** Options of {@link createRouter}. */
 export interface RouterOptions {
   host: LocalGitHost;
   allowPush: boolean;
+  /** Reads the Backstage credentials of a push; without it every push is refused. */
+  httpAuth?: HttpAuthService;
+  /** Repositories refused to every push (the release manager's config repo). */
+  readOnlyRepos?: string[];
+  /** `core.hooksPath` of receive-pack (see pushAuth.ts installHooks). */
+  hooksDir?: string;
 }
 
 /**
@@ -27,7 +35,25 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.all(/^\/repos\/(.+\.git\/.*)$/, async (req, res) => {
     const rel = decodeURIComponent(req.path.slice('/repos/'.length));
-    await serveSmartHttp(req, res, rel, options);
+    const parsed = parseSmartPath(rel);
+    const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+    let pusher: string | undefined;
+    if (parsed && isPush(parsed.endpoint, query)) {
+      // who may push, before git sees a byte: see pushAuth.ts
+      try {
+        if (!options.httpAuth) throw new PushRefusedError(403, 'Pushing is not configured on this git host');
+        pusher = await authorizePush(req, parsed.repo, {
+          httpAuth: options.httpAuth,
+          allowPush: options.allowPush,
+          readOnlyRepos: options.readOnlyRepos ?? [],
+        });
+      } catch (e) {
+        if (!(e instanceof PushRefusedError)) throw e;
+        sendRefusal(res, e);
+        return;
+      }
+    }
+    await serveSmartHttp(req, res, rel, { ...options, pusher });
   });
 
   router.get(/^\/repos\/(.+)\/(blob|tree)\/(.+)$/, async (req, res) => {

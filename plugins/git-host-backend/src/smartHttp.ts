@@ -17,9 +17,14 @@ export function parseSmartPath(rel: string): { repo: string; endpoint: string } 
 export interface SmartHttpOptions {
   host: LocalGitHost;
   allowPush: boolean;
+  /** Who is pushing (user entity ref or service subject), from the request's credentials. */
+  pusher?: string;
+  /** `core.hooksPath` for receive-pack (the default-branch protection of pushAuth.ts). */
+  hooksDir?: string;
 }
 
-function isPush(endpoint: string, query: string): boolean {
+/** True for a receive-pack request (the push itself or its ref advertisement). */
+export function isPush(endpoint: string, query: string): boolean {
   return endpoint === 'git-receive-pack' || /(^|&)service=git-receive-pack(&|$)/.test(query);
 }
 
@@ -60,7 +65,11 @@ export async function serveSmartHttp(
       CONTENT_LENGTH: req.headers['content-length'],
       HTTP_CONTENT_ENCODING: req.headers['content-encoding'],
       GIT_PROTOCOL: req.headers['git-protocol'] as string | undefined,
-      REMOTE_USER: 'anonymous',
+      REMOTE_USER: options.pusher ?? 'anonymous',
+      // config for this git only (never written into the repositories): our hooks
+      ...(options.hooksDir
+        ? { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.hooksPath', GIT_CONFIG_VALUE_0: options.hooksDir }
+        : {}),
       REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
     }),
   });

@@ -3,7 +3,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { createServiceFactory } from '@backstage/backend-plugin-api';
+import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { notificationService } from '@backstage/plugin-notifications-node';
@@ -80,7 +80,11 @@ describe('oncall backend (router)', () => {
   afterAll(() => pd.close());
 
   async function start(
-    options: { permission?: AuthorizeResult.ALLOW | AuthorizeResult.DENY } = {},
+    options: {
+      permission?: AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+      /** The policy's answer per permission name (the real policy is tested in packages/backend). */
+      decide?: (permission: string, user?: string) => AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+    } = {},
   ) {
     const { server } = await startTestBackend({
       features: [
@@ -116,6 +120,26 @@ describe('oncall backend (router)', () => {
         }),
         ...(options.permission
           ? [mockServices.permissions.factory({ result: options.permission })]
+          : []),
+        ...(options.decide
+          ? [
+              createServiceFactory({
+                service: coreServices.permissions,
+                deps: {},
+                factory: () =>
+                  ({
+                    authorize: async (requests: any[], opts: any) =>
+                      requests.map(r => ({
+                        result: options.decide!(
+                          r.permission.name,
+                          opts?.credentials?.principal?.userEntityRef,
+                        ),
+                      })),
+                    authorizeConditional: async (requests: any[]) =>
+                      requests.map(() => ({ result: AuthorizeResult.DENY })),
+                  }) as any,
+              }),
+            ]
           : []),
       ],
     });
@@ -310,6 +334,54 @@ describe('oncall backend (router)', () => {
       .set('Authorization', mockCredentials.service.header())
       .expect(200);
     expect(calm.body).toMatchObject({ frozen: false, incidents: [] });
+  });
+
+  it('lets only owners/platform (the policy) and the people on call acknowledge or resolve; others 403, nothing changed', async () => {
+    const OWNER = 'user:default/olle.owner';
+    // the policy's answer: oncall.incident.update only for the owner (or platform); triggering is open
+    const server = await start({
+      decide: (permission, user) =>
+        permission !== 'oncall.incident.update' || user === OWNER
+          ? AuthorizeResult.ALLOW
+          : AuthorizeResult.DENY,
+    });
+    const created = await request(server)
+      .post('/api/oncall/entities/component/default/ledger/incidents')
+      .set('Authorization', mockCredentials.user.header(KIM))
+      .send({ description: 'Ledger stuck', severity: 'critical' })
+      .expect(201);
+    const id = created.body.incident.id;
+    const status = async () =>
+      (
+        await request(server)
+          .get('/api/oncall/entities/component/default/ledger/oncall')
+          .set('Authorization', mockCredentials.user.header(KIM))
+          .expect(200)
+      ).body.openIncidents.find((i: any) => i.id === id)?.status;
+
+    for (const action of ['acknowledge', 'resolve']) {
+      // KIM triggered it but neither owns ledger nor is on call for it
+      const refused = await request(server)
+        .post(`/api/oncall/incidents/${id}/${action}`)
+        .set('Authorization', mockCredentials.user.header(KIM))
+        .expect(403);
+      expect(refused.body.error.message).toMatch(
+        new RegExp(`You may not ${action} incidents of component:default/ledger: only its owners \\(group:default/payments\\), the people on call for it and platform`),
+      );
+      expect(await status()).toBe('triggered');
+    }
+    // ANNA is on call for ledger (the payments rotation): allowed without the permission
+    await request(server)
+      .post(`/api/oncall/incidents/${id}/acknowledge`)
+      .set('Authorization', mockCredentials.user.header(ANNA))
+      .expect(200);
+    expect(await status()).toBe('acknowledged');
+    // the owner (policy allows) resolves
+    const resolved = await request(server)
+      .post(`/api/oncall/incidents/${id}/resolve`)
+      .set('Authorization', mockCredentials.user.header(OWNER))
+      .expect(200);
+    expect(resolved.body.incident).toMatchObject({ status: 'resolved', resolvedBy: OWNER });
   });
 
   it('refuses to trigger without the permission (403)', async () => {

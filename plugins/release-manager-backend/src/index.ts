@@ -7,6 +7,7 @@ export { releaseManagerPlugin as default } from './plugin';
 export { ReleaseManagerStore } from './database/ReleaseManagerStore';
 export type { NewArtifact, NewRelease, RolloutUpdate } from './database/ReleaseManagerStore';
 export { LocalDirectoryBlobStore } from './blobs/BlobStore';
+export { DatabaseBlobStore } from './blobs/DatabaseBlobStore';
 export type { BlobStore } from './blobs/BlobStore';
 export { GitOpsWriter } from './git/GitOpsWriter';
 export type {

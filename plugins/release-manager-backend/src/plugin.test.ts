@@ -771,7 +771,8 @@ describe('release manager plugin, database and blob store lost', () => {
     const original = (await request(first.server).get(api(`/services/restore/artifacts/${ids[0]}`)).set('Authorization', alice())).body;
     await first.stop();
 
-    // Database: the next backend starts on a fresh (empty) in-memory database. Blob dir: wiped.
+    // Database (and with it the blob store, table rm_blobs): the next backend starts on a fresh
+    // (empty) in-memory database. The old blob directory is wiped too, in case anything still used it.
     await fs.rm(path.join(first.dataDir, 'release-manager', 'blobs'), { recursive: true, force: true });
     const second = await startBackend({ dataDir: first.dataDir });
     try {

@@ -11,7 +11,7 @@ import { notificationService } from '@backstage/plugin-notifications-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { gitHostServiceRef, resolveDataDir } from '@devplane/plugin-git-host-node';
 import { releaseManagerPermissions } from '@devplane/plugin-release-manager-common';
-import { LocalDirectoryBlobStore } from './blobs/BlobStore';
+import { DatabaseBlobStore } from './blobs/DatabaseBlobStore';
 import { readReleaseManagerConfig } from './config';
 import { ReleaseManagerStore } from './database/ReleaseManagerStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
@@ -126,7 +126,9 @@ export const releaseManagerPlugin = createBackendPlugin({
           logger,
         });
         const store = await ReleaseManagerStore.create({ database: deps.database });
-        const blobs = new LocalDirectoryBlobStore(path.join(dataDir, 'release-manager', 'blobs'));
+        // Manifests live in the plugin's database, so replicas on separate disks see the same
+        // artifacts (the store's migrations above created rm_blobs).
+        const blobs = new DatabaseBlobStore(await deps.database.getClient());
         const notifier = new Notifier({
           logger,
           notifications: deps.notifications,

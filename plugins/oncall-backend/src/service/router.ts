@@ -284,6 +284,17 @@ export async function createRouter(
     },
   );
 
+  /** User refs on call for an entity right now (embedded rotations; PagerDuty ids never match). */
+  async function onCallNow(entityRef: string): Promise<string[]> {
+    const entity = await catalog.getEntityByRef(entityRef, {
+      credentials: await options.getServiceCredentials(),
+    });
+    const target = entity ? await targetFor(entity) : undefined;
+    if (!target) return [];
+    const schedule = await providerFor(target).getOnCall(target);
+    return schedule.now.map(p => p.id);
+  }
+
   for (const action of ['acknowledge', 'resolve'] as const) {
     router.post(`/incidents/:id/${action}`, async (req, res) => {
       const credentials = await httpAuth.credentials(req, { allow: ['user'] });
@@ -293,15 +304,25 @@ export async function createRouter(
         req.params.id,
       );
       const incident = await store.getIncident(id);
+      // Who may acknowledge/resolve (and so lift a release freeze): the service's owners and
+      // platform (permission oncall.incident.update: owner-only in the permission policy), and
+      // the people on call for it right now.
       if (
         !(await isAllowed(
           oncallIncidentUpdatePermission,
           incident.entityRef,
           credentials,
-        ))
+        )) &&
+        !(await onCallNow(incident.entityRef)).includes(userRef)
       ) {
+        const entity = await catalog.getEntityByRef(incident.entityRef, {
+          credentials: await options.getServiceCredentials(),
+        });
+        const owner = entity?.relations?.find(r => r.type === 'ownedBy')?.targetRef;
         throw new NotAllowedError(
-          `You are not allowed to ${action} incidents of ${incident.entityRef} (permission oncall.incident.update)`,
+          `You may not ${action} incidents of ${incident.entityRef}: only its owners${
+            owner ? ` (${owner})` : ''
+          }, the people on call for it and platform may (permission oncall.incident.update)`,
         );
       }
       const auditorEvent = await auditor.createEvent({

@@ -1,0 +1,345 @@
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  invalidArtifactIdReason,
+  invalidNameReason,
+} from '@devplane/plugin-release-manager-common';
+import type {
+  Page,
+  PromoteRequest,
+  Release,
+  ReleaseEventKind,
+  ReleaseIntent,
+  ReleaseRequest,
+  ReleaseResult,
+  RollbackRequest,
+} from '@devplane/plugin-release-manager-common';
+import { NewRelease } from '../database/ReleaseManagerStore';
+import { releaseCommitMessage } from '../git/commitMessage';
+import { WorkTree } from '../git/GitOpsWriter';
+import { releaseDir } from '../git/paths';
+import type { ArtifactService } from './ArtifactService';
+import { Actor, ReleaseManagerPart, ReleaseOptions } from './context';
+import { frozenMessage, ProductionFrozenError } from './IncidentFreeze';
+import { assertAllowed } from './guardrails';
+import { checkPin, ChangedSinceYouLookedError, environmentCommit } from './pins';
+import { branchVerdict, parsePolicies } from './policies';
+import type { StateService } from './StateService';
+import { check } from './uploadValidation';
+
+const VERBS: Record<ReleaseIntent, { verb: string; kind: ReleaseEventKind }> = {
+  release: { verb: 'Released', kind: 'released' },
+  promote: { verb: 'Released', kind: 'released' },
+  rollback: { verb: 'Rolled back', kind: 'rolled-back' },
+  'auto-release': { verb: 'Auto-released', kind: 'auto-released' },
+};
+
+/** Writes releases, promotions and rollbacks: one signed commit each in the config repo. */
+export class ReleaseService extends ReleaseManagerPart {
+  artifacts!: ArtifactService;
+  state!: StateService;
+
+  /** Current artifact id in an environment as the config repo says (re-read inside writes). */
+  private async currentInTree(tree: WorkTree, dir: string): Promise<string | undefined> {
+    const text = await tree.readFile(`${dir}/artifact.json`);
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text).id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Current artifact id in a release folder of the remote branch as last fetched. */
+  private async readCurrent(dir: string): Promise<string | undefined> {
+    const text = await this.writer.readFile(`${dir}/artifact.json`);
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text).id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Guardrails and pins before a write: the org branch guardrail, the claimed branch verified in
+   * the source repo, and what the user saw (409 when it moved). Returns the artifact running in
+   * the target folder when pinned (re-checked inside the write).
+   */
+  private async preflight(
+    req: ReleaseRequest,
+    opts: ReleaseOptions,
+    artifact: { id: string; service: string; branch: string; spec: { application: { sha: string } } },
+    env: string,
+    dir: string,
+  ): Promise<{ pin?: ReleaseRequest['pin']; pinnedRunning?: string }> {
+    assertAllowed(this.guardrails.branchVerdict(artifact.branch, env));
+    if (this.guardrails.needsBranchVerification(env)) {
+      if (!this.branchVerifier) {
+        throw new NotAllowedError(`${env} needs the artifact's branch verified, and no verifier is configured`);
+      }
+      assertAllowed(await this.branchVerifier.verify(artifact.service, artifact.branch, artifact.spec.application.sha));
+    }
+    const pin = opts.pin ?? req.pin;
+    if (!pin && !opts.sourceCheck) return {};
+    await this.writer.refresh(0);
+    const pinnedRunning = (await this.readCurrent(dir)) ?? '';
+    checkPin({
+      pin,
+      environment: env,
+      service: artifact.service,
+      shipping: artifact.id,
+      currentCommit: await environmentCommit(this.writer, env, artifact.service),
+      runningNow: pinnedRunning || undefined,
+      from: opts.promotedFrom,
+    });
+    return { pin, pinnedRunning };
+  }
+
+  /** Inside the write: the pinned target and the promotion source still are what the user saw. */
+  private async recheckInTree(tree: WorkTree, service: string, env: string, dir: string, opts: ReleaseOptions, pinned: { pin?: ReleaseRequest['pin']; pinnedRunning?: string }) {
+    if (pinned.pin?.environmentCommit !== undefined && pinned.pinnedRunning !== undefined) {
+      const now = (await this.currentInTree(tree, dir)) ?? '';
+      if (now !== pinned.pinnedRunning) {
+        throw new ChangedSinceYouLookedError(
+          `${service} changed since you looked: ${env} now runs ${now || 'nothing'}, not ${pinned.pinnedRunning || 'nothing'}. Nothing was written; look again and retry.`,
+        );
+      }
+    }
+    if (opts.sourceCheck) {
+      const src = (await this.currentInTree(tree, opts.sourceCheck.dir)) ?? '';
+      if (src !== opts.sourceCheck.artifactId) {
+        throw new ChangedSinceYouLookedError(
+          `${service} changed since you looked: ${opts.sourceCheck.environment} now runs ${src || 'nothing'}, not ${opts.sourceCheck.artifactId}. Nothing was written; look again and retry.`,
+        );
+      }
+    }
+  }
+
+  /** Releases an artifact into an environment: one commit in the config repo. */
+  async release(
+    req: ReleaseRequest,
+    actor: Actor,
+    opts: ReleaseOptions = {},
+  ): Promise<ReleaseResult> {
+    const env = this.environment(req.environment);
+    const artifact = await this.artifacts.getArtifact(req.service, req.artifactId);
+    if (!artifact.environments.includes(env.name)) {
+      throw new InputError(
+        `artifact '${artifact.id}' carries no manifests for ${env.name} (it has: ${artifact.environments.join(', ')})`,
+      );
+    }
+    const manifests = (await this.artifacts.manifestsOf(artifact))[env.name];
+    const intent = opts.intent ?? 'release';
+    const dir = releaseDir(env.name, artifact.namespace, artifact.service);
+    // Organisation guardrail (no service policy widens it), the claimed branch verified, pins.
+    const pinned = await this.preflight(req, opts, artifact, env.name, dir);
+    let freezeOverride: string | undefined;
+    let freezeIncidents: string | undefined;
+    let freezeWarning: string | undefined;
+    if (env.production && this.freeze) {
+      const state = await this.freeze.check(artifact.service);
+      if (!state.checked) {
+        freezeWarning = state.warning;
+      } else if (state.frozen) {
+        const overrideReason = opts.overrideFreeze?.reason?.trim();
+        if (!overrideReason) {
+          throw new ProductionFrozenError(
+            frozenMessage(env.name, artifact.service, state.incidents, state.reason),
+          );
+        }
+        freezeOverride = overrideReason;
+        freezeIncidents = state.incidents.map(i => i.id).join(', ') || undefined;
+        await opts.onFreezeOverridden?.({
+          service: artifact.service,
+          environment: env.name,
+          artifactId: artifact.id,
+          reason: overrideReason,
+          incidents: state.incidents,
+        });
+      }
+    }
+    const info = {
+      service: artifact.service,
+      environment: env.name,
+      artifactId: artifact.id,
+      releasedBy: actor.email,
+      artifactCreatedBy: artifact.authorEmail,
+      intent,
+      branch: artifact.branch,
+      promotedFrom: opts.promotedFrom,
+      rollbackOf: opts.rollbackOf,
+      reason: req.reason,
+      freezeOverride,
+      freezeIncidents,
+      policyAuthor: opts.policyAuthor,
+      uploadedBy: opts.uploadedBy,
+    };
+    const message = releaseCommitMessage(info);
+    let written;
+    try {
+      written = await this.writer.write<ReleaseResult>({
+        apply: async tree => {
+          const policies = parsePolicies(
+            artifact.service,
+            await tree.readFile(`policies/${artifact.service}.json`),
+            this.envs,
+          );
+          const verdict = branchVerdict(policies, artifact.branch, env.name);
+          if (!verdict.allowed) throw new NotAllowedError(verdict.reason);
+          assertAllowed(this.guardrails.branchVerdict(artifact.branch, env.name));
+          await this.recheckInTree(tree, artifact.service, env.name, dir, opts, pinned);
+          if ((await this.currentInTree(tree, dir)) === artifact.id) {
+            return {
+              noop: true,
+              result: {
+                changed: false,
+                message: `${artifact.id} is already running in ${env.name}; nothing to do`,
+              },
+            };
+          }
+          await tree.remove(dir);
+          for (const [name, text] of Object.entries(manifests)) {
+            await tree.writeFile(`${dir}/${name}`, text);
+          }
+          await tree.writeFile(`${dir}/artifact.json`, `${JSON.stringify(artifact.spec, null, 2)}\n`);
+          return {
+            result: { changed: true, message: '' },
+            commit: {
+              message,
+              author: { name: actor.displayName ?? actor.email, email: actor.email },
+              paths: [dir],
+            },
+          };
+        },
+      });
+    } catch (e: any) {
+      if (!(e instanceof InputError) && !(e instanceof NotAllowedError) && !(e instanceof ChangedSinceYouLookedError)) {
+        this.notifier.notify({
+          signal: { kind: 'release-failed', service: artifact.service, environment: env.name, artifactId: artifact.id },
+          title: `${artifact.service}: release of ${artifact.id} to ${env.name} failed`,
+          description: e.message,
+          squad: artifact.spec.squad,
+          severity: 'high',
+        });
+      }
+      throw e;
+    }
+    if (!written.commit) return written.result;
+    const note = [
+      freezeOverride ? `production freeze overridden: ${freezeOverride}` : undefined,
+      freezeWarning,
+    ].filter(Boolean);
+    const release: NewRelease = {
+      id: written.commit,
+      service: artifact.service,
+      environment: env.name,
+      namespace: artifact.namespace,
+      artifactId: artifact.id,
+      intent,
+      releasedBy: actor.email,
+      releasedAt: written.committedAt ?? new Date().toISOString(),
+      branch: artifact.branch,
+      promotedFrom: opts.promotedFrom,
+      rollbackOf: opts.rollbackOf,
+      reason: req.reason,
+      commitTitle: message.split('\n')[0],
+    };
+    await this.store.insertReleases(this.configRepoKey, [release]);
+    const verb = VERBS[intent].verb;
+    const text = `${verb} ${artifact.id} to ${env.name}${opts.promotedFrom ? ` (promoted from ${opts.promotedFrom})` : ''}`;
+    this.notifier.notify({
+      signal: {
+        kind: VERBS[intent].kind,
+        service: artifact.service,
+        environment: env.name,
+        artifactId: artifact.id,
+        releaseId: release.id,
+      },
+      title: `${artifact.service}: ${text}`,
+      description: `${release.commitTitle}${req.reason ? `\n${req.reason}` : ''}${freezeOverride ? `\nProduction freeze overridden (incidents ${freezeIncidents ?? 'open'}): ${freezeOverride}` : ''}`,
+      squad: artifact.spec.squad,
+      severity: env.production ? 'high' : 'normal',
+    });
+    return {
+      changed: true,
+      message: note.length ? `${text} (${note.join('; ')})` : text,
+      release: { ...release, rollout: { state: 'pending' } },
+    };
+  }
+
+  /** What the config repo says runs in an environment (artifact id), via the release log. */
+  
+  async promote(
+    req: PromoteRequest,
+    actor: Actor,
+    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden'> = {},
+  ): Promise<ReleaseResult> {
+    check(invalidNameReason('service', req.service));
+    this.environment(req.fromEnvironment);
+    this.environment(req.toEnvironment);
+    if (req.fromEnvironment === req.toEnvironment) {
+      throw new InputError('fromEnvironment and toEnvironment must differ');
+    }
+    const from = await this.state.currentRelease(req.service, req.fromEnvironment);
+    if (!from) {
+      throw new NotFoundError(`Nothing of ${req.service} runs in ${req.fromEnvironment} to promote`);
+    }
+    return this.release(
+      { service: req.service, environment: req.toEnvironment, artifactId: from.artifactId, reason: req.reason },
+      actor,
+      {
+        ...opts,
+        intent: 'promote',
+        promotedFrom: req.fromEnvironment,
+        pin: req.pin,
+        // with a pin, the source must still run what the user saw when the commit is made
+        sourceCheck: req.pin?.artifactId
+          ? {
+              dir: releaseDir(req.fromEnvironment, from.namespace, req.service),
+              artifactId: req.pin.artifactId,
+              environment: req.fromEnvironment,
+            }
+          : undefined,
+      },
+    );
+  }
+
+  /** Resolves the rollback target: the given artifact or the one before the current. */
+  async rollbackTarget(req: RollbackRequest): Promise<{ target: string; current?: string }> {
+    check(invalidNameReason('service', req.service));
+    this.environment(req.environment);
+    const current = await this.state.currentRelease(req.service, req.environment);
+    if (req.artifactId) {
+      check(invalidArtifactIdReason(req.artifactId));
+      return { target: req.artifactId, current: current?.artifactId };
+    }
+    if (!current) throw new NotFoundError(`Nothing of ${req.service} runs in ${req.environment}`);
+    for (let cursor: string | undefined = undefined; ; ) {
+      const page: Page<Release> = await this.store.listReleases(this.configRepoKey, req.service, {
+        environment: req.environment,
+        limit: 200,
+        cursor,
+      });
+      const prev = page.items.find(r => r.artifactId !== current.artifactId);
+      if (prev) return { target: prev.artifactId, current: current.artifactId };
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    throw new NotFoundError(
+      `No earlier artifact of ${req.service} ran in ${req.environment}; name one with artifactId`,
+    );
+  }
+
+  async rollback(
+    req: RollbackRequest,
+    actor: Actor,
+    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden'> = {},
+  ): Promise<ReleaseResult> {
+    const { target, current } = await this.rollbackTarget(req);
+    return this.release(
+      { service: req.service, environment: req.environment, artifactId: target, reason: req.reason },
+      actor,
+      { ...opts, intent: 'rollback', rollbackOf: current, pin: req.pin },
+    );
+  }
+}
