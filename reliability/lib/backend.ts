@@ -83,7 +83,23 @@ export async function startBackend(options: BackendOptions) {
           },
           devplane: { dataDir: options.dataDir },
           gitHost: { allowPush: false },
-          ...(options.extraConfig ?? {}),
+          // Fixture artifacts claim made-up commits and the mock user info carries no group
+          // claims: name the uploaders and leave branch verification off here. The guardrails
+          // section (sections/adversarial-guardrails.ts) starts its backend with both on.
+          releaseManager: {
+            environments: [
+              { name: 'dev' },
+              { name: 'staging' },
+              {
+                name: 'prod',
+                production: true,
+                guardrails: { verifyBranch: false, uploaders: ['user:default/alice', 'external:test-service'] },
+              },
+            ],
+            statusWebhook: { principals: ['external:test-service'] },
+            ...(options.extraConfig?.releaseManager ?? {}),
+          },
+          ...Object.fromEntries(Object.entries(options.extraConfig ?? {}).filter(([k]) => k !== 'releaseManager')),
         },
       }),
       catalogServiceMock.factory({ entities: entities as any }),

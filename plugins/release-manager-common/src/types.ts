@@ -246,6 +246,11 @@ export interface PolicyVerdict {
 /** Manifest-level diff between what runs in an environment and a candidate artifact. */
 export interface ManifestDiff {
   environment: string;
+  /**
+   * The config repo commit of the environment's folder this diff was made against ('' when
+   * nothing ran there): send it back as `pin.environmentCommit` so that what ships is this diff.
+   */
+  environmentCommit?: string;
   fromArtifactId?: string;
   toArtifactId: string;
   files: Array<{

@@ -75,6 +75,7 @@ export class StateService extends ReleaseManagerPart {
       throw new InputError(`artifact '${artifactId}' carries no manifests for ${env.name}`);
     }
     await this.writer.refresh();
+    const environmentCommitSeen = await environmentCommit(this.writer, env.name, service);
     const current = await this.currentRelease(service, env.name);
     const dir = releaseDir(env.name, current?.namespace ?? artifact.namespace, service);
     const running = await this.writer.readDir(dir);
@@ -82,6 +83,7 @@ export class StateService extends ReleaseManagerPart {
     const names = [...new Set([...Object.keys(running), ...Object.keys(candidate)])].sort();
     return {
       environment: env.name,
+      environmentCommit: environmentCommitSeen,
       fromArtifactId: current?.artifactId,
       toArtifactId: artifact.id,
       files: names.map(name => {
