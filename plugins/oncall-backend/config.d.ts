@@ -18,14 +18,18 @@ export interface Config {
       start?: string;
       /** Users paged at level 2. Default: whoever is next in the rotation. */
       escalation?: string[];
+      /** Levels paged after level 1, in order (level 2, 3, ...); replaces `escalation` when given. */
+      escalationLevels?: Array<{ users: string[] }>;
+      /** An unacknowledged incident pages the next level after this many minutes. */
+      escalateAfterMinutes?: number;
     }>;
+    /** Default minutes before an unacknowledged embedded incident pages the next level. Default 15. */
+    escalateAfterMinutes?: number;
     /** Triggers per person and service within the window. Default 3 per 60 s. */
     rateLimit?: {
       maxTriggers?: number;
       windowSeconds?: number;
     };
-    /** Identical triggers (service, person, description) within this window open one incident. Default 5. */
-    dedupWindowMinutes?: number;
     /** Who-is-on-call cache TTL per escalation policy. Default 60. */
     cacheTtlSeconds?: number;
     pagerduty?: {

@@ -98,6 +98,31 @@ export interface Config {
        */
       principals?: string[];
     };
+    /**
+     * The embedded default's simulated cluster: rolls out what the config repo says, reporting
+     * through the status path with `simulated: true` (shown as "simulated"). Turn off in production,
+     * where the cluster agent (`@devplane/release-manager-agent`) reports. Default off.
+     */
+    simulatedCluster?: {
+      enabled?: boolean;
+      /** Milliseconds per rollout step (one replica). Default 1500. */
+      stepMs?: number;
+      /** Share of rollouts that crash with a simulated CrashLoopBackOff (0..1). Default 0.1. */
+      failureRate?: number;
+    };
+    /** Pushes to service repositories become artifacts (through the same intake as CI uploads). */
+    push?: {
+      /** Pushes to the local git host become artifacts. Default true. No container image is built. */
+      localGitHost?: boolean;
+      github?: {
+        /**
+         * Secret of the GitHub push webhook (`POST /api/release-manager/webhooks/github`,
+         * verified by `X-Hub-Signature-256`). Absent → the webhook answers 404.
+         * @visibility secret
+         */
+        webhookSecret?: string;
+      };
+    };
     /** Seed the demo services' artifacts and releases on first start. Default false. */
     seedDemo?: boolean;
     /**

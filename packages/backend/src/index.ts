@@ -29,6 +29,8 @@ backend.add(import('@backstage/plugin-techdocs-backend'));
 backend.add(import('@backstage/plugin-search-backend'));
 backend.add(import('@backstage/plugin-search-backend-module-catalog'));
 backend.add(import('@backstage/plugin-search-backend-module-techdocs'));
+// index right after the catalog changes and prebuild TechDocs, not only on the 10-minute schedule
+backend.add(import('./searchFreshness'));
 
 // permissions with our policy (not allow-all)
 backend.add(import('@backstage/plugin-permission-backend'));
@@ -48,5 +50,8 @@ backend.add(import('@devplane/plugin-catalog-backend-module-shuttle'));
 backend.add(import('@devplane/plugin-oncall-backend'));
 backend.add(import('@devplane/plugin-release-manager-backend'));
 backend.add(import('@devplane/plugin-scaffolder-backend-module-golden-path'));
+
+// actions for AI agents (release, promote, rollback, status, on-call) over MCP at /api/mcp-actions/v1
+backend.add(import('@backstage/plugin-mcp-actions-backend'));
 
 backend.start();

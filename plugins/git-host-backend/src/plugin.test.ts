@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { runGit } from '@devplane/plugin-git-host-node';
+import { createBackendPlugin } from '@backstage/backend-plugin-api';
+import { gitHostServiceRef, runGit } from '@devplane/plugin-git-host-node';
 import { gitHostPlugin } from './plugin';
 
 describe('git host plugin', () => {
@@ -89,6 +90,67 @@ describe('git host plugin', () => {
       expect((await fetch(`${base}/payment-gateway/blob/main/missing.txt`)).status).toBe(404);
     } finally {
       await backend.stop();
+    }
+  });
+});
+
+describe('git host push events', () => {
+  it('announces each accepted ref update once, with the branch actually pushed, and not a refused one', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'git-host-data-'));
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'git-host-work-'));
+    const events: any[] = [];
+    const backend = await startTestBackend({
+      features: [
+        gitHostPlugin,
+        mockServices.rootConfig.factory({
+          data: { backend: { baseUrl: 'http://localhost:7007' }, devplane: { dataDir }, gitHost: { allowPush: true } },
+        }),
+        // a second plugin that subscribes like the release manager does
+        createBackendPlugin({
+          pluginId: 'listener',
+          register(env) {
+            env.registerInit({
+              deps: { gitHost: gitHostServiceRef },
+              async init({ gitHost }) {
+                await gitHost.createRepo('svc', { files: { 'a.txt': '1' } });
+                gitHost.onPush(e => {
+                  events.push(e);
+                });
+              },
+            });
+          },
+        }),
+      ],
+    });
+    try {
+      const base = `http://localhost:${backend.server.port()}/api/git-host/repos`;
+      const clone = path.join(work, 'clone');
+      await runGit(['clone', '--quiet', `${base}/svc.git`, clone]);
+      const before = (await runGit(['rev-parse', 'HEAD'], { cwd: clone })).stdout.trim();
+      fs.writeFileSync(path.join(clone, 'b.txt'), '2');
+      await runGit(['add', '.'], { cwd: clone });
+      await runGit(['commit', '--quiet', '-m', 'two'], { cwd: clone });
+      const after = (await runGit(['rev-parse', 'HEAD'], { cwd: clone })).stdout.trim();
+      await runGit(['push', '--quiet', 'origin', 'main', 'HEAD:refs/heads/feature/x'], { cwd: clone });
+      // the pusher comes from the request's credentials (the test backend's mock auth names a mock user)
+      expect(events).toEqual(
+        expect.arrayContaining([
+          { repo: 'svc', ref: 'refs/heads/main', before, after, pusher: 'user:default/mock' },
+          { repo: 'svc', ref: 'refs/heads/feature/x', before: '0'.repeat(40), after, pusher: 'user:default/mock' },
+        ]),
+      );
+      expect(events).toHaveLength(2);
+
+      // a non-fast-forward update is refused by the host: no event
+      await runGit(['reset', '--quiet', '--hard', before], { cwd: clone });
+      fs.writeFileSync(path.join(clone, 'c.txt'), '3');
+      await runGit(['add', '.'], { cwd: clone });
+      await runGit(['commit', '--quiet', '-m', 'diverged'], { cwd: clone });
+      await expect(runGit(['push', '--quiet', '--force', 'origin', 'main'], { cwd: clone })).rejects.toThrow();
+      expect(events).toHaveLength(2);
+    } finally {
+      await backend.stop();
+      for (const d of [dataDir, work]) fs.rmSync(d, { recursive: true, force: true });
     }
   });
 });

@@ -1,4 +1,5 @@
 import express from 'express';
+import type { LoggerService } from '@backstage/backend-plugin-api';
 import Router from 'express-promise-router';
 import { NotFoundError } from '@backstage/errors';
 import { LocalGitHost } from '@devplane/plugin-git-host-node';
@@ -10,6 +11,7 @@ import { authorizePush, PushRefusedError, sendRefusal } from './pushAuth';
 export interface RouterOptions {
   host: LocalGitHost;
   allowPush: boolean;
+  logger?: LoggerService;
   /** Reads the Backstage credentials of a push; without it every push is refused. */
   httpAuth?: HttpAuthService;
   /** Repositories refused to every push (the release manager's config repo). */

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { Request, Response } from 'express';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
-import { LocalGitHost, gitEnv } from '@devplane/plugin-git-host-node';
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import { LocalGitHost, ZERO_SHA, gitEnv } from '@devplane/plugin-git-host-node';
+import { RefUpdateCommand, captureReceivePackCommands } from './receivePack';
 
 /** The smart-HTTP endpoints git clients use; the dumb protocol is not served. */
 const SMART_PATH = /^((?:[a-z0-9][a-z0-9-]{0,62}\/)?[a-z0-9][a-z0-9._-]{0,99})\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -19,6 +21,7 @@ export interface SmartHttpOptions {
   allowPush: boolean;
   /** Who is pushing (user entity ref or service subject), from the request's credentials. */
   pusher?: string;
+  logger?: LoggerService;
   /** `core.hooksPath` for receive-pack (the default-branch protection of pushAuth.ts). */
   hooksDir?: string;
 }
@@ -53,6 +56,11 @@ export async function serveSmartHttp(
       'Pushing to the local git host is disabled (gitHost.allowPush: false)',
     );
   }
+
+  const receiving = parsed.endpoint === 'git-receive-pack' && req.method === 'POST';
+  const commands: Promise<RefUpdateCommand[]> = receiving
+    ? captureReceivePackCommands(req, req.headers['content-encoding'])
+    : Promise.resolve([]);
 
   const child = spawn('git', ['http-backend'], {
     env: gitEnv({
@@ -102,15 +110,61 @@ export async function serveSmartHttp(
       const rest = headerBuf.subarray(end + 4);
       if (rest.length) res.write(rest);
     });
-    child.on('close', () => {
+    child.on('close', async () => {
       if (!headersDone) {
         res.status(500).end(`git http-backend failed: ${Buffer.concat(stderr).toString()}`);
-      } else {
-        res.end();
+        resolve();
+        return;
       }
+      // announce before the client sees the end of the response: when `git push` returns,
+      // the listeners have been told
+      if (receiving) {
+        try {
+          await announceAcceptedUpdates(parsed.repo, await commands, options);
+        } catch (e) {
+          options.logger?.warn(`Could not announce a push to ${parsed.repo}: ${(e as Error)?.message ?? e}`);
+        }
+      }
+      res.end();
       resolve();
     });
     req.pipe(child.stdin);
     child.stdin.on('error', () => {});
   });
+
+}
+
+/**
+ * After receive-pack finished, emits a push event for every ref the request asked to update
+ * that now points where the client wanted: refused updates (hooks, non-fast-forward) are not
+ * announced, and the branch is the ref actually pushed.
+ */
+async function announceAcceptedUpdates(
+  repo: string,
+  commands: RefUpdateCommand[],
+  options: SmartHttpOptions,
+): Promise<void> {
+  for (const cmd of commands) {
+    let now: string | undefined;
+    try {
+      now = await options.host.resolveRef(repo, cmd.ref);
+    } catch {
+      continue; // a ref name git accepted but we would not resolve: not announced
+    }
+    const deleted = /^0+$/.test(cmd.after);
+    if (deleted ? now !== undefined : now !== cmd.after) continue;
+    options.logger?.info(
+      `Push to ${repo} ${cmd.ref} ${cmd.before.slice(0, 10)}..${cmd.after.slice(0, 10)} by ${options.pusher ?? 'anonymous'} accepted`,
+    );
+    options.host.emitPush(
+      {
+        repo,
+        ref: cmd.ref,
+        before: /^0+$/.test(cmd.before) ? ZERO_SHA : cmd.before,
+        after: deleted ? ZERO_SHA : cmd.after,
+        pusher: options.pusher,
+      },
+      e => options.logger?.warn(`A push listener failed for ${repo} ${cmd.ref}: ${(e as Error)?.message ?? e}`),
+    );
+  }
 }

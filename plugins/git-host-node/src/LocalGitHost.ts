@@ -48,6 +48,27 @@ export interface LocalGitHostOptions {
   defaultBranch?: string;
 }
 
+/**
+ * A branch or tag update accepted by the host's receive-pack (a `git push` over HTTP), or a
+ * commit the host made itself when asked to announce it. `before` is all zeros for a new ref,
+ * `after` all zeros for a deletion.
+ */
+export interface PushEvent {
+  repo: string;
+  /** Full ref name that was updated, e.g. `refs/heads/main`. */
+  ref: string;
+  before: string;
+  after: string;
+  /** Who pushed: a user entity ref or a service subject, from the request's credentials. */
+  pusher?: string;
+}
+
+/** Listener of {@link LocalGitHost.onPush}. */
+export type PushListener = (event: PushEvent) => void | Promise<void>;
+
+/** The all-zero object id git uses for "no commit". */
+export const ZERO_SHA = '0000000000000000000000000000000000000000';
+
 /** Parsed form of a browse URL `<baseUrl>/<repo>/blob/<ref>/<path>`. */
 export interface ParsedGitHostUrl {
   repo: string;
@@ -64,11 +85,38 @@ export class LocalGitHost {
   readonly rootDir: string;
   readonly baseUrl: string;
   readonly defaultBranch: string;
+  private readonly pushListeners = new Set<PushListener>();
 
   constructor(options: LocalGitHostOptions) {
     this.rootDir = path.resolve(options.rootDir);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.defaultBranch = options.defaultBranch ?? 'main';
+  }
+
+  /**
+   * Subscribes to accepted pushes (emitted by the git host plugin after receive-pack succeeded,
+   * once per updated ref). Returns a function that unsubscribes. A listener's error is reported
+   * through `onError` of {@link LocalGitHost.emitPush} and never reaches the pushing client.
+   */
+  onPush(listener: PushListener): () => void {
+    this.pushListeners.add(listener);
+    return () => {
+      this.pushListeners.delete(listener);
+    };
+  }
+
+  /** Tells every push listener about an accepted ref update. Never throws. */
+  emitPush(event: PushEvent, onError?: (error: unknown) => void): void {
+    for (const listener of this.pushListeners) {
+      try {
+        const r = listener({ ...event });
+        if (r && typeof (r as Promise<void>).catch === 'function') {
+          (r as Promise<void>).catch(e => onError?.(e));
+        }
+      } catch (e) {
+        onError?.(e);
+      }
+    }
   }
 
   /** Absolute path of a repository's bare directory; the name is validated first. */
@@ -231,7 +279,13 @@ export class LocalGitHost {
   async commitFiles(
     name: string,
     files: RepoFiles,
-    options: { message: string; author?: GitIdentity; branch?: string },
+    options: {
+      message: string;
+      author?: GitIdentity;
+      branch?: string;
+      /** Announce the new commit to push listeners as a push by this subject (default: silent). */
+      announceAs?: string;
+    },
   ): Promise<string> {
     const dir = this.repoPath(name);
     const branch = options.branch ?? this.defaultBranch;
@@ -263,7 +317,17 @@ export class LocalGitHost {
       });
       await runGit(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], { cwd: work });
       const { stdout } = await runGit(['rev-parse', 'HEAD'], { cwd: work });
-      return stdout.trim();
+      const after = stdout.trim();
+      if (options.announceAs !== undefined) {
+        this.emitPush({
+          repo: validateRepoName(name),
+          ref: `refs/heads/${branch}`,
+          before: hasBranch ?? ZERO_SHA,
+          after,
+          pusher: options.announceAs,
+        });
+      }
+      return after;
     } finally {
       await fs.rm(work, { recursive: true, force: true });
     }

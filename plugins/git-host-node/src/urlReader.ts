@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import {
   UrlReaderService,
@@ -16,7 +15,7 @@ import {
 } from '@backstage/backend-defaults/urlReader';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
 import { NotFoundError, NotModifiedError } from '@backstage/errors';
-import { gitEnv } from './git';
+import { GitCommandError, runGitBuffer } from './git';
 import { LocalGitHost } from './LocalGitHost';
 import { localGitHostFromConfig } from './service';
 
@@ -70,13 +69,22 @@ export class LocalGitHostUrlReader implements UrlReaderService {
       throw new NotFoundError(`Ref '${ref}' not found in repository '${repo}'`);
     }
     if (options?.etag && options.etag === commit) throw new NotModifiedError();
-    const child = spawn('git', ['archive', '--format=tar', '--prefix=root/', commit], {
-      cwd: this.host.repoPath(repo),
-      env: gitEnv(),
-    });
+    // Run git archive to completion before handing the bytes on: a streamed child stdout raced the
+    // consumer (TechDocs saw an empty stream as TAR_BAD_ARCHIVE), and git's exit code was never seen.
+    let archive: Buffer;
+    try {
+      archive = await runGitBuffer(
+        ['archive', '--format=tar', '--prefix=root/', path ? `${commit}:${path}` : commit],
+        { cwd: this.host.repoPath(repo) },
+      );
+    } catch (e) {
+      if (e instanceof GitCommandError) {
+        throw new NotFoundError(`'${path}' is not a directory at ${ref} in repository '${repo}'`);
+      }
+      throw e;
+    }
     return this.treeResponseFactory.fromTarArchive({
-      stream: child.stdout,
-      subpath: path || undefined,
+      stream: Readable.from([archive]),
       etag: commit,
       filter: options?.filter,
     });

@@ -16,8 +16,9 @@ export type OnCallConfig = {
     >;
   };
   rateLimit: { maxTriggers: number; windowMs: number };
-  dedupWindowMs: number;
   cacheTtlMs: number;
+  /** Default for rotations without their own `escalateAfterMinutes`. */
+  escalateAfterMs: number;
 };
 
 /** `anna.jensen` and `user:default/anna.jensen` both become `user:default/anna.jensen`. */
@@ -58,6 +59,12 @@ export function validateRotation(rotation: Rotation): Rotation {
   if (!(rotation.lengthDays > 0) || rotation.lengthDays > 366) {
     throw new Error(`${where}: lengthDays must be between 1 and 366`);
   }
+  if (
+    rotation.escalateAfterMinutes !== undefined &&
+    !(rotation.escalateAfterMinutes > 0 && rotation.escalateAfterMinutes <= 1440)
+  ) {
+    throw new Error(`${where}: escalateAfterMinutes must be between 1 and 1440`);
+  }
   if (rotation.members.length === 0) {
     throw new Error(`${where}: needs at least one member`);
   }
@@ -76,6 +83,10 @@ export function readOnCallConfig(config: Config): OnCallConfig {
       escalation: (r.getOptionalStringArray('escalation') ?? []).map(
         normalizeUserRef,
       ),
+      escalationLevels: r
+        .getOptionalConfigArray('escalationLevels')
+        ?.map(level => level.getStringArray('users').map(normalizeUserRef)),
+      escalateAfterMinutes: r.getOptionalNumber('escalateAfterMinutes'),
       source: 'config',
     }),
   );
@@ -107,8 +118,8 @@ export function readOnCallConfig(config: Config): OnCallConfig {
       windowMs:
         (root?.getOptionalNumber('rateLimit.windowSeconds') ?? 60) * 1000,
     },
-    dedupWindowMs:
-      (root?.getOptionalNumber('dedupWindowMinutes') ?? 5) * 60_000,
+    escalateAfterMs:
+      (root?.getOptionalNumber('escalateAfterMinutes') ?? 15) * 60_000,
     cacheTtlMs: (root?.getOptionalNumber('cacheTtlSeconds') ?? 60) * 1000,
   };
 }

@@ -10,22 +10,17 @@ export function normalizeDescription(description: string) {
 }
 
 /**
- * The dedup key sent with a trigger. The same service, user and description
- * within the same time bucket give the same key, so a double click, a browser
- * retry or our own HTTP retry opens one incident, while a new description (or
- * the same one after the bucket) opens a new one.
+ * The dedup key sent with a trigger: the service and what is happening (the normalised
+ * summary), not who pressed the button or when. Two engineers reporting the same outage, a
+ * double click or a retry all fold into the one open incident (PagerDuty dedups open incidents
+ * on the key; the embedded store keeps it unique among open incidents). Once the incident is
+ * resolved the key is free again and the same summary opens a new one.
  */
 export function deriveDedupKey(options: {
   entityRef: string;
-  userRef: string;
   description: string;
-  now: number;
-  bucketMs: number;
 }): string {
-  const bucket = Math.floor(options.now / options.bucketMs);
   const descriptionHash = sha256(normalizeDescription(options.description));
-  const digest = sha256(
-    [options.entityRef, options.userRef, bucket, descriptionHash].join('\n'),
-  );
+  const digest = sha256([options.entityRef, descriptionHash].join('\n'));
   return `devplane-${digest.slice(0, 32)}`;
 }

@@ -36,6 +36,10 @@ const entities: Entity[] = [
   component('ledger', 'payments'),
   component('loan-engine', 'lending'),
   component('kyc-checker', 'onboarding'),
+  // a component whose shuttle vars.service differs from its name
+  component('cards-web', 'payments', {
+    'devplane.io/shuttle-service': 'cards',
+  }),
   component('payment-gateway', 'payments', {
     'pagerduty.com/escalation-policy-id': 'PPOLICY',
     'pagerduty.com/service-id': 'PSERVICE',
@@ -165,6 +169,32 @@ describe('oncall backend (router)', () => {
       .send({ description: 'x' })
       .expect(401);
     expect(sent).toHaveLength(0);
+  });
+
+  it('serves its OpenAPI document without credentials, and every documented route exists behind auth', async () => {
+    const server = await start();
+    const doc = await request(server)
+      .get('/api/oncall/openapi.json')
+      .set('Authorization', mockCredentials.none.header())
+      .expect(200);
+    expect(doc.body.openapi).toMatch(/^3\./);
+    const paths = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>);
+    expect(paths.length).toBeGreaterThanOrEqual(5);
+    for (const [template, methods] of paths) {
+      if (template === '/openapi.json') continue;
+      const url = `/api/oncall${template
+        .replace('{kind}', 'component')
+        .replace('{namespace}', 'default')
+        .replace('{name}', 'ledger')
+        .replace('{id}', '00000000-0000-4000-8000-000000000000')}`;
+      for (const method of Object.keys(methods)) {
+        // an undocumented or missing route would answer 404; a real one asks for credentials
+        const res = await (request(server) as any)
+          [method](url)
+          .set('Authorization', mockCredentials.none.header());
+        expect({ method, url, status: res.status }).toEqual({ method, url, status: 401 });
+      }
+    }
   });
 
   it('answers who is on call from a config rotation, and from Group annotations', async () => {
@@ -382,6 +412,53 @@ describe('oncall backend (router)', () => {
       .set('Authorization', mockCredentials.user.header(OWNER))
       .expect(200);
     expect(resolved.body.incident).toMatchObject({ status: 'resolved', resolvedBy: OWNER });
+  });
+
+  it('a second person reporting the same outage joins the open incident', async () => {
+    const server = await start();
+    const base = '/api/oncall/entities/component/default/ledger';
+    const first = await request(server)
+      .post(`${base}/incidents`)
+      .set('Authorization', mockCredentials.user.header(KIM))
+      .send({ description: 'Postings are duplicated' })
+      .expect(201);
+    const second = await request(server)
+      .post(`${base}/incidents`)
+      .set('Authorization', mockCredentials.user.header(ANNA))
+      .send({ description: 'postings are  DUPLICATED' })
+      .expect(200);
+    expect(second.body).toMatchObject({
+      deduplicated: true,
+      joined: true,
+      incident: { id: first.body.incident.id, reporters: [KIM, ANNA] },
+    });
+  });
+
+  it('the freeze finds incidents by the shuttle vars.service name as well as the entity name', async () => {
+    const server = await start();
+    await request(server)
+      .post('/api/oncall/entities/component/default/cards-web/incidents')
+      .set('Authorization', mockCredentials.user.header(KIM))
+      .send({ description: 'Card payments fail' })
+      .expect(201);
+    const byService = await request(server)
+      .get('/api/oncall/services/cards/freeze')
+      .set('Authorization', mockCredentials.service.header())
+      .expect(200);
+    expect(byService.body).toMatchObject({ service: 'cards', frozen: true });
+    expect(byService.body.incidents[0].entityRef).toBe(
+      'component:default/cards-web',
+    );
+    const byName = await request(server)
+      .get('/api/oncall/services/cards-web/freeze')
+      .set('Authorization', mockCredentials.service.header())
+      .expect(200);
+    expect(byName.body.frozen).toBe(true);
+    const unknown = await request(server)
+      .get('/api/oncall/services/nothing-here/freeze')
+      .set('Authorization', mockCredentials.service.header())
+      .expect(404);
+    expect(unknown.body.error.message).toMatch(/vars\.service/);
   });
 
   it('refuses to trigger without the permission (403)', async () => {

@@ -53,6 +53,34 @@ export type Incident = {
   url?: string;
   /** Whether acknowledge/resolve can be done from the portal. */
   actionable: boolean;
+  /** Escalation level paged last (embedded): 1 = whoever was on call, 2 = the next level, ... */
+  escalationLevel?: number;
+  /** How many levels the incident's escalation path has (embedded). */
+  escalationLevels?: number;
+  /** Everybody who reported it (the first reporter, then whoever joined), user refs. */
+  reporters?: string[];
+  /** What happened to the incident, oldest first (embedded). */
+  timeline?: IncidentEvent[];
+};
+
+/** One step in an incident's life, as the card shows it. */
+export type IncidentEvent = {
+  at: string;
+  type:
+    | 'triggered'
+    | 'joined'
+    | 'paged'
+    | 'escalated'
+    | 'notification-failed'
+    | 'acknowledged'
+    | 'resolved';
+  /** Who did it (user ref), when a person did. */
+  actor?: string;
+  /** The escalation level paged (paged / escalated / notification-failed). */
+  level?: number;
+  /** Who was paged (user refs). */
+  people?: string[];
+  detail?: string;
 };
 
 /** Answer of `GET /entities/:kind/:namespace/:name/oncall`. */
@@ -87,6 +115,11 @@ export type TriggerIncidentResponse = {
   incident: Incident;
   /** True when the dedup key matched an already open incident. */
   deduplicated: boolean;
+  /**
+   * True when somebody else had already reported the same outage (same service, same summary)
+   * and the caller was added to that open incident instead of opening a second one.
+   */
+  joined?: boolean;
 };
 
 /** Answer of `GET /services/:name/freeze`. */
@@ -96,3 +129,11 @@ export type ServiceFreeze = {
   reason?: string;
   incidents: Incident[];
 };
+
+/**
+ * Signals channel on which the on-call backend announces that an incident of the entity changed
+ * (triggered, joined, paged, escalated, acknowledged, resolved). Payload `{ entityRef }`.
+ */
+export function oncallSignalChannel(entityRef: string): string {
+  return `oncall:${entityRef}`;
+}

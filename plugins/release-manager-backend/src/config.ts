@@ -20,6 +20,15 @@ export interface ReleaseManagerConfig {
   workDir?: string;
   slack: SlackWebhooks;
   seedDemo: boolean;
+  /** The embedded stand-in for a cluster (labelled "simulated" everywhere). Off unless enabled. */
+  simulatedCluster: { enabled: boolean; stepMs: number; failureRate: number };
+  /** Pushes that become artifacts. */
+  push: {
+    /** Pushes to service repositories on the local git host become artifacts (default true). */
+    localGitHost: boolean;
+    /** Secret of the GitHub push webhook; absent → the webhook route answers 404. */
+    githubWebhookSecret?: string;
+  };
   /** Production freeze while the service has an open incident (asks the on-call backend). */
   incidentFreeze: { enabled: boolean; timeoutMs: number };
   /** Organisation guardrails per environment (defaults applied). */
@@ -82,6 +91,15 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       squads: readMap(c?.getOptionalConfig('slack.webhooks.squads')),
     },
     seedDemo: c?.getOptionalBoolean('seedDemo') ?? false,
+    simulatedCluster: {
+      enabled: c?.getOptionalBoolean('simulatedCluster.enabled') ?? false,
+      stepMs: c?.getOptionalNumber('simulatedCluster.stepMs') ?? 1500,
+      failureRate: Math.min(Math.max(c?.getOptionalNumber('simulatedCluster.failureRate') ?? 0.1, 0), 1),
+    },
+    push: {
+      localGitHost: c?.getOptionalBoolean('push.localGitHost') ?? true,
+      githubWebhookSecret: c?.getOptionalString('push.github.webhookSecret'),
+    },
     incidentFreeze: {
       enabled: c?.getOptionalBoolean('incidentFreeze.enabled') ?? false,
       timeoutMs: c?.getOptionalNumber('incidentFreeze.timeoutMs') ?? 3000,

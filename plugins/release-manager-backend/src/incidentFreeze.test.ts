@@ -31,7 +31,7 @@ const ci = () => mockCredentials.service.header();
 const api = (p: string) => `/api/release-manager${p}`;
 
 /** How the stubbed on-call backend answers `GET /services/:name/freeze`. */
-type OnCallMode = 'frozen' | 'clear' | 'down' | 'error' | 'slow';
+type OnCallMode = 'frozen' | 'clear' | 'down' | 'error' | 'slow' | 'unknown';
 const oncall = {
   mode: 'clear' as OnCallMode,
   calls: [] as Array<{ service: string; principal: string }>,
@@ -54,6 +54,12 @@ const oncallStub = createBackendPlugin({
           }
           if (oncall.mode === 'error') {
             res.status(503).json({ error: { name: 'Error', message: 'PagerDuty is down' } });
+            return;
+          }
+          if (oncall.mode === 'unknown') {
+            res.status(404).json({
+              error: { name: 'NotFoundError', message: `No component named '${req.params.name}'` },
+            });
             return;
           }
           if (oncall.mode === 'slow') await new Promise(r => setTimeout(r, 1500));
@@ -358,6 +364,17 @@ describe('production freeze while the service has an open incident', () => {
     expect(warnings.some(w => w.includes('incident freeze of payment-gateway not checked'))).toBe(true);
     const { trailers } = parseTrailers(await messageOf(res.body.release.id));
     expect(trailers['Artifact-ID']).toBe(id);
+  });
+
+  it('releases with a warning the user sees when on-call does not know the service (404)', async () => {
+    oncall.mode = 'unknown';
+    const id = await newArtifact();
+    const res = await release(id);
+    expect(res.status).toBe(200);
+    expect(res.body.message).toMatch(
+      /on-call knows no service 'payment-gateway'.*incident freeze of payment-gateway not checked/,
+    );
+    expect(warnings.some(w => w.includes("on-call knows no service 'payment-gateway'"))).toBe(true);
   });
 
   it('does not ask on-call for non-production environments', async () => {

@@ -21,6 +21,7 @@ import request from 'supertest';
 import { parseTrailers } from './git/commitMessage';
 import { releaseManagerPlugin } from './plugin';
 import { realCommit, sourceLocation } from './testing/sourceRepos';
+import { annotateManifest } from './push/annotate';
 
 jest.setTimeout(120_000);
 
@@ -786,7 +787,14 @@ describe('release manager plugin, database and blob store lost', () => {
         ['show', `${back.body.release.id}:dev/releases/payments/restore/deployment.yaml`],
         { cwd: second.host.repoPath('config') },
       );
-      expect(deployed).toBe(deployment(original.sha.slice(0, 10), 1));
+      // what was released: the uploaded manifest with the release manager's workload annotations
+      expect(deployed).toBe(
+        annotateManifest('deployment.yaml', deployment(original.sha.slice(0, 10), 1), {
+          service: 'restore',
+          environment: 'dev',
+          artifactId: ids[0],
+        }),
+      );
 
       const restored = await request(second.server).get(api(`/services/restore/artifacts/${ids[0]}`)).set('Authorization', alice());
       expect(restored.status).toBe(200);

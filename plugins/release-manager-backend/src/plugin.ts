@@ -5,6 +5,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { ConflictError } from '@backstage/errors';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
@@ -19,10 +20,16 @@ import { seedDemo } from './seed/demoSeed';
 import { OnCallFreezeChecker } from './service/IncidentFreeze';
 import { Notifier } from './service/Notifier';
 import { ReleaseManager } from './service/ReleaseManager';
+import { ReleaseOperations } from './service/operations';
 import { createRouter } from './service/router';
 import { CatalogBranchVerifier } from './service/branchVerifier';
 import { Guardrails } from './service/guardrails';
 import { ScmIntegrations } from '@backstage/integration';
+import { registerReleaseManagerActions } from './actions';
+import { PushProgressStore } from './push/PushProgressStore';
+import { PushToArtifact } from './push/PushToArtifact';
+import { createPushRouter } from './push/pushRouter';
+import { SimulatedCluster } from './simulation/SimulatedCluster';
 
 /**
  * Claims a working directory for this process: if another live process holds `dir`, a
@@ -81,6 +88,8 @@ export const releaseManagerPlugin = createBackendPlugin({
         notifications: notificationService,
         signals: signalsServiceRef,
         gitHost: gitHostServiceRef,
+        actionsRegistry: actionsRegistryServiceRef,
+        urlReader: coreServices.urlReader,
       },
       async init(deps) {
         const { logger, config, gitHost } = deps;
@@ -161,9 +170,52 @@ export const releaseManagerPlugin = createBackendPlugin({
           }),
         });
 
+        // Shared by the REST router and the actions registry (AI agents over MCP).
+        const operations = new ReleaseOperations({
+          manager,
+          userInfo: deps.userInfo,
+          auth: deps.auth,
+          permissions: deps.permissions,
+          catalog: deps.catalog,
+          auditor: deps.auditor,
+          logger,
+        });
+        registerReleaseManagerActions(deps.actionsRegistry, operations);
+        // pushes to service repositories become artifacts (local git host; GitHub webhook)
+        const pushProgress = new PushProgressStore(await deps.database.getClient());
+        const pushes = new PushToArtifact({
+          manager,
+          auditor: deps.auditor,
+          progress: pushProgress,
+          notifier,
+          logger,
+          catalog: deps.catalog,
+          auth: deps.auth,
+          ignoreRepos: settings.configRepo.url ? [] : [settings.configRepo.name],
+        });
+        const detachPushes = settings.push.localGitHost ? pushes.attach(gitHost) : () => {};
+        if (settings.push.localGitHost) {
+          logger.info(
+            'Pushes to service repositories on the local git host become artifacts (manifests only: no container image is built by the embedded git host)',
+          );
+        }
+        deps.httpRouter.use(
+          await createPushRouter({
+            pushes,
+            progress: pushProgress,
+            httpAuth: deps.httpAuth,
+            logger,
+            urlReader: deps.urlReader,
+            githubWebhookSecret: settings.push.githubWebhookSecret,
+          }),
+        );
+        // GitHub signs its webhook; the signature is the authentication
+        deps.httpRouter.addAuthPolicy({ path: '/webhooks/github', allow: 'unauthenticated' });
+
         deps.httpRouter.use(
           await createRouter({
             manager,
+            operations,
             httpAuth: deps.httpAuth,
             userInfo: deps.userInfo,
             auth: deps.auth,
@@ -187,6 +239,20 @@ export const releaseManagerPlugin = createBackendPlugin({
           },
         });
 
+        if (settings.simulatedCluster.enabled) {
+          const cluster = new SimulatedCluster(manager, logger, settings.simulatedCluster);
+          logger.warn(
+            `Simulated cluster is ON: rollout states are simulated from the config repo (step ${settings.simulatedCluster.stepMs} ms, failure rate ${settings.simulatedCluster.failureRate}), not reported by a real cluster; turn it off in production (releaseManager.simulatedCluster.enabled: false)`,
+          );
+          await deps.scheduler.scheduleTask({
+            id: 'release-manager-simulated-cluster',
+            frequency: { milliseconds: Math.max(250, Math.floor(settings.simulatedCluster.stepMs / 3)) },
+            timeout: { minutes: 1 },
+            initialDelay: { seconds: 1 },
+            fn: () => cluster.tick(),
+          });
+        }
+
         if (settings.seedDemo) {
           await deps.scheduler.scheduleTask({
             id: 'release-manager-seed-demo',
@@ -200,6 +266,8 @@ export const releaseManagerPlugin = createBackendPlugin({
         }
 
         deps.lifecycle.addShutdownHook(async () => {
+          detachPushes();
+          await pushes.idle();
           await writer.idle();
           await notifier.flush();
           claimed.release();

@@ -8,3 +8,5 @@ export * from './permissions';
 export * from './validation';
 export * from './freeText';
 export * from './routes';
+export * from './annotations';
+export * from './push';

@@ -13,6 +13,7 @@ import type {
   RollbackRequest,
   ServicePolicies,
 } from './types';
+import type { PushProgress } from './push';
 
 /** Query parameters of a route; `undefined` and `''` values are left out. */
 export type ReleaseManagerQuery = Record<string, string | number | undefined>;
@@ -101,6 +102,11 @@ export class ReleaseManagerRoutes {
 
   getStatus(service: string): Promise<EnvironmentStatus[]> {
     return this.transport({ method: 'GET', path: `${svc(service)}/status` });
+  }
+
+  /** Per-step progress of the latest pushes that became (or did not become) artifacts. */
+  getPushes(service: string): Promise<{ items: PushProgress[] }> {
+    return this.transport({ method: 'GET', path: `${svc(service)}/pushes` });
   }
 
   getReleases(

@@ -97,6 +97,10 @@ export interface Release {
     desired?: number;
     message?: string;
     logLines?: string[];
+    /** Why it failed, in Kubernetes' words: CrashLoopBackOff, OOMKilled, CreateContainerConfigError, JobFailed, ReconciliationFailed. */
+    reason?: string;
+    /** Reported by the embedded simulated cluster, not by a real cluster agent. */
+    simulated?: boolean;
     updatedAt?: string;
   };
 }
@@ -270,7 +274,12 @@ export interface RolloutStatusReport {
   ready?: number;
   desired?: number;
   message?: string;
+  /** The crashing container's last log lines (at most 100; agents send the last 30). */
   logLines?: string[];
+  /** Why it failed, in Kubernetes' words (CrashLoopBackOff, OOMKilled, CreateContainerConfigError, JobFailed, ReconciliationFailed). */
+  reason?: string;
+  /** True when the report comes from the embedded simulated cluster, not a real one. */
+  simulated?: boolean;
 }
 
 /** Paged list response. */
@@ -287,7 +296,8 @@ export type ReleaseEventKind =
   | 'rolled-back'
   | 'release-failed'
   | 'rollout-status'
-  | 'artifact-uploaded';
+  | 'artifact-uploaded'
+  | 'push-progress';
 
 /** Payload of the signal on channel `release-manager:<service>` and `release-manager`. */
 export interface ReleaseSignal {

@@ -3,14 +3,18 @@ import { AddressInfo } from 'node:net';
 
 /**
  * A local stand-in speaking PagerDuty's request/response contract for the
- * parts we use: REST `GET /oncalls` and `GET /incidents` (token auth, v2 Accept
- * header) and Events API v2 `POST /v2/enqueue`.
+ * parts we use: REST `GET /oncalls`, `GET /users/:id/contact_methods` and `GET /incidents`
+ * (token auth, v2 Accept header) and Events API v2 `POST /v2/enqueue`. As in PagerDuty, the
+ * users included in `/oncalls` carry contact method *references* (no address); the addresses
+ * come from `/users/:id/contact_methods`.
  */
 export type FakePagerDuty = {
   url: string;
   /** Oncall entries per escalation policy id (PagerDuty's `oncalls[]` objects). */
   oncalls: Record<string, unknown[]>;
   incidents: Record<string, unknown[]>;
+  /** Full contact methods per user id (PagerDuty's `contact_methods[]` objects). */
+  contactMethods: Record<string, unknown[]>;
   /** Statuses to answer before behaving normally, consumed in order per path. */
   failures: Record<string, { status: number; retryAfter?: string }[]>;
   /** Requests received, per path. */
@@ -34,6 +38,7 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
   const state: Omit<FakePagerDuty, 'url' | 'close'> = {
     oncalls: {},
     incidents: {},
+    contactMethods: {},
     failures: {},
     calls: [],
     opened: new Map(),
@@ -162,6 +167,18 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
         });
         return;
       }
+      const contactPath = url.pathname.match(
+        /^\/users\/([A-Z0-9]+)\/contact_methods$/,
+      );
+      if (contactPath && req.method === 'GET') {
+        const methods = state.contactMethods[contactPath[1]];
+        if (!methods) {
+          send(404, { error: { message: 'Not Found', code: 2100 } });
+          return;
+        }
+        send(200, { contact_methods: methods });
+        return;
+      }
       if (url.pathname === '/incidents' && req.method === 'GET') {
         const services = url.searchParams.getAll('service_ids[]');
         const statuses = url.searchParams.getAll('statuses[]');
@@ -224,15 +241,41 @@ export function pdOnCall(options: {
       summary: options.name,
       email: options.email ?? `${options.userId.toLowerCase()}@example.com`,
       html_url: `https://example.pagerduty.com/users/${options.userId}`,
+      // /oncalls includes users with contact method references only (no address)
       contact_methods: [
         {
           id: `C${options.userId}`,
-          type: 'phone_contact_method',
+          type: 'phone_contact_method_reference',
           summary: 'Mobile',
-          label: 'Mobile',
-          address: '4155551234',
+          self: `https://api.pagerduty.com/users/${options.userId}/contact_methods/C${options.userId}`,
+          html_url: null,
         },
       ],
     },
   };
+}
+
+/** What `GET /users/:id/contact_methods` answers for a user: a phone and an email. */
+export function pdContactMethods(userId: string) {
+  return [
+    {
+      id: `C${userId}`,
+      type: 'phone_contact_method',
+      summary: 'Mobile',
+      label: 'Mobile',
+      address: '4155551234',
+      country_code: 1,
+      self: `https://api.pagerduty.com/users/${userId}/contact_methods/C${userId}`,
+      html_url: null,
+    },
+    {
+      id: `E${userId}`,
+      type: 'email_contact_method',
+      summary: 'Work',
+      label: 'Work',
+      address: `${userId.toLowerCase()}@bank.example`,
+      self: `https://api.pagerduty.com/users/${userId}/contact_methods/E${userId}`,
+      html_url: null,
+    },
+  ];
 }

@@ -5,6 +5,7 @@ import {
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import {
   Incident,
+  IncidentEvent,
   IncidentSeverity,
   IncidentStatus,
 } from '@devplane/plugin-oncall-common';
@@ -31,13 +32,57 @@ type IncidentRow = {
   created_at: string;
   acknowledged_at: string | null;
   resolved_at: string | null;
+  escalation_level?: number;
+  escalation_path?: string | null;
+  escalate_after_ms?: number | null;
+  last_paged_at?: string | null;
 };
 
+type EventRow = {
+  id?: number;
+  incident_id: string;
+  at: string;
+  type: string;
+  actor: string | null;
+  level: number | null;
+  people: string | null;
+  detail: string | null;
+};
+
+function parsePath(text: string | null | undefined): string[][] {
+  if (!text) return [];
+  try {
+    const value = JSON.parse(text);
+    return Array.isArray(value) ? value : [];
+  } catch {
+    return [];
+  }
+}
+
+function toEvent(row: EventRow): IncidentEvent {
+  return {
+    at: row.at,
+    type: row.type as IncidentEvent['type'],
+    actor: row.actor ?? undefined,
+    level: row.level ?? undefined,
+    people: row.people ? JSON.parse(row.people) : undefined,
+    detail: row.detail ?? undefined,
+  };
+}
+
 /** An embedded incident together with the rotation it paged. */
-export type StoredIncident = Incident & { rotation: string };
+export type StoredIncident = Incident & {
+  rotation: string;
+  /** User refs per escalation level (index 0 = level 1). */
+  escalationPath: string[][];
+};
 
 function toIncident(row: IncidentRow): StoredIncident {
+  const escalationPath = parsePath(row.escalation_path);
   return {
+    escalationPath,
+    escalationLevel: Number(row.escalation_level ?? 1),
+    escalationLevels: escalationPath.length || undefined,
     id: row.id,
     provider: 'embedded',
     entityRef: row.entity_ref,
@@ -82,6 +127,9 @@ export class OnCallStore {
     dedupKey: string;
     triggeredBy: string;
     assignedTo?: string;
+    /** Who to page, per level (index 0 = level 1). */
+    escalationPath?: string[][];
+    escalateAfterMs?: number;
     now: Date;
   }): Promise<{ incident: StoredIncident; created: boolean }> {
     const existing = await this.getByDedupKey(input.dedupKey);
@@ -110,6 +158,10 @@ export class OnCallStore {
       created_at: input.now.toISOString(),
       acknowledged_at: null,
       resolved_at: null,
+      escalation_level: 1,
+      escalation_path: JSON.stringify(input.escalationPath ?? []),
+      escalate_after_ms: input.escalateAfterMs ?? null,
+      last_paged_at: input.now.toISOString(),
     };
     await this.db('oncall_incidents')
       .insert(row)
@@ -126,7 +178,8 @@ export class OnCallStore {
       .where({ id })
       .first();
     if (!row) throw new NotFoundError(`No incident with id '${id}'`);
-    return toIncident(row);
+    const [incident] = await this.withTimelines([toIncident(row)]);
+    return incident;
   }
 
   private async getByDedupKey(dedupKey: string) {
@@ -142,7 +195,75 @@ export class OnCallStore {
       .whereIn('status', ['triggered', 'acknowledged'])
       .orderBy('created_at', 'desc')
       .limit(50);
-    return rows.map(toIncident);
+    return this.withTimelines(rows.map(toIncident));
+  }
+
+  /** Adds each incident's timeline and reporters (one query for all). */
+  async withTimelines(incidents: StoredIncident[]): Promise<StoredIncident[]> {
+    if (incidents.length === 0) return incidents;
+    const rows = await this.db<EventRow>('oncall_incident_events')
+      .whereIn(
+        'incident_id',
+        incidents.map(i => i.id),
+      )
+      .orderBy('id', 'asc');
+    return incidents.map(incident => {
+      const timeline = rows
+        .filter(r => r.incident_id === incident.id)
+        .map(toEvent);
+      const reporters = [
+        ...new Set(
+          [
+            incident.triggeredBy,
+            ...timeline.filter(e => e.type === 'joined').map(e => e.actor),
+          ].filter((x): x is string => Boolean(x)),
+        ),
+      ];
+      return { ...incident, timeline, reporters };
+    });
+  }
+
+  async addEvent(incidentId: string, event: IncidentEvent): Promise<void> {
+    await this.db<EventRow>('oncall_incident_events').insert({
+      incident_id: incidentId,
+      at: event.at,
+      type: event.type,
+      actor: event.actor ?? null,
+      level: event.level ?? null,
+      people: event.people ? JSON.stringify(event.people) : null,
+      detail: event.detail ?? null,
+    });
+  }
+
+  /**
+   * Unacknowledged incidents whose current level was paged at least `escalate_after_ms` ago
+   * and that have a further level to page.
+   */
+  async listDueForEscalation(now: Date): Promise<StoredIncident[]> {
+    const rows = await this.db<IncidentRow>('oncall_incidents')
+      .where({ status: 'triggered' })
+      .whereNotNull('escalate_after_ms')
+      .limit(500);
+    return rows
+      .map(toIncident)
+      .filter(
+        (i, idx) =>
+          (i.escalationLevel ?? 1) < i.escalationPath.length &&
+          Date.parse(rows[idx].last_paged_at ?? rows[idx].created_at) +
+            Number(rows[idx].escalate_after_ms) <=
+            now.getTime(),
+      );
+  }
+
+  /**
+   * Moves an unacknowledged incident from level `from` to `from + 1`. Returns false when another
+   * replica did it first or the incident was acknowledged meanwhile (compare-and-set).
+   */
+  async escalate(id: string, from: number, now: Date): Promise<boolean> {
+    const updated = await this.db('oncall_incidents')
+      .where({ id, status: 'triggered', escalation_level: from })
+      .update({ escalation_level: from + 1, last_paged_at: now.toISOString() });
+    return Number(updated) === 1;
   }
 
   /** Moves an incident forward; acknowledging a resolved one is a conflict. */

@@ -21,6 +21,12 @@ const rotation: Rotation = {
   source: 'config',
 };
 
+const escalating: Rotation = {
+  ...rotation,
+  escalationLevels: [['user:default/lars.holm'], ['user:default/maja.berg']],
+  escalateAfterMinutes: 10,
+};
+
 describe('computeRotation', () => {
   it('hands over at the handoff time after lengthDays, cycling through members', () => {
     const at = (iso: string) => computeRotation(rotation, Date.parse(iso));
@@ -55,7 +61,7 @@ describe('computeRotation', () => {
 describe('EmbeddedProvider', () => {
   const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
 
-  async function setup(databaseId: string) {
+  async function setup(databaseId: string, withRotation: Rotation = rotation) {
     const knex = await databases.init(databaseId as any);
     const store = await OnCallStore.create({
       database: mockServices.database({ knex, migrations: { skip: false } }),
@@ -79,7 +85,7 @@ describe('EmbeddedProvider', () => {
     const target = {
       provider: 'embedded' as const,
       entityRef: 'component:default/ledger',
-      rotation,
+      rotation: withRotation,
     };
     const trigger = (description: string, user = 'user:default/kim.ek') =>
       provider.trigger(target, {
@@ -88,10 +94,7 @@ describe('EmbeddedProvider', () => {
         triggeredBy: user,
         dedupKey: deriveDedupKey({
           entityRef: target.entityRef,
-          userRef: user,
           description,
-          now: clock,
-          bucketMs: 300_000,
         }),
       });
     return {
@@ -207,6 +210,131 @@ describe('EmbeddedProvider', () => {
       expect(reopened.deduplicated).toBe(false);
       expect(reopened.incident.id).not.toBe(first.incident.id);
       expect(reopened.incident.status).toBe('triggered');
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'two people reporting the same outage make one incident; the second joined it, on %p',
+    async databaseId => {
+      const { trigger, tick, notifications, provider, target } = await setup(
+        databaseId,
+      );
+      const first = await trigger(
+        'Ledger double-posts transfers',
+        'user:default/kim.ek',
+      );
+      tick(7 * 60_000); // minutes later, another engineer, other spacing and case
+      const second = await trigger(
+        '  ledger DOUBLE-posts   transfers ',
+        'user:default/ole.dam',
+      );
+      expect(first).toMatchObject({ deduplicated: false });
+      expect(second).toMatchObject({
+        deduplicated: true,
+        joined: true,
+        incident: { id: first.incident.id },
+      });
+      expect(second.incident.reporters).toEqual([
+        'user:default/kim.ek',
+        'user:default/ole.dam',
+      ]);
+      expect(second.incident.timeline?.map(e => e.type)).toEqual([
+        'triggered',
+        'paged',
+        'joined',
+      ]);
+      // the on-call person is paged once, not per reporter
+      expect(notifications.send).toHaveBeenCalledTimes(1);
+      expect(await provider.listOpenIncidents(target)).toHaveLength(1);
+      // the first reporter pressing again is a plain duplicate, not a join
+      const again = await trigger(
+        'Ledger double-posts transfers',
+        'user:default/kim.ek',
+      );
+      expect(again).toMatchObject({ deduplicated: true, joined: false });
+      // a different summary is a different incident
+      const other = await trigger('Ledger is down', 'user:default/ole.dam');
+      expect(other.deduplicated).toBe(false);
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'an unacknowledged incident pages level 2, then level 3; acknowledging stops it, on %p',
+    async databaseId => {
+      const { trigger, tick, notifications, provider, store } = await setup(
+        databaseId,
+        escalating,
+      );
+      const { incident } = await trigger('Ledger rejects every posting');
+      expect(incident).toMatchObject({
+        escalationLevel: 1,
+        escalationLevels: 3,
+      });
+      const pagedTo = () =>
+        (notifications.send.mock.calls as any[]).map(
+          ([n]) => n.recipients.entityRef,
+        );
+      expect(pagedTo()).toEqual([['user:default/anna.jensen']]);
+
+      tick(9 * 60_000);
+      expect(await provider.escalateDue()).toBe(0);
+      tick(60_000);
+      expect(await provider.escalateDue()).toBe(1);
+      // a second run at the same moment (another replica) pages nobody again
+      expect(await provider.escalateDue()).toBe(0);
+      let now = await store.getIncident(incident.id);
+      expect(now.escalationLevel).toBe(2);
+      expect(pagedTo()).toEqual([
+        ['user:default/anna.jensen'],
+        ['user:default/lars.holm'],
+      ]);
+
+      tick(10 * 60_000);
+      expect(await provider.escalateDue()).toBe(1);
+      now = await store.getIncident(incident.id);
+      expect(now.escalationLevel).toBe(3);
+      expect(
+        now.timeline?.map(e => `${e.type}${e.level ? `@${e.level}` : ''}`),
+      ).toEqual([
+        'triggered',
+        'paged@1',
+        'escalated@2',
+        'paged@2',
+        'escalated@3',
+        'paged@3',
+      ]);
+      expect(now.timeline?.find(e => e.type === 'escalated')).toMatchObject({
+        people: ['user:default/lars.holm'],
+        detail: 'not acknowledged at level 1',
+      });
+
+      // no level 4: nothing more to page
+      tick(60 * 60_000);
+      expect(await provider.escalateDue()).toBe(0);
+
+      // an acknowledged incident does not escalate
+      const second = await trigger('Ledger is slow');
+      await provider.acknowledge(second.incident.id, 'user:default/anna.jensen');
+      tick(60 * 60_000);
+      expect(await provider.escalateDue()).toBe(0);
+      expect(
+        (await store.getIncident(second.incident.id)).timeline?.map(
+          e => e.type,
+        ),
+      ).toEqual(['triggered', 'paged', 'acknowledged']);
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'a page that could not be delivered is in the timeline as notification-failed, on %p',
+    async databaseId => {
+      const { trigger, notifications } = await setup(databaseId);
+      notifications.send.mockRejectedValueOnce(new Error('notifications down'));
+      const { incident } = await trigger('Ledger down');
+      expect(incident.timeline?.map(e => e.type)).toEqual([
+        'triggered',
+        'notification-failed',
+      ]);
     },
   );
 

@@ -5,6 +5,7 @@ import {
   ROUTING_KEY,
   pdOnCall,
   startFakePagerDuty,
+  pdContactMethods,
 } from '../__testUtils__/fakePagerDuty';
 import { deriveDedupKey } from '../dedup';
 import { PagerDutyProvider, PagerDutyRejectedError } from './PagerDutyProvider';
@@ -53,10 +54,7 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
       triggeredBy: 'user:default/anna.jensen',
       dedupKey: deriveDedupKey({
         entityRef: target.entityRef,
-        userRef: 'user:default/anna.jensen',
         description,
-        now: clock,
-        bucketMs: 300_000,
       }),
     });
 
@@ -101,15 +99,33 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
         }),
         pdOnCall({ level: 2, userId: 'PLEAD', name: 'Lars Lead', start: null }),
       ];
+      pd.contactMethods.PANNA = pdContactMethods('PANNA');
       const result = await provider().getOnCall(target);
 
       expect(result.now.map(p => p.name)).toEqual(['Anna Jensen']);
+      // the addresses come from /users/:id/contact_methods (the /oncalls users carry
+      // references only); a person whose contact methods cannot be read has none shown
       expect(result.now[0]).toMatchObject({
         id: 'PANNA',
         email: 'panna@example.com',
         url: 'https://example.pagerduty.com/users/PANNA',
-        contacts: [{ type: 'phone', address: '4155551234', label: 'Mobile' }],
+        contacts: [
+          { type: 'phone', address: '+1 4155551234', label: 'Mobile' },
+          { type: 'email', address: 'panna@bank.example', label: 'Work' },
+        ],
       });
+      expect(result.escalation[1].people[0].contacts).toBeUndefined();
+      expect(
+        pd.calls
+          .filter(c => c.path.startsWith('/users/'))
+          .map(c => c.path)
+          .sort(),
+      ).toEqual([
+        '/users/PANNA/contact_methods',
+        '/users/PCTO/contact_methods',
+        '/users/PERIK/contact_methods',
+        '/users/PLEAD/contact_methods',
+      ]);
       expect(result.next.map(p => p.name)).toEqual(['Erik Berg']);
       expect(result.handoffAt).toBe(iso(14));
       expect(
@@ -168,7 +184,7 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
       pd.failures['/oncalls'] = [{ status: 503 }];
       const result = await provider().getOnCall(target);
       expect(result.now.map(p => p.id)).toEqual(['PANNA']);
-      expect(pd.calls).toHaveLength(2);
+      expect(pd.calls.filter(c => c.path === '/oncalls')).toHaveLength(2);
     });
   });
 
@@ -368,13 +384,13 @@ describe('PagerDutyProvider against a local PagerDuty', () => {
           policies.length
         } policies -> upstream calls per policy: ${perPolicy.join(
           ', ',
-        )} (total ${pd.calls.length})`,
+        )} (total ${pd.calls.filter(c => c.path === '/oncalls').length})`,
       );
       expect(perPolicy).toEqual([1, 1]);
 
       clock = NOW + 61_000;
       await p.getOnCall(target);
-      expect(pd.calls).toHaveLength(3);
+      expect(pd.calls.filter(c => c.path === '/oncalls')).toHaveLength(3);
     });
 
     it('does not cache failures', async () => {

@@ -51,12 +51,17 @@ type PdUser = {
   name?: string;
   email?: string;
   html_url?: string;
-  contact_methods?: {
-    type?: string;
-    summary?: string;
-    address?: string;
-    label?: string;
-  }[];
+  contact_methods?: PdContactMethod[];
+};
+
+/** A contact method; in `/oncalls` only a reference (no address), in `/users/:id/contact_methods` full. */
+type PdContactMethod = {
+  id?: string;
+  type?: string;
+  summary?: string;
+  address?: string;
+  label?: string;
+  country_code?: number;
 };
 
 type PdOnCall = {
@@ -194,6 +199,33 @@ export class PagerDutyProvider implements OnCallProvider<PagerDutyTarget> {
     };
   }
 
+  /**
+   * `GET /users/:id/contact_methods` per person (at most 4 at a time). A person whose contact
+   * methods cannot be read is shown without them (and logged), not failing the whole answer.
+   */
+  private async fetchContactMethods(
+    userIds: string[],
+  ): Promise<Map<string, PdContactMethod[]>> {
+    const result = new Map<string, PdContactMethod[]>();
+    const queue = [...userIds];
+    const worker = async () => {
+      for (let id = queue.shift(); id; id = queue.shift()) {
+        try {
+          const json = (await this.restGet(
+            `/users/${encodeURIComponent(id)}/contact_methods`,
+          )) as { contact_methods?: PdContactMethod[] };
+          result.set(id, json.contact_methods ?? []);
+        } catch (error) {
+          this.options.logger?.warn(
+            `PagerDuty: could not read the contact methods of user ${id}: ${error}`,
+          );
+        }
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    return result;
+  }
+
   private async fetchOnCall(policyId: string): Promise<OnCallSchedule> {
     const nowMs = this.now();
     const since = new Date(nowMs).toISOString();
@@ -215,6 +247,15 @@ export class PagerDutyProvider implements OnCallProvider<PagerDutyTarget> {
       oncalls.push(...pageItems);
       if (!json.more || pageItems.length === 0) break;
       offset += pageItems.length;
+    }
+
+    // /oncalls carries contact method references only: fetch each person's addresses
+    const contactsByUser = await this.fetchContactMethods([
+      ...new Set(oncalls.map(o => o.user?.id).filter(Boolean)),
+    ]);
+    for (const o of oncalls) {
+      const methods = contactsByUser.get(o.user.id);
+      o.user = { ...o.user, contact_methods: methods ?? [] };
     }
 
     const isCurrent = (o: PdOnCall) =>
@@ -379,14 +420,20 @@ export class PagerDutyProvider implements OnCallProvider<PagerDutyTarget> {
 
 function toPerson(user: PdUser): OnCallPerson {
   const contacts = (user.contact_methods ?? [])
-    .map(c => ({
-      type: (c.type ?? 'contact')
-        .replace(/_reference$/, '')
-        .replace(/_contact_method$/, ''),
-      address: c.address ?? c.summary ?? '',
-      label: c.label ?? c.summary,
-    }))
-    .filter(c => c.address);
+    // references (no address) are not contact details: only show what can be dialled or mailed
+    .filter(c => c.address && !(c.type ?? '').endsWith('_reference'))
+    .map(c => {
+      const type = (c.type ?? 'contact').replace(/_contact_method$/, '');
+      const phone = type === 'phone' || type === 'sms';
+      return {
+        type,
+        address:
+          phone && c.country_code
+            ? `+${c.country_code} ${c.address}`
+            : (c.address as string),
+        label: c.label ?? c.summary,
+      };
+    });
   return {
     id: user.id,
     name: user.name ?? user.summary ?? user.id,

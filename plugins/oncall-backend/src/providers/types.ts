@@ -18,6 +18,13 @@ export type Rotation = {
   start: string;
   /** Paged at level 2; defaults to whoever is next in the rotation. */
   escalation: string[];
+  /**
+   * Levels paged after level 1, in order (level 2, level 3, ...). When given it replaces
+   * `escalation`; otherwise level 2 is `escalation` (or whoever is next in the rotation).
+   */
+  escalationLevels?: string[][];
+  /** An unacknowledged incident pages the next level after this many minutes. */
+  escalateAfterMinutes?: number;
   /** Where it was declared, for diagnostics. */
   source: 'config' | 'group';
 };
@@ -64,5 +71,5 @@ export interface OnCallProvider<TTarget extends OnCallTarget = OnCallTarget> {
   trigger(
     target: TTarget,
     input: TriggerInput,
-  ): Promise<{ incident: Incident; deduplicated: boolean }>;
+  ): Promise<{ incident: Incident; deduplicated: boolean; joined?: boolean }>;
 }

@@ -6,24 +6,10 @@ import {
   PermissionsService,
 } from '@backstage/backend-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
-import {
-  CustomErrorBase,
-  InputError,
-  NotAllowedError,
-  NotFoundError,
-} from '@backstage/errors';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
-  AuthorizeResult,
-  ResourcePermission,
-} from '@backstage/plugin-permission-common';
-import {
-  INCIDENT_SEVERITIES,
-  Incident,
-  OnCallResponse,
   ServiceFreeze,
-  TriggerIncidentResponse,
-  oncallIncidentTriggerPermission,
   oncallIncidentUpdatePermission,
 } from '@devplane/plugin-oncall-common';
 import express from 'express';
@@ -31,55 +17,15 @@ import Router from 'express-promise-router';
 import { z } from 'zod';
 import { OnCallConfig } from '../config';
 import { OnCallStore } from '../database/OnCallStore';
-import { deriveDedupKey } from '../dedup';
 import { EmbeddedProvider } from '../providers/EmbeddedProvider';
 import { PagerDutyProvider } from '../providers/PagerDutyProvider';
-import { OnCallProvider, OnCallTarget } from '../providers/types';
-import { ONCALL_HELP, resolveTarget } from '../resolve';
+import { OnCallOperations, nameSchema, parseOrThrow } from './operations';
+import { openApiDocument } from './openapi';
 
-/** 429: the caller triggered too often for this service. */
-export class TooManyRequestsError extends CustomErrorBase {
-  name = 'TooManyRequestsError' as const;
-  statusCode = 429;
-}
+export { TooManyRequestsError } from './operations';
 
-const nameSchema = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a valid entity name');
-
-const triggerSchema = z
-  .object({
-    description: z
-      .string({ required_error: 'description is required' })
-      .trim()
-      .min(1, 'description is required')
-      .max(1024, 'description must be at most 1024 characters'),
-    severity: z
-      .enum(INCIDENT_SEVERITIES as [string, ...string[]])
-      .optional()
-      .default('critical'),
-  })
-  // Unknown fields (e.g. a spoofed `triggeredBy`) are rejected, not ignored: who triggered an
-  // incident always comes from the caller's credentials.
-  .strict();
-
-function describeIssue(i: z.ZodIssue): string {
-  if (i.code === 'unrecognized_keys') {
-    const keys = i.keys.map(k => `'${k.slice(0, 40)}'`).join(', ');
-    return `unknown field(s) ${keys} not allowed (who triggered an incident comes from your credentials)`;
-  }
-  return i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message;
-}
-
-function parseOrThrow<T>(schema: z.ZodType<T, any, any>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new InputError(result.error.issues.map(describeIssue).join('; '));
-  }
-  return result.data;
-}
+/** Written by the shuttle catalog module: the component's shuttle `vars.service`. */
+const SHUTTLE_SERVICE_ANNOTATION = 'devplane.io/shuttle-service';
 
 export type RouterOptions = {
   logger: LoggerService;
@@ -94,193 +40,49 @@ export type RouterOptions = {
   /** Service credentials used to read Group entities while resolving rotations. */
   getServiceCredentials: () => Promise<BackstageCredentials>;
   now?: () => number;
+  /** Shared operations (also used by the actions registry); created here when absent. */
+  operations?: OnCallOperations;
 };
 
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
-  const { httpAuth, permissions, catalog, store, config, auditor } = options;
-  const now = options.now ?? Date.now;
+  const { httpAuth, store, auditor, catalog } = options;
+  const ops = options.operations ?? new OnCallOperations(options);
   const router = Router();
   router.use(express.json({ limit: '16kb' }));
 
-  const providerFor = (target: OnCallTarget): OnCallProvider<any> =>
-    target.provider === 'pagerduty' ? options.pagerduty : options.embedded;
+  // the catalog registers this document as the API entity `oncall-api` (catalog-info/platform-apis.yaml)
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
 
-  async function loadEntity(
-    ref: { kind: string; namespace: string; name: string },
-    credentials: BackstageCredentials,
-  ): Promise<Entity> {
-    const kind = parseOrThrow(nameSchema, ref.kind);
-    const namespace = parseOrThrow(nameSchema, ref.namespace);
-    const name = parseOrThrow(nameSchema, ref.name);
-    const entity = await catalog.getEntityByRef(
-      { kind, namespace, name },
-      { credentials },
-    );
-    if (!entity) {
-      throw new NotFoundError(
-        `No entity ${kind.toLocaleLowerCase(
-          'en-US',
-        )}:${namespace}/${name} in the catalog`,
-      );
-    }
-    return entity;
-  }
-
-  async function targetFor(entity: Entity) {
-    return resolveTarget(entity, {
-      config,
-      loadGroup: async ref =>
-        catalog.getEntityByRef(ref, {
-          credentials: await options.getServiceCredentials(),
-        }),
-    });
-  }
-
-  async function isAllowed(
-    permission: ResourcePermission<'catalog-entity'>,
-    resourceRef: string,
-    credentials: BackstageCredentials,
-  ) {
-    const [decision] = await permissions.authorize(
-      [{ permission, resourceRef }],
-      { credentials },
-    );
-    return decision.result === AuthorizeResult.ALLOW;
-  }
+  const targetFor = ops.targetFor.bind(ops);
+  const providerFor = ops.providerFor.bind(ops);
+  const isAllowed = ops.isAllowed.bind(ops);
 
   router.get('/entities/:kind/:namespace/:name/oncall', async (req, res) => {
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
-    const entity = await loadEntity(req.params, credentials);
-    const target = await targetFor(entity);
-    if (!target) {
-      const body: OnCallResponse = { configured: false, help: ONCALL_HELP };
-      res.json(body);
-      return;
-    }
-    const provider = providerFor(target);
-    const [schedule, openIncidents, canTrigger] = await Promise.all([
-      provider.getOnCall(target),
-      provider.listOpenIncidents(target),
-      httpAuth.credentials(req, { allow: ['user'] }).then(
-        userCredentials =>
-          isAllowed(
-            oncallIncidentTriggerPermission,
-            target.entityRef,
-            userCredentials,
-          ),
-        () => false,
+    res.json(
+      await ops.whoIsOnCall(
+        req.params,
+        credentials,
+        () => httpAuth.credentials(req, { allow: ['user'] }),
       ),
-    ]);
-    const body: OnCallResponse = {
-      configured: true,
-      provider: provider.id,
-      ...schedule,
-      openIncidents,
-      canTrigger,
-    };
-    res.json(body);
+    );
   });
-
-  // Serialises triggers per user and service inside this process, so a burst
-  // of parallel clicks cannot slip past the (database backed) rate limit.
-  const triggerLocks = new Map<string, Promise<unknown>>();
-  async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = triggerLocks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(fn);
-    triggerLocks.set(key, run);
-    try {
-      return await run;
-    } finally {
-      if (triggerLocks.get(key) === run) triggerLocks.delete(key);
-    }
-  }
 
   router.post(
     '/entities/:kind/:namespace/:name/incidents',
     async (req, res) => {
       const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-      const userRef = credentials.principal.userEntityRef;
-      const body = parseOrThrow(triggerSchema, req.body ?? {});
-      const entity = await loadEntity(req.params, credentials);
-      const entityRef = stringifyEntityRef(entity);
-      if (
-        !(await isAllowed(
-          oncallIncidentTriggerPermission,
-          entityRef,
-          credentials,
-        ))
-      ) {
-        throw new NotAllowedError(
-          `You are not allowed to trigger incidents for ${entityRef} (permission oncall.incident.trigger)`,
-        );
-      }
-      const target = await targetFor(entity);
-      if (!target) {
-        throw new InputError(
-          `${entityRef} has no on-call configuration, nobody can be paged.\n${ONCALL_HELP}`,
-        );
-      }
-      const auditorEvent = await auditor.createEvent({
-        eventId: 'incident-trigger',
-        severityLevel: 'high',
+      const result = await ops.trigger(req.params, req.body, credentials, {
         request: req,
-        meta: { entityRef, provider: target.provider, severity: body.severity },
+        onRateLimited: seconds => res.setHeader('Retry-After', String(seconds)),
       });
-      try {
-        const result = await withLock(`${userRef}|${entityRef}`, async () => {
-          const { maxTriggers, windowMs } = config.rateLimit;
-          const recent = await store.countTriggersSince(
-            userRef,
-            entityRef,
-            new Date(now() - windowMs),
-          );
-          if (recent >= maxTriggers) {
-            res.setHeader('Retry-After', String(Math.ceil(windowMs / 1000)));
-            throw new TooManyRequestsError(
-              `Too many incidents triggered for ${entityRef}: at most ${maxTriggers} per ${Math.round(
-                windowMs / 1000,
-              )} seconds per person. The on-call person has already been paged; try again in a minute.`,
-            );
-          }
-          const dedupKey = deriveDedupKey({
-            entityRef,
-            userRef,
-            description: body.description,
-            now: now(),
-            bucketMs: config.dedupWindowMs,
-          });
-          const triggered = await providerFor(target).trigger(target, {
-            description: body.description,
-            severity: body.severity as Incident['severity'],
-            triggeredBy: userRef,
-            dedupKey,
-          });
-          await store.recordTrigger({
-            entityRef,
-            userRef,
-            provider: target.provider,
-            incidentId: triggered.incident.id,
-            dedupKey,
-            now: new Date(now()),
-          });
-          return triggered;
-        });
-        await auditorEvent.success({
-          meta: {
-            incidentId: result.incident.id,
-            deduplicated: result.deduplicated,
-          },
-        });
-        const response: TriggerIncidentResponse = result;
-        res.status(result.deduplicated ? 200 : 201).json(response);
-      } catch (error) {
-        await auditorEvent.fail({ error: error as Error });
-        throw error;
-      }
+      res.status(result.deduplicated ? 200 : 201).json(result);
     },
   );
 
@@ -349,14 +151,43 @@ export async function createRouter(
       allow: ['user', 'service'],
     });
     const name = parseOrThrow(nameSchema, req.params.name);
-    const entity = await loadEntity(
-      { kind: 'component', namespace: 'default', name },
-      credentials,
-    );
-    const target = await targetFor(entity);
-    const incidents = target
-      ? await providerFor(target).listOpenIncidents(target)
-      : await store.listOpenIncidents(stringifyEntityRef(entity));
+    // The release manager names services by shuttle's `vars.service`, which need not be the
+    // component's name: look the service up both ways (entity ref, and the shuttle-service
+    // annotation the shuttle module writes) and freeze on any open incident of either.
+    const [byName, { items: byShuttleService }] = await Promise.all([
+      catalog.getEntityByRef(
+        { kind: 'component', namespace: 'default', name },
+        { credentials },
+      ),
+      catalog.getEntities(
+        {
+          filter: {
+            kind: 'component',
+            [`metadata.annotations.${SHUTTLE_SERVICE_ANNOTATION}`]: name,
+          },
+        },
+        { credentials },
+      ),
+    ]);
+    const entities = new Map<string, Entity>();
+    for (const e of [byName, ...byShuttleService]) {
+      if (e) entities.set(stringifyEntityRef(e), e);
+    }
+    if (entities.size === 0) {
+      throw new NotFoundError(
+        `No component named '${name}' and none with shuttle vars.service '${name}' in the catalog`,
+      );
+    }
+    const incidents = (
+      await Promise.all(
+        [...entities.entries()].map(async ([entityRef, entity]) => {
+          const target = await targetFor(entity);
+          return target
+            ? providerFor(target).listOpenIncidents(target)
+            : store.listOpenIncidents(entityRef);
+        }),
+      )
+    ).flat();
     const body: ServiceFreeze = {
       service: name,
       frozen: incidents.length > 0,

@@ -28,6 +28,19 @@ export type RollbackOutcome = {
   message: string;
 };
 
+/** What a rollback would change in production (subset of the release manager's `ManifestDiff`). */
+export type RollbackPreview = {
+  fromArtifactId?: string;
+  toArtifactId: string;
+  files: Array<{
+    path: string;
+    change: 'added' | 'removed' | 'modified' | 'unchanged';
+  }>;
+};
+
+/** The incident a rollback is the remedy for (recorded as the rollback's reason). */
+export type RollbackIncident = { id: string; title: string };
+
 /** The production environment of the release manager, as the incident dialog uses it. */
 export const PRODUCTION_ENVIRONMENT = 'prod';
 
@@ -46,8 +59,17 @@ export interface OnCallApi {
    * undefined when the release manager is not installed or does not know the service (404).
    */
   getProductionReleases(service: string, limit?: number): Promise<ProductionRelease[] | undefined>;
-  /** Rolls production back to an artifact, overriding the incident freeze (the rollback is the remedy). */
-  rollbackProduction(service: string, artifactId: string): Promise<RollbackOutcome>;
+  /** What rolling production back to the artifact would change (the release manager's diff). */
+  previewRollback(service: string, artifactId: string): Promise<RollbackPreview>;
+  /**
+   * Rolls production back to an artifact, overriding the incident freeze (the rollback is the
+   * remedy); the incident, when given, is recorded as the rollback's reason.
+   */
+  rollbackProduction(
+    service: string,
+    artifactId: string,
+    incident?: RollbackIncident,
+  ): Promise<RollbackOutcome>;
 }
 
 /** @public */
@@ -132,7 +154,29 @@ export class OnCallClient implements OnCallApi {
     return page.items ?? [];
   }
 
-  async rollbackProduction(service: string, artifactId: string) {
+  async previewRollback(service: string, artifactId: string) {
+    const res = await this.callReleaseManager(
+      `/services/${encodeURIComponent(service)}/diff?environment=${PRODUCTION_ENVIRONMENT}&artifactId=${encodeURIComponent(artifactId)}`,
+    );
+    if (!res.ok) {
+      throw await ResponseError.fromResponse(res);
+    }
+    return (await res.json()) as RollbackPreview;
+  }
+
+  async rollbackProduction(
+    service: string,
+    artifactId: string,
+    incident?: RollbackIncident,
+  ) {
+    // one line, no control characters: the reason becomes a commit trailer
+    const about = incident
+      ? `incident ${incident.id} (${incident.title
+          // eslint-disable-next-line no-control-regex
+          .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+          .trim()
+          .slice(0, 120)})`
+      : undefined;
     const res = await this.callReleaseManager('/rollbacks', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -140,8 +184,12 @@ export class OnCallClient implements OnCallApi {
         service,
         environment: PRODUCTION_ENVIRONMENT,
         artifactId,
-        reason: 'rollback from incident',
-        overrideFreeze: { reason: 'rollback during incident' },
+        reason: about ? `rollback for ${about}` : 'rollback from incident',
+        overrideFreeze: {
+          reason: about
+            ? `rollback is the remedy for ${about}`
+            : 'rollback during incident',
+        },
       }),
     });
     if (!res.ok) {

@@ -1,2 +1,8 @@
 export { OnCallClient, onCallApiRef, PRODUCTION_ENVIRONMENT } from './OnCallClient';
-export type { OnCallApi, ProductionRelease, RollbackOutcome } from './OnCallClient';
+export type {
+  OnCallApi,
+  ProductionRelease,
+  RollbackIncident,
+  RollbackOutcome,
+  RollbackPreview,
+} from './OnCallClient';

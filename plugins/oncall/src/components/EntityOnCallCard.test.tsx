@@ -7,6 +7,7 @@ import { ResponseError } from '@backstage/errors';
 import { OnCallResponse } from '@devplane/plugin-oncall-common';
 import { OnCallApi, onCallApiRef } from '../api';
 import { EntityOnCallCard } from './EntityOnCallCard';
+import { signalApiRef } from '@backstage/plugin-signals-react';
 
 const entity: Entity = {
   apiVersion: 'backstage.io/v1alpha1',
@@ -65,6 +66,7 @@ function mockApi(overrides: Partial<OnCallApi> = {}): jest.Mocked<OnCallApi> {
     getServiceFreeze: jest.fn(),
     getProductionReleases: jest.fn(async () => undefined),
     rollbackProduction: jest.fn(),
+    previewRollback: jest.fn(),
     ...overrides,
   } as jest.Mocked<OnCallApi>;
 }
@@ -98,6 +100,86 @@ describe('EntityOnCallCard', () => {
       namespace: 'default',
       name: 'ledger',
     });
+  });
+
+  it('shows the escalation level, the timeline and a failed notification, and reloads on a signal', async () => {
+    if (!configured.configured) throw new Error('fixture');
+    const base = configured.openIncidents[0];
+    const at = '2025-01-07T12:00:00.000Z';
+    const escalated: OnCallResponse = {
+      ...configured,
+      openIncidents: [
+        {
+          ...base,
+          escalationLevel: 2,
+          escalationLevels: 3,
+          reporters: ['user:default/kim.ek', 'user:default/ole.dam'],
+          timeline: [
+            { at, type: 'triggered', actor: 'user:default/kim.ek' },
+            { at, type: 'paged', level: 1, people: ['user:default/anna.jensen'] },
+            { at, type: 'joined', actor: 'user:default/ole.dam' },
+            {
+              at,
+              type: 'escalated',
+              level: 2,
+              people: ['user:default/lars.holm'],
+              detail: 'not acknowledged at level 1',
+            },
+            {
+              at,
+              type: 'notification-failed',
+              level: 2,
+              people: ['user:default/lars.holm'],
+            },
+          ],
+        },
+      ],
+    };
+    const getOnCall = jest
+      .fn()
+      .mockResolvedValueOnce(configured)
+      .mockResolvedValue(escalated);
+    const listeners = new Map<string, (m: any) => void>();
+    const signals = {
+      subscribe: (channel: string, onMessage: (m: any) => void) => {
+        listeners.set(channel, onMessage);
+        return { unsubscribe: () => listeners.delete(channel) };
+      },
+    };
+    await renderInTestApp(
+      <TestApiProvider
+        apis={[
+          [onCallApiRef, mockApi({ getOnCall })],
+          [signalApiRef, signals],
+        ]}
+      >
+        <EntityProvider entity={entity}>
+          <EntityOnCallCard />
+        </EntityProvider>
+      </TestApiProvider>,
+    );
+    expect(await screen.findByText('Ledger double-posts')).toBeInTheDocument();
+    expect(screen.queryByText('level 2 of 3')).not.toBeInTheDocument();
+
+    // the backend announces a change of this entity's incidents: the card reloads by itself
+    await waitFor(() =>
+      expect(listeners.has('oncall:component:default/ledger')).toBe(true),
+    );
+    listeners.get('oncall:component:default/ledger')!({
+      entityRef: 'component:default/ledger',
+    });
+    expect(await screen.findByText('level 2 of 3')).toBeInTheDocument();
+    expect(screen.getByText('notification failed')).toBeInTheDocument();
+    const timeline = screen.getByRole('list', { name: 'Incident timeline' });
+    expect(timeline).toHaveTextContent(
+      'escalated to level 2 (not acknowledged at level 1)',
+    );
+    expect(timeline).toHaveTextContent('ole.dam reported it too');
+    expect(timeline).toHaveTextContent(
+      'notification failed: level 2 (lars.holm) was not reached',
+    );
+    expect(screen.getByText(/reported by kim.ek, ole.dam/)).toBeInTheDocument();
+    expect(getOnCall).toHaveBeenCalledTimes(2);
   });
 
   it('explains how to configure on-call when there is none', async () => {

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import {
   Box,
   Button,
@@ -18,13 +18,19 @@ import {
   ResponseErrorPanel,
 } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
-import { getCompoundEntityRef } from '@backstage/catalog-model';
+import {
+  getCompoundEntityRef,
+  stringifyEntityRef,
+} from '@backstage/catalog-model';
 import { useEntity } from '@backstage/plugin-catalog-react';
 import {
   Incident,
+  IncidentEvent,
   OnCallPerson,
   OnCallResponse,
+  oncallSignalChannel,
 } from '@devplane/plugin-oncall-common';
+import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { onCallApiRef } from '../api';
 import { TriggerIncidentDialog } from './TriggerIncidentDialog';
@@ -74,12 +80,53 @@ const People = ({ people }: { people: OnCallPerson[] }) => (
   </>
 );
 
+const who = (refs: string[] = []) =>
+  refs.map(r => r.replace(/^user:(default\/)?/, '')).join(', ');
+
+function describeEvent(e: IncidentEvent): string {
+  switch (e.type) {
+    case 'triggered':
+      return `triggered by ${who([e.actor ?? ''])}`;
+    case 'joined':
+      return `${who([e.actor ?? ''])} reported it too`;
+    case 'paged':
+      return `level ${e.level} paged: ${who(e.people)}`;
+    case 'escalated':
+      return `escalated to level ${e.level} (${e.detail ?? 'not acknowledged'})`;
+    case 'notification-failed':
+      return `notification failed: level ${e.level} (${who(e.people)}) was not reached`;
+    default:
+      return `${e.type} by ${who([e.actor ?? ''])}`;
+  }
+}
+
+/** The incident's steps (paged, escalated, acknowledged ...), oldest first. */
+const Timeline = ({ events }: { events: IncidentEvent[] }) => (
+  <Box component="ol" aria-label="Incident timeline" m={0} pl={2}>
+    {events.map((e, i) => (
+      <Typography
+        component="li"
+        variant="caption"
+        display="block"
+        key={i}
+        color={e.type === 'notification-failed' ? 'error' : 'textSecondary'}
+      >
+        {new Date(e.at).toLocaleTimeString()} — {describeEvent(e)}
+      </Typography>
+    ))}
+  </Box>
+);
+
 const IncidentRow = (props: {
   incident: Incident;
   onAction: (action: 'acknowledge' | 'resolve', id: string) => void;
   busy: boolean;
 }) => {
   const { incident } = props;
+  const pages = (incident.timeline ?? []).filter(
+    e => e.type === 'paged' || e.type === 'notification-failed',
+  );
+  const failedPage = pages[pages.length - 1]?.type === 'notification-failed';
   return (
     <ListItem divider>
       <ListItemText
@@ -96,13 +143,49 @@ const IncidentRow = (props: {
             ) : (
               incident.title
             )}
+            {incident.escalationLevel !== undefined &&
+              incident.escalationLevels !== undefined &&
+              incident.escalationLevels > 0 && (
+                <Chip
+                  size="small"
+                  variant="outlined"
+                  label={`level ${incident.escalationLevel} of ${incident.escalationLevels}`}
+                  style={{ marginLeft: 8 }}
+                />
+              )}
+            {failedPage && (
+              <Chip
+                size="small"
+                color="secondary"
+                label="notification failed"
+                style={{ marginLeft: 8 }}
+              />
+            )}
           </>
         }
-        secondary={`${incident.severity} · ${new Date(
-          incident.createdAt,
-        ).toLocaleString()}${
-          incident.triggeredBy ? ` · by ${incident.triggeredBy}` : ''
-        }${incident.assignedTo ? ` · paged ${incident.assignedTo}` : ''}`}
+        secondaryTypographyProps={{ component: 'div' }}
+        secondary={
+          <>
+            {`${incident.severity} · ${new Date(
+              incident.createdAt,
+            ).toLocaleString()}${
+              incident.reporters?.length
+                ? ` · reported by ${who(incident.reporters)}`
+                : ''
+            }${
+              !incident.reporters?.length && incident.triggeredBy
+                ? ` · by ${incident.triggeredBy}`
+                : ''
+            }${
+              !incident.timeline && incident.assignedTo
+                ? ` · paged ${incident.assignedTo}`
+                : ''
+            }`}
+            {incident.timeline && incident.timeline.length > 0 && (
+              <Timeline events={incident.timeline} />
+            )}
+          </>
+        }
       />
       {incident.actionable && (
         <ListItemSecondaryAction>
@@ -237,6 +320,16 @@ export const EntityOnCallCard = () => {
     () => api.getOnCall(ref),
     [api, ref.kind, ref.namespace, ref.name],
   );
+
+  // live: the backend signals every change to this entity's incidents (trigger, join, page,
+  // escalation, acknowledge, resolve), from any replica
+  const { lastSignal } = useSignal(
+    oncallSignalChannel(stringifyEntityRef(entity)),
+  );
+  useEffect(() => {
+    if (lastSignal) retry();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [lastSignal]);
 
   const onAction = async (action: 'acknowledge' | 'resolve', id: string) => {
     setBusy(true);

@@ -59,7 +59,36 @@ function backend(options: {
       body: init?.body ? JSON.parse(String(init.body)) : undefined,
     };
     calls.push(call);
+    if (url.includes('/api/oncall/entities/') && call.method === 'POST') {
+      return json(201, {
+        deduplicated: false,
+        incident: {
+          id: 'inc-7',
+          provider: 'embedded',
+          entityRef: 'component:default/payments-gateway-component',
+          title: call.body.description,
+          severity: 'critical',
+          status: 'triggered',
+          createdAt: new Date().toISOString(),
+          actionable: true,
+          timeline: [
+            { at: new Date().toISOString(), type: 'paged', level: 1, people: ['user:default/anna.jensen'] },
+          ],
+        },
+      });
+    }
     if (url.includes('/api/oncall/entities/')) return json(200, onCall);
+    if (url.includes('/api/release-manager/services/') && url.includes('/diff?')) {
+      return json(200, {
+        environment: 'prod',
+        fromArtifactId: 'main-cccccccccc-1111111111',
+        toArtifactId: new URL(url).searchParams.get('artifactId'),
+        files: [
+          { path: 'deployment.yaml', change: 'modified', patch: '-image: v3\n+image: v2' },
+          { path: 'service.yaml', change: 'unchanged' },
+        ],
+      });
+    }
     if (url.includes('/api/release-manager/services/') && call.method === 'GET') {
       return options.releases ? options.releases(call) : json(200, { items: releases });
     }
@@ -125,10 +154,35 @@ describe('last production releases in the incident dialog', () => {
     });
 
     const { user, dialog } = await openDialog(client);
+    // the incident is triggered first: the rollback records it as its reason
+    await user.type(within(dialog).getByLabelText('description'), 'Card payments fail');
+    await user.click(within(dialog).getByRole('button', { name: 'Trigger' }));
+    expect(await within(dialog).findByText(/anna.jensen has been paged/)).toBeInTheDocument();
+
     const button = await within(dialog).findByRole('button', {
       name: 'Roll back to main-bbbbbbbbbb-1111111111',
     });
+    // one click only asks: what runs now, what will run, which files change, the reason
     await user.click(button);
+    let confirm = await screen.findByRole('dialog', { name: /roll payment-gateway back in prod/i });
+    expect(confirm).toHaveTextContent(
+      'prod runs main-cccccccccc-1111111111 now; after the rollback it runs main-bbbbbbbbbb-1111111111',
+    );
+    expect(confirm).toHaveTextContent('incident inc-7 (Card payments fail)');
+    expect(await within(confirm).findByText('modified: deployment.yaml')).toBeInTheDocument();
+    expect(within(confirm).queryByText(/service.yaml/)).not.toBeInTheDocument();
+    // cancel: nothing is sent
+    await user.click(within(confirm).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() =>
+      expect(screen.queryByRole('dialog', { name: /roll payment-gateway back/i })).not.toBeInTheDocument(),
+    );
+    expect(calls.filter(c => c.url.endsWith('/rollbacks'))).toHaveLength(0);
+
+    await user.click(button);
+    confirm = await screen.findByRole('dialog', { name: /roll payment-gateway back in prod/i });
+    await user.click(
+      within(confirm).getByRole('button', { name: 'Confirm rollback to main-bbbbbbbbbb-1111111111' }),
+    );
     expect(await within(dialog).findByText('Rolling back…')).toBeInTheDocument();
     for (const b of within(dialog).getAllByRole('button', { name: /roll back to/i })) {
       expect(b).toBeDisabled();
@@ -138,7 +192,7 @@ describe('last production releases in the incident dialog', () => {
     expect(
       await within(dialog).findByText('Rolled back main-bbbbbbbbbb-1111111111 to prod'),
     ).toBeInTheDocument();
-    const posts = calls.filter(c => c.method === 'POST');
+    const posts = calls.filter(c => c.url.endsWith('/rollbacks'));
     expect(posts).toEqual([
       {
         url: 'http://backend.test/api/release-manager/rollbacks',
@@ -147,8 +201,10 @@ describe('last production releases in the incident dialog', () => {
           service: 'payment-gateway',
           environment: 'prod',
           artifactId: 'main-bbbbbbbbbb-1111111111',
-          reason: 'rollback from incident',
-          overrideFreeze: { reason: 'rollback during incident' },
+          reason: 'rollback for incident inc-7 (Card payments fail)',
+          overrideFreeze: {
+            reason: 'rollback is the remedy for incident inc-7 (Card payments fail)',
+          },
         },
       },
     ]);
@@ -172,6 +228,9 @@ describe('last production releases in the incident dialog', () => {
     const { user, dialog } = await openDialog(client);
     await user.click(
       await within(dialog).findByRole('button', { name: 'Roll back to main-aaaaaaaaaa-1111111111' }),
+    );
+    await user.click(
+      await screen.findByRole('button', { name: 'Confirm rollback to main-aaaaaaaaaa-1111111111' }),
     );
     const alert = await within(dialog).findByText(/^Rollback to main-aaaaaaaaaa-1111111111 failed:/);
     expect(alert).toHaveTextContent(

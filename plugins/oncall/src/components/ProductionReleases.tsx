@@ -2,6 +2,10 @@ import { useState } from 'react';
 import {
   Button,
   CircularProgress,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogTitle,
   List,
   ListItem,
   ListItemSecondaryAction,
@@ -12,7 +16,12 @@ import {
 import Alert from '@material-ui/lab/Alert';
 import { useApi } from '@backstage/core-plugin-api';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
-import { onCallApiRef, PRODUCTION_ENVIRONMENT, RollbackOutcome } from '../api';
+import {
+  onCallApiRef,
+  PRODUCTION_ENVIRONMENT,
+  RollbackIncident,
+  RollbackOutcome,
+} from '../api';
 
 /** "5 minutes ago", "3 hours ago", "2 days ago"; the full time is in the tooltip. */
 export function ago(iso: string, now = Date.now()): string {
@@ -37,8 +46,95 @@ function plainMessage(e: unknown): string {
  * each earlier artifact with a "Roll back to this" button. Renders nothing when the release
  * manager is not installed, does not know the service, or nothing was released yet.
  */
-export const ProductionReleases = (props: { service: string }) => {
+/**
+ * Asks before a production rollback: what runs now, what will run, which manifest files change,
+ * and the incident recorded as the reason.
+ */
+const ConfirmRollback = (props: {
+  service: string;
+  running: string;
+  target: string;
+  incident?: RollbackIncident;
+  onCancel: () => void;
+  onConfirm: () => void;
+}) => {
   const api = useApi(onCallApiRef);
+  const preview = useAsyncRetry(
+    () => api.previewRollback(props.service, props.target),
+    [api, props.service, props.target],
+  );
+  const changed = preview.value?.files.filter(f => f.change !== 'unchanged');
+  return (
+    <Dialog
+      open
+      onClose={props.onCancel}
+      fullWidth
+      maxWidth="sm"
+      aria-labelledby="oncall-rollback-confirm-title"
+    >
+      <DialogTitle id="oncall-rollback-confirm-title">
+        Roll {props.service} back in {PRODUCTION_ENVIRONMENT}?
+      </DialogTitle>
+      <DialogContent>
+        <Typography variant="body2">
+          {PRODUCTION_ENVIRONMENT} runs <code>{props.running}</code> now; after the rollback it
+          runs <code>{props.target}</code>. The production freeze is overridden for this
+          rollback.
+        </Typography>
+        <Typography variant="body2" style={{ marginTop: 8 }}>
+          Reason recorded in the release:{' '}
+          {props.incident ? (
+            <strong>
+              incident {props.incident.id} ({props.incident.title})
+            </strong>
+          ) : (
+            <strong>rollback from incident</strong>
+          )}
+        </Typography>
+        <Typography variant="subtitle2" style={{ marginTop: 12 }}>
+          Manifest changes
+        </Typography>
+        {preview.loading && <CircularProgress size={14} />}
+        {preview.error && (
+          <Alert severity="warning">
+            Could not load what changes: {plainMessage(preview.error)}
+          </Alert>
+        )}
+        {changed && changed.length === 0 && (
+          <Typography variant="body2">No manifest changes.</Typography>
+        )}
+        {changed && changed.length > 0 && (
+          <List dense disablePadding aria-label="Manifest changes">
+            {changed.map(f => (
+              <ListItem key={f.path} disableGutters>
+                <ListItemText primary={`${f.change}: ${f.path}`} />
+              </ListItem>
+            ))}
+          </List>
+        )}
+      </DialogContent>
+      <DialogActions>
+        <Button onClick={props.onCancel}>Cancel</Button>
+        <Button
+          color="secondary"
+          variant="contained"
+          onClick={props.onConfirm}
+          aria-label={`Confirm rollback to ${props.target}`}
+        >
+          Roll back
+        </Button>
+      </DialogActions>
+    </Dialog>
+  );
+};
+
+export const ProductionReleases = (props: {
+  service: string;
+  /** The incident the rollback answers, recorded as its reason. */
+  incident?: RollbackIncident;
+}) => {
+  const api = useApi(onCallApiRef);
+  const [confirming, setConfirming] = useState<string>();
   const [busyFor, setBusyFor] = useState<string>();
   const [outcome, setOutcome] = useState<
     { ok: true; result: RollbackOutcome } | { ok: false; artifactId: string; message: string }
@@ -68,10 +164,15 @@ export const ProductionReleases = (props: { service: string }) => {
   const running = value[0].artifactId;
 
   const rollback = async (artifactId: string) => {
+    setConfirming(undefined);
     setBusyFor(artifactId);
     setOutcome(undefined);
     try {
-      const result = await api.rollbackProduction(props.service, artifactId);
+      const result = await api.rollbackProduction(
+        props.service,
+        artifactId,
+        props.incident,
+      );
       setOutcome({ ok: true, result });
       retry();
     } catch (e) {
@@ -109,7 +210,7 @@ export const ProductionReleases = (props: { service: string }) => {
                   size="small"
                   variant="outlined"
                   disabled={busyFor !== undefined}
-                  onClick={() => rollback(r.artifactId)}
+                  onClick={() => setConfirming(r.artifactId)}
                   aria-label={`Roll back to ${r.artifactId}`}
                   startIcon={busyFor === r.artifactId ? <CircularProgress size={14} /> : undefined}
                 >
@@ -120,6 +221,16 @@ export const ProductionReleases = (props: { service: string }) => {
           </ListItem>
         ))}
       </List>
+      {confirming && (
+        <ConfirmRollback
+          service={props.service}
+          running={running}
+          target={confirming}
+          incident={props.incident}
+          onCancel={() => setConfirming(undefined)}
+          onConfirm={() => rollback(confirming)}
+        />
+      )}
       {outcome?.ok === true && (
         <Alert severity={outcome.result.changed ? 'success' : 'info'}>
           {outcome.result.message}

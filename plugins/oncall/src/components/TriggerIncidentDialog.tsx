@@ -25,6 +25,64 @@ import {
 import { onCallApiRef } from '../api';
 import { ProductionReleases } from './ProductionReleases';
 
+/** Who the last page went to and whether it was delivered, from the incident's timeline. */
+function lastPage(result: TriggerIncidentResponse) {
+  const pages = (result.incident.timeline ?? []).filter(
+    e => e.type === 'paged' || e.type === 'notification-failed',
+  );
+  return pages[pages.length - 1];
+}
+
+const names = (refs: string[] = []) =>
+  refs.map(r => r.replace(/^user:(default\/)?/, '')).join(', ');
+
+/** What happened to a trigger: opened and paged, paged but undelivered, or joined. */
+export const TriggerOutcome = ({
+  result,
+}: {
+  result: TriggerIncidentResponse;
+}) => {
+  const { incident } = result;
+  if (result.joined) {
+    return (
+      <Alert severity="info">
+        This outage was already reported: you joined the open incident{' '}
+        <strong>{incident.id}</strong> ({incident.title}), reported by{' '}
+        {names(incident.reporters?.slice(0, -1) ?? [incident.triggeredBy ?? ''])}
+        . It is <strong>{incident.status}</strong>; nobody was paged again.
+      </Alert>
+    );
+  }
+  if (result.deduplicated) {
+    return (
+      <Alert severity="info">
+        Already open: <strong>{incident.id}</strong> is{' '}
+        <strong>{incident.status}</strong>.
+      </Alert>
+    );
+  }
+  const page = lastPage(result);
+  let paged = '.';
+  if (page) paged = `, ${names(page.people)} has been paged.`;
+  else if (incident.assignedTo) paged = `, sent to ${incident.assignedTo}.`;
+  if (page?.type === 'notification-failed') {
+    return (
+      <Alert severity="warning">
+        Incident <strong>{incident.id}</strong> is{' '}
+        <strong>{incident.status}</strong>, but the notification to{' '}
+        {names(page.people)} failed: call them directly.
+      </Alert>
+    );
+  }
+  return (
+    <Alert severity="success">
+      Incident <strong>{incident.id}</strong> is{' '}
+      <strong>{incident.status}</strong>
+      {paged}
+    </Alert>
+  );
+};
+
 /**
  * The Trigger dialog: description (required) and severity; reports the incident id and status.
  * Below, the service's last production releases with a rollback button (when the release
@@ -85,14 +143,7 @@ export const TriggerIncidentDialog = (props: {
       <DialogTitle>Trigger an incident for {props.entity.name}</DialogTitle>
       <DialogContent>
         {result ? (
-          <Alert severity="success">
-            {result.deduplicated ? 'Already open: ' : 'Incident '}
-            <strong>{result.incident.id}</strong> is{' '}
-            <strong>{result.incident.status}</strong>
-            {result.incident.assignedTo
-              ? `, ${result.incident.assignedTo} has been paged.`
-              : '.'}
-          </Alert>
+          <TriggerOutcome result={result} />
         ) : (
           <>
             <DialogContentText>
@@ -136,7 +187,14 @@ export const TriggerIncidentDialog = (props: {
             )}
           </>
         )}
-        <ProductionReleases service={props.service ?? props.entity.name} />
+        <ProductionReleases
+          service={props.service ?? props.entity.name}
+          incident={
+            result
+              ? { id: result.incident.id, title: result.incident.title }
+              : undefined
+          }
+        />
       </DialogContent>
       <DialogActions>
         <Button onClick={close}>{result ? 'Close' : 'Cancel'}</Button>

@@ -36,6 +36,8 @@ export interface RolloutUpdate {
   desired?: number;
   message?: string;
   logLines?: string[];
+  reason?: string;
+  simulated?: boolean;
 }
 
 type ArtifactRow = {
@@ -77,6 +79,8 @@ type ReleaseRow = {
   desired?: number | null;
   status_message?: string | null;
   log_lines?: string | null;
+  status_reason?: string | null;
+  simulated?: boolean | number | null;
   status_updated_at?: string | null;
 };
 
@@ -259,6 +263,8 @@ export class ReleaseManagerStore {
         's.desired as desired',
         's.message as status_message',
         's.log_lines as log_lines',
+        's.reason as status_reason',
+        's.simulated as simulated',
         's.updated_at as status_updated_at',
       );
   }
@@ -339,6 +345,8 @@ export class ReleaseManagerStore {
         desired: update.desired ?? null,
         message: update.message ?? null,
         log_lines: update.logLines ? JSON.stringify(update.logLines) : null,
+        reason: update.reason ?? null,
+        simulated: update.simulated ?? false,
         updated_at: new Date().toISOString(),
       })
       .onConflict('release_id')
@@ -410,6 +418,8 @@ function toRelease(row: ReleaseRow): Release {
           desired: row.desired ?? undefined,
           message: row.status_message ?? undefined,
           logLines: row.log_lines ? JSON.parse(row.log_lines) : undefined,
+          reason: row.status_reason ?? undefined,
+          ...(row.simulated ? { simulated: true } : {}),
           updatedAt: row.status_updated_at ?? undefined,
         }
       : { state: 'pending' },

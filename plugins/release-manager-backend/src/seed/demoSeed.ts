@@ -155,19 +155,8 @@ export async function seedDemo(options: {
           SEED_ACTOR,
         );
       }
-      for (const env of envs) {
-        const current = (await manager.status(service)).find(s => s.environment === env.name);
-        if (!current?.release) continue;
-        await manager.reportStatus({
-          service,
-          environment: env.name,
-          artifactId: current.release.artifactId,
-          state: env.production ? 'succeeded' : 'progressing',
-          ready: env.production ? 3 : 1,
-          desired: env.production ? 3 : 2,
-          message: env.production ? 'Rolled out' : 'Rolling out',
-        });
-      }
+      // No rollout states are invented here: a cluster reports them (the cluster agent, or in the
+      // embedded default the simulated cluster, labelled "simulated").
       seeded.push(service);
     } catch (e: any) {
       logger.warn(`Demo seed of ${service} failed: ${e?.message ?? e}`);

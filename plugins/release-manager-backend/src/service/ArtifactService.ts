@@ -10,6 +10,7 @@ import { NotAllowedError } from '@backstage/errors';
 import { autoReleasePolicies, invalidBranchReason } from './policies';
 import type { ReleaseService } from './ReleaseService';
 import { check, validateUpload } from './uploadValidation';
+import { annotateManifests } from '../push/annotate';
 
 /** Artifacts: upload (validated, then the auto-releases it triggers), lookup, listing, manifests. */
 export class ArtifactService extends ReleaseManagerPart {
@@ -29,10 +30,12 @@ export class ArtifactService extends ReleaseManagerPart {
 
   /** Stores an artifact and runs the auto-releases it triggers. */
   async uploadArtifact(
-    upload: ArtifactUpload,
+    raw: ArtifactUpload,
     actor: Actor,
   ): Promise<{ artifact: Artifact; autoReleases: ReleaseResult[] }> {
-    validateUpload(upload, this.envs);
+    validateUpload(raw, this.envs);
+    // workloads carry the artifact annotation the cluster agent watches
+    const upload = { ...raw, manifests: annotateManifests(raw.manifests, raw.spec.service, raw.spec.id) };
     this.guardrails.checkManifests(upload);
     const { spec } = upload;
     if (await this.store.getArtifact(spec.service, spec.id)) {

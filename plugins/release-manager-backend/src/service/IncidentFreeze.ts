@@ -46,8 +46,8 @@ export interface OnCallFreezeCheckerOptions {
  * Asks the on-call backend (`GET /api/oncall/services/:name/freeze`) over HTTP with the
  * release manager's own service credentials. Never throws: anything but a well-formed
  * answer (network error, timeout, 5xx, 401/403, bad JSON) is `{checked: false}` and logged
- * as a warning; a 404 (on-call not installed, or the service unknown to it) means "no
- * incident" and is logged at debug level.
+ * as a warning; so is a 404 (on-call not installed, or the service unknown to it): the
+ * release goes ahead and its answer carries the warning.
  */
 export class OnCallFreezeChecker implements FreezeChecker {
   private readonly timeoutMs: number;
@@ -76,9 +76,12 @@ export class OnCallFreezeChecker implements FreezeChecker {
       );
       status = res.status;
       if (res.status === 404) {
+        // on-call not installed, or neither a component nor a shuttle vars.service of that name:
+        // the freeze could not be checked, and the person releasing must see that
         await res.body?.cancel();
-        logger.debug(`On-call knows no service '${service}' (404); no incident freeze applies`);
-        return { checked: true, frozen: false, incidents: [] };
+        const warning = `on-call knows no service '${service}' (no component of that name or shuttle vars.service); incident freeze of ${service} not checked`;
+        logger.warn(`Release manager: ${warning}`);
+        return { checked: false, warning };
       }
       if (!res.ok) {
         await res.body?.cancel();

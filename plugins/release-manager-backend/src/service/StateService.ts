@@ -129,7 +129,7 @@ export class StateService extends ReleaseManagerPart {
         artifactId: report.artifactId,
         releaseId: release.id,
       },
-      title: `${report.service}: ${report.artifactId} in ${report.environment} is ${report.state}${progress}`,
+      title: `${report.service}: ${report.artifactId} in ${report.environment} is ${report.state}${progress}${report.reason ? ` (${report.reason})` : ''}${report.simulated ? ' [simulated cluster]' : ''}`,
       description: [report.message, ...(report.logLines ?? []).slice(-10)].filter(Boolean).join('\n'),
       squad: await this.store.squadOf(report.service),
       severity: report.state === 'failed' ? 'critical' : 'normal',

@@ -10,7 +10,6 @@ import {
 import { InputError, NotAllowedError } from '@backstage/errors';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import {
-  AuthorizeResult,
   BasicPermission,
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
@@ -19,13 +18,13 @@ import {
   invalidNameReason,
   releaseManagerArtifactCreatePermission,
   releaseManagerPolicyWritePermission,
-  releaseManagerPromoteProductionPermission,
-  releaseManagerReleasePermission,
   releaseManagerRolloutStatusPermission,
 } from '@devplane/plugin-release-manager-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
+import { intakeArtifact } from './artifactIntake';
 import { openApiDocument } from './openapi';
+import { ReleaseOperations } from './operations';
 import { Actor, ReleaseManager } from './ReleaseManager';
 import { assertMayUpload } from './uploaders';
 import {
@@ -33,9 +32,6 @@ import {
   autoReleaseBodySchema,
   branchRestrictionBodySchema,
   parseBody,
-  promoteRequestSchema,
-  releaseRequestSchema,
-  rollbackRequestSchema,
   rolloutStatusSchema,
 } from './schemas';
 
@@ -49,6 +45,8 @@ export interface RouterOptions {
   catalog: CatalogService;
   auditor: AuditorService;
   logger: LoggerService;
+  /** Shared caller-facing operations (also used by the actions registry); created here when absent. */
+  operations?: ReleaseOperations;
   /** JSON body limit; bigger bodies get 413 before any validation. */
   bodyLimit?: string;
   /** Service principal subjects allowed to post rollout status; everyone else gets 403. */
@@ -89,108 +87,26 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   const router = Router();
   router.use(express.json({ limit: options.bodyLimit ?? '8mb' }));
 
-  async function actorOf(credentials: BackstageCredentials): Promise<Actor> {
-    if (auth.isPrincipal(credentials, 'user')) {
-      const { userEntityRef } = await userInfo.getUserInfo(credentials);
-      try {
-        const entity = await catalog.getEntityByRef(userEntityRef, {
-          credentials: await auth.getOwnServiceCredentials(),
-        });
-        const profile = (entity?.spec as any)?.profile ?? {};
-        return {
-          ref: userEntityRef,
-          email: typeof profile.email === 'string' && profile.email ? profile.email : userEntityRef,
-          displayName: typeof profile.displayName === 'string' ? profile.displayName : undefined,
-        };
-      } catch (e: any) {
-        options.logger.warn(`Could not look up ${userEntityRef} in the catalog: ${e?.message ?? e}`);
-        return { ref: userEntityRef, email: userEntityRef };
-      }
-    }
-    if (auth.isPrincipal(credentials, 'service')) {
-      const subject = credentials.principal.subject;
-      return { ref: subject, email: subject };
-    }
-    throw new NotAllowedError('Unauthenticated callers cannot do this');
-  }
-
-  async function isAllowed(
+  // Who the caller is, what they may do, audit events: shared with the actions registry
+  // (see ./operations.ts and ../actions.ts), so agents meet the same checks.
+  const ops =
+    options.operations ??
+    new ReleaseOperations({ manager, userInfo, auth, permissions, catalog, auditor, logger: options.logger });
+  const actorOf = (credentials: BackstageCredentials): Promise<Actor> => ops.actorOf(credentials);
+  const isAllowed = (
     credentials: BackstageCredentials,
     permission: BasicPermission | ResourcePermission,
     service?: string,
-  ): Promise<boolean> {
-    const request =
-      permission.type === 'resource'
-        ? { permission: permission as ResourcePermission, resourceRef: `component:default/${service}` }
-        : { permission: permission as BasicPermission };
-    const [decision] = await permissions.authorize([request], { credentials });
-    return decision.result === AuthorizeResult.ALLOW;
-  }
-
-  async function requirePermission(
+  ) => ops.isAllowed(credentials, permission, service);
+  const requirePermission = (
     credentials: BackstageCredentials,
     permission: BasicPermission | ResourcePermission,
     what: string,
     service?: string,
-  ) {
-    if (!(await isAllowed(credentials, permission, service))) {
-      throw new NotAllowedError(`You are not allowed to ${what} (permission ${permission.name})`);
-    }
-  }
-
-  function releasePermissionFor(environment: string) {
-    return manager.environment(environment).production
-      ? releaseManagerPromoteProductionPermission
-      : releaseManagerReleasePermission;
-  }
-
-  /** Runs a sensitive action inside an audit event. */
-  async function audited<T>(
-    req: Request,
-    eventId: string,
-    meta: Record<string, any>,
-    fn: () => Promise<T>,
-  ): Promise<T> {
-    const event = await auditor.createEvent({ eventId, request: req, meta, severityLevel: 'medium' });
-    try {
-      const result = await fn();
-      await event.success({ meta: { result: summarise(result) } });
-      return result;
-    } catch (error: any) {
-      await event.fail({ error });
-      throw error;
-    }
-  }
-
-  /** Freeze override from a body, recorded as its own (high severity) audit event when it applies. */
-  function freezeOptions(req: Request, overrideFreeze: { reason: string } | undefined, actor: Actor) {
-    if (!overrideFreeze) return {};
-    return {
-      overrideFreeze,
-      onFreezeOverridden: async (details: {
-        service: string;
-        environment: string;
-        artifactId: string;
-        reason: string;
-        incidents: Array<{ id: string }>;
-      }) => {
-        const event = await auditor.createEvent({
-          eventId: 'freeze-override',
-          request: req,
-          severityLevel: 'high',
-          meta: {
-            service: details.service,
-            environment: details.environment,
-            artifactId: details.artifactId,
-            reason: details.reason,
-            incidents: details.incidents.map(i => i.id),
-            actor: actor.ref,
-          },
-        });
-        await event.success();
-      },
-    };
-  }
+  ) => ops.requirePermission(credentials, permission, what, service);
+  const releasePermissionFor = (environment: string) => ops.releasePermissionFor(environment);
+  const audited = <T>(req: Request, eventId: string, meta: Record<string, any>, fn: () => Promise<T>) =>
+    ops.audited({ request: req }, eventId, meta, fn);
 
   router.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
@@ -217,12 +133,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       environments: Object.keys(upload.manifests).filter(e => manager.environments().some(x => x.name === e)),
     });
     const actor = await actorOf(credentials);
-    const result = await audited(
-      req,
-      'artifact-upload',
-      { service: upload.spec.service, artifactId: upload.spec.id, actor: actor.ref },
-      () => manager.uploadArtifact(upload, actor),
-    );
+    const result = await intakeArtifact({ manager, auditor, request: req, upload, actor, via: 'api' });
     res.status(201).json(result);
   });
 
@@ -292,62 +203,17 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.post('/releases', async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-    const body = parseBody(releaseRequestSchema, req.body);
-    name('service', body.service);
-    artifactIdParam(body.artifactId);
-    await requirePermission(
-      credentials,
-      releasePermissionFor(body.environment),
-      `release ${body.service} to ${body.environment}`,
-      body.service,
-    );
-    const actor = await actorOf(credentials);
-    res.json(
-      await audited(req, 'release', { ...body, actor: actor.ref }, () => {
-        const { overrideFreeze, ...release } = body;
-        return manager.release(release, actor, freezeOptions(req, overrideFreeze, actor));
-      }),
-    );
+    res.json(await ops.release(credentials, req.body, { request: req }));
   });
 
   router.post('/promotions', async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-    const body = parseBody(promoteRequestSchema, req.body);
-    name('service', body.service);
-    manager.environment(body.fromEnvironment);
-    await requirePermission(
-      credentials,
-      releasePermissionFor(body.toEnvironment),
-      `promote ${body.service} to ${body.toEnvironment}`,
-      body.service,
-    );
-    const actor = await actorOf(credentials);
-    res.json(
-      await audited(req, 'promote', { ...body, actor: actor.ref }, () => {
-        const { overrideFreeze, ...promotion } = body;
-        return manager.promote(promotion, actor, freezeOptions(req, overrideFreeze, actor));
-      }),
-    );
+    res.json(await ops.promote(credentials, req.body, { request: req }));
   });
 
   router.post('/rollbacks', async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-    const body = parseBody(rollbackRequestSchema, req.body);
-    name('service', body.service);
-    if (body.artifactId !== undefined) artifactIdParam(body.artifactId);
-    await requirePermission(
-      credentials,
-      releasePermissionFor(body.environment),
-      `roll back ${body.service} in ${body.environment}`,
-      body.service,
-    );
-    const actor = await actorOf(credentials);
-    res.json(
-      await audited(req, 'rollback', { ...body, actor: actor.ref }, () => {
-        const { overrideFreeze, ...rollback } = body;
-        return manager.rollback(rollback, actor, freezeOptions(req, overrideFreeze, actor));
-      }),
-    );
+    res.json(await ops.rollback(credentials, req.body, { request: req }));
   });
 
   // --- diff and verdict --------------------------------------------------------
@@ -452,12 +318,4 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   });
 
   return router;
-}
-
-function summarise(result: unknown): any {
-  if (!result || typeof result !== 'object') return null;
-  const r = result as any;
-  if ('changed' in r) return { changed: r.changed, releaseId: r.release?.id ?? null };
-  if ('artifact' in r) return { artifactId: r.artifact?.id, autoReleases: r.autoReleases?.length ?? 0 };
-  return null;
 }

@@ -138,6 +138,8 @@ export const rolloutStatusSchema = z
     desired: z.number().int().min(0).max(100_000).optional(),
     message: text({ multiline: true, maxLength: 4000, allowTrailerLines: true }).optional(),
     logLines: z.array(text({ maxLength: 2000, allowTrailerLines: true })).max(100).optional(),
+    reason: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'must be a Kubernetes reason word').optional(),
+    simulated: z.boolean().optional(),
   })
   .strict();
 

@@ -27,6 +27,18 @@ export async function identitiesOf(
   return [];
 }
 
+/**
+ * The identities of a principal known only by reference (a pusher): a user ref with the groups the
+ * catalog says it is a member of (as a sign-in would put into its token), or the subject itself.
+ */
+export async function identitiesOfRef(catalog: CatalogService, auth: AuthService, ref: string | undefined): Promise<string[]> {
+  if (!ref) return [];
+  if (!ref.startsWith('user:')) return [ref];
+  const entity = await catalog.getEntityByRef(ref, { credentials: await auth.getOwnServiceCredentials() });
+  const groups = (entity?.relations ?? []).filter(r => r.type === 'memberOf').map(r => r.targetRef);
+  return [...new Set([ref, ...groups])];
+}
+
 /** The owners of `component:default/<service>` (entity refs); empty when the catalog has none. */
 export async function ownersOf(catalog: CatalogService, auth: AuthService, service: string): Promise<string[]> {
   const entity = await catalog.getEntityByRef(`component:default/${service}`, {
@@ -46,17 +58,52 @@ export async function ownersOf(catalog: CatalogService, auth: AuthService, servi
   return [...owners];
 }
 
+/**
+ * Splits environments into those a principal may upload manifests for and those it may not
+ * (with the reason of the first refusal). Used for pushes: their artifact leaves out what the
+ * pusher may not bring (e.g. production for someone who does not own the service).
+ */
+export async function splitUploadEnvironments(options: {
+  auth: AuthService;
+  catalog: CatalogService;
+  guardrails: Guardrails;
+  identities: string[];
+  service: string;
+  environments: string[];
+}): Promise<{ allowed: string[]; refused: string[]; reason?: string }> {
+  const owners = await ownersOf(options.catalog, options.auth, options.service);
+  const allowed: string[] = [];
+  const refused: string[] = [];
+  let reason: string | undefined;
+  for (const env of options.environments) {
+    const v = options.guardrails.uploadVerdict(options.identities, owners, [env]);
+    if (v.allowed) allowed.push(env);
+    else {
+      refused.push(env);
+      reason ??= v.reason;
+    }
+  }
+  return { allowed, refused, reason };
+}
+
 /** Throws NotAllowedError when the caller may not upload manifests for these environments. */
 export async function assertMayUpload(options: {
   auth: AuthService;
-  userInfo: UserInfoService;
+  userInfo?: UserInfoService;
   catalog: CatalogService;
   guardrails: Guardrails;
-  credentials: BackstageCredentials;
+  /** The caller's credentials (API upload), or … */
+  credentials?: BackstageCredentials;
+  /** … the identities of a pusher (push-to-artifact). */
+  identities?: string[];
   service: string;
   environments: string[];
 }): Promise<void> {
-  const identities = await identitiesOf(options.auth, options.userInfo, options.credentials);
+  const identities =
+    options.identities ??
+    (options.credentials && options.userInfo
+      ? await identitiesOf(options.auth, options.userInfo, options.credentials)
+      : []);
   const owners = await ownersOf(options.catalog, options.auth, options.service);
   const verdict = options.guardrails.uploadVerdict(identities, owners, options.environments);
   if (!verdict.allowed) throw new NotAllowedError(`Upload of ${options.service} refused: ${verdict.reason}`);

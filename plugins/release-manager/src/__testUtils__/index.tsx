@@ -145,6 +145,7 @@ export function mockReleaseManagerApi(): MockApi {
       .mockResolvedValue({ items: [masterNew, feature, masterOld] }),
     getArtifact: jest.fn().mockResolvedValue(masterNew),
     getStatus: jest.fn().mockResolvedValue(statuses),
+    getPushes: jest.fn().mockResolvedValue({ items: [] }),
     getReleases: jest.fn().mockResolvedValue({ items: [] }),
     getTeamReleases: jest.fn().mockResolvedValue([]),
     release: jest.fn(),

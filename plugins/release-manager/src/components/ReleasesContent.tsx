@@ -12,6 +12,7 @@ import { ArtifactTable } from './ArtifactTable';
 import { EnvironmentCard } from './EnvironmentCard';
 import { orderEnvironments, serviceNameOf } from './helpers';
 import { PoliciesPanel } from './PoliciesPanel';
+import { PushProgressPanel } from './PushProgressPanel';
 import { ReleaseAction, ReleaseDialog } from './ReleaseDialog';
 import { RollbackDialog } from './RollbackDialog';
 import { useReleaseGuard } from './useReleaseGuard';
@@ -89,6 +90,9 @@ export function ReleasesContent() {
             />
           </Grid>
         ))}
+        <Grid item xs={12}>
+          <PushProgressPanel service={service} refreshKey={refreshKey} />
+        </Grid>
         <Grid item xs={12}>
           <ArtifactTable
             service={service}

@@ -90,13 +90,30 @@ export function RolloutStatus(props: {
           color: '#fff',
         }}
       />
+      {rollout.simulated && (
+        <Chip
+          size="small"
+          variant="outlined"
+          label="simulated"
+          title="Reported by the embedded simulated cluster, not a real cluster agent"
+          data-testid={testId ? `${testId}-simulated` : undefined}
+          style={{ marginLeft: 4 }}
+        />
+      )}
+      {rollout.reason && (
+        <Chip size="small" variant="outlined" label={rollout.reason} style={{ marginLeft: 4 }} />
+      )}
       {rollout.message && (
         <Typography variant="caption" component="div">
           {rollout.message}
         </Typography>
       )}
       {rollout.state === 'failed' && rollout.logLines?.length ? (
-        <pre className={classes.logs} aria-label="failure log lines">
+        <pre
+          className={classes.logs}
+          aria-label="failure log lines"
+          data-testid={testId ? `${testId}-log-lines` : undefined}
+        >
           {rollout.logLines.join('\n')}
         </pre>
       ) : null}

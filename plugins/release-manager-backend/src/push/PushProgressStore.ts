@@ -1,0 +1,94 @@
+import crypto from 'node:crypto';
+import type { PushProgress, PushStep } from '@devplane/plugin-release-manager-common';
+import { Knex } from 'knex';
+
+type Row = {
+  id: string;
+  service: string;
+  repo: string;
+  branch: string;
+  sha: string;
+  pusher: string;
+  source: string;
+  artifact_id: string | null;
+  state: string;
+  steps: string;
+  created_at: string;
+  updated_at: string;
+};
+
+function toProgress(row: Row): PushProgress {
+  return {
+    id: row.id,
+    service: row.service,
+    repo: row.repo,
+    branch: row.branch,
+    sha: row.sha,
+    pusher: row.pusher,
+    source: row.source as PushProgress['source'],
+    artifactId: row.artifact_id ?? undefined,
+    state: row.state as PushProgress['state'],
+    steps: JSON.parse(row.steps),
+    imageBuilt: false,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Per-step progress of pushes (table `rm_push_progress`, created by the plugin's migrations).
+ * Every replica writes and reads the same rows, so the portal sees a push whichever replica
+ * received it.
+ */
+export class PushProgressStore {
+  constructor(private readonly db: Knex) {}
+
+  async start(p: Omit<PushProgress, 'id' | 'steps' | 'state' | 'createdAt' | 'updatedAt' | 'imageBuilt'>, first: Omit<PushStep, 'at'>): Promise<PushProgress> {
+    const now = new Date().toISOString();
+    const row: Row = {
+      id: crypto.randomUUID(),
+      service: p.service,
+      repo: p.repo,
+      branch: p.branch.slice(0, 255),
+      sha: p.sha,
+      pusher: p.pusher.slice(0, 255),
+      source: p.source,
+      artifact_id: p.artifactId ?? null,
+      state: 'received',
+      steps: JSON.stringify([{ ...first, at: now }]),
+      created_at: now,
+      updated_at: now,
+    };
+    await this.db('rm_push_progress').insert(row);
+    return toProgress(row);
+  }
+
+  async addStep(
+    id: string,
+    step: Omit<PushStep, 'at'>,
+    update: { state?: PushProgress['state']; artifactId?: string } = {},
+  ): Promise<PushProgress> {
+    return this.db.transaction(async tx => {
+      const row: Row | undefined = await tx('rm_push_progress').where({ id }).first();
+      if (!row) throw new Error(`push progress ${id} not found`);
+      const now = new Date().toISOString();
+      const steps = [...JSON.parse(row.steps), { ...step, at: now }];
+      const next: Partial<Row> = {
+        steps: JSON.stringify(steps),
+        updated_at: now,
+        ...(update.state ? { state: update.state } : {}),
+        ...(update.artifactId ? { artifact_id: update.artifactId } : {}),
+      };
+      await tx('rm_push_progress').where({ id }).update(next);
+      return toProgress({ ...row, ...next } as Row);
+    });
+  }
+
+  async list(service: string, limit = 20): Promise<PushProgress[]> {
+    const rows: Row[] = await this.db('rm_push_progress')
+      .where({ service })
+      .orderBy('created_at', 'desc')
+      .limit(limit);
+    return rows.map(toProgress);
+  }
+}
