@@ -99,6 +99,26 @@ export interface Config {
       principals?: string[];
     };
     /**
+     * OpenPGP signing of every commit the release manager writes (Flux GitRepository
+     * `spec.verify`, mode HEAD, accepts them; the public key is at `GET /api/release-manager/signing-key`).
+     * Default: an Ed25519 key generated on first start into `<dataDir>/release-manager/gnupg`.
+     */
+    signing?: {
+      /**
+       * Armored, unprotected Ed25519 secret key (`gpg --armor --export-secret-keys <fpr>`), for production.
+       * @visibility secret
+       */
+      privateKey?: string;
+      /** Isolated GNUPGHOME for the generated key. Default `<dataDir>/release-manager/gnupg`. */
+      gnupgHome?: string;
+      /** User id name of a generated key. Default `Release Manager`. */
+      name?: string;
+      /** User id email of a generated key. Default `release-manager@devplane.local`. */
+      email?: string;
+      /** Group (name) notified when the config repo is changed outside the release manager. Default `platform`. */
+      platformGroup?: string;
+    };
+    /**
      * The embedded default's simulated cluster: rolls out what the config repo says, reporting
      * through the status path with `simulated: true` (shown as "simulated"). Turn off in production,
      * where the cluster agent (`@devplane/release-manager-agent`) reports. Default off.

@@ -1,27 +1,35 @@
 // Starts the real plugins (release-manager-backend, oncall-backend, git-host-backend) in a
 // Backstage test backend: the plugins' own code and HTTP routes, mock auth tokens, the real
-// database service on PostgreSQL, and a permission stand-in that applies the control plane's
-// owner rule (production promotion and policy writes only for the owning group).
+// database service on PostgreSQL, the real catalog backend (reading the test organisation from a
+// file location) and the real permission backend with the control plane's own policy
+// (packages/backend/src/permissionPolicy.ts): owner rules are decided exactly as in production.
 import { AddressInfo } from 'node:net';
 import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { databaseServiceFactory } from '@backstage/backend-defaults/database';
 import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import fs from 'node:fs';
+import path from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { createBackendPlugin } from '@backstage/backend-plugin-api';
+import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import catalogPlugin from '@backstage/plugin-catalog-backend';
+import permissionPlugin from '@backstage/plugin-permission-backend';
+import policyModule from '../../packages/backend/src/permissionPolicy';
+import { mockAuthWithActorFactory, ownershipFromCatalog } from '../../packages/backend/src/__testUtils__/permissions';
 import { notificationService } from '@backstage/plugin-notifications-node';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import releaseManagerPlugin from '@devplane/plugin-release-manager-backend';
 import gitHostPlugin from '@devplane/plugin-git-host-backend';
 import { oncallPlugin } from '../../plugins/oncall-backend/src/plugin';
-
-export const OWNER_ONLY = new Set(['release-manager.promote.production', 'release-manager.policy.write']);
 
 export function demoEntities(services: string[], annotations: Record<string, Record<string, string>> = {}) {
   const users = [
     ['alice', 'payments'],
     ['mallory', 'lending'],
     ['pat', 'platform'],
+    // lending, owns nothing; on call for services whose rotation names her (adversarial-boundary)
+    ['olga', 'lending'],
   ].map(([name, group]) => ({
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'User',
@@ -45,11 +53,6 @@ export function demoEntities(services: string[], annotations: Record<string, Rec
   return [...users, ...groups, ...components];
 }
 
-const MEMBERSHIP: Record<string, string> = {
-  'user:default/alice': 'group:default/payments',
-  'user:default/mallory': 'group:default/lending',
-  'user:default/pat': 'group:default/platform',
-};
 
 export interface BackendOptions {
   dataDir: string;
@@ -64,16 +67,40 @@ export interface BackendOptions {
 
 export async function startBackend(options: BackendOptions) {
   const entities = demoEntities(options.services, options.annotations);
+  // The organisation as the catalog reads it: one file location (kinds, owners, memberships).
+  const catalogFile = path.join(options.dataDir, 'catalog-test-org.yaml');
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  fs.writeFileSync(
+    catalogFile,
+    entities
+      .map(({ relations: _relations, ...e }: any) =>
+        toYaml(e.kind === 'Component' ? { ...e, spec: { ...e.spec, owner: 'group:default/payments' } } : e),
+      )
+      .join('---\n'),
+  );
+  let catalogReady: () => Promise<boolean> = async () => false;
   const sentNotifications: any[] = [];
   const backend = await startTestBackend({
     features: [
       releaseManagerPlugin,
       gitHostPlugin,
       oncallPlugin,
+      catalogPlugin,
+      permissionPlugin,
+      policyModule,
       databaseServiceFactory,
       // The real scheduler: the release manager's git sync runs as in production (2 s after
       // start, then every 30 s), which is how a restarted replica reconciles its database.
       schedulerServiceFactory,
+      // Mock tokens; a request without one is anonymous (the mock's default is a signed-in user).
+      mockAuthWithActorFactory,
+      mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
+      // The ownership claims Backstage's auth backend would put into the token at sign-in.
+      createServiceFactory({
+        service: coreServices.userInfo,
+        deps: { catalog: catalogServiceRef, auth: coreServices.auth },
+        factory: ({ catalog, auth }) => ownershipFromCatalog(catalog, auth),
+      }),
       mockServices.rootConfig.factory({
         data: {
           backend: {
@@ -82,10 +109,17 @@ export async function startBackend(options: BackendOptions) {
             ...(options.port ? { listen: { port: options.port, host: '127.0.0.1' } } : {}),
           },
           devplane: { dataDir: options.dataDir },
-          gitHost: { allowPush: false },
-          // Fixture artifacts claim made-up commits and the mock user info carries no group
-          // claims: name the uploaders and leave branch verification off here. The guardrails
-          // section (sections/adversarial-guardrails.ts) starts its backend with both on.
+          gitHost: { allowPush: true },
+          permission: { enabled: true },
+          catalog: {
+            rules: [{ allow: ['Component', 'Group', 'User'] }],
+            locations: [{ type: 'file', target: catalogFile }],
+            // new entities are processed at once; reprocessing them often only costs CPU here
+            processingInterval: { seconds: 600 },
+          },
+          // Fixture artifacts claim made-up commits: branch verification is off here, and the
+          // service principal of the mock tokens is the CI uploader. The guardrails section
+          // (sections/adversarial-guardrails.ts) turns verification on with real source repos.
           releaseManager: {
             environments: [
               { name: 'dev' },
@@ -93,7 +127,7 @@ export async function startBackend(options: BackendOptions) {
               {
                 name: 'prod',
                 production: true,
-                guardrails: { verifyBranch: false, uploaders: ['user:default/alice', 'external:test-service'] },
+                guardrails: { verifyBranch: false, uploaders: ['external:test-service'] },
               },
             ],
             statusWebhook: { principals: ['external:test-service'] },
@@ -102,34 +136,37 @@ export async function startBackend(options: BackendOptions) {
           ...Object.fromEntries(Object.entries(options.extraConfig ?? {}).filter(([k]) => k !== 'releaseManager')),
         },
       }),
-      catalogServiceMock.factory({ entities: entities as any }),
       createServiceFactory({
         service: notificationService,
         deps: {},
         factory: () => ({ send: async (n: any) => void sentNotifications.push(n) }),
       }),
       createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
-      createServiceFactory({
-        service: coreServices.permissions,
-        deps: {},
-        factory: () => ({
-          authorize: async (requests: any[], opts: any) =>
-            requests.map(r => {
-              const principal = opts?.credentials?.principal;
-              const user = principal?.userEntityRef as string | undefined;
-              if (!principal || principal.type === 'none') return { result: AuthorizeResult.DENY };
-              if (!OWNER_ONLY.has(r.permission.name)) return { result: AuthorizeResult.ALLOW };
-              if (!user) return { result: AuthorizeResult.DENY };
-              const name = String(r.resourceRef ?? '').split('/').pop();
-              const entity = entities.find(e => e.kind === 'Component' && e.metadata.name === name) as any;
-              const owner = entity?.relations?.[0]?.targetRef;
-              return { result: owner && MEMBERSHIP[user] === owner ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
-            }),
-          authorizeConditional: async (requests: any[]) => requests.map(() => ({ result: AuthorizeResult.DENY })),
-        }),
+      createBackendPlugin({
+        pluginId: 'reliability-probe',
+        register(env) {
+          env.registerInit({
+            deps: { catalog: catalogServiceRef, auth: coreServices.auth },
+            async init({ catalog, auth }) {
+              const last = options.services[options.services.length - 1];
+              catalogReady = async () => {
+                const credentials = await auth.getOwnServiceCredentials();
+                const refs = ['user:default/alice', 'user:default/mallory', 'user:default/pat', ...(last ? [`component:default/${last}`] : [])];
+                const found = await Promise.all(refs.map(ref => catalog.getEntityByRef(ref, { credentials })));
+                return found.every(e => (e?.relations?.length ?? 0) > 0);
+              };
+            },
+          });
+        },
       }),
     ],
   });
+  // The catalog ingests the organisation asynchronously: wait until owners and members resolve.
+  const deadline = Date.now() + 90_000;
+  while (!(await catalogReady().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('the catalog did not ingest the test organisation within 90 s');
+    await new Promise(r => setTimeout(r, 200));
+  }
   const port = (backend.server.address() as AddressInfo).port;
   return { backend, port, url: `http://127.0.0.1:${port}`, sentNotifications };
 }

@@ -172,8 +172,8 @@ export async function adversarial() {
       { name: 'git-host: repo ..%2F..', method: 'GET', path: '/api/git-host/repos/..%2F..%2Fetc/blob/main/passwd', expect: [400, 404] },
       { name: 'git-host: repo NUL', method: 'GET', path: '/api/git-host/repos/con%00fig/blob/main/README.md', expect: [400, 404] },
       { name: 'git-host: smart HTTP repo ..%2Fconfig', method: 'GET', path: '/api/git-host/repos/..%2Fconfig.git/info/refs?service=git-upload-pack', expect: [400, 404] },
-      { name: 'git-host: receive-pack advertisement (push disabled)', method: 'GET', path: '/api/git-host/repos/config.git/info/refs?service=git-receive-pack', expect: 403 },
-      { name: 'git-host: receive-pack POST (push disabled)', method: 'POST', path: '/api/git-host/repos/config.git/git-receive-pack', raw: '0000', contentType: 'application/x-git-receive-pack-request', expect: 403 },
+      { name: 'git-host: receive-pack advertisement on the config repo', method: 'GET', path: '/api/git-host/repos/config.git/info/refs?service=git-receive-pack', expect: 403 },
+      { name: 'git-host: receive-pack POST to the config repo', method: 'POST', path: '/api/git-host/repos/config.git/git-receive-pack', raw: '0000', contentType: 'application/x-git-receive-pack-request', expect: 403 },
       { name: 'git-host: ref with ..', method: 'GET', path: '/api/git-host/repos/config/blob/..%2F..%2Fmain/README.md', expect: [400, 404] },
     ];
 

@@ -13,6 +13,8 @@ backend.add(import('@backstage/plugin-app-backend'));
 // auth: guest sign-in for local use (see README for GitHub)
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
+// demo identities chosen on the sign-in page (payments / lending developer, platform engineer)
+backend.add(import('./demoSignIn'));
 
 // catalog
 backend.add(import('@backstage/plugin-catalog-backend'));

@@ -20,6 +20,7 @@ import {
   catalogLocationDeletePermission,
 } from '@backstage/plugin-catalog-common/alpha';
 import {
+  releaseManagerOutsideChangeDecidePermission,
   releaseManagerPolicyWritePermission,
   releaseManagerPromoteProductionPermission,
 } from '@devplane/plugin-release-manager-common';
@@ -42,7 +43,8 @@ const OWNER_ONLY = new Set([
  * - platform admins may do everything;
  * - production promotion, policy changes and acknowledging/resolving incidents are for the owners of the service
  *   (resolved through the catalog: ownership comes from shuttle.yaml);
- * - deleting catalog entities and locations is for admins only;
+ * - deleting catalog entities and locations, and deciding on changes made to the config repo
+ *   outside the release manager (revert/adopt), is for admins only;
  * - everything else (reading, non-production releases, triggering incidents) is open to signed-in users.
  */
 export class DevplanePermissionPolicy implements PermissionPolicy {
@@ -54,7 +56,8 @@ export class DevplanePermissionPolicy implements PermissionPolicy {
     const { permission } = request;
     if (
       isPermission(permission, catalogEntityDeletePermission) ||
-      isPermission(permission, catalogLocationDeletePermission)
+      isPermission(permission, catalogLocationDeletePermission) ||
+      isPermission(permission, releaseManagerOutsideChangeDecidePermission)
     ) {
       return { result: AuthorizeResult.DENY };
     }

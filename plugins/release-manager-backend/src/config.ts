@@ -20,6 +20,17 @@ export interface ReleaseManagerConfig {
   workDir?: string;
   slack: SlackWebhooks;
   seedDemo: boolean;
+  /** OpenPGP signing of config repo commits. */
+  signing: {
+    /** Armored unprotected Ed25519 secret key (production); absent → key in `gnupgHome`. */
+    privateKey?: string;
+    /** Isolated GNUPGHOME holding the generated key (default `<dataDir>/release-manager/gnupg`). */
+    gnupgHome?: string;
+    name: string;
+    email: string;
+    /** Group (name) notified of changes made outside the release manager. */
+    platformGroup: string;
+  };
   /** The embedded stand-in for a cluster (labelled "simulated" everywhere). Off unless enabled. */
   simulatedCluster: { enabled: boolean; stepMs: number; failureRate: number };
   /** Pushes that become artifacts. */
@@ -91,6 +102,13 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       squads: readMap(c?.getOptionalConfig('slack.webhooks.squads')),
     },
     seedDemo: c?.getOptionalBoolean('seedDemo') ?? false,
+    signing: {
+      privateKey: c?.getOptionalString('signing.privateKey'),
+      gnupgHome: c?.getOptionalString('signing.gnupgHome'),
+      name: c?.getOptionalString('signing.name') ?? 'Release Manager',
+      email: c?.getOptionalString('signing.email') ?? 'release-manager@devplane.local',
+      platformGroup: c?.getOptionalString('signing.platformGroup') ?? 'platform',
+    },
     simulatedCluster: {
       enabled: c?.getOptionalBoolean('simulatedCluster.enabled') ?? false,
       stepMs: c?.getOptionalNumber('simulatedCluster.stepMs') ?? 1500,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -859,6 +860,269 @@ describe('release manager plugin, notification failures', () => {
       await h.stop();
       slack.close();
       await fs.rm(h.dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Writes a commit straight into the bare repo (filesystem access: no git host, no hooks). */
+async function commitIntoBareRepo(
+  h: Harness,
+  files: Record<string, string | null>,
+  message: string,
+  who = { name: 'Mallory', email: 'mallory@evil.example' },
+): Promise<string> {
+  const cwd = h.host.repoPath('config');
+  const index = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'rm-idx-')), 'index');
+  const env = { GIT_INDEX_FILE: index };
+  await runGit(['read-tree', 'main'], { cwd, env });
+  for (const [file, content] of Object.entries(files)) {
+    if (content === null) {
+      await runGit(['update-index', '--force-remove', file], { cwd, env });
+    } else {
+      const blob = (await runGit(['hash-object', '-w', '--stdin'], { cwd, input: content })).stdout.trim();
+      await runGit(['update-index', '--add', '--cacheinfo', `100644,${blob},${file}`], { cwd, env });
+    }
+  }
+  const tree = (await runGit(['write-tree'], { cwd, env })).stdout.trim();
+  const commit = (
+    await runGit(['commit-tree', tree, '-p', 'main'], {
+      cwd,
+      input: message,
+      env: {
+        GIT_AUTHOR_NAME: who.name,
+        GIT_AUTHOR_EMAIL: who.email,
+        GIT_COMMITTER_NAME: who.name,
+        GIT_COMMITTER_EMAIL: who.email,
+      },
+    })
+  ).stdout.trim();
+  await runGit(['update-ref', 'refs/heads/main', commit], { cwd });
+  return commit;
+}
+
+describe('release manager plugin, trust: signed commits and changes made outside it', () => {
+  let h: Harness;
+  const api = (p: string) => `/api/release-manager${p}`;
+  const PLATFORM_ONLY = 'release-manager.outside-change.decide';
+
+  beforeAll(async () => {
+    h = await startBackend();
+    h.denied.add(`${PLATFORM_ONLY}|${BOB}`);
+  });
+  afterAll(async () => {
+    await h.stop();
+    await fs.rm(h.dataDir, { recursive: true, force: true });
+  });
+
+  it('signs every commit; gpg verifies it with the key served at /signing-key only', async () => {
+    const key = await request(h.server).get(api('/signing-key')).set('Authorization', mockCredentials.none.header());
+    expect(key.status).toBe(200);
+    expect(key.headers['content-type']).toMatch(/^text\/plain/);
+    expect(key.text).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
+    const up = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload({ service: 'signed' }));
+    const rel = await request(h.server)
+      .post(api('/releases'))
+      .set('Authorization', alice())
+      .send({ service: 'signed', environment: 'dev', artifactId: up.body.artifact.id });
+    expect(rel.status).toBe(200);
+    const gnupg = await fs.mkdtemp(path.join(os.tmpdir(), 'rm-verify-'));
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--quiet', '--import'], { input: key.text });
+    const cwd = h.host.repoPath('config');
+    execFileSync('git', ['verify-commit', rel.body.release.id], { cwd, env: { ...process.env, GNUPGHOME: gnupg }, stdio: 'pipe' });
+    // Flux (mode HEAD) checks the head commit: it is ours and verifies.
+    execFileSync('git', ['verify-commit', 'main'], { cwd, env: { ...process.env, GNUPGHOME: gnupg }, stdio: 'pipe' });
+  });
+
+  it('a forged release written straight into the bare repo is "outside", never a release; writes are refused until platform decides', async () => {
+    const up = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload({ service: 'victim' }));
+    const id = up.body.artifact.id;
+    await request(h.server).post(api('/releases')).set('Authorization', alice()).send({ service: 'victim', environment: 'dev', artifactId: id });
+    const forgedSpec = { ...up.body.artifact.spec, id: 'main-ffffffffff-bbbbbbbbbb' };
+    const forged = await commitIntoBareRepo(
+      h,
+      {
+        'prod/releases/payments/victim/artifact.json': `${JSON.stringify(forgedSpec, null, 2)}\n`,
+        'prod/releases/payments/victim/deployment.yaml': 'kind: Deployment\nmetadata:\n  name: miner\n',
+      },
+      `[prod/victim] release main-ffffffffff-bbbbbbbbbb by alice@bank.example\n\nService: victim\nEnvironment: prod\nArtifact-ID: main-ffffffffff-bbbbbbbbbb\nArtifact-released-by: alice@bank.example\nRelease-intent: release\n`,
+    );
+    await new Promise(r => setTimeout(r, 1100)); // the reader re-fetches at most once a second
+    const status = await request(h.server).get(api('/services/victim/status')).set('Authorization', alice());
+    const prod = status.body.find((s: any) => s.environment === 'prod');
+    expect(prod.release).toBeUndefined();
+    expect(prod.outsideChanges).toEqual([
+      expect.objectContaining({
+        commit: forged,
+        pusher: 'Mallory <mallory@evil.example>',
+        environments: ['prod'],
+        signature: 'none',
+        paths: ['prod/releases/payments/victim/artifact.json', 'prod/releases/payments/victim/deployment.yaml'],
+      }),
+    ]);
+    const log = await request(h.server).get(api('/services/victim/releases')).set('Authorization', alice());
+    expect(log.body.items.map((r: any) => r.id)).not.toContain(forged);
+    expect(log.body.items.every((r: any) => r.environment === 'dev')).toBe(true);
+    // Platform is told (notification to the platform group).
+    await eventually(() =>
+      expect(h.send).toHaveBeenCalledWith(
+        expect.objectContaining({
+          recipients: { type: 'entity', entityRef: 'group:default/platform' },
+          payload: expect.objectContaining({ title: expect.stringContaining('changed outside the release manager') }),
+        }),
+      ),
+    );
+
+    // The release manager does not sign on top of it: 409 with the reason, nothing written.
+    const head = await configHead(h);
+    const refused = await request(h.server)
+      .post(api('/releases'))
+      .set('Authorization', alice())
+      .send({ service: 'victim', environment: 'staging', artifactId: id });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/changed outside the release manager.*platform/);
+    expect(await configHead(h)).toBe(head);
+
+    // Deciding is for platform only; the decision names what the portal showed.
+    const byBob = await request(h.server)
+      .post(api('/outside-changes/decision'))
+      .set('Authorization', bob())
+      .send({ decision: 'revert', commits: [forged] });
+    expect(byBob.status).toBe(403);
+    const stale = await request(h.server)
+      .post(api('/outside-changes/decision'))
+      .set('Authorization', alice())
+      .send({ decision: 'revert', commits: ['0'.repeat(40)] });
+    expect(stale.status).toBe(409);
+    expect(await configHead(h)).toBe(head);
+
+    const revert = await request(h.server)
+      .post(api('/outside-changes/decision'))
+      .set('Authorization', alice())
+      .send({ decision: 'revert', commits: [forged] });
+    expect(revert.status).toBe(200);
+    expect(revert.body).toMatchObject({ decision: 'revert', commits: [forged] });
+    const cwd = h.host.repoPath('config');
+    const { stdout: tree } = await runGit(['ls-tree', '-r', '--name-only', 'main', 'prod/releases/payments/victim'], { cwd });
+    expect(tree.trim()).toBe('');
+    const msg = await commitMessage(h, revert.body.commit);
+    expect(parseTrailers(msg).trailers).toMatchObject({
+      'Outside-change-decision': 'revert',
+      'Outside-change-commit': forged,
+      'Decided-by': 'alice@bank.example',
+    });
+    const after = await request(h.server).get(api('/services/victim/status')).set('Authorization', alice());
+    expect(after.body.find((s: any) => s.environment === 'prod').outsideChanges).toBeUndefined();
+    const ok = await request(h.server)
+      .post(api('/releases'))
+      .set('Authorization', alice())
+      .send({ service: 'victim', environment: 'staging', artifactId: id });
+    expect(ok.status).toBe(200);
+  });
+
+  it('adopting an unsigned policy change keeps the tree as it is and lifts the block', async () => {
+    const up = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload({ service: 'adopted' }));
+    await request(h.server).post(api('/releases')).set('Authorization', alice()).send({ service: 'adopted', environment: 'dev', artifactId: up.body.artifact.id });
+    const policy = await commitIntoBareRepo(
+      h,
+      { 'policies/adopted.json': '{"service":"adopted","autoReleases":[],"branchRestrictions":[]}\n' },
+      'hotfix policy by hand\n\nPolicy-changed-by: alice@bank.example\n',
+      { name: 'Platform Pat', email: 'pat@bank.example' },
+    );
+    await new Promise(r => setTimeout(r, 1100));
+    const pending = await request(h.server).get(api('/outside-changes')).set('Authorization', alice());
+    expect(pending.body.map((c: any) => c.commit)).toEqual([policy]);
+    const adopt = await request(h.server)
+      .post(api('/outside-changes/decision'))
+      .set('Authorization', alice())
+      .send({ decision: 'adopt', commits: [policy] });
+    expect(adopt.status).toBe(200);
+    const { stdout } = await runGit(['show', 'main:policies/adopted.json'], { cwd: h.host.repoPath('config') });
+    expect(stdout).toContain('"autoReleases":[]');
+    expect((await request(h.server).get(api('/outside-changes')).set('Authorization', alice())).body).toEqual([]);
+  });
+});
+
+describe('release manager plugin, rollback semantics and namespace moves', () => {
+  it('a second rollback continues further back; a namespace change moves the folder in one commit', async () => {
+    const h = await startBackend();
+    const api = (p: string) => `/api/release-manager${p}`;
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const up = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload({ service: 'rb', envs: ['dev'] }));
+        ids.push(up.body.artifact.id);
+        await request(h.server).post(api('/releases')).set('Authorization', alice()).send({ service: 'rb', environment: 'dev', artifactId: up.body.artifact.id });
+      }
+      const first = await request(h.server).post(api('/rollbacks')).set('Authorization', alice()).send({ service: 'rb', environment: 'dev' });
+      expect(first.body.release).toMatchObject({ artifactId: ids[1], rollbackOf: ids[2], intent: 'rollback' });
+      const second = await request(h.server).post(api('/rollbacks')).set('Authorization', alice()).send({ service: 'rb', environment: 'dev' });
+      expect(second.body.release).toMatchObject({ artifactId: ids[0], rollbackOf: ids[1] });
+      const third = await request(h.server).post(api('/rollbacks')).set('Authorization', alice()).send({ service: 'rb', environment: 'dev' });
+      expect(third.status).toBe(404);
+      // Any earlier artifact can still be chosen.
+      const chosen = await request(h.server).post(api('/rollbacks')).set('Authorization', alice()).send({ service: 'rb', environment: 'dev', artifactId: ids[2] });
+      expect(chosen.body.release).toMatchObject({ artifactId: ids[2] });
+
+      const moved = upload({ service: 'rb', envs: ['dev'] });
+      moved.spec.namespace = 'lending';
+      const up = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(moved);
+      const rel = await request(h.server).post(api('/releases')).set('Authorization', alice()).send({ service: 'rb', environment: 'dev', artifactId: up.body.artifact.id });
+      expect(rel.status).toBe(200);
+      const cwd = h.host.repoPath('config');
+      const { stdout: files } = await runGit(['ls-tree', '-r', '--name-only', 'main', 'dev/releases'], { cwd });
+      expect(files.split('\n').filter(f => f.includes('/rb/'))).toEqual([
+        'dev/releases/lending/rb/artifact.json',
+        'dev/releases/lending/rb/deployment.yaml',
+        'dev/releases/lending/rb/service.yaml',
+      ]);
+      const { stdout: changed } = await runGit(['show', '--no-renames', '--name-status', '--format=', rel.body.release.id], { cwd });
+      expect(changed).toContain('D\tdev/releases/payments/rb/artifact.json');
+      const status = await request(h.server).get(api('/services/rb/status')).set('Authorization', alice());
+      expect(status.body.find((s: any) => s.environment === 'dev').release).toMatchObject({ artifactId: up.body.artifact.id, namespace: 'lending' });
+    } finally {
+      await h.stop();
+      await fs.rm(h.dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('release manager plugin, index dropped mid-life', () => {
+  it('rebuilds the same state and log from git and writes nothing (no commit, no notification)', async () => {
+    const first = await startBackend();
+    const api = (p: string) => `/api/release-manager${p}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const up = await request(first.server).post(api('/artifacts')).set('Authorization', ci()).send(upload({ service: 'idx' }));
+      ids.push(up.body.artifact.id);
+    }
+    await request(first.server).put(api('/services/idx/policies/auto-releases')).set('Authorization', alice()).send({ branch: 'main', environment: 'dev' });
+    for (const [environment, artifactId] of [['dev', ids[0]], ['staging', ids[0]], ['dev', ids[1]], ['prod', ids[0]]]) {
+      await request(first.server).post(api('/releases')).set('Authorization', alice()).send({ service: 'idx', environment, artifactId });
+    }
+    await request(first.server).post(api('/rollbacks')).set('Authorization', alice()).send({ service: 'idx', environment: 'dev' });
+    const read = async (h: Harness) => ({
+      status: (await request(h.server).get(api('/services/idx/status')).set('Authorization', alice())).body,
+      log: (await request(h.server).get(api('/services/idx/releases?limit=200')).set('Authorization', alice())).body,
+      artifacts: (await request(h.server).get(api('/services/idx/artifacts')).set('Authorization', alice())).body,
+    });
+    const before = await read(first);
+    const head = await configHead(first);
+    await first.stop();
+
+    const second = await startBackend({ dataDir: first.dataDir }); // empty database, blob store with it
+    try {
+      const after = await read(second);
+      expect(after.log).toEqual(before.log);
+      const strip = (s: any[]) => s.map(x => ({ ...x, artifact: x.artifact && { ...x.artifact, createdAt: undefined, createdBy: undefined } }));
+      expect(strip(after.status)).toEqual(strip(before.status));
+      expect(after.artifacts.items.map((a: any) => a.id).sort()).toEqual(before.artifacts.items.map((a: any) => a.id).sort());
+      await new Promise(r => setTimeout(r, 3000)); // past the scheduled sync
+      expect(await configHead(second)).toBe(head);
+      expect(second.send).not.toHaveBeenCalled();
+      expect(second.publish).not.toHaveBeenCalled();
+    } finally {
+      await second.stop();
+      await fs.rm(first.dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   coreServices,
@@ -16,6 +15,8 @@ import { DatabaseBlobStore } from './blobs/DatabaseBlobStore';
 import { readReleaseManagerConfig } from './config';
 import { ReleaseManagerStore } from './database/ReleaseManagerStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
+import { OpenPgpCommitSigner } from './git/Signer';
+import { claimWorkDir } from './git/workDirs';
 import { seedDemo } from './seed/demoSeed';
 import { OnCallFreezeChecker } from './service/IncidentFreeze';
 import { Notifier } from './service/Notifier';
@@ -30,35 +31,6 @@ import { PushProgressStore } from './push/PushProgressStore';
 import { PushToArtifact } from './push/PushToArtifact';
 import { createPushRouter } from './push/pushRouter';
 import { SimulatedCluster } from './simulation/SimulatedCluster';
-
-/**
- * Claims a working directory for this process: if another live process holds `dir`, a
- * per-process sibling is used, so two replicas on one data directory never share a clone.
- */
-function claimWorkDir(dir: string): { dir: string; release: () => void } {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const tryClaim = (candidate: string): boolean => {
-    const lock = `${candidate}.lock`;
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return true;
-    } catch {
-      const pid = Number(fs.readFileSync(lock, 'utf8'));
-      let alive = false;
-      try {
-        alive = pid > 0 && pid !== process.pid && (process.kill(pid, 0), true);
-      } catch {
-        alive = false;
-      }
-      if (alive) return false;
-      fs.writeFileSync(lock, String(process.pid));
-      return true;
-    }
-  };
-  const chosen = tryClaim(dir) ? dir : `${dir}-${process.pid}`;
-  if (chosen !== dir) tryClaim(chosen);
-  return { dir: chosen, release: () => fs.rmSync(`${chosen}.lock`, { force: true }) };
-}
 
 /**
  * The release manager backend plugin: artifacts, policies, GitOps releases, release log,
@@ -134,6 +106,14 @@ export const releaseManagerPlugin = createBackendPlugin({
           branch: settings.configRepo.branch ?? (settings.configRepo.url ? 'main' : gitHost.defaultBranch),
           logger,
         });
+        const signer = settings.signing.privateKey
+          ? OpenPgpCommitSigner.fromSecretKey(settings.signing.privateKey)
+          : await OpenPgpCommitSigner.fromGnupgHome({
+              gnupgHome: settings.signing.gnupgHome ?? path.join(dataDir, 'release-manager', 'gnupg'),
+              name: settings.signing.name,
+              email: settings.signing.email,
+            });
+        logger.info(`Release manager signs config repo commits with OpenPGP key ${signer.fingerprint}`);
         const store = await ReleaseManagerStore.create({ database: deps.database });
         // Manifests live in the plugin's database, so replicas on separate disks see the same
         // artifacts (the store's migrations above created rm_blobs).
@@ -152,6 +132,7 @@ export const releaseManagerPlugin = createBackendPlugin({
           notifier,
           logger,
           configRepoKey,
+          signer,
           freeze: settings.incidentFreeze.enabled
             ? new OnCallFreezeChecker({
                 discovery: deps.discovery,
@@ -170,6 +151,21 @@ export const releaseManagerPlugin = createBackendPlugin({
           }),
         });
 
+        manager.sync.onOutsideChange = async change => {
+          notifier.notify({
+            signal: { kind: 'outside-change', service: '*', environment: change.environments[0] },
+            title: `Config repo changed outside the release manager: ${change.commit.slice(0, 12)} by ${change.pusher}`,
+            description: `${change.paths.slice(0, 10).join('\n')}\nThe release manager writes nothing to the config repo until platform reverts or adopts it.`,
+            squad: settings.signing.platformGroup,
+            severity: 'critical',
+          });
+          const event = await deps.auditor.createEvent({
+            eventId: 'outside-change',
+            severityLevel: 'critical',
+            meta: { ...change },
+          });
+          await event.fail({ error: new Error(`config repo changed outside the release manager (commit ${change.commit})`) });
+        };
         // Shared by the REST router and the actions registry (AI agents over MCP).
         const operations = new ReleaseOperations({
           manager,
@@ -227,6 +223,21 @@ export const releaseManagerPlugin = createBackendPlugin({
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });
+        // A public key: Flux and operators fetch it without a Backstage token.
+        deps.httpRouter.addAuthPolicy({ path: '/signing-key', allow: 'unauthenticated' });
+
+        // A repo that lasts years: the working clone is gc'd and its commit-graph kept current
+        // (signing leaves one loose object per commit; fast-import leaves the unsigned drafts).
+        await deps.scheduler.scheduleTask({
+          id: 'release-manager-git-maintenance',
+          frequency: { hours: 6 },
+          timeout: { minutes: 30 },
+          initialDelay: { minutes: 5 },
+          scope: 'local',
+          fn: async () => {
+            await writer.maintain();
+          },
+        });
 
         await deps.scheduler.scheduleTask({
           id: 'release-manager-git-sync',

@@ -33,6 +33,15 @@ export const releaseManagerRolloutStatusPermission = createPermission({
   attributes: { action: 'update' },
 });
 
+/**
+ * Decide on a change made to the config repo outside the release manager (revert or adopt).
+ * Platform only: until the decision, the release manager writes nothing to the repo.
+ */
+export const releaseManagerOutsideChangeDecidePermission = createPermission({
+  name: 'release-manager.outside-change.decide',
+  attributes: { action: 'update' },
+});
+
 /** All release manager permissions. */
 export const releaseManagerPermissions = [
   releaseManagerReleasePermission,
@@ -40,4 +49,5 @@ export const releaseManagerPermissions = [
   releaseManagerPolicyWritePermission,
   releaseManagerArtifactCreatePermission,
   releaseManagerRolloutStatusPermission,
+  releaseManagerOutsideChangeDecidePermission,
 ];

@@ -105,6 +105,27 @@ export interface Release {
   };
 }
 
+/**
+ * A commit that changed `<env>/releases/` or `policies/` in the config repo without a good
+ * signature by the release manager's key. Never recorded as a release; the release manager
+ * writes nothing to the repo until platform reverts or adopts it.
+ */
+export interface OutsideChange {
+  commit: string;
+  committedAt: string;
+  /** Who pushed it, as far as git can tell (the committer it claims; unverified). */
+  pusher: string;
+  /** The author it claims (unverified). */
+  author: string;
+  subject: string;
+  /** Paths it changed (first 100). */
+  paths: string[];
+  /** Environments whose release folders it changed. */
+  environments: string[];
+  /** 'none': unsigned or signed by another key; 'bad': our key, but the content does not match. */
+  signature: 'none' | 'bad';
+}
+
 /** What runs in one environment for one service. */
 export interface EnvironmentStatus {
   environment: string;
@@ -113,6 +134,11 @@ export interface EnvironmentStatus {
   commit?: string;
   release?: Release;
   artifact?: Artifact;
+  /**
+   * Undecided changes made outside the release manager to this environment's releases (or to
+   * the repo's policies): shown as "changed outside the release manager".
+   */
+  outsideChanges?: OutsideChange[];
 }
 
 /** Auto-release policy: artifacts from `branch` go to `environment` by themselves. */
@@ -297,6 +323,7 @@ export type ReleaseEventKind =
   | 'release-failed'
   | 'rollout-status'
   | 'artifact-uploaded'
+  | 'outside-change'
   | 'push-progress';
 
 /** Payload of the signal on channel `release-manager:<service>` and `release-manager`. */

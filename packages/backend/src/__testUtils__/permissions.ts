@@ -26,19 +26,28 @@ export function defaultOwnershipEntityRefs(entity: Entity): string[] {
  * {@link defaultOwnershipEntityRefs}), read from the catalog.
  */
 export function ownershipFromCatalog(catalog: CatalogService, auth: AuthService): UserInfoService {
+  // a real token carries its claims; here they are looked up once per user and kept for 30 s
+  const cache = new Map<string, { at: number; refs: Promise<string[]> }>();
+  const lookup = async (userEntityRef: string) => {
+    const entity = await catalog.getEntityByRef(userEntityRef, {
+      credentials: await auth.getOwnServiceCredentials(),
+    });
+    return entity ? defaultOwnershipEntityRefs(entity) : [userEntityRef];
+  };
   return {
     async getUserInfo(credentials: BackstageCredentials) {
       const principal = credentials.principal as { type: string; userEntityRef?: string };
       if (principal.type !== 'user' || !principal.userEntityRef) {
         throw new Error('getUserInfo needs user credentials');
       }
-      const entity = await catalog.getEntityByRef(principal.userEntityRef, {
-        credentials: await auth.getOwnServiceCredentials(),
-      });
-      return {
-        userEntityRef: principal.userEntityRef,
-        ownershipEntityRefs: entity ? defaultOwnershipEntityRefs(entity) : [principal.userEntityRef],
-      };
+      const ref = principal.userEntityRef;
+      let hit = cache.get(ref);
+      if (!hit || Date.now() - hit.at > 30_000) {
+        hit = { at: Date.now(), refs: lookup(ref) };
+        hit.refs.catch(() => cache.delete(ref));
+        cache.set(ref, hit);
+      }
+      return { userEntityRef: ref, ownershipEntityRefs: await hit.refs };
     },
   };
 }

@@ -19,8 +19,16 @@ export interface ShuttleRepoCandidate {
 export interface ShuttleRepoSource {
   /** Stable id, part of the provider name. */
   readonly id: string;
-  /** All repositories with a root shuttle.yaml and without a catalog-info.yaml. */
-  discover(): Promise<{ scanned: number; candidates: ShuttleRepoCandidate[] }>;
+  /**
+   * All repositories with a root shuttle.yaml and without a catalog-info.yaml. A repository
+   * that cannot be read is listed in `failed` (the run goes on); only a failure to list the
+   * repositories at all rejects.
+   */
+  discover(): Promise<{
+    scanned: number;
+    candidates: ShuttleRepoCandidate[];
+    failed?: { repo: string; reason: string }[];
+  }>;
 }
 
 const CATALOG_FILES = new Set(['catalog-info.yaml', 'catalog-info.yml']);
@@ -147,7 +155,7 @@ export class GitHubOrgRepoSource implements ShuttleRepoSource {
   }
 
   async discover() {
-    const { org, host } = this.options;
+    const { org } = this.options;
     const repos: { name: string; default_branch: string; archived?: boolean }[] = [];
     for (let page = 1; page < 1000; page++) {
       const batch = await this.get(`/orgs/${encodeURIComponent(org)}/repos?per_page=100&page=${page}`);
@@ -156,7 +164,26 @@ export class GitHubOrgRepoSource implements ShuttleRepoSource {
       if (batch.length < 100) break;
     }
     const live = repos.filter(r => !r.archived && r.default_branch);
+    const failed: { repo: string; reason: string }[] = [];
     const found = await mapLimit(live, this.options.concurrency ?? 8, async r => {
+      try {
+        return await this.candidateFor(r);
+      } catch (e) {
+        // one unreadable repository (4xx/5xx, network) does not abort the run
+        failed.push({ repo: r.name, reason: (e as Error).message });
+        return undefined;
+      }
+    });
+    return {
+      scanned: live.length,
+      candidates: found.filter((c): c is ShuttleRepoCandidate => !!c),
+      failed,
+    };
+  }
+
+  private async candidateFor(r: { name: string; default_branch: string }) {
+    const { org, host } = this.options;
+    {
       const branch = r.default_branch;
       const tree = await this.get(
         `/repos/${encodeURIComponent(org)}/${encodeURIComponent(r.name)}/git/trees/${encodeURIComponent(branch)}`,
@@ -178,7 +205,6 @@ export class GitHubOrgRepoSource implements ShuttleRepoSource {
         },
       };
       return candidate;
-    });
-    return { scanned: live.length, candidates: found.filter((c): c is ShuttleRepoCandidate => !!c) };
+    }
   }
 }

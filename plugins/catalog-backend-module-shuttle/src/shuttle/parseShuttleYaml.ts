@@ -33,7 +33,15 @@ export interface ShuttleFile {
   domain?: string;
   /** `vars.k8s.namespace`. */
   namespace?: string;
+  /**
+   * What shuttle itself would object to but we can still read, e.g. unknown top-level fields
+   * (shuttle refuses them). Shown to the owner on the entity.
+   */
+  warnings: string[];
 }
+
+/** The top-level fields of a shuttle.yaml (shuttle refuses any other). */
+export const SHUTTLE_TOP_LEVEL_FIELDS = ['plan', 'vars', 'scripts'];
 
 /** Outcome of {@link parseShuttleYaml}: the file, or a reason a human can act on. */
 export type ShuttleParseResult =
@@ -196,7 +204,18 @@ export function validateShuttleDocument(doc: unknown): ShuttleFile {
       namespace = ns;
     }
   }
-  return { plan, vars, scripts, squad, service, system, domain, namespace };
+  const unknown = Object.keys(doc).filter(k => !SHUTTLE_TOP_LEVEL_FIELDS.includes(k));
+  const warnings = unknown.length
+    ? [
+        `unknown top-level field${unknown.length > 1 ? 's' : ''} ${unknown
+          .slice(0, 10)
+          .map(k => `'${k.slice(0, 60)}'`)
+          .join(', ')}: shuttle refuses fields other than ${SHUTTLE_TOP_LEVEL_FIELDS.map(
+          f => `'${f}'`,
+        ).join(', ')} (put shared values under 'vars', or anchors inside it)`,
+      ]
+    : [];
+  return { plan, vars, scripts, squad, service, system, domain, namespace, warnings };
 }
 
 /**
@@ -216,7 +235,9 @@ export function parseShuttleYaml(
   }
   const text = typeof data === 'string' ? data : data.toString('utf8');
   try {
-    const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, merge: false });
+    // merge keys (`<<: *base`) are honoured as shuttle (Go, gopkg.in/yaml) honours them: keys
+    // written in the mapping win over merged ones, earlier maps in a `<<: [*a, *b]` list win
+    const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, merge: true });
     if (!Array.isArray(docs)) {
       return { ok: false, reason: 'shuttle.yaml has no YAML document' };
     }

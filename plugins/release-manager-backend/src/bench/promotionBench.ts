@@ -11,6 +11,7 @@ import { LocalDirectoryBlobStore } from '../blobs/BlobStore';
 import { DEFAULT_ENVIRONMENTS } from '../config';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
 import { GitOpsWriter } from '../git/GitOpsWriter';
+import { OpenPgpCommitSigner } from '../git/Signer';
 import { Notifier } from '../service/Notifier';
 import { Actor, ReleaseManager } from '../service/ReleaseManager';
 
@@ -149,6 +150,7 @@ export async function runPromotionBench(
       notifier: new Notifier({ logger: silentLogger }),
       logger: silentLogger,
       configRepoKey: 'bench',
+      signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@bench' }),
     });
     const ci: Actor = { ref: 'external:ci', email: 'ci@bench.local' };
     const alice: Actor = { ref: 'user:default/alice', email: 'alice@bench.local' };

@@ -80,10 +80,9 @@ describe.each(databases.eachSupportedId())('ReleaseManagerStore on %s', database
     ]);
     expect(await store.countReleases('repo')).toBe(3);
     expect(await store.countReleases('other-repo')).toBe(0);
-    const latest = await store.latestReleases('repo', 'ledger');
-    expect(latest.get('dev')?.artifactId).toBe('a2');
-    expect(latest.get('prod')?.artifactId).toBe('a1');
-    expect(latest.get('dev')?.rollout.state).toBe('pending');
+    const latest = await store.findRelease('repo', 'ledger', 'dev', 'a2');
+    expect(latest?.id).toBe('c3');
+    expect(latest?.rollout.state).toBe('pending');
 
     await store.setRolloutStatus('c3', { state: 'failed', ready: 0, desired: 2, logLines: ['panic'] });
     await store.setRolloutStatus('c3', { state: 'succeeded', ready: 2, desired: 2 });

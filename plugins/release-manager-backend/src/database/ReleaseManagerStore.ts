@@ -27,7 +27,10 @@ export interface NewArtifact {
 }
 
 /** A release row to record (the commit already exists in the config repo). */
-export type NewRelease = Omit<Release, 'rollout'>;
+export type NewRelease = Omit<Release, 'rollout'> & {
+  /** Position of the commit in the config repo's first-parent history (orders the log). */
+  commitSeq?: number;
+};
 
 /** Rollout report stored against a release. */
 export interface RolloutUpdate {
@@ -74,6 +77,7 @@ type ReleaseRow = {
   rollback_of: string | null;
   reason: string | null;
   commit_title: string;
+  commit_seq?: number | null;
   state?: string | null;
   ready?: number | null;
   desired?: number | null;
@@ -236,12 +240,13 @@ export class ReleaseManagerStore {
       rollback_of: r.rollbackOf ?? null,
       reason: r.reason ?? null,
       commit_title: r.commitTitle,
+      commit_seq: r.commitSeq ?? null,
     }));
     for (let i = 0; i < rows.length; i += 100) {
       await this.db('rm_releases')
         .insert(rows.slice(i, i + 100))
         .onConflict('id')
-        .ignore();
+        .merge(['commit_seq']);
     }
   }
 
@@ -285,7 +290,7 @@ export class ReleaseManagerStore {
     if (options.environment) q.andWhere('r.environment', options.environment);
     const rows = (await q
       .orderBy([
-        { column: 'r.released_at', order: 'desc' },
+        { column: 'r.commit_seq', order: 'desc', nulls: 'last' },
         { column: 'r.seq', order: 'desc' },
       ])
       .offset(offset)
@@ -300,37 +305,48 @@ export class ReleaseManagerStore {
     };
   }
 
-  /** The newest release per environment of a service. */
-  async latestReleases(configRepo: string, service: string): Promise<Map<string, Release>> {
-    const rows = (await this.releaseQuery(configRepo)
-      .andWhere('r.service', service)
+  /** The newest release (in commit order) of an artifact into an environment. */
+  async findRelease(
+    configRepo: string,
+    service: string,
+    environment: string,
+    artifactId: string,
+  ): Promise<Release | undefined> {
+    const row = await this.releaseQuery(configRepo)
+      .andWhere({ 'r.service': service, 'r.environment': environment, 'r.artifact_id': artifactId })
       .orderBy([
-        { column: 'r.released_at', order: 'desc' },
+        { column: 'r.commit_seq', order: 'desc', nulls: 'last' },
         { column: 'r.seq', order: 'desc' },
       ])
-      .limit(2000)) as ReleaseRow[];
-    const out = new Map<string, Release>();
-    for (const row of rows) {
-      if (!out.has(row.environment)) out.set(row.environment, toRelease(row));
-    }
-    return out;
+      .first();
+    return row ? toRelease(row as ReleaseRow) : undefined;
+  }
+
+  /** Whether some release row lacks its commit position (written before commit ordering). */
+  async hasUnorderedReleases(configRepo: string): Promise<boolean> {
+    const row = await this.db('rm_releases').where({ config_repo: configRepo }).whereNull('commit_seq').first();
+    return !!row;
+  }
+
+  /** Drops the index of a config repo (releases, rollout status stays keyed by commit). */
+  async clearReleases(configRepo: string): Promise<void> {
+    await this.db('rm_releases').where({ config_repo: configRepo }).delete();
+    await this.db('rm_sync_state').where({ config_repo: configRepo }).delete();
   }
 
   async releasesSince(
     configRepo: string,
     services: string[],
     since: string,
-    limit = 500,
   ): Promise<Release[]> {
     if (services.length === 0) return [];
     const rows = (await this.releaseQuery(configRepo)
       .whereIn('r.service', services)
       .andWhere('r.released_at', '>=', since)
       .orderBy([
-        { column: 'r.released_at', order: 'desc' },
+        { column: 'r.commit_seq', order: 'desc', nulls: 'last' },
         { column: 'r.seq', order: 'desc' },
-      ])
-      .limit(limit)) as ReleaseRow[];
+      ])) as ReleaseRow[];
     return rows.map(toRelease);
   }
 

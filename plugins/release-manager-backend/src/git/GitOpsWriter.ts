@@ -1,12 +1,17 @@
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { ConflictError, ServiceUnavailableError } from '@backstage/errors';
 import {
   GitCommandError,
   runGit,
+  runGitBuffer,
   safeJoin,
 } from '@devplane/plugin-git-host-node';
+import type { CommitSigner } from './Signer';
 
 /** Who the release manager commits as (the author is the releaser). */
 export interface GitPerson {
@@ -36,6 +41,14 @@ export interface GitOpsWriterOptions {
   beforePush?: () => Promise<void>;
   /** Maximum number of queued writes carried by one push (default 100). */
   maxBatch?: number;
+  /** Signs every commit the writer makes (OpenPGP `gpgsig`); absent → unsigned commits. */
+  signer?: CommitSigner;
+  /**
+   * Called with the remote tip before the writer commits on top of it; throwing refuses the
+   * write (e.g. the tip holds a change made outside the release manager). Jobs marked
+   * `bypassGate` (platform's revert/adopt decision) are not refused.
+   */
+  gate?: (tip: string) => Promise<void>;
 }
 
 /** Access to the working tree while a write job runs. All paths are repository-relative. */
@@ -60,6 +73,8 @@ export interface WriteJob<T> {
    * the commits queued before it in the same batch. May be called again (on a newer remote tip,
    * or on a dry-run tree to re-decide it), so it must depend only on the tree it is given. */
   apply(tree: WorkTree): Promise<JobOutcome<T>>;
+  /** Written even when the gate refuses the tip (only platform's decision on an outside change). */
+  bypassGate?: boolean;
 }
 
 /** What a write produced. */
@@ -124,6 +139,30 @@ async function listFilesUnder(root: string, rel: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Removes `*.lock` files left in a git directory (not under objects/). */
+export async function removeStaleLocks(gitDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (dir: string) => {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'objects') await walk(p);
+      } else if (e.name.endsWith('.lock')) {
+        await fs.rm(p, { force: true });
+        removed.push(p);
+      }
+    }
+  };
+  await walk(gitDir);
+  return removed;
+}
+
 /** The changed files that fall under one of a committing job's paths. */
 function conflictingPaths(p: Pending, changed: string[]): string[] {
   if (changed.length === 0) return [];
@@ -163,6 +202,8 @@ export class GitOpsWriter {
   private readonly maxBackoffMs: number;
   private readonly beforePush?: () => Promise<void>;
   private readonly maxBatch: number;
+  private signer?: CommitSigner;
+  private gate?: (tip: string) => Promise<void>;
   private readonly queue: Pending[] = [];
   private draining = false;
   private needsReset = true;
@@ -197,9 +238,21 @@ export class GitOpsWriter {
     this.maxBackoffMs = options.maxBackoffMs ?? 100;
     this.beforePush = options.beforePush;
     this.maxBatch = options.maxBatch ?? 100;
+    this.signer = options.signer;
+    this.gate = options.gate;
   }
 
-  private get originRef() {
+  /**
+   * Signs every later commit with `signer` and refuses to write on a tip `gate` rejects (the
+   * release manager sets both from its signing key and verified history reader).
+   */
+  configureTrust(options: { signer?: CommitSigner; gate?: (tip: string) => Promise<void> }): void {
+    if (options.signer) this.signer = options.signer;
+    if (options.gate) this.gate = options.gate;
+  }
+
+  /** The remote-tracking ref the readers read (the remote branch as last fetched). */
+  get originRef() {
     return `refs/remotes/origin/${this.branch}`;
   }
 
@@ -239,8 +292,9 @@ export class GitOpsWriter {
     } else {
       await this.git(['remote', 'set-url', 'origin', this.remoteUrl]);
     }
-    // A crashed process may have left a lock or a half-done rebase behind.
-    await fs.rm(path.join(this.workDir, '.git', 'index.lock'), { force: true });
+    // A crashed process (kill -9) may have left locks or a half-done rebase behind. The clone is
+    // this process's alone (claimed), so every lock in it is stale.
+    await removeStaleLocks(path.join(this.workDir, '.git'));
     await this.git(['config', 'gc.auto', '0']);
     await this.resetToOrigin(true);
   }
@@ -407,7 +461,7 @@ export class GitOpsWriter {
     // job's paths that lands after this point is a true conflict, one before it is just history.
     await this.syncToOrigin(Math.max(...batch.map(p => p.queuedAt)));
     let base = await this.revParse('HEAD');
-    let live = await this.applyJobs(batch);
+    let live = await this.applyJobs(await this.passGate(batch, base));
     for (let attempt = 1; live.length > 0; attempt++) {
       if (await this.tryPush(live)) return;
       this.stats.rejectedPushes++;
@@ -421,6 +475,7 @@ export class GitOpsWriter {
       // Jittered backoff, kept short: what decides success is the fetch → push window.
       await sleep(Math.random() * Math.min(this.maxBackoffMs, 10 * 2 ** Math.min(attempt, 10)));
       await this.fetchOrigin();
+      await this.checkGate(await this.revParse(this.originRef), live);
       // Fast path (the remote moved elsewhere): re-create the same commits on the new tip from
       // their in-memory snapshots while checking, in parallel, what changed upstream.
       const [changed, tip] = await Promise.all([
@@ -440,6 +495,24 @@ export class GitOpsWriter {
       }
       base = tip;
     }
+  }
+
+  /** Jobs the gate lets through on `tip`; the others fail with the gate's error. */
+  private async passGate(jobs: Pending[], tip: string): Promise<Pending[]> {
+    if (!this.gate || !tip) return jobs;
+    try {
+      await this.gate(tip);
+      return jobs;
+    } catch (e: any) {
+      for (const p of jobs) if (!p.job.bypassGate) p.error = e;
+      return jobs.filter(p => p.job.bypassGate);
+    }
+  }
+
+  /** After the remote moved during a batch: the whole batch fails if the gate refuses the new tip. */
+  private async checkGate(tip: string, jobs: Pending[]): Promise<void> {
+    if (!this.gate || !tip || jobs.every(p => p.job.bypassGate)) return;
+    await this.gate(tip);
   }
 
   /** Fetches if the last fetch started before `since`, and moves the clone to the remote tip. */
@@ -606,6 +679,84 @@ export class GitOpsWriter {
       p.committedAt = committedAt;
       if (!p.localSha) throw new Error('Config repo clone is inconsistent: fast-import lost a commit');
     });
+    if (this.signer) await this.signChain(jobs);
+  }
+
+  /**
+   * Replaces the commits fast-import just made by signed ones: each commit object is re-created
+   * with its parent pointing at the signed predecessor and a `gpgsig` header (OpenPGP, in
+   * process), written as a loose object, and the branch moved to the last one. One `cat-file`
+   * for the batch; no process per commit.
+   */
+  private async signChain(jobs: Pending[]): Promise<void> {
+    const raws = await this.catFileBatch(jobs.map(p => p.localSha!));
+    let prevOld: string | undefined;
+    let prevNew: string | undefined;
+    for (const [i, p] of jobs.entries()) {
+      let raw = raws[i];
+      if (prevOld && prevNew) {
+        const text = raw.toString('latin1');
+        const fixed = text.replace(`\nparent ${prevOld}\n`, `\nparent ${prevNew}\n`);
+        if (fixed === text) throw new Error('Config repo clone is inconsistent: unexpected parent while signing');
+        raw = Buffer.from(fixed, 'latin1');
+      }
+      const signed = this.signer!.signCommit(raw);
+      prevOld = p.localSha;
+      prevNew = await this.writeLooseObject('commit', signed);
+      p.localSha = prevNew;
+    }
+    await this.git(['update-ref', `refs/heads/${this.branch}`, prevNew!]);
+  }
+
+  /** Raw contents of objects, one `git cat-file --batch` process. */
+  private catFileBatch(shas: string[]): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('git', ['cat-file', '--batch'], { cwd: this.workDir, stdio: ['pipe', 'pipe', 'pipe'] });
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', d => chunks.push(d));
+      child.on('error', reject);
+      child.on('close', code => {
+        if (code !== 0) {
+          reject(new Error(`git cat-file --batch failed (${code})`));
+          return;
+        }
+        const all = Buffer.concat(chunks);
+        const out: Buffer[] = [];
+        let pos = 0;
+        for (const sha of shas) {
+          const nl = all.indexOf(0x0a, pos);
+          const [got, , size] = all.subarray(pos, nl).toString('utf8').split(' ');
+          if (got !== sha || size === undefined) {
+            reject(new Error(`cat-file: object ${sha} missing`));
+            return;
+          }
+          const n = Number(size);
+          out.push(all.subarray(nl + 1, nl + 1 + n));
+          pos = nl + 1 + n + 1;
+        }
+        resolve(out);
+      });
+      child.stdin.end(`${shas.join('\n')}\n`);
+    });
+  }
+
+  /** Writes a loose object (zlib of `<type> <size>\0<content>`) and returns its id. */
+  private async writeLooseObject(type: string, content: Buffer): Promise<string> {
+    const store = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
+    const sha = crypto.createHash('sha1').update(store).digest('hex');
+    const dir = path.join(this.workDir, '.git', 'objects', sha.slice(0, 2));
+    const file = path.join(dir, sha.slice(2));
+    try {
+      await fs.access(file);
+      return sha;
+    } catch {
+      // not there yet
+    }
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    await fs.writeFile(tmp, zlib.deflateSync(store), { mode: 0o444 });
+    await fs.rename(tmp, file);
+    return sha;
   }
 
   /** Pushes HEAD (never forced). True when it landed, false when the remote moved meanwhile. */
@@ -640,6 +791,16 @@ export class GitOpsWriter {
     try {
       const { stdout } = await this.git(['cat-file', 'blob', `${this.originRef}:${rel}`]);
       return stdout;
+    } catch (e) {
+      if (e instanceof GitCommandError) return undefined;
+      throw e;
+    }
+  }
+
+  /** A file's bytes at any commit-ish; undefined when it does not exist there. */
+  async readFileAt(ref: string, rel: string): Promise<Buffer | undefined> {
+    try {
+      return await runGitBuffer(['cat-file', 'blob', `${ref}:${rel}`], { cwd: this.workDir });
     } catch (e) {
       if (e instanceof GitCommandError) return undefined;
       throw e;
@@ -706,6 +867,17 @@ export class GitOpsWriter {
             : undefined,
         };
       });
+  }
+
+  /**
+   * Housekeeping of the working clone (scheduled): gc (packs the loose signed commits, prunes the
+   * unsigned drafts fast-import left) and the commit-graph. Serialised with writes.
+   */
+  async maintain(): Promise<void> {
+    await this.withLock(async () => {
+      await this.git(['gc', '--quiet', '--prune=1.hour.ago']);
+      await this.git(['commit-graph', 'write', '--reachable']);
+    });
   }
 
   /** Waits until every queued write has been handled. */

@@ -7,6 +7,7 @@ import { LocalDirectoryBlobStore } from '../blobs/BlobStore';
 import { DEFAULT_ENVIRONMENTS } from '../config';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
 import { GitOpsWriter } from '../git/GitOpsWriter';
+import { OpenPgpCommitSigner } from '../git/Signer';
 import { Notifier } from '../service/Notifier';
 import { ReleaseManager } from '../service/ReleaseManager';
 import { renderDemoManifests, seedDemo } from './demoSeed';
@@ -76,6 +77,7 @@ describe('demo seed', () => {
         logger,
         gitHost: host,
       }),
+      signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@x' }),
     });
 
     const seededNow = await seedDemo({ manager, gitHost: host, logger });

@@ -77,6 +77,15 @@ export async function seedDemo(options: {
     if (invalidNameReason('service', service) || invalidNameReason('namespace', namespace)) continue;
     if (squad && invalidNameReason('squad', squad)) continue;
     if ((await manager.listArtifacts(service, { limit: 1 })).items.length > 0) continue;
+    // Git is the truth: a service the config repo already knows (a release or a policy) was
+    // seeded before, even when the database was dropped since. Seeding it again would upload
+    // and auto-release on a mere restart.
+    if (
+      (await manager.state.treeState()).releases.some(r => r.service === service) ||
+      (await manager.writer.readFile(`policies/${service}.json`)) !== undefined
+    ) {
+      continue;
+    }
 
     try {
       const { stdout } = await runGit(['log', '-1', '--format=%an%x00%ae%x00%s', head!], {

@@ -13,6 +13,9 @@ import type {
   RolloutStatusReport,
   ServicePolicies,
 } from '@devplane/plugin-release-manager-common';
+import type { CommitSigner } from '../git/Signer';
+import { HistoryReader } from '../history/HistoryReader';
+import { OutsideDecisions } from '../history/OutsideDecisions';
 import { GitSync } from '../sync/GitSync';
 import { ArtifactService } from './ArtifactService';
 import { Actor, ReleaseManagerOptions, ReleaseManagerPart, ReleaseOptions } from './context';
@@ -38,14 +41,31 @@ export class ReleaseManager extends ReleaseManagerPart {
   readonly releases: ReleaseService;
   readonly state: StateService;
   readonly sync: GitSync;
+  /** The verified history reader (one path for status, log, promote source, rollback target). */
+  readonly reader: HistoryReader;
+  readonly signer: CommitSigner;
+  readonly outsideDecisions: OutsideDecisions;
 
   constructor(options: ReleaseManagerOptions) {
     super(options);
+    this.signer = options.signer;
+    this.reader = new HistoryReader({
+      cwd: options.writer.workDir,
+      ref: options.writer.originRef,
+      signer: options.signer,
+    });
+    options.writer.configureTrust({
+      signer: options.signer,
+      gate: tip => this.reader.assertWritable(tip),
+    });
     this.artifacts = new ArtifactService(options);
     this.policies = new PolicyService(options);
     this.releases = new ReleaseService(options);
     this.state = new StateService(options);
     this.sync = new GitSync(options);
+    this.outsideDecisions = new OutsideDecisions(options);
+    this.outsideDecisions.reader = this.reader;
+    this.outsideDecisions.sync = this.sync;
     this.artifacts.policies = this.policies;
     this.artifacts.releases = this.releases;
     this.policies.artifacts = this.artifacts;
@@ -54,6 +74,9 @@ export class ReleaseManager extends ReleaseManagerPart {
     this.state.artifacts = this.artifacts;
     this.state.sync = this.sync;
     this.sync.artifacts = this.artifacts;
+    this.releases.sync = this.sync;
+    this.state.reader = this.reader;
+    this.sync.reader = this.reader;
   }
 
   // --- artifacts -------------------------------------------------------------
@@ -138,5 +161,22 @@ export class ReleaseManager extends ReleaseManagerPart {
   }
   syncFromGit(): Promise<number> {
     return this.sync.syncFromGit();
+  }
+
+  // --- trust -------------------------------------------------------------------------
+  /** Armored public key of the signing key (served at `GET /signing-key`). */
+  publicKeyArmored(): string {
+    return this.signer.publicKeyArmored();
+  }
+  async outsideChanges() {
+    await this.writer.refresh();
+    return this.reader.outside();
+  }
+  decideOutsideChanges(
+    decision: 'revert' | 'adopt',
+    commits: string[],
+    actor: Actor,
+  ) {
+    return this.outsideDecisions.decide(decision, commits, actor);
   }
 }

@@ -1,3 +1,5 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   invalidArtifactIdReason,
@@ -23,6 +25,7 @@ import { frozenMessage, ProductionFrozenError } from './IncidentFreeze';
 import { assertAllowed } from './guardrails';
 import { checkPin, ChangedSinceYouLookedError, environmentCommit } from './pins';
 import { branchVerdict, parsePolicies } from './policies';
+import type { GitSync } from '../sync/GitSync';
 import type { StateService } from './StateService';
 import { check } from './uploadValidation';
 
@@ -37,6 +40,7 @@ const VERBS: Record<ReleaseIntent, { verb: string; kind: ReleaseEventKind }> = {
 export class ReleaseService extends ReleaseManagerPart {
   artifacts!: ArtifactService;
   state!: StateService;
+  sync!: GitSync;
 
   /** Current artifact id in an environment as the config repo says (re-read inside writes). */
   private async currentInTree(tree: WorkTree, dir: string): Promise<string | undefined> {
@@ -122,6 +126,8 @@ export class ReleaseService extends ReleaseManagerPart {
     opts: ReleaseOptions = {},
   ): Promise<ReleaseResult> {
     const env = this.environment(req.environment);
+    // An index rebuilt from git knows every artifact the history released (restored rows).
+    await this.sync.ensureSynced();
     const artifact = await this.artifacts.getArtifact(req.service, req.artifactId);
     if (!artifact.environments.includes(env.name)) {
       throw new InputError(
@@ -197,6 +203,10 @@ export class ReleaseService extends ReleaseManagerPart {
               },
             };
           }
+          // A namespace change moves the folder: the service's folders under other namespaces
+          // of this environment go in the same commit (it never runs twice).
+          const stale = (await otherNamespaceDirs(tree, env.name, artifact.namespace, artifact.service));
+          for (const old of stale) await tree.remove(old);
           await tree.remove(dir);
           for (const [name, text] of Object.entries(manifests)) {
             await tree.writeFile(`${dir}/${name}`, text);
@@ -207,7 +217,7 @@ export class ReleaseService extends ReleaseManagerPart {
             commit: {
               message,
               author: { name: actor.displayName ?? actor.email, email: actor.email },
-              paths: [dir],
+              paths: [dir, ...stale],
             },
           };
         },
@@ -244,7 +254,11 @@ export class ReleaseService extends ReleaseManagerPart {
       reason: req.reason,
       commitTitle: message.split('\n')[0],
     };
-    await this.store.insertReleases(this.configRepoKey, [release]);
+    // The index learns the commit (and its position in history) through the one reader.
+    await this.sync.syncFromGit({ fetch: false });
+    if (!(await this.store.getRelease(this.configRepoKey, release.id))) {
+      await this.store.insertReleases(this.configRepoKey, [release]);
+    }
     const verb = VERBS[intent].verb;
     const text = `${verb} ${artifact.id} to ${env.name}${opts.promotedFrom ? ` (promoted from ${opts.promotedFrom})` : ''}`;
     this.notifier.notify({
@@ -304,7 +318,12 @@ export class ReleaseService extends ReleaseManagerPart {
     );
   }
 
-  /** Resolves the rollback target: the given artifact or the one before the current. */
+  /**
+   * Resolves the rollback target: the given artifact, or the artifact that ran before the
+   * current one. The environment's verified release history (commit order) is replayed as a
+   * stack: a release pushes its artifact, a rollback pops back to its target. So a second
+   * rollback continues further back and never returns to the artifact rolled back from.
+   */
   async rollbackTarget(req: RollbackRequest): Promise<{ target: string; current?: string }> {
     check(invalidNameReason('service', req.service));
     this.environment(req.environment);
@@ -314,16 +333,34 @@ export class ReleaseService extends ReleaseManagerPart {
       return { target: req.artifactId, current: current?.artifactId };
     }
     if (!current) throw new NotFoundError(`Nothing of ${req.service} runs in ${req.environment}`);
+    await this.sync.ensureSynced();
+    const history: Release[] = [];
     for (let cursor: string | undefined = undefined; ; ) {
       const page: Page<Release> = await this.store.listReleases(this.configRepoKey, req.service, {
         environment: req.environment,
         limit: 200,
         cursor,
       });
-      const prev = page.items.find(r => r.artifactId !== current.artifactId);
-      if (prev) return { target: prev.artifactId, current: current.artifactId };
+      history.push(...page.items);
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
+    }
+    history.reverse();
+    const stack: string[] = [];
+    for (const r of history) {
+      if (r.intent === 'rollback') {
+        const at = stack.lastIndexOf(r.artifactId);
+        if (at >= 0) {
+          stack.length = at + 1;
+          continue;
+        }
+      }
+      if (stack[stack.length - 1] !== r.artifactId) stack.push(r.artifactId);
+    }
+    // The tree is the truth for what runs now (an adopted outside change may differ from the log).
+    if (stack[stack.length - 1] !== current.artifactId) stack.push(current.artifactId);
+    for (let i = stack.length - 2; i >= 0; i--) {
+      if (stack[i] !== current.artifactId) return { target: stack[i], current: current.artifactId };
     }
     throw new NotFoundError(
       `No earlier artifact of ${req.service} ran in ${req.environment}; name one with artifactId`,
@@ -342,4 +379,23 @@ export class ReleaseService extends ReleaseManagerPart {
       { ...opts, intent: 'rollback', rollbackOf: current, pin: req.pin },
     );
   }
+}
+
+/** `<env>/releases/<ns>/<service>` folders of a service under namespaces other than `namespace`. */
+async function otherNamespaceDirs(tree: WorkTree, env: string, namespace: string, service: string): Promise<string[]> {
+  let namespaces: string[];
+  try {
+    namespaces = (await fs.readdir(path.join(tree.dir, env, 'releases'), { withFileTypes: true }))
+      .filter(e => e.isDirectory() && e.name !== namespace)
+      .map(e => e.name);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const ns of namespaces) {
+    if (invalidNameReason('namespace', ns)) continue;
+    const dir = releaseDir(env, ns, service);
+    if ((await tree.readFile(`${dir}/artifact.json`)) !== undefined || (await tree.list(dir)).length > 0) out.push(dir);
+  }
+  return out;
 }

@@ -10,7 +10,9 @@ import type {
   Release,
   RolloutStatusReport,
 } from '@devplane/plugin-release-manager-common';
+import type { Artifact } from '@devplane/plugin-release-manager-common';
 import { releaseDir } from '../git/paths';
+import { HistoryReader, TreeRelease, TreeState } from '../history/HistoryReader';
 import type { GitSync } from '../sync/GitSync';
 import type { ArtifactService } from './ArtifactService';
 import { ReleaseManagerPart } from './context';
@@ -22,26 +24,53 @@ import { environmentCommit } from './pins';
 export class StateService extends ReleaseManagerPart {
   artifacts!: ArtifactService;
   sync!: GitSync;
+  reader!: HistoryReader;
+  private cached?: TreeState;
 
-  /** What the config repo says runs in an environment (artifact id), via the release log. */
-  async currentRelease(service: string, environment: string): Promise<Release | undefined> {
-    await this.sync.ensureSynced();
-    return (await this.store.latestReleases(this.configRepoKey, service)).get(environment);
+  /** The tree state at the config repo's head (cached per head commit). */
+  async treeState(): Promise<TreeState> {
+    await this.writer.refresh();
+    const head = (await this.reader.resolve()) ?? '';
+    if (this.cached?.head === head) return this.cached;
+    const state = await this.reader.stateAt(head || undefined);
+    this.cached = state;
+    return state;
+  }
+
+  /**
+   * What the config repo's head says runs in an environment: `artifact.json` under
+   * `<env>/releases/<ns>/<service>/` (the latest-written folder if several namespaces exist).
+   */
+  async currentRelease(service: string, environment: string): Promise<TreeRelease | undefined> {
+    const state = await this.treeState();
+    return pickCurrent(state.releases, service, environment);
   }
 
   async status(service: string): Promise<EnvironmentStatus[]> {
     check(invalidNameReason('service', service));
+    const state = await this.treeState();
     await this.sync.ensureSynced();
-    const latest = await this.store.latestReleases(this.configRepoKey, service);
     return Promise.all(
       this.envs.map(async env => {
-        const release = latest.get(env.name);
-        const artifact = release
-          ? await this.store.getArtifact(service, release.artifactId)
-          : undefined;
+        const current = pickCurrent(state.releases, service, env.name);
+        const outsideChanges = state.outside.filter(
+          o =>
+            o.environments.includes(env.name) ||
+            o.paths.some(p => p === `policies/${service}.json`),
+        );
         // the environment's commit (pinned by the portal and the CLI, see pins.ts)
         const commit = await environmentCommit(this.writer, env.name, service);
-        return { environment: env.name, production: env.production, commit, release, artifact };
+        const base: EnvironmentStatus = { environment: env.name, production: env.production, commit };
+        if (outsideChanges.length) base.outsideChanges = outsideChanges;
+        if (!current) return base;
+        const row = await this.store.getRelease(this.configRepoKey, current.commit);
+        const release =
+          row && row.service === service && row.environment === env.name && row.artifactId === current.artifactId
+            ? row
+            : undefined;
+        const artifact =
+          (await this.store.getArtifact(service, current.artifactId)) ?? artifactFromTree(current);
+        return { ...base, release, artifact };
       }),
     );
   }
@@ -74,9 +103,8 @@ export class StateService extends ReleaseManagerPart {
     if (!candidate) {
       throw new InputError(`artifact '${artifactId}' carries no manifests for ${env.name}`);
     }
-    await this.writer.refresh();
-    const environmentCommitSeen = await environmentCommit(this.writer, env.name, service);
     const current = await this.currentRelease(service, env.name);
+    const environmentCommitSeen = await environmentCommit(this.writer, env.name, service);
     const dir = releaseDir(env.name, current?.namespace ?? artifact.namespace, service);
     const running = await this.writer.readDir(dir);
     delete running['artifact.json'];
@@ -107,11 +135,12 @@ export class StateService extends ReleaseManagerPart {
     this.environment(report.environment);
     check(invalidArtifactIdReason(report.artifactId));
     await this.sync.ensureSynced();
-    const page = await this.store.listReleases(this.configRepoKey, report.service, {
-      environment: report.environment,
-      limit: 200,
-    });
-    const release = page.items.find(r => r.artifactId === report.artifactId);
+    const release = await this.store.findRelease(
+      this.configRepoKey,
+      report.service,
+      report.environment,
+      report.artifactId,
+    );
     if (!release) {
       throw new NotFoundError(
         `No release of ${report.artifactId} to ${report.environment} for ${report.service}`,
@@ -136,4 +165,34 @@ export class StateService extends ReleaseManagerPart {
     });
     return updated;
   }
+}
+
+/** The release of a service in an environment at a tree state (newest folder if several). */
+export function pickCurrent(releases: TreeRelease[], service: string, environment: string): TreeRelease | undefined {
+  let best: TreeRelease | undefined;
+  for (const r of releases) {
+    if (r.service !== service || r.environment !== environment) continue;
+    if (!best || r.seq > best.seq) best = r;
+  }
+  return best;
+}
+
+/** An artifact known only from the tree (its row is not in the index, e.g. adopted from outside). */
+function artifactFromTree(r: TreeRelease): Artifact {
+  const spec = r.artifact;
+  return {
+    id: spec.id,
+    service: r.service,
+    namespace: r.namespace,
+    branch: spec.application?.branch ?? '',
+    sha: spec.application?.sha ?? '',
+    message: spec.application?.message ?? '',
+    authorName: spec.application?.authorName ?? '',
+    authorEmail: spec.application?.authorEmail ?? '',
+    ciJobUrl: spec.ci?.jobUrl,
+    createdAt: '',
+    createdBy: 'config repo',
+    environments: [r.environment],
+    spec,
+  };
 }

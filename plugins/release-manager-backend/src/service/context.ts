@@ -8,6 +8,7 @@ import { GitOpsWriter } from '../git/GitOpsWriter';
 import type { ActionPin } from '@devplane/plugin-release-manager-common';
 import type { BranchVerifier } from './branchVerifier';
 import { Guardrails } from './guardrails';
+import type { CommitSigner } from '../git/Signer';
 import { FreezeChecker, FreezeIncident } from './IncidentFreeze';
 import { Notifier } from './Notifier';
 import { check } from './uploadValidation';
@@ -29,6 +30,8 @@ export interface ReleaseManagerOptions {
   environments: Environment[];
   notifier: Notifier;
   logger: LoggerService;
+  /** Signs every commit written and verifies every commit read (the release manager's key). */
+  signer: CommitSigner;
   /** Key of the config repo in the release log (its URL or name). */
   configRepoKey: string;
   /** Production freeze while a service has an open incident; absent → no freeze. */

@@ -17,6 +17,7 @@ import {
   invalidArtifactIdReason,
   invalidNameReason,
   releaseManagerArtifactCreatePermission,
+  releaseManagerOutsideChangeDecidePermission,
   releaseManagerPolicyWritePermission,
   releaseManagerRolloutStatusPermission,
 } from '@devplane/plugin-release-manager-common';
@@ -31,6 +32,7 @@ import {
   artifactUploadSchema,
   autoReleaseBodySchema,
   branchRestrictionBodySchema,
+  outsideDecisionSchema,
   parseBody,
   rolloutStatusSchema,
 } from './schemas';
@@ -110,6 +112,34 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
+  });
+
+  // --- trust: signing key, outside changes ----------------------------------
+
+  /** The release manager's OpenPGP public key (for Flux's `spec.verify` and `git verify-commit`). */
+  router.get('/signing-key', (_req, res) => {
+    res.type('text/plain').send(manager.publicKeyArmored());
+  });
+
+  router.get('/outside-changes', async (req, res) => {
+    await httpAuth.credentials(req);
+    res.json(await manager.outsideChanges());
+  });
+
+  /** Platform's decision on changes made outside the release manager: revert or adopt. */
+  router.post('/outside-changes/decision', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    await requirePermission(
+      credentials,
+      releaseManagerOutsideChangeDecidePermission,
+      'decide on changes made outside the release manager',
+    );
+    const body = parseBody(outsideDecisionSchema, req.body);
+    const actor = await actorOf(credentials);
+    const result = await audited(req, 'outside-change-decision', { ...body, actor: actor.ref }, () =>
+      manager.decideOutsideChanges(body.decision, body.commits, actor),
+    );
+    res.json(result);
   });
 
   router.get('/environments', async (req, res) => {

@@ -162,3 +162,11 @@ export function parseBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.i
   }
   return r.data;
 }
+
+/** Platform's decision on outside changes: the commits it saw, and what to do. */
+export const outsideDecisionSchema = z
+  .object({
+    decision: z.enum(['revert', 'adopt']),
+    commits: z.array(z.string().regex(/^[0-9a-f]{40}$/, 'a 40-hex commit id')).min(1).max(1000),
+  })
+  .strict();

@@ -7,6 +7,7 @@ import { LocalDirectoryBlobStore } from '../blobs/BlobStore';
 import { DEFAULT_ENVIRONMENTS } from '../config';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
 import { GitOpsWriter } from '../git/GitOpsWriter';
+import { OpenPgpCommitSigner } from '../git/Signer';
 import { Notifier } from '../service/Notifier';
 import { ReleaseManager } from '../service/ReleaseManager';
 import { desiredReplicas, SimulatedCluster, simulatedFailure } from './SimulatedCluster';
@@ -60,6 +61,7 @@ describe('simulated cluster', () => {
       notifier: new Notifier({ logger }),
       logger,
       configRepoKey: 'local:config',
+      signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@x' }),
     });
     const reports: any[] = [];
     const real = manager.reportStatus.bind(manager);

@@ -5,8 +5,8 @@ import {
 } from '@devplane/plugin-release-manager-common';
 import type { Artifact } from '@devplane/plugin-release-manager-common';
 import { NewRelease } from '../database/ReleaseManagerStore';
-import { parseTrailers, releaseInfoFromMessage } from '../git/commitMessage';
-import { CommitRecord } from '../git/GitOpsWriter';
+import type { OutsideChange } from '@devplane/plugin-release-manager-common';
+import { HistoryReader, outsideChangeOf, releaseInfoOf, VerifiedCommit } from '../history/HistoryReader';
 import { releaseDir } from '../git/paths';
 import type { ArtifactService } from '../service/ArtifactService';
 import { ReleaseManagerPart } from '../service/context';
@@ -16,45 +16,83 @@ import { validateUpload } from '../service/uploadValidation';
 /** Keeps the database index in step with the config repo (git is the truth). */
 export class GitSync extends ReleaseManagerPart {
   artifacts!: ArtifactService;
+  reader!: HistoryReader;
+  /** Called once per outside change found by an incremental sync (not while rebuilding). */
+  onOutsideChange?: (change: OutsideChange) => Promise<void> | void;
   private syncing?: Promise<number>;
+  private queued?: Promise<number>;
+  /** Last commit this process ingested and its position (saves counting history). */
+  private lastSynced?: { sha: string; seq: number };
 
-  /** Rebuilds the release log when the database holds nothing for this config repo. */
+  /**
+   * Brings the index up to the config repo's head when it lags (no marker after the database
+   * was dropped, a marker behind the head, rows from before commit ordering).
+   */
   async ensureSynced(): Promise<void> {
-    if ((await this.store.countReleases(this.configRepoKey)) === 0) await this.syncFromGit();
+    const [marker, head] = await Promise.all([
+      this.store.getSyncMarker(this.configRepoKey),
+      this.writer.head(),
+    ]);
+    if (!marker || marker !== head || (await this.store.hasUnorderedReleases(this.configRepoKey))) {
+      await this.syncFromGit({ fetch: false });
+    }
   }
 
-  /** Ingests release commits the database does not know yet. Returns how many were read. */
-  syncFromGit(): Promise<number> {
-    if (!this.syncing) {
-      this.syncing = this.doSync().finally(() => {
-        this.syncing = undefined;
-      });
+  /**
+   * Ingests the verified release commits the index does not know yet. A call made while a sync
+   * runs waits for the next one (so it sees every commit pushed before the call). Returns how
+   * many releases were read.
+   */
+  syncFromGit(options: { fetch?: boolean } = {}): Promise<number> {
+    if (this.syncing) {
+      if (!this.queued) {
+        this.queued = this.syncing
+          .catch(() => 0)
+          .then(() => {
+            this.queued = undefined;
+            return this.syncFromGit(options);
+          });
+      }
+      return this.queued;
     }
+    this.syncing = this.doSync(options.fetch ?? true).finally(() => {
+      this.syncing = undefined;
+    });
     return this.syncing;
   }
 
-  private async doSync(): Promise<number> {
-    await this.writer.refresh(0);
-    const empty = (await this.store.countReleases(this.configRepoKey)) === 0;
-    const since = empty ? undefined : await this.store.getSyncMarker(this.configRepoKey);
-    const commits = await this.writer.log(since, { withFiles: true });
+  private async doSync(fetch: boolean): Promise<number> {
+    if (fetch) await this.writer.refresh(0);
+    const marker = await this.store.getSyncMarker(this.configRepoKey);
+    // No marker: the index is being rebuilt from scratch. Rebuilding only reads: it never
+    // releases, commits or notifies (outside changes found now were reported when they came).
+    const rebuilding = !marker;
+    const since =
+      rebuilding || (await this.store.hasUnorderedReleases(this.configRepoKey)) ? undefined : marker;
+    const startSeq = since && since === this.lastSynced?.sha ? this.lastSynced.seq : undefined;
     const releases: NewRelease[] = [];
-    for (const c of commits) {
-      const info = releaseInfoFromMessage(c.message);
+    const releaseCommits: VerifiedCommit[] = [];
+    const outside: VerifiedCommit[] = [];
+    let last: string | undefined;
+    let lastSeq = 0;
+    for await (const c of this.reader.commits({ since, startSeq })) {
+      last = c.sha;
+      lastSeq = c.seq;
+      if (c.kind === 'outside') {
+        outside.push(c);
+        continue;
+      }
+      const info = releaseInfoOf(c);
       if (!info) continue;
-      const prefix = `${info.environment}/releases/`;
-      const file = (c.files ?? []).find(
-        f => f.startsWith(prefix) && f.split('/')[3] === info.service,
-      );
-      const namespace =
-        file?.split('/')[2] ??
-        (await this.store.getArtifact(info.service, info.artifactId))?.namespace ??
-        'default';
+      releaseCommits.push(c);
       releases.push({
         id: c.sha,
         service: info.service,
         environment: info.environment,
-        namespace,
+        namespace:
+          info.namespace ??
+          (await this.store.getArtifact(info.service, info.artifactId))?.namespace ??
+          'default',
         artifactId: info.artifactId,
         intent: info.intent,
         releasedBy: info.releasedBy,
@@ -64,16 +102,26 @@ export class GitSync extends ReleaseManagerPart {
         rollbackOf: info.rollbackOf,
         reason: info.reason,
         commitTitle: info.title,
+        commitSeq: c.seq,
       });
     }
     // Artifacts first: once the releases are visible, what they name can be released again.
-    await this.restoreArtifactsFromGit(commits);
+    await this.restoreArtifactsFromGit(releaseCommits);
     await this.store.insertReleases(this.configRepoKey, releases);
-    const head = commits.length ? commits[commits.length - 1].sha : await this.writer.head();
+    const head = last ?? (await this.writer.head());
     if (head) await this.store.setSyncMarker(this.configRepoKey, head);
+    if (last) this.lastSynced = { sha: last, seq: lastSeq };
     if (releases.length) this.logger.info(`Read ${releases.length} release(s) from the config repo history`);
+    for (const c of outside) {
+      const change = outsideChangeOf(c);
+      this.logger.warn(
+        `Config repo changed outside the release manager: commit ${c.sha} by ${change.pusher} (signature ${c.signature}), ${change.paths.slice(0, 5).join(', ')}`,
+      );
+      if (!rebuilding) await this.onOutsideChange?.(change);
+    }
     return releases.length;
   }
+
   /**
    * Restores, from the release commits' trees, the artifacts (rows and manifests) that the
    * database or the blob store lost: for each (artifact, environment) released in `commits` and
@@ -81,7 +129,7 @@ export class GitSync extends ReleaseManagerPart {
    * commit, validates them exactly as an upload, and merges them into the store. Content that
    * does not validate is skipped with a warning (the release log is still rebuilt).
    */
-  private async restoreArtifactsFromGit(commits: CommitRecord[]): Promise<void> {
+  private async restoreArtifactsFromGit(commits: VerifiedCommit[]): Promise<void> {
     type Restored = {
       spec: Artifact['spec'];
       createdBy: string;
@@ -109,7 +157,7 @@ export class GitSync extends ReleaseManagerPart {
       return h;
     };
     for (const c of commits) {
-      const info = releaseInfoFromMessage(c.message);
+      const info = releaseInfoOf(c);
       if (!info) continue;
       const where = `${info.artifactId} (${info.environment}/${info.service}, commit ${c.sha.slice(0, 10)})`;
       if (
@@ -120,9 +168,7 @@ export class GitSync extends ReleaseManagerPart {
       ) {
         continue;
       }
-      const prefix = `${info.environment}/releases/`;
-      const file = (c.files ?? []).find(f => f.startsWith(prefix) && f.split('/')[3] === info.service);
-      const namespace = file?.split('/')[2];
+      const namespace = info.namespace;
       if (!namespace || invalidNameReason('namespace', namespace)) continue;
       const key = `${info.service}/${info.artifactId}`;
       const h = await heldOf(info.service, info.artifactId);
@@ -152,7 +198,7 @@ export class GitSync extends ReleaseManagerPart {
         validateUpload({ spec, manifests: { [info.environment]: manifests } }, this.envs);
         const entry = restored.get(key) ?? {
           spec,
-          createdBy: parseTrailers(c.message).trailers['Artifact-created-by'] || info.releasedBy,
+          createdBy: info.artifactCreatedBy || info.releasedBy,
           createdAt: c.committedAt,
           manifests: {},
         };

@@ -63,6 +63,32 @@ export function EnvironmentCard(props: {
         }
         noPadding={false}
       >
+        {status?.outsideChanges?.length ? (
+          <Box
+            mb={2}
+            p={1}
+            border={1}
+            borderColor="error.main"
+            borderRadius={4}
+            data-testid={`env-outside-${testId(env)}`}
+          >
+            <Typography variant="subtitle2" color="error">
+              Changed outside the release manager
+            </Typography>
+            {status.outsideChanges.map(change => (
+              <Box key={change.commit} mt={0.5}>
+                <Field label="Commit">
+                  <code>{shortSha(change.commit)}</code> {firstLine(change.subject)}
+                </Field>
+                <Field label="Pushed by">{change.pusher} (unverified, not signed by the release manager)</Field>
+                <Field label="Paths">{change.paths.slice(0, 5).join(', ')}{change.paths.length > 5 ? ', …' : ''}</Field>
+              </Box>
+            ))}
+            <Typography variant="caption" color="textSecondary" component="div">
+              Nothing is released to the config repo until platform reverts or adopts this change.
+            </Typography>
+          </Box>
+        ) : null}
         {!artifact && !release && (
           <Typography color="textSecondary" data-testid={`env-empty-${testId(env)}`}>
             Nothing released to {env} yet.

@@ -1,11 +1,16 @@
-import { SignInPage } from '@backstage/core-components';
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
 import { SignInPageBlueprint } from '@backstage/plugin-app-react';
 
-/** Guest sign-in for local use; production deployments swap in GitHub (see README). */
+/**
+ * Local sign-in: the demo identities (payments developer, lending developer, platform engineer)
+ * and the guest. Production deployments swap in GitHub (see README).
+ */
 const signInPage = SignInPageBlueprint.make({
   params: {
-    loader: async () => props => <SignInPage {...props} providers={['guest']} />,
+    loader: async () => {
+      const { DemoSignInPage } = await import('./DemoSignInPage');
+      return props => <DemoSignInPage {...props} />;
+    },
   },
 });
 

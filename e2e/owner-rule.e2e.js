@@ -1,0 +1,98 @@
+/**
+ * The owner rule, seen from both sides with the demo identities of the sign-in page:
+ *  - a lending developer (Sofie Larsen) opens payment-gateway's Releases tab: promoting staging to
+ *    prod shows "Not allowed" with the reason, the button stays disabled, and the server refuses
+ *    her token too (403); prod is unchanged;
+ *  - a payments developer (Anna Jensen, payments owns payment-gateway) promotes staging to prod.
+ * Both go through the real permission policy and the real catalog of the running app.
+ */
+const {
+  APP_URL,
+  BACKEND_URL,
+  screenshot,
+  runTests,
+  eventually,
+  guestHeaders,
+  waitForEntity,
+} = require('./lib');
+
+const SERVICE = 'payment-gateway';
+
+/** A Backstage token of a demo identity (what the sign-in page gets for it). */
+async function demoToken(user) {
+  const res = await fetch(`${BACKEND_URL}/api/auth/demo/refresh`, {
+    headers: { 'X-Requested-With': 'XMLHttpRequest', 'x-devplane-demo-user': user },
+  });
+  if (!res.ok) throw new Error(`demo sign-in as ${user}: ${res.status} ${await res.text()}`);
+  return (await res.json()).backstageIdentity.token;
+}
+
+async function status(env) {
+  const res = await fetch(`${BACKEND_URL}/api/release-manager/services/${SERVICE}/status`, {
+    headers: await guestHeaders(),
+  });
+  return (await res.json()).find(e => e.environment === env)?.release?.artifactId;
+}
+
+/** Opens the app, picks a demo identity on the sign-in page, opens the Releases tab. */
+async function signInAs(page, title) {
+  await waitForEntity('component', SERVICE);
+  await page.goto(APP_URL);
+  await page.getByRole('button', { name: `Sign in as ${title}` }).click({ timeout: 90_000 });
+  await page
+    .getByRole('link', { name: 'Catalog', exact: true })
+    .first()
+    .waitFor({ timeout: 90_000 });
+  await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`);
+  await page.getByTestId('env-card-prod').waitFor({ timeout: 120_000 });
+}
+
+runTests(__filename, [
+  {
+    name: 'a lending developer is refused a prod promotion of payment-gateway, with the reason',
+    async fn({ page }) {
+      await eventually(() => status('staging'), { timeoutMs: 120_000, what: 'the demo seed in staging' });
+      const prodBefore = await status('prod');
+      await signInAs(page, 'Lending developer');
+      await page.getByTestId('promote-staging-to-prod').click();
+      const verdict = page.getByTestId('release-dialog-verdict');
+      await verdict.getByText(/Not allowed/).waitFor({ timeout: 30_000 });
+      const reason = await verdict.innerText();
+      if (!/release-manager\.promote\.production/.test(reason))
+        throw new Error(`the refusal does not name the permission: ${reason}`);
+      if (await page.getByTestId('release-dialog-confirm').isEnabled())
+        throw new Error('the promote button is enabled for a non-owner');
+      await screenshot(page, 'owner-rule-lending-refused');
+      // the server refuses her whatever the browser shows
+      const res = await fetch(`${BACKEND_URL}/api/release-manager/promotions`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await demoToken('sofie.larsen')}`,
+        },
+        body: JSON.stringify({ service: SERVICE, fromEnvironment: 'staging', toEnvironment: 'prod' }),
+      });
+      const body = await res.json().catch(() => ({}));
+      if (res.status !== 403)
+        throw new Error(`server answered ${res.status} to a non-owner's prod promotion: ${JSON.stringify(body)}`);
+      if ((await status('prod')) !== prodBefore) throw new Error('prod changed after a refused promotion');
+    },
+  },
+  {
+    name: 'a payments developer promotes payment-gateway from staging to prod',
+    async fn({ page }) {
+      const staging = await status('staging');
+      await signInAs(page, 'Payments developer');
+      await page.getByTestId('promote-staging-to-prod').click();
+      const verdict = page.getByTestId('release-dialog-verdict');
+      await verdict.getByText(/Allowed/).waitFor({ timeout: 30_000 });
+      await page.getByTestId('release-dialog-confirm').click();
+      await page.getByTestId('release-dialog-commit').waitFor({ timeout: 60_000 });
+      await screenshot(page, 'owner-rule-payments-promoted');
+      await eventually(async () => (await status('prod')) === staging, {
+        timeoutMs: 30_000,
+        what: `prod to run ${staging}`,
+      });
+    },
+  },
+]);

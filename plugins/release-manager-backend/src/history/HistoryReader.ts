@@ -1,0 +1,533 @@
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
+import { ConflictError } from '@backstage/errors';
+import type { ArtifactSpec, OutsideChange } from '@devplane/plugin-release-manager-common';
+import type { CommitSigner } from '../git/Signer';
+
+/** One commit of the config repo's first-parent history, read and verified. */
+export interface VerifiedCommit {
+  sha: string;
+  parents: string[];
+  authorName: string;
+  authorEmail: string;
+  committerName: string;
+  committerEmail: string;
+  /** Committer date, ISO. */
+  committedAt: string;
+  subject: string;
+  body: string;
+  /** Trailers as git parses them (`%(trailers:only,unfold)`), values in order. */
+  trailers: Record<string, string[]>;
+  signature: 'good' | 'bad' | 'none';
+  signerFingerprint?: string;
+  /** Paths changed against the first parent. */
+  paths: string[];
+  /**
+   * release: signed by the release manager, carries release trailers, touches a release folder.
+   * policy: signed, touches `policies/`. outside: touches `<env>/releases/` or `policies/`
+   * without a good signature by the release manager's key. maintenance: anything else.
+   */
+  kind: 'release' | 'policy' | 'outside' | 'maintenance';
+  /** Position in first-parent order (1 = root), for ordering without clocks. */
+  seq: number;
+}
+
+/** One service's release in one environment, as the tree says. */
+export interface TreeRelease {
+  environment: string;
+  namespace: string;
+  service: string;
+  artifactId: string;
+  artifact: ArtifactSpec;
+  /** The commit that last changed this release folder (first-parent history). */
+  commit: string;
+  /** Its position in first-parent order. */
+  seq: number;
+}
+
+/** What the config repo says at a commit. */
+export interface TreeState {
+  head: string;
+  releases: TreeRelease[];
+  /** Changes made outside the release manager that platform has not decided on yet. */
+  outside: OutsideChange[];
+}
+
+/** Trailer keys of platform's decision on outside changes (a signed commit). */
+export const DECISION_TRAILERS = {
+  decision: 'Outside-change-decision',
+  commits: 'Outside-change-commit',
+  decidedBy: 'Decided-by',
+};
+
+const RELEASE_PATH = /^([^/]+)\/releases\/([^/]+)\/([^/]+)\/(.+)$/;
+const TOUCHES_RELEASES = /^[^/]+\/releases\//;
+
+/** Raised when the release manager would sign on top of an unresolved outside change. */
+export class OutsideChangeError extends ConflictError {
+  constructor(readonly changes: OutsideChange[]) {
+    const c = changes[0];
+    super(
+      `The config repo was changed outside the release manager (commit ${c.commit.slice(0, 12)} by ${c.pusher}, ${c.paths
+        .slice(0, 3)
+        .join(', ')}${changes.length > 1 ? `, and ${changes.length - 1} more commit(s)` : ''}); nothing is written until platform reverts or adopts it (POST /api/release-manager/outside-changes/decision)`,
+    );
+  }
+}
+
+function kindOf(c: Omit<VerifiedCommit, 'kind' | 'seq'>): VerifiedCommit['kind'] {
+  const releases = c.paths.some(p => TOUCHES_RELEASES.test(p));
+  const policies = c.paths.some(p => p.startsWith('policies/'));
+  const good = c.signature === 'good';
+  if ((releases || policies) && !good) return 'outside';
+  if (good && releases && c.trailers.Service && c.trailers.Environment && c.trailers['Artifact-ID']) return 'release';
+  if (good && policies && !releases) return 'policy';
+  return 'maintenance';
+}
+
+/** The outside change a commit is, for display. */
+export function outsideChangeOf(c: VerifiedCommit): OutsideChange {
+  return {
+    commit: c.sha,
+    committedAt: c.committedAt,
+    pusher: `${c.committerName} <${c.committerEmail}>`,
+    author: `${c.authorName} <${c.authorEmail}>`,
+    subject: c.subject.slice(0, 200),
+    paths: c.paths.slice(0, 100),
+    environments: [...new Set(c.paths.filter(p => TOUCHES_RELEASES.test(p)).map(p => p.split('/')[0]))],
+    signature: c.signature === 'good' ? 'none' : c.signature,
+  };
+}
+
+function parseSpec(raw: Buffer): ArtifactSpec | undefined {
+  try {
+    const spec = JSON.parse(raw.toString('utf8'));
+    return spec && typeof spec === 'object' && typeof spec.id === 'string' ? spec : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs git, streaming stdout chunks to `onData`. */
+function gitStream(cwd: string, args: string[], onData: (b: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const err: Buffer[] = [];
+    child.stdout.on('data', onData);
+    child.stderr.on('data', d => err.push(d));
+    child.on('error', reject);
+    child.on('close', code =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`git ${args[0]} failed (${code}): ${Buffer.concat(err).toString('utf8').slice(0, 300)}`)),
+    );
+  });
+}
+
+async function gitOut(cwd: string, args: string[], input?: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', d => out.push(d));
+    child.stderr.on('data', d => err.push(d));
+    child.on('error', reject);
+    child.on('close', code =>
+      code === 0
+        ? resolve(Buffer.concat(out))
+        : reject(new Error(`git ${args[0]} failed (${code}): ${Buffer.concat(err).toString('utf8').slice(0, 300)}`)),
+    );
+    child.stdin.end(input);
+  });
+}
+
+/** Raw objects, in the order asked (undefined when missing), one `git cat-file --batch` per call. */
+async function catFileList(cwd: string, names: string[]): Promise<(Buffer | undefined)[]> {
+  if (names.length === 0) return [];
+  if (names.some(n => /[\n\r]/.test(n))) throw new Error('object name with a line break');
+  const all = await gitOut(cwd, ['cat-file', '--batch'], `${names.join('\n')}\n`);
+  const out: (Buffer | undefined)[] = [];
+  let pos = 0;
+  for (let i = 0; i < names.length; i++) {
+    const nl = all.indexOf(0x0a, pos);
+    if (nl < 0) throw new Error('cat-file output ended early');
+    const header = all.subarray(pos, nl).toString('utf8');
+    if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+      out.push(undefined);
+      pos = nl + 1;
+      continue;
+    }
+    const n = Number(header.split(' ')[2]);
+    out.push(all.subarray(nl + 1, nl + 1 + n));
+    pos = nl + 1 + n + 1;
+  }
+  return out;
+}
+
+/** Raw objects by id. Missing objects are left out. */
+async function catFile(cwd: string, shas: string[]): Promise<Map<string, Buffer>> {
+  const list = await catFileList(cwd, shas);
+  const out = new Map<string, Buffer>();
+  shas.forEach((sha, i) => {
+    const b = list[i];
+    if (b) out.set(sha, b);
+  });
+  return out;
+}
+
+/** Scan result up to a tip: outside changes not yet decided, and who last touched each release folder. */
+interface Scan {
+  tip: string;
+  count: number;
+  unresolved: Map<string, OutsideChange>;
+  lastTouch: Map<string, { sha: string; seq: number }>;
+}
+
+/**
+ * The one way the release manager reads the config repo: first-parent history with records
+ * delimited by a per-read random marker (no message content can fake a boundary), trailers parsed
+ * by git, every commit's signature verified in process against the release manager's key only,
+ * and the tree at a commit. Status, log, promote source, rollback target and audit all read
+ * through it.
+ */
+export class HistoryReader {
+  private scan?: Scan;
+  private advancing?: Promise<Scan>;
+  /** The last tree read at the reader's ref: artifact.json path → spec. */
+  private lastTree?: {
+    head: string;
+    specs: Map<string, { env: string; ns: string; service: string; spec: ArtifactSpec }>;
+  };
+
+  constructor(
+    private readonly options: {
+      /** A clone of the config repo (the writer's). */
+      cwd: string;
+      /** The ref to read by default (the remote-tracking branch). */
+      ref: string;
+      signer: CommitSigner;
+      chunk?: number;
+    },
+  ) {}
+
+  /** Resolves a ref to a commit id; undefined when it does not exist. */
+  async resolve(ref?: string): Promise<string | undefined> {
+    try {
+      return (await gitOut(this.options.cwd, ['rev-parse', '--verify', '--quiet', `${ref ?? this.options.ref}^{commit}`]))
+        .toString('utf8')
+        .trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async isAncestor(a: string, b: string): Promise<boolean> {
+    try {
+      await gitOut(this.options.cwd, ['merge-base', '--is-ancestor', a, b]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Commits of the first-parent history, oldest first: all of them, or those after `since`
+   * (when `since` is an ancestor of the tip; else all). `until` defaults to the reader's ref.
+   */
+  async *commits(options: { since?: string; until?: string; startSeq?: number } = {}): AsyncIterable<VerifiedCommit> {
+    const tip = await this.resolve(options.until);
+    if (!tip) return;
+    let range = tip;
+    let seq = options.startSeq ?? 0;
+    if (options.since && (await this.isAncestor(options.since, tip))) {
+      range = `${options.since}..${tip}`;
+      if (options.startSeq === undefined) {
+        seq = Number((await gitOut(this.options.cwd, ['rev-list', '--count', '--first-parent', options.since])).toString().trim());
+      }
+    } else {
+      seq = 0;
+    }
+    const n = crypto.randomBytes(12).toString('hex');
+    const REC = `\0R${n}`;
+    const FLD = `\0F${n}`;
+    const TSEP = `\0T${n}`;
+    const KSEP = `\0K${n}`;
+    const fmt = ['%H', '%P', '%an', '%ae', '%cn', '%ce', '%cI', '%s', '%b', `%(trailers:only,unfold,separator=%x00T${n},key_value_separator=%x00K${n})`]
+      .join(`%x00F${n}`);
+    const args = [
+      '-c',
+      'core.quotePath=false',
+      'log',
+      '--reverse',
+      '--first-parent',
+      '--diff-merges=first-parent',
+      '--no-renames',
+      '--name-only',
+      '-z',
+      '--no-show-signature',
+      `--format=format:%x00R${n}${fmt}%x00F${n}`,
+      range,
+      '--',
+    ];
+    const records: string[] = [];
+    let buf = '';
+    const decoder = new StringDecoder('utf8');
+    let done = false;
+    let failed: unknown;
+    let wake: (() => void) | undefined;
+    const proc = gitStream(this.options.cwd, args, d => {
+      buf += decoder.write(d);
+      let i = buf.indexOf(REC, 1);
+      while (i > 0) {
+        records.push(buf.slice(0, i));
+        buf = buf.slice(i);
+        i = buf.indexOf(REC, 1);
+      }
+      wake?.();
+    }).then(
+      () => {
+        buf += decoder.end();
+        if (buf.startsWith(REC)) records.push(buf);
+        buf = '';
+        done = true;
+        wake?.();
+      },
+      e => {
+        failed = e;
+        done = true;
+        wake?.();
+      },
+    );
+    const chunk = this.options.chunk ?? 500;
+    const waitForData = () =>
+      new Promise<void>(r => {
+        wake = r;
+      });
+    for (;;) {
+      while (!done && records.length < chunk) await waitForData();
+      wake = undefined;
+      if (failed) throw failed;
+      const batch = records.splice(0, chunk);
+      if (batch.length === 0 && done) break;
+      const parsed = batch.map(rec => {
+        const fields = rec.slice(REC.length).split(FLD);
+        const [sha, parents, an, ae, cn, ce, date, subject, body, trailerText] = fields;
+        // After the format git writes one newline, then the NUL-terminated paths.
+        const tail = fields.slice(10).join(FLD);
+        const paths = (tail.startsWith('\n') ? tail.slice(1) : tail).split('\0').filter(Boolean);
+        const trailers: Record<string, string[]> = {};
+        for (const t of (trailerText ?? '').split(TSEP)) {
+          const k = t.indexOf(KSEP);
+          if (k <= 0) continue;
+          const key = t.slice(0, k).trim();
+          (trailers[key] ??= []).push(t.slice(k + KSEP.length).trim());
+        }
+        return { sha, parents: parents ? parents.split(' ') : [], an, ae, cn, ce, date, subject, body, trailers, paths };
+      });
+      const raws = await catFile(this.options.cwd, parsed.map(p => p.sha));
+      for (const p of parsed) {
+        if (!/^[0-9a-f]{40,64}$/.test(p.sha)) throw new Error('config repo history could not be read (bad record)');
+        const raw = raws.get(p.sha);
+        const v = raw ? this.options.signer.verifyCommit(raw) : { signature: 'none' as const };
+        const c = {
+          sha: p.sha,
+          parents: p.parents,
+          authorName: p.an,
+          authorEmail: p.ae,
+          committerName: p.cn,
+          committerEmail: p.ce,
+          committedAt: new Date(p.date).toISOString(),
+          subject: p.subject,
+          body: p.body,
+          trailers: p.trailers,
+          signature: v.signature,
+          signerFingerprint: v.signerFingerprint,
+          paths: p.paths,
+        };
+        yield { ...c, kind: kindOf(c), seq: ++seq };
+      }
+      if (done && records.length === 0) break;
+    }
+    await proc;
+  }
+
+  private apply(scan: Scan, c: VerifiedCommit) {
+    scan.count = c.seq;
+    scan.tip = c.sha;
+    if (c.kind === 'outside') scan.unresolved.set(c.sha, outsideChangeOf(c));
+    if (c.signature === 'good' && c.trailers[DECISION_TRAILERS.decision]) {
+      for (const v of c.trailers[DECISION_TRAILERS.commits] ?? []) {
+        for (const sha of v.split(/[\s,]+/)) scan.unresolved.delete(sha);
+      }
+    }
+    for (const p of c.paths) {
+      const m = RELEASE_PATH.exec(p);
+      if (m) scan.lastTouch.set(`${m[1]}/${m[2]}/${m[3]}`, { sha: c.sha, seq: c.seq });
+    }
+  }
+
+  /** Brings the cached scan up to `tip` (incrementally when it is a descendant). */
+  private async scanTo(tip: string): Promise<Scan> {
+    while (this.advancing) await this.advancing.catch(() => undefined);
+    if (this.scan?.tip === tip) return this.scan;
+    this.advancing = (async () => {
+      let scan = this.scan;
+      if (!scan || !(await this.isAncestor(scan.tip, tip))) {
+        scan = { tip: '', count: 0, unresolved: new Map(), lastTouch: new Map() };
+      } else {
+        scan = { ...scan, unresolved: new Map(scan.unresolved), lastTouch: new Map(scan.lastTouch) };
+      }
+      for await (const c of this.commits({ since: scan.tip || undefined, until: tip, startSeq: scan.tip ? scan.count : 0 })) {
+        this.apply(scan, c);
+      }
+      scan.tip = tip;
+      this.scan = scan;
+      return scan;
+    })().finally(() => {
+      this.advancing = undefined;
+    });
+    return this.advancing;
+  }
+
+  /** Outside changes platform has not decided on, as of `ref` (default: the reader's ref). */
+  async outside(ref?: string): Promise<OutsideChange[]> {
+    const tip = await this.resolve(ref);
+    if (!tip) return [];
+    return [...(await this.scanTo(tip)).unresolved.values()];
+  }
+
+  /** Throws {@link OutsideChangeError} when `tip` holds an undecided outside change. */
+  async assertWritable(tip: string): Promise<void> {
+    const outside = [...(await this.scanTo(tip)).unresolved.values()];
+    if (outside.length) throw new OutsideChangeError(outside);
+  }
+
+  /**
+   * The releases in the tree at `ref` (default: the reader's ref) and the undecided outside
+   * changes. After the first full read, a new head costs a diff against the last one read and
+   * the artifact.json files that changed (not a walk of the whole tree).
+   */
+  async stateAt(ref?: string): Promise<TreeState> {
+    const head = await this.resolve(ref);
+    if (!head) return { head: '', releases: [], outside: [] };
+    const scan = await this.scanTo(head);
+    let specs: Map<string, { env: string; ns: string; service: string; spec: ArtifactSpec }>;
+    const last = this.lastTree;
+    if (last && last.head === head) {
+      specs = last.specs;
+    } else if (last) {
+      const changed = (await gitOut(this.options.cwd, ['diff-tree', '-r', '-z', '--no-renames', '--name-only', last.head, head]))
+        .toString('utf8')
+        .split('\0')
+        .filter(p => RELEASE_PATH.test(p) && p.endsWith('/artifact.json') && !/[\n\r]/.test(p));
+      specs = new Map(last.specs);
+      const blobs = await catFile(this.options.cwd, changed.map(p => `${head}:${p}`));
+      changed.forEach(p => {
+        const m = RELEASE_PATH.exec(p)!;
+        const raw = blobs.get(`${head}:${p}`);
+        const spec = raw && parseSpec(raw);
+        if (spec) specs.set(p, { env: m[1], ns: m[2], service: m[3], spec });
+        else specs.delete(p);
+      });
+    } else {
+      specs = new Map();
+      const listing = (await gitOut(this.options.cwd, ['ls-tree', '-r', '-z', '--full-tree', head])).toString('utf8');
+      const wanted: { path: string; blob: string }[] = [];
+      for (const entry of listing.split('\0')) {
+        const tab = entry.indexOf('\t');
+        if (tab < 0) continue;
+        const [mode, type, blob] = entry.slice(0, tab).split(' ');
+        const p = entry.slice(tab + 1);
+        const m = RELEASE_PATH.exec(p);
+        if (!m || m[4] !== 'artifact.json' || type !== 'blob' || !mode.startsWith('100')) continue;
+        wanted.push({ path: p, blob });
+      }
+      const blobs = await catFile(this.options.cwd, [...new Set(wanted.map(w => w.blob))]);
+      for (const w of wanted) {
+        const m = RELEASE_PATH.exec(w.path)!;
+        const raw = blobs.get(w.blob);
+        const spec = raw && parseSpec(raw);
+        if (spec) specs.set(w.path, { env: m[1], ns: m[2], service: m[3], spec });
+      }
+    }
+    if (!ref || head === (await this.resolve())) this.lastTree = { head, specs };
+    const releases: TreeRelease[] = [];
+    for (const w of specs.values()) {
+      const touch = scan.lastTouch.get(`${w.env}/${w.ns}/${w.service}`);
+      releases.push({
+        environment: w.env,
+        namespace: w.ns,
+        service: w.service,
+        artifactId: w.spec.id,
+        artifact: w.spec,
+        commit: touch?.sha ?? head,
+        seq: touch?.seq ?? scan.count,
+      });
+    }
+    return { head, releases, outside: [...scan.unresolved.values()] };
+  }
+
+  /** Number of first-parent commits up to the last scanned tip. */
+  get scannedCount(): number {
+    return this.scan?.count ?? 0;
+  }
+}
+
+/** The release a verified commit records (only for kind 'release'; each key exactly once). */
+export function releaseInfoOf(c: VerifiedCommit):
+  | {
+      service: string;
+      environment: string;
+      namespace?: string;
+      artifactId: string;
+      intent: 'release' | 'promote' | 'rollback' | 'auto-release';
+      releasedBy: string;
+      artifactCreatedBy?: string;
+      branch?: string;
+      promotedFrom?: string;
+      rollbackOf?: string;
+      reason?: string;
+      title: string;
+    }
+  | undefined {
+  if (c.kind !== 'release') return undefined;
+  const one = (k: string) => {
+    const v = c.trailers[k];
+    return v && v.length === 1 ? v[0] : undefined;
+  };
+  const service = one('Service');
+  const environment = one('Environment');
+  const artifactId = one('Artifact-ID');
+  if (!service || !environment || !artifactId) return undefined;
+  for (const k of Object.keys(c.trailers)) if (c.trailers[k].length > 1) return undefined;
+  const intents = ['release', 'promote', 'rollback', 'auto-release'] as const;
+  const intent = intents.find(i => i === one('Release-intent')) ?? 'release';
+  // The release folder this commit wrote (the one holding artifact.json).
+  const dir = c.paths
+    .map(p => RELEASE_PATH.exec(p))
+    .find(m => m && m[1] === environment && m[3] === service && m[4] === 'artifact.json');
+  return {
+    service,
+    environment,
+    namespace: dir?.[2],
+    artifactId,
+    intent,
+    releasedBy: one('Artifact-released-by') ?? 'unknown',
+    artifactCreatedBy: one('Artifact-created-by'),
+    branch: one('Release-of-branch'),
+    promotedFrom: one('Promoted-from-environment'),
+    rollbackOf: one('Rollback-of-artifact-id'),
+    reason: c.body.replace(/\n+$/, '').trim() ? stripTrailers(c.body) : undefined,
+    title: c.subject,
+  };
+}
+
+/** The body without its trailer paragraph (git's `%b` includes it). */
+function stripTrailers(body: string): string | undefined {
+  const paras = body.replace(/\r/g, '').replace(/\n+$/, '').split(/\n\s*\n/);
+  const last = paras[paras.length - 1] ?? '';
+  if (last.split('\n').every(l => /^[A-Za-z][A-Za-z0-9-]*: /.test(l))) paras.pop();
+  const text = paras.join('\n\n').trim();
+  return text || undefined;
+}
