@@ -161,7 +161,7 @@ async function startBackend(options: {
       catalogServiceMock.factory({
         entities: [
           ...entities,
-          ...['ledger', 'outside', 'rebuild', 'restore'].map(name => ({
+          ...['ledger', 'outside', 'rebuild', 'restore', 'rb', 'victim', 'idx', 'signed', 'adopted'].map(name => ({
             apiVersion: 'backstage.io/v1alpha1',
             kind: 'Component',
             metadata: { name, namespace: 'default', annotations: sourceLocation(sourceHost, name) },
