@@ -119,6 +119,26 @@ export interface Config {
       platformGroup?: string;
     };
     /**
+     * Flux objects the release manager writes into the config repo with each release:
+     * `flux/<env>/gitrepository.yaml` (GitRepository with `spec.verify` mode HEAD against the
+     * release manager's public key), `flux/<env>/services.yaml` (root Kustomization) and
+     * `flux/<env>/services/<service>.yaml` (one Kustomization per service). Default on.
+     */
+    flux?: {
+      enabled?: boolean;
+      /** URL the clusters clone. Default: configRepo.url, else the local git host's clone URL. */
+      repoUrl?: string;
+      branch?: string;
+      /** Namespace of Flux objects. Default flux-system. */
+      namespace?: string;
+      /** Secret with the release manager's public key. Default release-manager-signing-key. */
+      verifySecret?: string;
+      /** Secret with git credentials for a private repo. */
+      authSecret?: string;
+      /** Reconcile interval. Default 1m. */
+      interval?: string;
+    };
+    /**
      * The embedded default's simulated cluster: rolls out what the config repo says, reporting
      * through the status path with `simulated: true` (shown as "simulated"). Turn off in production,
      * where the cluster agent (`@devplane/release-manager-agent`) reports. Default off.

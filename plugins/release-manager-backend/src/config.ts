@@ -33,6 +33,16 @@ export interface ReleaseManagerConfig {
   };
   /** The embedded stand-in for a cluster (labelled "simulated" everywhere). Off unless enabled. */
   simulatedCluster: { enabled: boolean; stepMs: number; failureRate: number };
+  /** Flux objects written into the config repo with releases (`flux/<env>/…`). Default on. */
+  flux: {
+    enabled: boolean;
+    repoUrl?: string;
+    branch?: string;
+    namespace?: string;
+    verifySecret?: string;
+    authSecret?: string;
+    interval?: string;
+  };
   /** Pushes that become artifacts. */
   push: {
     /** Pushes to service repositories on the local git host become artifacts (default true). */
@@ -108,6 +118,15 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       name: c?.getOptionalString('signing.name') ?? 'Release Manager',
       email: c?.getOptionalString('signing.email') ?? 'release-manager@devplane.local',
       platformGroup: c?.getOptionalString('signing.platformGroup') ?? 'platform',
+    },
+    flux: {
+      enabled: c?.getOptionalBoolean('flux.enabled') ?? true,
+      repoUrl: c?.getOptionalString('flux.repoUrl'),
+      branch: c?.getOptionalString('flux.branch'),
+      namespace: c?.getOptionalString('flux.namespace'),
+      verifySecret: c?.getOptionalString('flux.verifySecret'),
+      authSecret: c?.getOptionalString('flux.authSecret'),
+      interval: c?.getOptionalString('flux.interval'),
     },
     simulatedCluster: {
       enabled: c?.getOptionalBoolean('simulatedCluster.enabled') ?? false,

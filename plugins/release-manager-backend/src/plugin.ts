@@ -133,6 +133,16 @@ export const releaseManagerPlugin = createBackendPlugin({
           logger,
           configRepoKey,
           signer,
+          flux: settings.flux.enabled
+            ? {
+                ...settings.flux,
+                repoUrl:
+                  settings.flux.repoUrl ??
+                  settings.configRepo.url ??
+                  gitHost.cloneUrl(settings.configRepo.name),
+                branch: settings.flux.branch ?? settings.configRepo.branch ?? (settings.configRepo.url ? 'main' : gitHost.defaultBranch),
+              }
+            : undefined,
           freeze: settings.incidentFreeze.enabled
             ? new OnCallFreezeChecker({
                 discovery: deps.discovery,

@@ -109,5 +109,23 @@ describe('demo seed', () => {
     expect(await seedDemo({ manager, gitHost: host, logger })).toEqual([]);
     const { stdout: after } = await runGit(['rev-parse', 'main'], { cwd: host.repoPath('config') });
     expect(after).toBe(before);
+
+    // A restart on an empty database and blob store (issue 12: this pushed an auto-release):
+    // git says the service was seeded, so nothing is uploaded, released or committed.
+    const fresh = new ReleaseManager({
+      store: await ReleaseManagerStore.create({ database: mockServices.database({ knex: await databases.init('SQLITE_3') }) }),
+      blobs: new LocalDirectoryBlobStore(path.join(root, 'blobs-2')),
+      writer: await GitOpsWriter.create({ workDir: path.join(root, 'work-2'), remoteUrl: host.repoPath('config') }),
+      environments: DEFAULT_ENVIRONMENTS,
+      notifier: new Notifier({ logger }),
+      logger,
+      configRepoKey: 'local:config',
+      signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@x' }),
+    });
+    expect(await seedDemo({ manager: fresh, gitHost: host, logger })).toEqual([]);
+    const { stdout: afterRestart } = await runGit(['rev-parse', 'main'], { cwd: host.repoPath('config') });
+    expect(afterRestart).toBe(before);
+    const rebuilt = await fresh.status('ledger');
+    expect(rebuilt.map(s => s.release?.artifactId)).toEqual(status.map(s => s.release?.artifactId));
   });
 });

@@ -1,3 +1,4 @@
+import { ensureFluxObjects } from '../flux/fluxObjects';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
@@ -126,9 +127,13 @@ export class ReleaseService extends ReleaseManagerPart {
     opts: ReleaseOptions = {},
   ): Promise<ReleaseResult> {
     const env = this.environment(req.environment);
-    // An index rebuilt from git knows every artifact the history released (restored rows).
-    await this.sync.ensureSynced();
-    const artifact = await this.artifacts.getArtifact(req.service, req.artifactId);
+    // An index rebuilt from git knows every artifact the history released (restored rows): when
+    // the artifact is unknown, bring the index up to the head before saying so.
+    const artifact = await this.artifacts.getArtifact(req.service, req.artifactId).catch(async e => {
+      if (!(e instanceof NotFoundError)) throw e;
+      await this.sync.ensureSynced();
+      return this.artifacts.getArtifact(req.service, req.artifactId);
+    });
     if (!artifact.environments.includes(env.name)) {
       throw new InputError(
         `artifact '${artifact.id}' carries no manifests for ${env.name} (it has: ${artifact.environments.join(', ')})`,
@@ -212,12 +217,15 @@ export class ReleaseService extends ReleaseManagerPart {
             await tree.writeFile(`${dir}/${name}`, text);
           }
           await tree.writeFile(`${dir}/artifact.json`, `${JSON.stringify(artifact.spec, null, 2)}\n`);
+          const flux = this.flux
+            ? await ensureFluxObjects(tree, env.name, artifact.namespace, artifact.service, this.flux)
+            : [];
           return {
             result: { changed: true, message: '' },
             commit: {
               message,
               author: { name: actor.displayName ?? actor.email, email: actor.email },
-              paths: [dir, ...stale],
+              paths: [dir, ...stale, ...flux],
             },
           };
         },

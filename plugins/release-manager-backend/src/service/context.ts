@@ -1,3 +1,4 @@
+import type { FluxSettings } from '../flux/fluxObjects';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { invalidNameReason } from '@devplane/plugin-release-manager-common';
@@ -40,6 +41,8 @@ export interface ReleaseManagerOptions {
   guardrails?: Guardrails;
   /** Verifies claimed branches where a branch guardrail applies; absent → such releases are refused. */
   branchVerifier?: BranchVerifier;
+  /** Flux objects written with releases (flux/<env>/…); absent → none. */
+  flux?: FluxSettings;
 }
 
 /** Explicit override of a production freeze, from the request body. */
@@ -87,6 +90,7 @@ export abstract class ReleaseManagerPart {
   protected readonly freeze?: FreezeChecker;
   readonly guardrails: Guardrails;
   protected readonly branchVerifier?: BranchVerifier;
+  protected readonly flux?: FluxSettings;
 
   constructor(options: ReleaseManagerOptions) {
     this.store = options.store;
@@ -99,6 +103,7 @@ export abstract class ReleaseManagerPart {
     this.freeze = options.freeze;
     this.guardrails = options.guardrails ?? new Guardrails(options.environments);
     this.branchVerifier = options.branchVerifier;
+    this.flux = options.flux;
   }
 
   environments(): Environment[] {

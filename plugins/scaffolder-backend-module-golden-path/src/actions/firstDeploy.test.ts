@@ -252,15 +252,17 @@ describe('devplane:release:first-deploy', () => {
       }),
     ]);
     expect(fx.locations.removed).toEqual(['loc-1']);
-    const last = fx.standIn.requests[fx.standIn.requests.length - 1];
-    expect(`${last.method} ${last.path}`).toBe(
+    // the policy is deleted as the user, then the policies are read back to check it is gone
+    const tail = fx.standIn.requests.slice(-2);
+    expect(tail.map(r => `${r.method} ${r.path}`)).toEqual([
       `DELETE /services/payment-api/policies/${policyId(
         'auto-release',
         'main',
         'dev',
       )}`,
-    );
-    expect(last.authorization).toMatch(/^Bearer fake:user:/);
+      'GET /services/payment-api/policies',
+    ]);
+    expect(tail[0].authorization).toMatch(/^Bearer fake:user:/);
     expect(logger.lines).toContainEqual(
       expect.stringMatching(
         /^error: First production deploy failed while releasing/,

@@ -10,7 +10,12 @@ import {
 } from '@devplane/plugin-release-manager-common';
 import { GoldenPathDeps } from '../lib/deps';
 import { serviceNameProblem } from '../lib/names';
-import { describeRollback, rollBack, UndoItem } from '../lib/rollback';
+import {
+  describeRollback,
+  repoUndo,
+  rollBack,
+  UndoItem,
+} from '../lib/rollback';
 
 export const FIRST_DEPLOY_ACTION_ID = 'devplane:release:first-deploy';
 
@@ -81,6 +86,36 @@ function policyId<T extends { id: string }>(
 function isStatus(e: unknown, status: number) {
   return e instanceof ResponseError && e.response.status === status;
 }
+
+/** The release call failed in a way that does not tell whether production changed. */
+export class AmbiguousReleaseError extends Error {
+  name = 'AmbiguousReleaseError';
+}
+
+/** What an environment runs, from the release manager's status (read from the config repo). */
+async function whatRuns(
+  deps: GoldenPathDeps,
+  creds: BackstageCredentials,
+  service: string,
+  environment: string,
+): Promise<
+  | { known: true; artifactId?: string; releaseId?: string }
+  | { known: false; why: string }
+> {
+  try {
+    const status = await deps.releaseManager.getStatus(creds, service);
+    const env = status.find(s => s.environment === environment);
+    return {
+      known: true,
+      artifactId: env?.release?.artifactId ?? env?.artifact?.id,
+      releaseId: env?.release?.id,
+    };
+  } catch (e) {
+    if (isStatus(e, 404)) return { known: true };
+    return { known: false, why: stringifyError(e) };
+  }
+}
+
 
 /** `devplane:release:first-deploy`: artifact, default policies and the first production release. */
 export function createFirstDeployAction(deps: GoldenPathDeps) {
@@ -335,17 +370,38 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           key: `release.release.${input.name}.${environment}`,
           fn: async () => {
             // The release is made on behalf of the user: the release log names who created the service.
-            const res = await rm.release(userCreds, {
-              service: input.name,
-              environment,
-              artifactId,
-              reason: 'First production deploy from the golden path',
-            });
-            return {
-              releaseId: res.release?.id ?? '',
-              changed: res.changed,
-              message: res.message,
-            };
+            try {
+              const res = await rm.release(userCreds, {
+                service: input.name,
+                environment,
+                artifactId,
+                reason: 'First production deploy from the golden path',
+              });
+              return {
+                releaseId: res.release?.id ?? '',
+                changed: res.changed,
+                message: res.message,
+              };
+            } catch (e) {
+              // A refusal (4xx) is definite. Anything else (5xx, timeout, connection lost) may
+              // have come after the release manager committed: ask what production runs.
+              if (e instanceof ResponseError && e.response.status < 500) throw e;
+              const running = await whatRuns(deps, userCreds, input.name, environment);
+              if (running.known && running.artifactId === artifactId) {
+                log.warn(
+                  `The release call failed (${stringifyError(e)}) but ${environment} runs ${artifactId} (config repo commit ${running.releaseId?.slice(0, 10)}): the release happened`,
+                );
+                return {
+                  releaseId: running.releaseId ?? '',
+                  changed: true,
+                  message: `Released ${artifactId} to ${environment} (confirmed from the config repo after: ${stringifyError(e)})`,
+                };
+              }
+              if (running.known) throw e; // prod does not run it: the release did not happen
+              throw new AmbiguousReleaseError(
+                `${stringifyError(e)}; whether ${artifactId} reached ${environment} could not be checked (${running.why})`,
+              );
+            }
           },
         });
         log.info(
@@ -370,18 +426,20 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
       } catch (e) {
         const why = stringifyError(e);
         log.error(`First production deploy failed while ${stage}: ${why}`);
+        if (e instanceof AmbiguousReleaseError) {
+          // Production may run this artifact: removing the repository, its policies and its
+          // catalog entry would leave a production release nobody owns. Undo nothing.
+          throw new Error(
+            `First production deploy failed while ${stage}: ${why}. Nothing was undone: production may run it, so the repository ${input.name}, its policies and its catalog entry are kept; check the service's Releases tab and release again or roll back there.`,
+          );
+        }
         if (input.cleanupOnFailure === false) {
           throw new Error(
             `First production deploy failed while ${stage}: ${why} (cleanup disabled)`,
           );
         }
         // Undo the whole golden path: this is the last step, so it knows everything before it.
-        const items: UndoItem[] = [
-          {
-            what: `repository ${input.name} on ${host.host}`,
-            undo: async () => void (await host.deleteRepo(input.name)),
-          },
-        ];
+        const items: UndoItem[] = [repoUndo(host, input.name)];
         if (input.catalogInfoUrl)
           items.push(catalogUndo(deps, input.catalogInfoUrl));
         items.push(...created);
@@ -415,6 +473,13 @@ function policyUndo(
         await deps.releaseManager.deletePolicy(creds, service, id);
       } catch (e) {
         if (!isStatus(e, 404)) throw e;
+      }
+      // the config repo is the truth: check the policy is gone from it
+      const after = await deps.releaseManager.getPolicies(creds, service);
+      if (
+        [...after.autoReleases, ...after.branchRestrictions].some(p => p.id === id)
+      ) {
+        throw new Error('the release manager still lists it after the delete');
       }
     },
   };
@@ -471,8 +536,17 @@ function catalogUndo(deps: GoldenPathDeps, catalogInfoUrl: string): UndoItem {
         `url:${catalogInfoUrl}`,
         { token },
       );
-      if (location)
-        await deps.catalog.api.removeLocationById(location.id, { token });
+      if (!location) return 'was already gone';
+      await deps.catalog.api.removeLocationById(location.id, { token });
+      if (
+        await deps.catalog.api.getLocationByRef(`url:${catalogInfoUrl}`, {
+          token,
+        })
+      ) {
+        throw new Error('the catalog still has it after the delete');
+      }
+      return undefined;
     },
   };
 }
+

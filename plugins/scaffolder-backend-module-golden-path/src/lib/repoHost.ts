@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ResponseError } from '@backstage/errors';
+import { ConflictError, InputError, NotFoundError, ResponseError } from '@backstage/errors';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 
 /** The commit a first artifact is built from. */
@@ -235,12 +235,42 @@ export class GithubRepoHost implements RepoHost {
         body,
       );
     } catch (e) {
-      // Not an organisation: create it for the authenticated user.
       if (!(e instanceof ResponseError && e.response.status === 404)) throw e;
+      // 404: no such organisation, or the token cannot see it. Only when the owner *is* the
+      // token's user does the repository go to the user's account; otherwise creating it under
+      // whoever owns the token would put the service somewhere nobody expects.
+      const me = await this.api('GET', '/user');
+      const login = String(me?.login ?? '');
+      if (login.toLowerCase() !== this.options.owner.toLowerCase()) {
+        throw new InputError(
+          `Organisation '${this.options.owner}' was not found on ${this.host} (or the token cannot create repositories in it); the repository was not created (not under the token's user '${login}' either)`,
+        );
+      }
       repo = await this.api('POST', '/user/repos', body);
     }
     this.branches.set(name, repo.default_branch ?? 'main');
-    const commit = await this.commitFiles(name, files, options);
+    let commit: string;
+    try {
+      commit = await this.commitFiles(name, files, options);
+    } catch (e) {
+      // a repository without its first commit is useless and would block the name: remove it
+      // and say whether that worked
+      let cleanup: string;
+      try {
+        await this.deleteRepo(name);
+        cleanup = (await this.exists(name))
+          ? `the empty repository ${this.repoUrl(name)} is still there (delete it by hand)`
+          : 'the empty repository was deleted';
+      } catch (d) {
+        cleanup = `the empty repository ${this.repoUrl(name)} could not be deleted (${
+          (d as Error).message
+        }); delete it by hand`;
+      }
+      (e as Error).message = `The first commit to ${this.options.owner}/${name} failed: ${
+        (e as Error).message
+      }; ${cleanup}`;
+      throw e;
+    }
     return { commit };
   }
 
@@ -323,12 +353,17 @@ export class GithubRepoHost implements RepoHost {
     return out;
   }
 
+  /** True when deleted, false when it was not there; throws when GitHub refuses (e.g. 403). */
   async deleteRepo(name: string) {
     try {
       await this.api('DELETE', this.repoPath(name));
       return true;
     } catch (e) {
-      if (e instanceof ResponseError && e.response.status === 404) return false;
+      if (e instanceof ResponseError && e.response.status === 404) {
+        // GitHub also answers 404 when the token may not see the repository: check
+        if (await this.exists(name)) throw e;
+        return false;
+      }
       throw e;
     }
   }
