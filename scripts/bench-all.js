@@ -6,10 +6,10 @@
 // shuttleBench, goldenPathBench) and in bench/lib/extraBenches.ts (listing, on-call, golden path
 // wiring against a real release-manager-backend).
 //
-// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,push,agent]
+// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent]
 //   sizes: --services 1000 --samples 100 --clients 20 --per-client 15 --artifacts 10000
 //          --entities 5000 --repos 5000 --real-git-repos 100 --gp-iterations 3
-//          --oncall-views 1000 --oncall-seconds 60
+//          --oncall-views 1000 --oncall-seconds 60 --replica-clients 20 --replica-per-client 10
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -290,6 +290,25 @@ async function section(name, fn) {
         '',
         `p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}`,
         undefined,
+      );
+    });
+  }
+
+  if (want('replicas')) {
+    await section('replicas', async () => {
+      const { runReplicaBench } = require('../bench/lib/replicaBench');
+      const r = await runReplicaBench({
+        clientsPerReplica: arg('replica-clients', 20, 20),
+        releasesPerClient: arg('replica-per-client', 10, 3),
+      });
+      raw.replicas = r;
+      const m = r.measured;
+      row(
+        `2 replicas, separate data dirs, ${m.clients / 2} clients each, distinct services (${m.releases} releases)`,
+        `1 replica, ${r.baseline.clients} clients: ${r.baseline.perSecond.toFixed(1)}/s`,
+        '≥ 50 releases/s, 0 lost, 0 dup, linear',
+        `${m.perSecond.toFixed(1)}/s; ${m.errors} errors, ${m.lost} lost, ${m.duplicated} dup, ${m.linear ? 'linear' : 'MERGES'}`,
+        m.perSecond >= 50 && m.errors === 0 && m.lost === 0 && m.duplicated === 0 && m.linear,
       );
     });
   }

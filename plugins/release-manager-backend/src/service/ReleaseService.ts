@@ -59,9 +59,13 @@ export class ReleaseService extends ReleaseManagerPart {
     opts: ReleaseOptions = {},
   ): Promise<ReleaseResult> {
     const env = this.environment(req.environment);
-    // An index rebuilt from git knows every artifact the history released (restored rows).
-    await this.sync.ensureSynced();
-    const artifact = await this.artifacts.getArtifact(req.service, req.artifactId);
+    // An index rebuilt from git knows every artifact the history released (restored rows): when
+    // the artifact is unknown, bring the index up to the head before saying so.
+    const artifact = await this.artifacts.getArtifact(req.service, req.artifactId).catch(async e => {
+      if (!(e instanceof NotFoundError)) throw e;
+      await this.sync.ensureSynced();
+      return this.artifacts.getArtifact(req.service, req.artifactId);
+    });
     if (!artifact.environments.includes(env.name)) {
       throw new InputError(
         `artifact '${artifact.id}' carries no manifests for ${env.name} (it has: ${artifact.environments.join(', ')})`,
