@@ -236,7 +236,8 @@ export class HistoryReader {
    * (when `since` is an ancestor of the tip; else all). `until` defaults to the reader's ref.
    */
   async *commits(options: { since?: string; until?: string; startSeq?: number } = {}): AsyncIterable<VerifiedCommit> {
-    const tip = await this.resolve(options.until);
+    const tip =
+      options.until && /^[0-9a-f]{40}$/.test(options.until) ? options.until : await this.resolve(options.until);
     if (!tip) return;
     let range = tip;
     let seq = options.startSeq ?? 0;
@@ -388,6 +389,18 @@ export class HistoryReader {
       this.advancing = undefined;
     });
     return this.advancing;
+  }
+
+  /**
+   * Lets the cached scan take commits another caller already read (the index sync reads the same
+   * new commits after every write): applied when they continue the scan exactly, else ignored.
+   */
+  absorb(from: string, commits: VerifiedCommit[]): void {
+    const scan = this.scan;
+    if (!scan || this.advancing || scan.tip !== from || commits.length === 0) return;
+    if (commits[0].parents[0] !== from) return;
+    for (let i = 1; i < commits.length; i++) if (commits[i].parents[0] !== commits[i - 1].sha) return;
+    for (const c of commits) this.apply(scan, c);
   }
 
   /** Outside changes platform has not decided on, as of `ref` (default: the reader's ref). */

@@ -75,9 +75,11 @@ export class GitSync extends ReleaseManagerPart {
     const outside: VerifiedCommit[] = [];
     let last: string | undefined;
     let lastSeq = 0;
+    const seen: VerifiedCommit[] = [];
     for await (const c of this.reader.commits({ since, startSeq })) {
       last = c.sha;
       lastSeq = c.seq;
+      if (since) seen.push(c);
       if (c.kind === 'outside') {
         outside.push(c);
         continue;
@@ -111,6 +113,7 @@ export class GitSync extends ReleaseManagerPart {
     const head = last ?? (await this.writer.head());
     if (head) await this.store.setSyncMarker(this.configRepoKey, head);
     if (last) this.lastSynced = { sha: last, seq: lastSeq };
+    if (since) this.reader.absorb(since, seen);
     if (releases.length) this.logger.info(`Read ${releases.length} release(s) from the config repo history`);
     for (const c of outside) {
       const change = outsideChangeOf(c);
