@@ -65,6 +65,8 @@ export function catalogServiceAccess(
         catalog.getLocationByRef(ref, await options()),
       removeLocationById: async id =>
         catalog.removeLocationById(id, await options()),
+      addLocation: async location =>
+        catalog.addLocation(location, await options()),
     },
     // the catalog service authenticates itself; callers' `{ token }` is not needed
     token: async () => undefined,
