@@ -6,7 +6,7 @@
 // shuttleBench, goldenPathBench) and in bench/lib/extraBenches.ts (listing, on-call, golden path
 // wiring against a real release-manager-backend).
 //
-// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas]
+// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent]
 //   sizes: --services 1000 --samples 100 --clients 20 --per-client 15 --artifacts 10000
 //          --entities 5000 --repos 5000 --real-git-repos 100 --gp-iterations 3
 //          --oncall-views 1000 --oncall-seconds 60 --replica-clients 20 --replica-per-client 10
@@ -215,6 +215,36 @@ async function section(name, fn) {
           false,
         );
       }
+    });
+  }
+
+  if (want('push')) {
+    await section('push to artifact', async () => {
+      const loop = require('../bench/lib/loopBenches');
+      const r = await loop.runPushBench({ pushes: arg('pushes', 20, 5) });
+      raw.push = r;
+      row(
+        `git push → artifact → auto-release to dev visible via API (${r.pushes} pushes, real git host + release manager)`,
+        `raw git push p50 ${ms(r.pushP50)}`,
+        'p50 ≤ 3 s',
+        `p50 ${ms(r.p50)}, p90 ${ms(r.p90)}, max ${ms(r.max)}`,
+        r.p50 <= 3000,
+      );
+    });
+  }
+
+  if (want('agent')) {
+    await section('cluster agent', async () => {
+      const loop = require('../bench/lib/loopBenches');
+      const r = await loop.runAgentBench({ workloads: arg('agent-workloads', 1000, 200) });
+      raw.agent = r;
+      row(
+        `cluster agent: ${r.workloads} annotated workloads changing state (${r.events} watch events, stand-in API)`,
+        `${r.expected} distinct reports expected`,
+        'all delivered, 0 duplicates',
+        `${r.delivered} delivered in ${r.seconds.toFixed(1)} s, ${r.duplicates} duplicates, ${r.skippedRepeats} repeats skipped; heap +${r.heapDeltaMb.toFixed(1)} MB, RSS ${r.rssMb.toFixed(0)} MB`,
+        r.delivered === r.expected && r.duplicates === 0,
+      );
     });
   }
 

@@ -1,5 +1,6 @@
 import { AuthService } from '@backstage/backend-plugin-api';
 import { CatalogApi } from '@backstage/catalog-client';
+import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { ReleaseManagerClient } from './releaseManager';
 import { RepoHosts } from './repoHosts';
 
@@ -40,3 +41,29 @@ export function catalogAccess(
       ).token,
   };
 }
+
+/**
+ * {@link CatalogAccess} through Backstage's catalog service (`catalogServiceRef`), with this
+ * plugin's own service credentials: no hand-made catalog client or token.
+ */
+export function catalogServiceAccess(
+  catalog: CatalogService,
+  auth: AuthService,
+): CatalogAccess {
+  const options = async () => ({
+    credentials: await auth.getOwnServiceCredentials(),
+  });
+  return {
+    api: {
+      getEntities: async request => catalog.getEntities(request, await options()),
+      getEntityByRef: async ref => catalog.getEntityByRef(ref, await options()),
+      getLocationByRef: async ref =>
+        catalog.getLocationByRef(ref, await options()),
+      removeLocationById: async id =>
+        catalog.removeLocationById(id, await options()),
+    },
+    // the catalog service authenticates itself; callers' `{ token }` is not needed
+    token: async () => undefined,
+  };
+}
+
