@@ -14,6 +14,8 @@ export interface ClusterAgentOptions {
   environment?: string;
   /** Lines of a crashing container's log to attach (default 30). */
   logLines?: number;
+  /** Reports delivered at the same time (default 8). */
+  maxInFlight?: number;
   /** Delay before re-establishing a broken watch (default 1000 ms). */
   reconnectMs?: number;
   logger?: Pick<Console, 'info' | 'warn' | 'error'>;
@@ -35,6 +37,9 @@ export class ClusterAgent {
   private readonly lastSent = new Map<string, string>();
   private readonly queue: Promise<void>[] = [];
   private stopped = false;
+  /** Deliveries in flight are bounded: a burst of changes queues instead of opening 1,000 sockets. */
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
   readonly stats = { delivered: 0, duplicatesSkipped: 0, failedDeliveries: 0, reconnects: 0 };
   private readonly log: Pick<Console, 'info' | 'warn' | 'error'>;
 
@@ -124,6 +129,29 @@ export class ClusterAgent {
       return;
     }
     this.lastSent.set(key, body);
+    await this.acquire();
+    try {
+      await this.deliver(key, body);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async acquire() {
+    if (this.inFlight < (this.options.maxInFlight ?? 8)) {
+      this.inFlight++;
+      return;
+    }
+    await new Promise<void>(resolve => this.waiting.push(resolve));
+  }
+
+  private release() {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight--;
+  }
+
+  private async deliver(key: string, body: string): Promise<void> {
     const doFetch = this.options.fetchImpl ?? fetch;
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
@@ -149,7 +177,7 @@ export class ClusterAgent {
       await new Promise(r => setTimeout(r, 200 * 2 ** attempt));
     }
     this.stats.failedDeliveries++;
-    this.lastSent.delete(key); // let the next observation try again
+    if (this.lastSent.get(key) === body) this.lastSent.delete(key); // let the next observation try again
   }
 
   /**

@@ -6,7 +6,7 @@ import {
   CatalogProcessorEmit,
   processingResult,
 } from '@backstage/plugin-catalog-node';
-import { ShuttleFile, planBrowseUrl, planToString } from '../shuttle/parseShuttleYaml';
+import { K8S_NAMESPACE, planBrowseUrl, planToString, ShuttleFile } from '../shuttle/parseShuttleYaml';
 import { ShuttleFileReader } from '../shuttle/ShuttleFileReader';
 import {
   ANNOTATION_KUBERNETES_NAMESPACE,
@@ -26,8 +26,6 @@ import {
 } from '../settings';
 
 type LocationSpec = Parameters<typeof processingResult.inputError>[0];
-
-const K8S_NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** `status.items[].type` of the warnings this processor puts on entities. */
 export const SHUTTLE_STATUS_TYPE = 'devplane.io/shuttle';

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -162,6 +163,16 @@ describe('GitHubOrgRepoSource against a local stand-in of the GitHub REST API', 
       seen.push({ url: req.url!, auth: req.headers.authorization });
       const json = (body: unknown, status = 200) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       const u = new URL(req.url!, 'http://x');
+      // GitHub App: installations (app JWT) and an installation access token for acme
+      if (req.method === 'GET' && u.pathname === '/app/installations') {
+        return json([{ id: 77, account: { login: 'acme' }, suspended_by: null }]);
+      }
+      if (req.method === 'POST' && u.pathname === '/app/installations/77/access_tokens') {
+        return json(
+          { token: 'ghs_acme', expires_at: new Date(Date.now() + 3600_000).toISOString(), repository_selection: 'all' },
+          201,
+        );
+      }
       if (u.pathname === '/orgs/acme/repos') {
         const page = Number(u.searchParams.get('page'));
         const all = [
@@ -213,6 +224,39 @@ describe('GitHubOrgRepoSource against a local stand-in of the GitHub REST API', 
       '/orgs/acme/repos?per_page=100&page=1',
       '/orgs/acme/repos?per_page=100&page=2',
     ]);
+  });
+
+  it('authenticates as a GitHub App through Backstage integration credentials', async () => {
+    seen.length = 0;
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const source = GitHubOrgRepoSource.fromConfig(
+      new ConfigReader({
+        integrations: {
+          github: [
+            {
+              host: 'github.example.com',
+              apiBaseUrl: api,
+              apps: [
+                {
+                  appId: 1,
+                  privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }),
+                  clientId: 'Iv1.x',
+                  clientSecret: 's',
+                  webhookSecret: 'w',
+                },
+              ],
+            },
+          ],
+        },
+        catalog: { providers: { shuttle: { source: 'github', github: { host: 'github.example.com', org: 'acme' } } } },
+      }),
+    );
+    const found = await source.discover();
+    expect(found.candidates.map(c => c.repo)).toEqual(['ledger']);
+    const orgCalls = seen.filter(s => s.url.startsWith('/orgs/') || s.url.startsWith('/repos/'));
+    expect(orgCalls.length).toBeGreaterThan(100);
+    expect(orgCalls.every(s => s.auth === 'Bearer ghs_acme')).toBe(true);
+    expect(seen.find(s => s.url === '/app/installations')?.auth).toMatch(/^bearer [\w-]+\.[\w-]+\.[\w-]+$/i);
   });
 
   it.each([500, 403])('one repository answering %s does not abort the run', async status => {

@@ -5,7 +5,7 @@ import {
   EntityProvider,
   EntityProviderConnection,
 } from '@backstage/plugin-catalog-node';
-import { ShuttleFile, parseShuttleYaml, planBrowseUrl, planToString } from '../shuttle/parseShuttleYaml';
+import { ENTITY_NAME, K8S_NAMESPACE, parseShuttleYaml, planBrowseUrl, planToString, ShuttleFile } from '../shuttle/parseShuttleYaml';
 import {
   ANNOTATION_KUBERNETES_NAMESPACE,
   ANNOTATION_MANAGED_BY_LOCATION,
@@ -21,9 +21,6 @@ import {
   ownerRefForSquad,
 } from '../settings';
 import { ShuttleRepoSource } from './sources';
-
-const ENTITY_NAME = /^[a-zA-Z0-9](?:[-_.a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$/;
-const K8S_NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Options for {@link ShuttleDiscoveryProvider}. */
 export interface ShuttleDiscoveryProviderOptions {

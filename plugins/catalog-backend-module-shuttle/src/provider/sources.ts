@@ -1,4 +1,5 @@
 import { Config } from '@backstage/config';
+import { DefaultGithubCredentialsProvider, ScmIntegrations } from '@backstage/integration';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 
 /** A repository that has a shuttle.yaml at its root and no catalog-info.yaml. */
@@ -103,7 +104,8 @@ export interface GitHubOrgRepoSourceOptions {
   host: string;
   /** REST API base, e.g. `https://api.github.com`. */
   apiBaseUrl: string;
-  token?: string;
+  /** A token, or where to get one per request (GitHub App installation tokens expire). */
+  token?: string | (() => Promise<string | undefined>);
   concurrency?: number;
   fetch?: typeof fetch;
 }
@@ -122,30 +124,40 @@ export class GitHubOrgRepoSource implements ShuttleRepoSource {
     this.fetchFn = options.fetch ?? fetch;
   }
 
-  /** Builds the source from `catalog.providers.shuttle.github` and `integrations.github`. */
+  /**
+   * Builds the source from `catalog.providers.shuttle.github` and the `integrations.github` entry
+   * of its host, read by Backstage's `@backstage/integration`: the API URL, and credentials from
+   * `DefaultGithubCredentialsProvider` (the integration's token, or an installation token of a
+   * configured GitHub App).
+   */
   static fromConfig(config: Config): GitHubOrgRepoSource {
     const gh = config.getConfig('catalog.providers.shuttle.github');
     const host = gh.getOptionalString('host') ?? 'github.com';
-    const integration = (config.getOptionalConfigArray('integrations.github') ?? []).find(
-      c => (c.getOptionalString('host') ?? 'github.com') === host,
-    );
+    const org = gh.getString('org');
+    const integrations = ScmIntegrations.fromConfig(config);
+    const integration = integrations.github.byHost(host);
     const apiBaseUrl =
-      integration?.getOptionalString('apiBaseUrl') ??
+      integration?.config.apiBaseUrl ??
       (host === 'github.com' ? 'https://api.github.com' : `https://${host}/api/v3`);
+    const credentials = DefaultGithubCredentialsProvider.fromIntegrations(integrations);
     return new GitHubOrgRepoSource({
-      org: gh.getString('org'),
+      org,
       host,
       apiBaseUrl,
-      token: integration?.getOptionalString('token'),
+      token: integration
+        ? async () => (await credentials.getCredentials({ url: `https://${host}/${org}` })).token
+        : undefined,
     });
   }
 
   private async get(path: string): Promise<any> {
+    const token =
+      typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const res = await this.fetchFn(`${this.options.apiBaseUrl.replace(/\/+$/, '')}${path}`, {
       headers: {
         accept: 'application/vnd.github+json',
         'x-github-api-version': '2022-11-28',
-        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
       redirect: 'error',
     });

@@ -1,3 +1,4 @@
+import { KubernetesValidatorFunctions } from '@backstage/catalog-model';
 import { parseAllDocuments } from 'yaml';
 
 /** Where a service's shuttle plan comes from. */
@@ -59,10 +60,18 @@ export interface ShuttleParseOptions {
 export const DEFAULT_MAX_BYTES = 64 * 1024;
 export const DEFAULT_MAX_ALIAS_COUNT = 50;
 
+/** A name rule: one place for the module, backed by Backstage's own validators. */
+export interface NameRule {
+  test(value: string): boolean;
+}
 /** Backstage entity name rules (also used for squads, systems and services). */
-const ENTITY_NAME = /^[a-zA-Z0-9](?:[-_.a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$/;
+export const ENTITY_NAME: NameRule = {
+  test: v => KubernetesValidatorFunctions.isValidObjectName(v),
+};
 /** Kubernetes namespace: an RFC 1123 DNS label. */
-const K8S_NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+export const K8S_NAMESPACE: NameRule = {
+  test: v => KubernetesValidatorFunctions.isValidNamespace(v),
+};
 const GIT_PLAN = /^(?:git:\/\/|ssh:\/\/|git@[^:\s]+:|https?:\/\/)/;
 
 class ShuttleInvalid extends Error {}
@@ -167,7 +176,7 @@ function parseScripts(value: unknown): Record<string, ShuttleScript> {
 function optionalName(
   vars: Record<string, unknown>,
   key: string,
-  pattern: RegExp,
+  pattern: NameRule,
   what: string,
 ): string | undefined {
   const v = vars[key];

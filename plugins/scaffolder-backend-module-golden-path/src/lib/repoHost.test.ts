@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { ConfigReader } from '@backstage/config';
@@ -52,6 +53,19 @@ async function startGithubStandIn() {
         return undefined;
       };
       const p = url.pathname;
+      // GitHub App: installations (app JWT) and installation access tokens
+      if (req.method === 'GET' && p === '/app/installations') {
+        return send(200, [
+          { id: 4242, account: { login: 'acme' }, suspended_by: null },
+        ]);
+      }
+      if (req.method === 'POST' && p === '/app/installations/4242/access_tokens') {
+        return send(201, {
+          token: 'ghs_installation_token',
+          expires_at: new Date(Date.now() + 3600_000).toISOString(),
+          repository_selection: 'all',
+        });
+      }
       for (const [key, answer] of failOnce) {
         const [method, suffix] = key.split(' ');
         if (req.method === method && p.endsWith(suffix)) {
@@ -353,10 +367,107 @@ describe('GithubRepoHost (against a GitHub REST stand-in)', () => {
       integrations,
     );
     expect(() => hosts.get('github.example.com', 'acme')).toThrow(
-      /has no token/,
+      /has no token and no GitHub App/,
     );
     expect(() => hosts.get('gitlab.example.com', 'acme')).toThrow(
       /No GitHub integration/,
     );
   });
 });
+
+describe('GithubRepoHost with a GitHub App (Backstage GitHub credentials provider)', () => {
+  it('signs an app JWT, takes an installation token for the owner and uses it', async () => {
+    const gh = await startGithubStandIn();
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+    });
+    try {
+      const integrations = ScmIntegrations.fromConfig(
+        new ConfigReader({
+          integrations: {
+            github: [
+              {
+                host: 'github.example.com',
+                apiBaseUrl: gh.apiBaseUrl,
+                apps: [
+                  {
+                    appId: 123,
+                    privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }),
+                    clientId: 'Iv1.test',
+                    clientSecret: 'secret',
+                    webhookSecret: 'hook',
+                  },
+                ],
+              },
+            ],
+          },
+        }),
+      );
+      const hosts = new RepoHosts(
+        new LocalGitHost({ rootDir: '/nonexistent', baseUrl: 'http://x' }),
+        integrations,
+      );
+      const host = hosts.get('github.example.com', 'acme');
+      await host.createRepo('ledger', { 'README.md': '# ledger\n' }, { message: 'Create ledger' });
+
+      // the app authenticated as itself with a JWT signed by its private key ...
+      const appCall = gh.calls.find(c => c.path === '/app/installations')!;
+      const jwt = appCall.auth!.replace(/^bearer /i, '');
+      const [header, payload, signature] = jwt.split('.');
+      expect(
+        crypto.verify(
+          'RSA-SHA256',
+          Buffer.from(`${header}.${payload}`),
+          publicKey,
+          Buffer.from(signature, 'base64url'),
+        ),
+      ).toBe(true);
+      expect(JSON.parse(Buffer.from(payload, 'base64url').toString())).toMatchObject({ iss: 123 });
+      // ... and every repository call used the installation token, not the JWT
+      const repoCalls = gh.calls.filter(c => c.path.startsWith('/orgs/') || c.path.startsWith('/repos/'));
+      expect(repoCalls.length).toBeGreaterThan(2);
+      expect(repoCalls.every(c => c.auth === 'Bearer ghs_installation_token')).toBe(true);
+      expect(gh.calls.filter(c => c.path.endsWith('/access_tokens'))).toHaveLength(1);
+    } finally {
+      await gh.close();
+    }
+  });
+
+  it('refuses an owner the app is not installed for, before any repository call', async () => {
+    const gh = await startGithubStandIn();
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    try {
+      const hosts = new RepoHosts(
+        new LocalGitHost({ rootDir: '/nonexistent', baseUrl: 'http://x' }),
+        ScmIntegrations.fromConfig(
+          new ConfigReader({
+            integrations: {
+              github: [
+                {
+                  host: 'github.example.com',
+                  apiBaseUrl: gh.apiBaseUrl,
+                  apps: [
+                    {
+                      appId: 123,
+                      privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }),
+                      clientId: 'Iv1.test',
+                      clientSecret: 'secret',
+                      webhookSecret: 'hook',
+                    },
+                  ],
+                },
+              ],
+            },
+          }),
+        ),
+      );
+      await expect(hosts.get('github.example.com', 'other-org').exists('x')).rejects.toThrow(
+        /No GitHub credentials for github.example.com\/other-org: neither a token nor a GitHub App installed there/,
+      );
+      expect(gh.calls.some(c => c.path.startsWith('/repos/') || c.path.startsWith('/orgs/'))).toBe(false);
+    } finally {
+      await gh.close();
+    }
+  });
+});
+

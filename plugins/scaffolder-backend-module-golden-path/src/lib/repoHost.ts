@@ -135,7 +135,8 @@ export interface GithubRepoHostOptions {
   host: string;
   /** e.g. `https://api.github.com` (from the integration config). */
   apiBaseUrl: string;
-  token: string;
+  /** A token, or where to get one per request (GitHub App installation tokens expire). */
+  token: string | (() => Promise<string>);
   /** Organisation (or user) that owns the repositories. */
   owner: string;
   fetch?: typeof fetch;
@@ -163,13 +164,17 @@ export class GithubRepoHost implements RepoHost {
     path: string,
     body?: unknown,
   ): Promise<any> {
+    const token =
+      typeof this.options.token === 'function'
+        ? await this.options.token()
+        : this.options.token;
     const res = await this.fetchImpl(
       `${this.options.apiBaseUrl.replace(/\/+$/, '')}${path}`,
       {
         method,
         headers: {
           accept: 'application/vnd.github+json',
-          authorization: `Bearer ${this.options.token}`,
+          authorization: `Bearer ${token}`,
           'x-github-api-version': '2022-11-28',
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
