@@ -482,7 +482,7 @@ export class GitOpsWriter {
         this.changedFiles(base, this.originRef),
         this.revParse(this.originRef),
         this.importCommits(live, this.originRef),
-        this.revParse(this.originRef).then(t => this.checkGate(t, live)),
+        this.checkGateAt(this.originRef, live),
       ]);
       const hit = live.some(p => conflictingPaths(p, changed).length > 0);
       if (hit) {
@@ -508,6 +508,11 @@ export class GitOpsWriter {
       for (const p of jobs) if (!p.job.bypassGate) p.error = e;
       return jobs.filter(p => p.job.bypassGate);
     }
+  }
+
+  /** {@link checkGate} on the commit `ref` points at. */
+  private async checkGateAt(ref: string, jobs: Pending[]): Promise<void> {
+    await this.checkGate(await this.revParse(ref), jobs);
   }
 
   /** After the remote moved during a batch: the whole batch fails if the gate refuses the new tip. */
