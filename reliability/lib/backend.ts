@@ -123,7 +123,23 @@ export async function startBackend(options: BackendOptions) {
             // new entities are processed at once; reprocessing them often only costs CPU here
             processingInterval: { seconds: 600 },
           },
-          ...(options.extraConfig ?? {}),
+          // Fixture artifacts claim made-up commits: branch verification is off here, and the
+          // service principal of the mock tokens is the CI uploader. The guardrails section
+          // (sections/adversarial-guardrails.ts) turns verification on with real source repos.
+          releaseManager: {
+            environments: [
+              { name: 'dev' },
+              { name: 'staging' },
+              {
+                name: 'prod',
+                production: true,
+                guardrails: { verifyBranch: false, uploaders: ['external:test-service'] },
+              },
+            ],
+            statusWebhook: { principals: ['external:test-service'] },
+            ...(options.extraConfig?.releaseManager ?? {}),
+          },
+          ...Object.fromEntries(Object.entries(options.extraConfig ?? {}).filter(([k]) => k !== 'releaseManager')),
         },
       }),
       createServiceFactory({

@@ -5,6 +5,7 @@ import {
   invalidNameReason,
 } from '@devplane/plugin-release-manager-common';
 import type { SlackWebhooks } from './service/Notifier';
+import { EnvironmentGuardrails, resolveGuardrails } from './service/guardrails';
 
 /** Release manager settings read from `releaseManager.*`. */
 export interface ReleaseManagerConfig {
@@ -51,6 +52,10 @@ export interface ReleaseManagerConfig {
   };
   /** Production freeze while the service has an open incident (asks the on-call backend). */
   incidentFreeze: { enabled: boolean; timeoutMs: number };
+  /** Organisation guardrails per environment (defaults applied). */
+  guardrails: EnvironmentGuardrails[];
+  /** Service principal subjects allowed to post rollout status (`statusWebhook.principals`). */
+  statusPrincipals: string[];
 }
 
 /** Environments when none are configured. */
@@ -78,6 +83,17 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
         return { name, production: e.getOptionalBoolean('production') ?? false, order };
       })
     : DEFAULT_ENVIRONMENTS;
+  const guardrails = environments.map((env, i) => {
+    const g = envConfigs?.length ? envConfigs[i].getOptionalConfig('guardrails') : undefined;
+    return resolveGuardrails(env, i, {
+      allowedBranches: g?.getOptionalString('allowedBranches'),
+      verifyBranch: g?.getOptionalBoolean('verifyBranch'),
+      allowedKinds: g?.getOptionalStringArray('allowedKinds'),
+      allowedNamespaces: g?.getOptionalStringArray('allowedNamespaces'),
+      allowClusterScoped: g?.getOptionalBoolean('allowClusterScoped'),
+      uploaders: g?.getOptionalStringArray('uploaders'),
+    });
+  });
   if (new Set(environments.map(e => e.name)).size !== environments.length) {
     throw new InputError('releaseManager.environments: names must be unique');
   }
@@ -125,5 +141,7 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       enabled: c?.getOptionalBoolean('incidentFreeze.enabled') ?? false,
       timeoutMs: c?.getOptionalNumber('incidentFreeze.timeoutMs') ?? 3000,
     },
+    guardrails,
+    statusPrincipals: c?.getOptionalStringArray('statusWebhook.principals') ?? [],
   };
 }

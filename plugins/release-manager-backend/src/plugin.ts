@@ -23,6 +23,9 @@ import { Notifier } from './service/Notifier';
 import { ReleaseManager } from './service/ReleaseManager';
 import { ReleaseOperations } from './service/operations';
 import { createRouter } from './service/router';
+import { CatalogBranchVerifier } from './service/branchVerifier';
+import { Guardrails } from './service/guardrails';
+import { ScmIntegrations } from '@backstage/integration';
 import { registerReleaseManagerActions } from './actions';
 import { PushProgressStore } from './push/PushProgressStore';
 import { PushToArtifact } from './push/PushToArtifact';
@@ -148,6 +151,14 @@ export const releaseManagerPlugin = createBackendPlugin({
                 timeoutMs: settings.incidentFreeze.timeoutMs,
               })
             : undefined,
+          guardrails: new Guardrails(settings.environments, settings.guardrails),
+          branchVerifier: new CatalogBranchVerifier({
+            catalog: deps.catalog,
+            auth: deps.auth,
+            logger,
+            gitHost,
+            integrations: ScmIntegrations.fromConfig(config),
+          }),
         });
 
         manager.sync.onOutsideChange = async change => {
@@ -218,6 +229,7 @@ export const releaseManagerPlugin = createBackendPlugin({
             catalog: deps.catalog,
             auditor: deps.auditor,
             logger,
+            statusPrincipals: settings.statusPrincipals,
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });

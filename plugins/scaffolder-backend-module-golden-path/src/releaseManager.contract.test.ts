@@ -60,6 +60,23 @@ describe('golden path against the real release manager backend', () => {
           data: {
             backend: { baseUrl: 'http://localhost:7007' },
             devplane: { dataDir },
+            // This catalog stand-in knows no components (their names are generated per run), so
+            // production can neither find the owners nor the source repo: the uploaders are named
+            // and branch verification is off here. The e2e golden path runs with both on.
+            releaseManager: {
+              environments: [
+                { name: 'dev' },
+                { name: 'staging' },
+                {
+                  name: 'prod',
+                  production: true,
+                  guardrails: {
+                    verifyBranch: false,
+                    uploaders: ['user:default/alice', 'user:default/mallory'],
+                  },
+                },
+              ],
+            },
           },
         }),
         catalogServiceMock.factory({ entities: users }),

@@ -820,6 +820,13 @@ export class GitOpsWriter {
     return out;
   }
 
+  /** The last commit of the remote branch (as last fetched) that touched any of `pathspecs`. */
+  async lastCommit(pathspecs: string[]): Promise<string | undefined> {
+    if (!(await this.head())) return undefined;
+    const { stdout } = await this.git(['log', '-1', '--format=%H', this.originRef, '--', ...pathspecs]);
+    return stdout.trim() || undefined;
+  }
+
   /** Head commit of the remote branch as last fetched. */
   async head(): Promise<string | undefined> {
     try {
