@@ -256,7 +256,7 @@ async function section(name, fn) {
       const total = r.summary.find(s => s.step === 'total');
       const deploy = r.summary.find(s => s.step === 'firstDeploy');
       row(
-        `golden path form → prod release commit (${iterations} runs, real release-manager-backend)`,
+        `golden path action handlers called directly (no scaffolder API, no form) → prod release commit (${iterations} runs, real release-manager-backend)`,
         `first deploy step p50 ${ms(deploy.p50)}`,
         '≤ 10 s',
         `p50 ${(total.p50 / 1000).toFixed(2)} s, max ${(

@@ -67,7 +67,7 @@ export function createPipelineAction(deps: GoldenPathDeps) {
         imageRegistry: deps.imageRegistry,
       });
       ctx.logger.info(
-        `Step 3/5: adding the CI pipeline to '${input.name}': ${Object.keys(
+        `Adding the CI pipeline to '${input.name}': ${Object.keys(
           files,
         ).join(', ')}`,
       );

@@ -173,6 +173,13 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
             .describe(
               'Registered catalog-info.yaml URL; its location is removed on rollback',
             ),
+        registerCatalogInfo: z =>
+          z
+            .boolean()
+            .optional()
+            .describe(
+              'Register catalogInfoUrl in the catalog as the first undoable step of this action (default false: an earlier catalog:register step did it)',
+            ),
         cleanupOnFailure: z =>
           z
             .boolean()
@@ -197,6 +204,8 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
         commit: z =>
           z.string().describe('Application commit that was released'),
         environment: z => z.string(),
+        entityRef: z =>
+          z.string().describe('The new component in the catalog'),
         releaseUrl: z =>
           z
             .string()
@@ -224,7 +233,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
       const rm = deps.releaseManager;
       const log = ctx.logger;
       log.info(
-        `Step 5/5: first production deploy of '${input.name}' to ${environment}`,
+        `First production deploy of '${input.name}' to ${environment}`,
       );
 
       if (ctx.isDryRun) {
@@ -250,6 +259,28 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           taskId: ctx.task.id,
         });
         const { spec } = upload;
+        if (input.catalogInfoUrl && input.registerCatalogInfo) {
+          stage = 'registering the component in the catalog';
+          const catalogInfoUrl = input.catalogInfoUrl;
+          await ctx.checkpoint({
+            key: `catalog.register.${input.name}`,
+            fn: async () => {
+              const token = await deps.catalog.token();
+              const known = await deps.catalog.api.getLocationByRef(
+                `url:${catalogInfoUrl}`,
+                { token },
+              );
+              if (!known) {
+                await deps.catalog.api.addLocation(
+                  { type: 'url', target: catalogInfoUrl },
+                  { token },
+                );
+              }
+              return true;
+            },
+          });
+          log.info(`Registered ${catalogInfoUrl} in the catalog`);
+        }
         if (input.catalogInfoUrl && (input.waitForCatalogSeconds ?? 60) > 0) {
           stage = 'waiting for the catalog to show the new component';
           await waitForOwnedComponent(
@@ -415,6 +446,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
         ctx.output('releaseId', result.releaseId);
         ctx.output('commit', spec.application.sha);
         ctx.output('environment', environment);
+        ctx.output('entityRef', `component:default/${input.name}`);
         if (deps.appBaseUrl) {
           ctx.output(
             'releaseUrl',

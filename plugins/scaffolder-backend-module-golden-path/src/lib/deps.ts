@@ -8,7 +8,11 @@ import { RepoHosts } from './repoHosts';
 export interface CatalogAccess {
   api: Pick<
     CatalogApi,
-    'getEntities' | 'getEntityByRef' | 'getLocationByRef' | 'removeLocationById'
+    | 'getEntities'
+    | 'getEntityByRef'
+    | 'getLocationByRef'
+    | 'removeLocationById'
+    | 'addLocation'
   >;
   /** A service token for the catalog (undefined in tests with an in-memory catalog). */
   token(): Promise<string | undefined>;
@@ -61,6 +65,8 @@ export function catalogServiceAccess(
         catalog.getLocationByRef(ref, await options()),
       removeLocationById: async id =>
         catalog.removeLocationById(id, await options()),
+      addLocation: async location =>
+        catalog.addLocation(location, await options()),
     },
     // the catalog service authenticates itself; callers' `{ token }` is not needed
     token: async () => undefined,
