@@ -34,7 +34,14 @@ describe('cluster agent → release manager (stand-in Kubernetes API)', () => {
     const backend = await startTestBackend({
       features: [
         releaseManagerPlugin,
-        mockServices.rootConfig.factory({ data: { backend: { baseUrl: 'http://localhost:7007' }, devplane: { dataDir } } }),
+        mockServices.rootConfig.factory({
+          data: {
+            backend: { baseUrl: 'http://localhost:7007' },
+            devplane: { dataDir },
+            // the agent's credential is the mock service principal: the configured agent
+            releaseManager: { statusWebhook: { principals: ['external:test-service'] } },
+          },
+        }),
         catalogServiceMock.factory({ entities: [] }),
         createServiceFactory({ service: notificationService, deps: {}, factory: () => ({ send }) }),
         createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
