@@ -64,7 +64,20 @@ export interface WorkTree {
 
 /** Result of a job's `apply`: either a commit to make or nothing to do. */
 export type JobOutcome<T> =
-  | { commit: { message: string; author?: GitPerson; paths: string[] }; result: T }
+  | {
+      commit: {
+        message: string;
+        author?: GitPerson;
+        paths: string[];
+        /**
+         * The paths this job owns, when fewer than `paths`: an upstream change to one of them is a
+         * conflict. The other paths are idempotent "ensure" writes (the same content whoever
+         * writes them), which the job re-decides on the new tip instead. Default: all of `paths`.
+         */
+        conflictPaths?: string[];
+      };
+      result: T;
+    }
   | { noop: true; result: T };
 
 /** One queued write: one commit (or none). */
@@ -166,7 +179,8 @@ export async function removeStaleLocks(gitDir: string): Promise<string[]> {
 /** The changed files that fall under one of a committing job's paths. */
 function conflictingPaths(p: Pending, changed: string[]): string[] {
   if (changed.length === 0) return [];
-  const paths = (p.outcome as any).commit.paths as string[];
+  const commit = (p.outcome as any).commit as { paths: string[]; conflictPaths?: string[] };
+  const paths = commit.conflictPaths ?? commit.paths;
   return changed.filter(f => paths.some(q => f === q || f.startsWith(`${q}/`)));
 }
 

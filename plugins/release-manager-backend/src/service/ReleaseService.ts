@@ -226,6 +226,9 @@ export class ReleaseService extends ReleaseManagerPart {
               message,
               author: { name: actor.displayName ?? actor.email, email: actor.email },
               paths: [dir, ...stale, ...flux],
+              // The Flux objects are the same whoever writes them: a concurrent release of another
+              // service that added them first is not a conflict (re-applied on the new tip).
+              conflictPaths: [dir, ...stale],
             },
           };
         },
