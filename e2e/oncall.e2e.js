@@ -164,7 +164,7 @@ runTests(__filename, [
       const row = page.getByRole('listitem').filter({ hasText: description });
       await row.waitFor({ timeout: 30_000 });
       await row.getByRole('button', { name: /acknowledge/i }).click();
-      await row.getByText('acknowledged').waitFor({ timeout: 30_000 });
+      await row.getByText('acknowledged', { exact: true }).waitFor({ timeout: 30_000 });
       await row.getByRole('button', { name: /resolve/i }).click();
       await page
         .getByRole('listitem')

@@ -6,10 +6,10 @@
 // shuttleBench, goldenPathBench) and in bench/lib/extraBenches.ts (listing, on-call, golden path
 // wiring against a real release-manager-backend).
 //
-// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall]
+// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent]
 //   sizes: --services 1000 --samples 100 --clients 20 --per-client 15 --artifacts 10000
 //          --entities 5000 --repos 5000 --real-git-repos 100 --gp-iterations 3
-//          --oncall-views 1000 --oncall-seconds 60
+//          --oncall-views 1000 --oncall-seconds 60 --replica-clients 20 --replica-per-client 10
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -218,6 +218,36 @@ async function section(name, fn) {
     });
   }
 
+  if (want('push')) {
+    await section('push to artifact', async () => {
+      const loop = require('../bench/lib/loopBenches');
+      const r = await loop.runPushBench({ pushes: arg('pushes', 20, 5) });
+      raw.push = r;
+      row(
+        `git push → artifact → auto-release to dev visible via API (${r.pushes} pushes, real git host + release manager)`,
+        `raw git push p50 ${ms(r.pushP50)}`,
+        'p50 ≤ 3 s',
+        `p50 ${ms(r.p50)}, p90 ${ms(r.p90)}, max ${ms(r.max)}`,
+        r.p50 <= 3000,
+      );
+    });
+  }
+
+  if (want('agent')) {
+    await section('cluster agent', async () => {
+      const loop = require('../bench/lib/loopBenches');
+      const r = await loop.runAgentBench({ workloads: arg('agent-workloads', 1000, 200) });
+      raw.agent = r;
+      row(
+        `cluster agent: ${r.workloads} annotated workloads changing state (${r.events} watch events, stand-in API)`,
+        `${r.expected} distinct reports expected`,
+        'all delivered, 0 duplicates',
+        `${r.delivered} delivered in ${r.seconds.toFixed(1)} s, ${r.duplicates} duplicates, ${r.skippedRepeats} repeats skipped; heap +${r.heapDeltaMb.toFixed(1)} MB, RSS ${r.rssMb.toFixed(0)} MB`,
+        r.delivered === r.expected && r.duplicates === 0,
+      );
+    });
+  }
+
   if (want('golden')) {
     await section('golden path', async () => {
       const iterations = arg('gp-iterations', 3, 1);
@@ -226,7 +256,7 @@ async function section(name, fn) {
       const total = r.summary.find(s => s.step === 'total');
       const deploy = r.summary.find(s => s.step === 'firstDeploy');
       row(
-        `golden path form → prod release commit (${iterations} runs, real release-manager-backend)`,
+        `golden path action handlers called directly (no scaffolder API, no form) → prod release commit (${iterations} runs, real release-manager-backend)`,
         `first deploy step p50 ${ms(deploy.p50)}`,
         '≤ 10 s',
         `p50 ${(total.p50 / 1000).toFixed(2)} s, max ${(
@@ -260,6 +290,25 @@ async function section(name, fn) {
         '',
         `p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}`,
         undefined,
+      );
+    });
+  }
+
+  if (want('replicas')) {
+    await section('replicas', async () => {
+      const { runReplicaBench } = require('../bench/lib/replicaBench');
+      const r = await runReplicaBench({
+        clientsPerReplica: arg('replica-clients', 20, 20),
+        releasesPerClient: arg('replica-per-client', 10, 3),
+      });
+      raw.replicas = r;
+      const m = r.measured;
+      row(
+        `2 replicas, separate data dirs, ${m.clients / 2} clients each, distinct services (${m.releases} releases)`,
+        `1 replica, ${r.baseline.clients} clients: ${r.baseline.perSecond.toFixed(1)}/s`,
+        '≥ 50 releases/s, 0 lost, 0 dup, linear',
+        `${m.perSecond.toFixed(1)}/s; ${m.errors} errors, ${m.lost} lost, ${m.duplicated} dup, ${m.linear ? 'linear' : 'MERGES'}`,
+        m.perSecond >= 50 && m.errors === 0 && m.lost === 0 && m.duplicated === 0 && m.linear,
       );
     });
   }

@@ -4,10 +4,13 @@
  * The whole test run behind `./dev test`: type check, lint, unit tests (jest, every workspace),
  * the reliability suite (reliability/, about two minutes; its cases count in the summary, and
  * without PostgreSQL on 127.0.0.1:5432 its sections count as skipped), then the browser
- * end-to-end tests against the running app. Ends with one summary line:
+ * end-to-end tests against the running app. Between unit tests and reliability: the install test
+ * (scripts/install-test.js: builds and packs every plugin, installs the tarballs into a separate
+ * Backstage backend in a temp directory and calls each plugin; a few minutes). Ends with one summary line:
  * `N passed, N failed, N skipped`.
  *
- * Flags: --skip-e2e, --skip-reliability, --only=typecheck|lint|unit|reliability|e2e (comma separated)
+ * Flags: --skip-e2e, --skip-reliability, --skip-install,
+ *        --only=typecheck|lint|unit|install|reliability|e2e (comma separated)
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -24,7 +27,8 @@ const only = (args.find(a => a.startsWith('--only=')) || '')
 const want = step =>
   (only.length === 0 || only.includes(step)) &&
   !(step === 'e2e' && args.includes('--skip-e2e')) &&
-  !(step === 'reliability' && args.includes('--skip-reliability'));
+  !(step === 'reliability' && args.includes('--skip-reliability')) &&
+  !(step === 'install' && args.includes('--skip-install'));
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const rows = [];
@@ -147,6 +151,34 @@ async function main() {
     }
   }
 
+  if (want('install')) {
+    const jsonFile = path.join(OUT, 'install-results.json');
+    fs.rmSync(jsonFile, { force: true });
+    const r = await run(process.execPath, [
+      path.join('scripts', 'install-test.js'),
+      '--json',
+      jsonFile,
+    ]);
+    if (fs.existsSync(jsonFile)) {
+      const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+      record(
+        'install (packed plugins)',
+        j.passed,
+        j.failed,
+        j.skipped,
+        `separate Backstage app from npm pack tarballs, ${r.seconds}s`,
+      );
+    } else {
+      record(
+        'install (packed plugins)',
+        0,
+        1,
+        0,
+        `install test produced no results (exit ${r.code})`,
+      );
+    }
+  }
+
   if (want('reliability')) {
     const jsonFile = path.join(OUT, 'reliability-results.json');
     fs.rmSync(jsonFile, { force: true });
@@ -255,6 +287,8 @@ async function runE2e() {
     stop();
     return;
   }
+  // when the app answered: e2e/00-search-first-minute.e2e.js measures search freshness from here
+  const readyAt = String(Date.now());
   let passed = 0;
   let failed = 0;
   const notes = [];
@@ -263,7 +297,7 @@ async function runE2e() {
     const resultFile = path.join(OUT, `${f}.json`);
     fs.rmSync(resultFile, { force: true });
     const r = await run(process.execPath, [path.join('e2e', f)], {
-      env: { ...process.env, DEVPLANE_DATA_DIR: dataDir },
+      env: { ...process.env, DEVPLANE_DATA_DIR: dataDir, DEVPLANE_E2E_APP_READY_AT: readyAt },
     });
     const outcome = e2eFileOutcome(resultFile, r.code);
     passed += outcome.passed;

@@ -178,7 +178,18 @@ export async function runGoldenPathRealBench(options: { iterations?: number }) {
     features: [
       releaseManagerPlugin,
       mockServices.rootConfig.factory({
-        data: { backend: { baseUrl: 'http://localhost:7007' }, devplane: { dataDir } },
+        data: {
+          backend: { baseUrl: 'http://localhost:7007' },
+          devplane: { dataDir },
+          // The catalog stand-in knows no generated components: name the uploader, no branch check.
+          releaseManager: {
+            environments: [
+              { name: 'dev' },
+              { name: 'staging' },
+              { name: 'prod', production: true, guardrails: { verifyBranch: false, uploaders: ['user:default/alice'] } },
+            ],
+          },
+        },
       }),
       catalogServiceMock.factory({ entities: users }),
       ...noopServices,

@@ -16,6 +16,48 @@ export interface Config {
        * @visibility frontend
        */
       production?: boolean;
+      /**
+       * Organisation guardrails of this environment: service policies may narrow them, never widen
+       * or remove them. Shown as locked in the portal's policies panel.
+       * @visibility frontend
+       */
+      guardrails?: {
+        /**
+         * Regex (RE2 syntax, linear time) every released artifact's branch must match.
+         * Default for production environments `^(master|main)$`; none elsewhere.
+         * @visibility frontend
+         */
+        allowedBranches?: string;
+        /**
+         * Verify that the artifact's commit is reachable from its claimed branch in the service's
+         * source repository (from the catalog) before it enters this environment. Default true
+         * wherever `allowedBranches` applies. Turning it off lets an upload's claim stand unchecked.
+         * @visibility frontend
+         */
+        verifyBranch?: boolean;
+        /**
+         * Kinds manifests may hold (`Deployment` or `apps/Deployment`); absent → every namespaced kind.
+         * @visibility frontend
+         */
+        allowedKinds?: string[];
+        /**
+         * Namespaces manifests may name besides the service's own. Default none.
+         * @visibility frontend
+         */
+        allowedNamespaces?: string[];
+        /**
+         * Allow cluster-scoped kinds (Namespace, ClusterRole, CRDs, …). Default false.
+         * @visibility frontend
+         */
+        allowClusterScoped?: boolean;
+        /**
+         * Who may upload artifacts with manifests for this environment besides the service's owners:
+         * user/group entity refs or service principal subjects (e.g. `external:ci`). Absent → anyone
+         * with the upload permission (non-production) or the owners only (production).
+         * @visibility frontend
+         */
+        uploaders?: string[];
+      };
     }>;
     /** The GitOps config repository. Default: repo `config` on the local git host, created on first start. */
     configRepo?: {
@@ -48,6 +90,14 @@ export interface Config {
         squads?: { [squad: string]: string };
       };
     };
+    /** The rollout status webhook (`POST /status`) for cluster agents. */
+    statusWebhook?: {
+      /**
+       * Subjects of the service principals (external access with a subject) allowed to report
+       * rollout status. Default none: every other caller gets 403.
+       */
+      principals?: string[];
+    };
     /**
      * OpenPGP signing of every commit the release manager writes (Flux GitRepository
      * `spec.verify`, mode HEAD, accepts them; the public key is at `GET /api/release-manager/signing-key`).
@@ -67,6 +117,26 @@ export interface Config {
       email?: string;
       /** Group (name) notified when the config repo is changed outside the release manager. Default `platform`. */
       platformGroup?: string;
+    };
+    /**
+     * Flux objects the release manager writes into the config repo with each release:
+     * `flux/<env>/gitrepository.yaml` (GitRepository with `spec.verify` mode HEAD against the
+     * release manager's public key), `flux/<env>/services.yaml` (root Kustomization) and
+     * `flux/<env>/services/<service>.yaml` (one Kustomization per service). Default on.
+     */
+    flux?: {
+      enabled?: boolean;
+      /** URL the clusters clone. Default: configRepo.url, else the local git host's clone URL. */
+      repoUrl?: string;
+      branch?: string;
+      /** Namespace of Flux objects. Default flux-system. */
+      namespace?: string;
+      /** Secret with the release manager's public key. Default release-manager-signing-key. */
+      verifySecret?: string;
+      /** Secret with git credentials for a private repo. */
+      authSecret?: string;
+      /** Reconcile interval. Default 1m. */
+      interval?: string;
     };
     /**
      * The embedded default's simulated cluster: rolls out what the config repo says, reporting

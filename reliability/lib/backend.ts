@@ -19,6 +19,7 @@ import policyModule from '../../packages/backend/src/permissionPolicy';
 import { mockAuthWithActorFactory, ownershipFromCatalog } from '../../packages/backend/src/__testUtils__/permissions';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { eventsServiceFactory } from '@backstage/plugin-events-node';
 import releaseManagerPlugin from '@devplane/plugin-release-manager-backend';
 import gitHostPlugin from '@devplane/plugin-git-host-backend';
 import { oncallPlugin } from '../../plugins/oncall-backend/src/plugin';
@@ -63,6 +64,11 @@ export interface BackendOptions {
   extraConfig?: Record<string, any>;
   /** Annotations per component name. */
   annotations?: Record<string, Record<string, string>>;
+  /**
+   * Run the real signals path: Backstage's events backend (PostgreSQL event bus) and signals
+   * backend, and the default SignalsService, instead of a no-op signals stand-in.
+   */
+  liveSignals?: boolean;
 }
 
 export async function startBackend(options: BackendOptions) {
@@ -117,7 +123,23 @@ export async function startBackend(options: BackendOptions) {
             // new entities are processed at once; reprocessing them often only costs CPU here
             processingInterval: { seconds: 600 },
           },
-          ...(options.extraConfig ?? {}),
+          // Fixture artifacts claim made-up commits: branch verification is off here, and the
+          // service principal of the mock tokens is the CI uploader. The guardrails section
+          // (sections/adversarial-guardrails.ts) turns verification on with real source repos.
+          releaseManager: {
+            environments: [
+              { name: 'dev' },
+              { name: 'staging' },
+              {
+                name: 'prod',
+                production: true,
+                guardrails: { verifyBranch: false, uploaders: ['external:test-service'] },
+              },
+            ],
+            statusWebhook: { principals: ['external:test-service'] },
+            ...(options.extraConfig?.releaseManager ?? {}),
+          },
+          ...Object.fromEntries(Object.entries(options.extraConfig ?? {}).filter(([k]) => k !== 'releaseManager')),
         },
       }),
       createServiceFactory({
@@ -125,7 +147,14 @@ export async function startBackend(options: BackendOptions) {
         deps: {},
         factory: () => ({ send: async (n: any) => void sentNotifications.push(n) }),
       }),
-      createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
+      ...(options.liveSignals
+        ? [
+            // the real EventsService (the test backend's default is an in-memory mock)
+            eventsServiceFactory,
+            import('@backstage/plugin-events-backend'),
+            import('@backstage/plugin-signals-backend'),
+          ]
+        : [createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) })]),
       createBackendPlugin({
         pluginId: 'reliability-probe',
         register(env) {

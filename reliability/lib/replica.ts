@@ -8,6 +8,9 @@ startBackend({
   dataDir: process.env.REPLICA_DATA_DIR!,
   dbPrefix: process.env.REPLICA_DB_PREFIX!,
   services,
+  // JSON config merged over the defaults (e.g. the config repo's URL).
+  extraConfig: process.env.REPLICA_EXTRA_CONFIG ? JSON.parse(process.env.REPLICA_EXTRA_CONFIG) : undefined,
+  liveSignals: process.env.REPLICA_LIVE_SIGNALS === '1',
 })
   .then(({ port }) => console.log(`READY ${port}`))
   .catch(e => {

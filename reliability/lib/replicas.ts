@@ -11,13 +11,18 @@ export interface Replica {
 }
 
 /** Starts reliability/lib/replica.ts as its own OS process; resolves when it serves HTTP. */
-export function startReplica(env: { dataDir: string; dbPrefix: string; services: number }, timeoutMs = 120_000): Promise<Replica> {
+export function startReplica(
+  env: { dataDir: string; dbPrefix: string; services: number; extraConfig?: Record<string, any>; liveSignals?: boolean },
+  timeoutMs = 120_000,
+): Promise<Replica> {
   const proc = spawn(process.execPath, [path.join(__dirname, 'replica-main.js')], {
     env: {
       ...process.env,
       REPLICA_DATA_DIR: env.dataDir,
       REPLICA_DB_PREFIX: env.dbPrefix,
       REPLICA_SERVICES: String(env.services),
+      ...(env.extraConfig ? { REPLICA_EXTRA_CONFIG: JSON.stringify(env.extraConfig) } : {}),
+      ...(env.liveSignals ? { REPLICA_LIVE_SIGNALS: '1' } : {}),
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,13 +1,16 @@
-// Racing replicas: two backend processes on one PostgreSQL database and one config remote,
-// an outside committer pushing every 100 ms, N promotions across M services.
+// Racing replicas: two backend processes with SEPARATE data directories (separate disks) on one
+// PostgreSQL and one config remote (a bare repository outside both), an outside committer pushing
+// every 100 ms, N promotions across M services. Also: a release on replica A reaches a signals
+// subscriber (what the Releases page listens to) connected to replica B, through the events backend.
 import fs from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { runGit } from '@devplane/plugin-git-host-node';
 import { assert, check, counters, errorMessage, freshDatabase, gitOut, request, sleep } from '../lib/harness';
 import { upload } from '../lib/fixtures';
-import { dbAgreesWithGit, releaseCommits, startReplica } from '../lib/replicas';
+import { dbAgreesWithGit, releaseCommits, Replica, startReplica } from '../lib/replicas';
 
 const ALICE = mockCredentials.user.header('user:default/alice');
 
@@ -51,11 +54,35 @@ export async function racing(options: { promotions: number; services: number }) 
   const S = 'racing replicas';
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'rel-race-'));
   const db = await freshDatabase('rel_race');
-  const remote = path.join(dataDir, 'git', 'config.git');
-  const a = await startReplica({ dataDir, dbPrefix: db.prefix, services: options.services });
-  const b = await startReplica({ dataDir, dbPrefix: db.prefix, services: options.services });
+  // The config repo is one remote outside both replicas' data directories (each replica has its
+  // own data directory and its own working clone).
+  const remote = path.join(dataDir, 'remote', 'config.git');
+  await initRemote(remote);
+  const replicaConfig = { releaseManager: { configRepo: { url: remote, branch: 'main' } } };
+  const dirA = path.join(dataDir, 'replica-a');
+  const dirB = path.join(dataDir, 'replica-b');
+  // One after the other: two first starts at once race on creating knex's migration lock tables
+  // in a fresh database (a Backstage/knex limitation of first start, not of running replicas).
+  const started: PromiseSettledResult<Replica>[] = [];
+  for (const dir of [dirA, dirB]) {
+    if (started.some(r => r.status === 'rejected')) break;
+    started.push(
+      ...(await Promise.allSettled([
+        startReplica({ dataDir: dir, dbPrefix: db.prefix, services: options.services, extraConfig: replicaConfig, liveSignals: true }),
+      ])),
+    );
+  }
+  if (started.some(r => r.status === 'rejected')) {
+    await Promise.all(started.map(r => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    await db.drop();
+    throw (started.find(r => r.status === 'rejected') as PromiseRejectedResult).reason;
+  }
+  const [a, b] = started.map(r => (r as PromiseFulfilledResult<Replica>).value);
   const rmDb = db.knexFor(`${db.prefix}release-manager`);
+  let committer: ReturnType<typeof outsideCommitter> | undefined;
   try {
+    await signalAcrossReplicas(S, a, b);
+
     const services = Array.from({ length: options.services }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
     const plan = Array.from({ length: options.promotions }, (_, i) => {
       const service = services[i % services.length];
@@ -70,7 +97,7 @@ export async function racing(options: { promotions: number; services: number }) 
         }),
       );
     }
-    const committer = outsideCommitter(remote, path.join(dataDir, 'outsider'));
+    committer = outsideCommitter(remote, path.join(dataDir, 'outsider'));
     const answers: { status: number; changed?: boolean; msg: string }[] = [];
     const t0 = Date.now();
     let next = 0;
@@ -79,17 +106,23 @@ export async function racing(options: { promotions: number; services: number }) 
         while (next < plan.length) {
           const idx = next++;
           const p = plan[idx];
-          const r = await request([a, b][c % 2].url, 'POST', '/api/release-manager/releases', {
-            auth: ALICE,
-            body: { service: p.service, environment: p.environment, artifactId: p.art.id },
-            timeoutMs: 120_000,
-          });
-          answers[idx] = { status: r.status, changed: r.json?.changed, msg: errorMessage(r) };
+          try {
+            const r = await request([a, b][c % 2].url, 'POST', '/api/release-manager/releases', {
+              auth: ALICE,
+              body: { service: p.service, environment: p.environment, artifactId: p.art.id },
+              timeoutMs: 120_000,
+            });
+            answers[idx] = { status: r.status, changed: r.json?.changed, msg: errorMessage(r) };
+          } catch (e: any) {
+            // A request that never answered counts as a failed answer, not as a crashed section.
+            answers[idx] = { status: 0, msg: String(e?.message ?? e) };
+          }
         }
       }),
     );
     const wall = Date.now() - t0;
     const outside = await committer.stop();
+    committer = undefined;
     const commits = await releaseCommits(remote);
 
     await check(S, `${plan.length} promotions across ${services.length} services on 2 replicas answered 200/changed`, async () => {
@@ -135,9 +168,121 @@ export async function racing(options: { promotions: number; services: number }) 
       }
       throw new Error(diff);
     }, 60_000);
+    await check(S, 'replicas kept nothing shared on disk: manifests in PostgreSQL, separate clones', async () => {
+      for (const dir of [dirA, dirB]) {
+        assert(!existsSync(path.join(dir, 'release-manager', 'blobs')), `${dir} has a local blob directory`);
+      }
+      const blobs = Number((await rmDb('rm_blobs').count({ n: '*' }))[0].n);
+      // One per planned artifact plus the one of the signal check.
+      assert(blobs === plan.length + 1, `rm_blobs holds ${blobs} manifests, expected ${plan.length + 1}`);
+      return `${blobs} manifests in rm_blobs, no blob directory in either data directory`;
+    });
   } finally {
+    // Stop the outside committer before its clone is removed (else it crashes the suite).
+    await committer?.stop().catch(() => undefined);
     await Promise.all([a.stop(), b.stop()]);
     await db.drop();
     await fs.rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A release on replica A reaches a client subscribed on replica B: the same WebSocket protocol the
+ * Releases page uses (`useSignal('release-manager:<service>')`), through the events backend's
+ * PostgreSQL event bus.
+ */
+async function signalAcrossReplicas(S: string, a: Replica, b: Replica) {
+  await check(S, 'a release on replica A reaches a Releases page subscribed on replica B (signals via the events bus)', async () => {
+    const service = 'svc-00';
+    const art = upload(service, 999_999);
+    const up = await request(a.url, 'POST', '/api/release-manager/artifacts', { auth: ALICE, body: art.body });
+    assert(up.status === 201, `upload ${up.status} ${errorMessage(up)}`);
+    const ws = await openSignals(b.url, `release-manager:${service}`);
+    try {
+      const t0 = Date.now();
+      const r = await request(a.url, 'POST', '/api/release-manager/releases', {
+        auth: ALICE,
+        body: { service, environment: 'dev', artifactId: art.id },
+      });
+      assert(r.status === 200 && r.json?.changed === true, `release on A: ${r.status} ${errorMessage(r)}`);
+      // Earlier signals (the upload's) may arrive first: wait for the release's.
+      let msg: any;
+      do {
+        msg = await ws.next(Math.max(1, 20_000 - (Date.now() - t0)));
+      } while (msg.message?.kind !== 'released');
+      assert(msg.channel === `release-manager:${service}`, `signal on ${msg.channel}`);
+      assert(JSON.stringify(msg.message).includes(art.id), `signal does not name the artifact: ${JSON.stringify(msg.message).slice(0, 200)}`);
+      return `signal on B ${Date.now() - t0} ms after the release request to A`;
+    } finally {
+      ws.close();
+    }
+  });
+}
+
+/** Opens the signals WebSocket of a backend and subscribes to one channel. */
+async function openSignals(baseUrl: string, channel: string) {
+  const url = `${baseUrl.replace(/^http/, 'ws')}/api/signals`;
+  // The signals backend installs its upgrade handler on the first request that asks for an upgrade
+  // (as the frontend's reconnecting client does); retry until the handshake succeeds.
+  let socket: WebSocket | undefined;
+  for (let attempt = 0; attempt < 20 && !socket; attempt++) {
+    socket = await new Promise<WebSocket | undefined>(resolve => {
+      const s = new WebSocket(url);
+      // The first handshake is swallowed while the handler is being installed: give up on it.
+      const t = setTimeout(() => {
+        s.close();
+        resolve(undefined);
+      }, 2000);
+      s.onopen = () => {
+        clearTimeout(t);
+        resolve(s);
+      };
+      s.onerror = () => {
+        clearTimeout(t);
+        resolve(undefined);
+      };
+    });
+    if (!socket) await sleep(250);
+  }
+  if (!socket) throw new Error(`cannot open ${url}`);
+  const open = socket;
+  open.send(JSON.stringify({ action: 'subscribe', channel }));
+  const queue: any[] = [];
+  let waiter: ((m: any) => void) | undefined;
+  open.onmessage = ev => {
+    const m = JSON.parse(String(ev.data));
+    if (waiter) {
+      const w = waiter;
+      waiter = undefined;
+      w(m);
+    } else queue.push(m);
+  };
+  // Let the subscription reach the server before anything is published.
+  await sleep(300);
+  return {
+    next: (timeoutMs: number) =>
+      queue.length
+        ? Promise.resolve(queue.shift())
+        : new Promise<any>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error(`no signal on replica B within ${timeoutMs} ms`)), timeoutMs);
+            waiter = m => {
+              clearTimeout(t);
+              resolve(m);
+            };
+          }),
+    close: () => open.close(),
+  };
+}
+
+/** A bare repository with one commit on main (what a git server hands out for a new repo). */
+export async function initRemote(bare: string) {
+  const seed = `${bare}-seed`;
+  await fs.mkdir(seed, { recursive: true });
+  await runGit(['init', '--quiet', '--bare', '--initial-branch=main', bare]);
+  await runGit(['init', '--quiet', '--initial-branch=main'], { cwd: seed });
+  await fs.writeFile(path.join(seed, 'README.md'), '# GitOps config repository\n');
+  await runGit(['add', '-A'], { cwd: seed });
+  await runGit(['-c', 'user.name=Platform', '-c', 'user.email=platform@bank.example', 'commit', '--quiet', '-m', 'Initialise config repository'], { cwd: seed });
+  await runGit(['push', '--quiet', bare, 'HEAD:main'], { cwd: seed });
+  await fs.rm(seed, { recursive: true, force: true });
 }

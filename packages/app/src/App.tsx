@@ -5,6 +5,7 @@ import { navModule } from './modules/nav';
 import { homeModule } from './modules/home';
 import { authModule } from './modules/auth';
 import { goldenPathScaffolderModule } from './modules/goldenPath';
+import { repoBrowserPlugin } from './modules/repoBrowser';
 
 export default createApp({
   features: [
@@ -14,5 +15,6 @@ export default createApp({
     navModule,
     homeModule,
     goldenPathScaffolderModule,
+    repoBrowserPlugin,
   ],
 });

@@ -10,9 +10,12 @@ const backend = createBackend();
 
 backend.add(import('@backstage/plugin-app-backend'));
 
-// auth: guest sign-in for local use (see README for GitHub)
+// auth: guest sign-in for local use; OIDC and GitHub for production (docs/production.md)
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
+// production sign-in (configured in app-config.production.yaml; idle without config)
+backend.add(import('@backstage/plugin-auth-backend-module-oidc-provider'));
+backend.add(import('@backstage/plugin-auth-backend-module-github-provider'));
 // demo identities chosen on the sign-in page (payments / lending developer, platform engineer)
 backend.add(import('./demoSignIn'));
 

@@ -5,6 +5,13 @@ import { DEFAULT_MAX_ALIAS_COUNT, DEFAULT_MAX_BYTES } from './shuttle/parseShutt
 /** Annotations written by this module. */
 export const ANNOTATION_SHUTTLE_PLAN = 'devplane.io/shuttle-plan';
 export const ANNOTATION_SHUTTLE_SERVICE = 'devplane.io/shuttle-service';
+/** Warnings about the shuttle.yaml (e.g. unknown top-level fields), one per line. */
+export const ANNOTATION_SHUTTLE_WARNINGS = 'devplane.io/shuttle-warnings';
+/**
+ * Set by discovery on a repository whose `vars.service` another repository already declares:
+ * `<service> <other shuttle.yaml URL>`; the processor turns it into a processing error.
+ */
+export const ANNOTATION_SHUTTLE_DUPLICATE_SERVICE = 'devplane.io/shuttle-duplicate-service';
 export const ANNOTATION_SHUTTLE_SQUAD = 'devplane.io/shuttle-squad';
 export const ANNOTATION_SHUTTLE_FILE = 'devplane.io/shuttle-file';
 export const ANNOTATION_KUBERNETES_NAMESPACE = 'devplane.io/kubernetes-namespace';

@@ -34,7 +34,15 @@ export const gitHostPlugin = createBackendPlugin({
         const configRepo = config.getOptionalString('releaseManager.configRepo.name') ?? 'config';
         const hooksDir = await installHooks(gitHost);
         httpRouter.use(
-          await createRouter({ host: gitHost, allowPush, httpAuth, readOnlyRepos: [configRepo], hooksDir, logger }),
+          await createRouter({
+            host: gitHost,
+            allowPush,
+            httpAuth,
+            readOnlyRepos: [configRepo],
+            hooksDir,
+            logger,
+            portalBaseUrl: config.getOptionalString('app.baseUrl'),
+          }),
         );
         // Reads are open like a public repository (git clients carry no Backstage session);
         // pushes check the request's Backstage token themselves (pushAuth.ts): 401 without one.

@@ -63,6 +63,27 @@ describe('LocalGitHost', () => {
     expect(fs.readdirSync(root)).toEqual([]);
   });
 
+  it('tells whether a commit is reachable from a branch (branchContains)', async () => {
+    const { commit: first } = await host.createRepo('svc', { files: { a: '1' } });
+    const second = await host.commitFiles('svc', { b: '2' }, { message: 'second' });
+    const feature = await host.commitFiles('svc', { c: '3' }, { message: 'feature', branch: 'feature/x' });
+    expect(await host.branchContains('svc', 'main', first!)).toBe(true);
+    expect(await host.branchContains('svc', 'main', second)).toBe(true);
+    // a commit only on a feature branch is not on main, whatever an upload claims
+    expect(await host.branchContains('svc', 'main', feature)).toBe(false);
+    expect(await host.branchContains('svc', 'feature/x', feature)).toBe(true);
+    // unknown commit, abbreviated sha, symbolic names, missing branch or repo: false
+    expect(await host.branchContains('svc', 'main', 'f'.repeat(40))).toBe(false);
+    expect(await host.branchContains('svc', 'main', second.slice(0, 10))).toBe(false);
+    expect(await host.branchContains('svc', 'main', 'HEAD')).toBe(false);
+    expect(await host.branchContains('svc', 'nope', second)).toBe(false);
+    expect(await host.branchContains('missing', 'main', second)).toBe(false);
+    // a tree or blob id is not a commit
+    const tree = (await runGit(['rev-parse', `${second}^{tree}`], { cwd: host.repoPath('svc') })).stdout.trim();
+    expect(await host.branchContains('svc', 'main', tree)).toBe(false);
+    await expect(host.branchContains('svc', '--upload-pack=x', second)).rejects.toThrow(/Invalid ref/);
+  });
+
   it('refuses paths that escape the working directory', () => {
     expect(() => safeJoin(root, '../x')).toThrow(/Invalid path/);
     expect(() => safeJoin(root, 'a/../../x')).toThrow(/Invalid path/);

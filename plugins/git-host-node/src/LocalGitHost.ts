@@ -348,6 +348,30 @@ export class LocalGitHost {
   }
 
   /**
+   * Whether commit `sha` is reachable from branch `branch` (`refs/heads/<branch>`) of repository
+   * `name`: the check that an artifact built "from main" really was. False when the repo, the
+   * branch or the commit does not exist. Only a full 40/64-hex commit id is accepted, so an
+   * abbreviated or symbolic name can never be resolved to something else.
+   */
+  async branchContains(name: string, branch: string, sha: string): Promise<boolean> {
+    assertRef(branch);
+    if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha)) return false;
+    if (!(await this.exists(name))) return false;
+    const cwd = this.repoPath(name);
+    const tip = await this.resolveRef(name, `refs/heads/${branch}`);
+    if (!tip) return false;
+    try {
+      // the object must be a commit (cat-file -e with ^{commit} fails otherwise)
+      await runGit(['cat-file', '-e', `${sha}^{commit}`], { cwd });
+      await runGit(['merge-base', '--is-ancestor', sha, tip], { cwd });
+      return true;
+    } catch (e) {
+      if (e instanceof GitCommandError) return false;
+      throw e;
+    }
+  }
+
+  /**
    * Resolves a file at a ref to its blob sha with one git call (the URL reader's ETag).
    * Throws NotFoundError when the repo, ref or file is missing.
    */

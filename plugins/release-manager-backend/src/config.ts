@@ -5,6 +5,7 @@ import {
   invalidNameReason,
 } from '@devplane/plugin-release-manager-common';
 import type { SlackWebhooks } from './service/Notifier';
+import { EnvironmentGuardrails, resolveGuardrails } from './service/guardrails';
 
 /** Release manager settings read from `releaseManager.*`. */
 export interface ReleaseManagerConfig {
@@ -32,6 +33,16 @@ export interface ReleaseManagerConfig {
   };
   /** The embedded stand-in for a cluster (labelled "simulated" everywhere). Off unless enabled. */
   simulatedCluster: { enabled: boolean; stepMs: number; failureRate: number };
+  /** Flux objects written into the config repo with releases (`flux/<env>/…`). Default on. */
+  flux: {
+    enabled: boolean;
+    repoUrl?: string;
+    branch?: string;
+    namespace?: string;
+    verifySecret?: string;
+    authSecret?: string;
+    interval?: string;
+  };
   /** Pushes that become artifacts. */
   push: {
     /** Pushes to service repositories on the local git host become artifacts (default true). */
@@ -41,6 +52,10 @@ export interface ReleaseManagerConfig {
   };
   /** Production freeze while the service has an open incident (asks the on-call backend). */
   incidentFreeze: { enabled: boolean; timeoutMs: number };
+  /** Organisation guardrails per environment (defaults applied). */
+  guardrails: EnvironmentGuardrails[];
+  /** Service principal subjects allowed to post rollout status (`statusWebhook.principals`). */
+  statusPrincipals: string[];
 }
 
 /** Environments when none are configured. */
@@ -68,6 +83,17 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
         return { name, production: e.getOptionalBoolean('production') ?? false, order };
       })
     : DEFAULT_ENVIRONMENTS;
+  const guardrails = environments.map((env, i) => {
+    const g = envConfigs?.length ? envConfigs[i].getOptionalConfig('guardrails') : undefined;
+    return resolveGuardrails(env, i, {
+      allowedBranches: g?.getOptionalString('allowedBranches'),
+      verifyBranch: g?.getOptionalBoolean('verifyBranch'),
+      allowedKinds: g?.getOptionalStringArray('allowedKinds'),
+      allowedNamespaces: g?.getOptionalStringArray('allowedNamespaces'),
+      allowClusterScoped: g?.getOptionalBoolean('allowClusterScoped'),
+      uploaders: g?.getOptionalStringArray('uploaders'),
+    });
+  });
   if (new Set(environments.map(e => e.name)).size !== environments.length) {
     throw new InputError('releaseManager.environments: names must be unique');
   }
@@ -93,6 +119,15 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       email: c?.getOptionalString('signing.email') ?? 'release-manager@devplane.local',
       platformGroup: c?.getOptionalString('signing.platformGroup') ?? 'platform',
     },
+    flux: {
+      enabled: c?.getOptionalBoolean('flux.enabled') ?? true,
+      repoUrl: c?.getOptionalString('flux.repoUrl'),
+      branch: c?.getOptionalString('flux.branch'),
+      namespace: c?.getOptionalString('flux.namespace'),
+      verifySecret: c?.getOptionalString('flux.verifySecret'),
+      authSecret: c?.getOptionalString('flux.authSecret'),
+      interval: c?.getOptionalString('flux.interval'),
+    },
     simulatedCluster: {
       enabled: c?.getOptionalBoolean('simulatedCluster.enabled') ?? false,
       stepMs: c?.getOptionalNumber('simulatedCluster.stepMs') ?? 1500,
@@ -106,5 +141,7 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       enabled: c?.getOptionalBoolean('incidentFreeze.enabled') ?? false,
       timeoutMs: c?.getOptionalNumber('incidentFreeze.timeoutMs') ?? 3000,
     },
+    guardrails,
+    statusPrincipals: c?.getOptionalStringArray('statusWebhook.principals') ?? [],
   };
 }

@@ -21,6 +21,7 @@ import Router from 'express-promise-router';
 import request from 'supertest';
 import { parseTrailers } from './git/commitMessage';
 import { releaseManagerPlugin } from './plugin';
+import { realCommit, sourceLocation } from './testing/sourceRepos';
 
 jest.setTimeout(120_000);
 
@@ -91,8 +92,10 @@ const oncallStub = createBackendPlugin({
 });
 
 let shaCounter = 0;
+let sourceHost: LocalGitHost;
 function upload(): ArtifactUpload {
-  const sha = `${(++shaCounter).toString(16).padStart(6, '0')}`.padEnd(40, 'd');
+  // a real commit on main of the service's source repo: production verifies the claimed branch
+  const sha = realCommit(sourceHost, 'payment-gateway', 'main', `commit ${++shaCounter}`);
   const manifests: Record<string, Record<string, string>> = {};
   for (const env of ['dev', 'staging', 'prod']) {
     manifests[env] = {
@@ -138,6 +141,10 @@ describe('production freeze while the service has an open incident', () => {
 
   beforeAll(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'rm-freeze-'));
+    sourceHost = new LocalGitHost({
+      rootDir: path.join(dataDir, 'git'),
+      baseUrl: 'http://localhost:7007/api/git-host/repos',
+    });
     const backend = await startTestBackend({
       features: [
         releaseManagerPlugin,
@@ -146,7 +153,14 @@ describe('production freeze while the service has an open incident', () => {
           data: {
             backend: { baseUrl: 'http://localhost:7007' },
             devplane: { dataDir },
-            releaseManager: { incidentFreeze: { enabled: true, timeoutMs: 500 } },
+            releaseManager: {
+              incidentFreeze: { enabled: true, timeoutMs: 500 },
+              environments: [
+                { name: 'dev' },
+                { name: 'staging' },
+                { name: 'prod', production: true, guardrails: { uploaders: ['external:test-service'] } },
+              ],
+            },
           },
         }),
         catalogServiceMock.factory({
@@ -156,6 +170,16 @@ describe('production freeze while the service has an open incident', () => {
               kind: 'User',
               metadata: { name: 'alice', namespace: 'default' },
               spec: { profile: { email: 'alice@bank.example' } },
+            },
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Component',
+              metadata: {
+                name: 'payment-gateway',
+                namespace: 'default',
+                annotations: sourceLocation(sourceHost, 'payment-gateway'),
+              },
+              spec: { type: 'service', lifecycle: 'production', owner: 'payments' },
             },
           ],
         }),

@@ -21,6 +21,7 @@ import type { ArtifactUpload } from '@devplane/plugin-release-manager-common';
 import request from 'supertest';
 import { parseTrailers } from './git/commitMessage';
 import { releaseManagerPlugin } from './plugin';
+import { realCommit, sourceLocation } from './testing/sourceRepos';
 import { annotateManifest } from './push/annotate';
 
 jest.setTimeout(120_000);
@@ -62,12 +63,15 @@ spec:
 }
 
 let shaCounter = 0;
+/** The local git host of the backend started last: uploads claim real commits in it. */
+let sourceHost: LocalGitHost;
 function upload(
   options: { service?: string; branch?: string; envs?: string[]; tag?: string } = {},
 ): ArtifactUpload {
-  const sha = `${(++shaCounter).toString(16).padStart(6, '0')}`.padEnd(40, 'c');
   const branch = options.branch ?? 'main';
   const service = options.service ?? 'ledger';
+  // a real commit on the claimed branch: production verifies it in the source repo
+  const sha = realCommit(sourceHost, service, branch, `commit ${++shaCounter}`);
   const manifests: Record<string, Record<string, string>> = {};
   for (const env of options.envs ?? ['dev', 'staging', 'prod']) {
     manifests[env] = {
@@ -124,6 +128,10 @@ async function startBackend(options: {
   send?: jest.Mock;
 } = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'rm-plugin-')));
+  sourceHost = new LocalGitHost({
+    rootDir: path.join(dataDir, 'git'),
+    baseUrl: 'http://localhost:7007/api/git-host/repos',
+  });
   const send = options.send ?? jest.fn(async () => {});
   const publish = jest.fn(async () => {});
   /** `<permission>|<user>` pairs that are denied. */
@@ -135,12 +143,32 @@ async function startBackend(options: {
         data: {
           backend: { baseUrl: 'http://localhost:7007' },
           devplane: { dataDir },
-          releaseManager: options.slackUrl
-            ? { slack: { webhooks: { environments: { prod: options.slackUrl } } } }
-            : {},
+          releaseManager: {
+            environments: [
+              { name: 'dev' },
+              { name: 'staging' },
+              {
+                name: 'prod',
+                production: true,
+                guardrails: { uploaders: ['external:test-service', 'user:default/alice'] },
+              },
+            ],
+            statusWebhook: { principals: ['external:test-service'] },
+            ...(options.slackUrl ? { slack: { webhooks: { environments: { prod: options.slackUrl } } } } : {}),
+          },
         },
       }),
-      catalogServiceMock.factory({ entities }),
+      catalogServiceMock.factory({
+        entities: [
+          ...entities,
+          ...['ledger', 'outside', 'rebuild', 'restore', 'rb', 'victim', 'idx', 'signed', 'adopted'].map(name => ({
+            apiVersion: 'backstage.io/v1alpha1',
+            kind: 'Component',
+            metadata: { name, namespace: 'default', annotations: sourceLocation(sourceHost, name) },
+            spec: { type: 'service', lifecycle: 'production', owner: 'payments' },
+          })),
+        ],
+      }),
       createServiceFactory({
         service: notificationService,
         deps: {},
@@ -554,13 +582,23 @@ e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
         service: 'ledger',
         autoReleases: [],
         branchRestrictions: [{ id: expect.any(String), branchRegex: '^(master|main)$', environment: 'prod' }],
+        guardrails: expect.any(Array),
+      });
+      // the organisation guardrail is served with where it comes from (locked in the portal)
+      expect(res.body.guardrails.find((g: any) => g.environment === 'prod')).toMatchObject({
+        allowedBranches: '^(master|main)$',
+        allowedBranchesSource: 'default for production environments',
+        verifyBranch: true,
+        uploaders: ['external:test-service', 'user:default/alice'],
       });
       const put = await request(h.server)
         .put(api('/services/ledger/policies/auto-releases'))
         .set('Authorization', alice())
         .send({ branch: 'main', environment: 'dev' });
       expect(put.status).toBe(200);
-      expect(put.body.autoReleases).toEqual([{ id: expect.any(String), branch: 'main', environment: 'dev' }]);
+      expect(put.body.autoReleases).toEqual([
+        { id: expect.any(String), branch: 'main', environment: 'dev', setBy: 'alice@bank.example' },
+      ]);
       const file = JSON.parse((await h.host.readFile('config', 'policies/ledger.json')).content.toString());
       expect(file).toEqual({ service: 'ledger', autoReleases: put.body.autoReleases, branchRestrictions: put.body.branchRestrictions });
 
@@ -571,6 +609,9 @@ e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
       const { title, trailers } = parseTrailers(await commitMessage(h, up.body.autoReleases[0].release.id));
       expect(title).toBe(`[dev/ledger] auto release ${up.body.artifact.id} by external:test-service`);
       expect(trailers['Release-intent']).toBe('auto-release');
+      // the auto-release names the person whose policy it runs on, and the uploader
+      expect(trailers['Auto-release-policy-by']).toBe('alice@bank.example');
+      expect(trailers['Artifact-uploaded-by']).toBe('external:test-service');
     });
 
     it('rejects conflicting policy pairs with a clear message', async () => {
@@ -580,7 +621,9 @@ e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
         .set('Authorization', alice())
         .send({ branch: 'feature/x', environment: 'prod' });
       expect(bad.status).toBe(409);
-      expect(bad.body.error.message).toMatch(/auto-release of branch 'feature\/x' to prod is forbidden by the branch restriction/);
+      expect(bad.body.error.message).toMatch(
+        /branch 'feature\/x' may not be released to prod: the organisation guardrail \(default for production environments\)/,
+      );
       await request(h.server)
         .put(api('/services/ledger/policies/auto-releases'))
         .set('Authorization', alice())

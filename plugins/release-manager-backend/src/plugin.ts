@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   coreServices,
@@ -17,46 +16,21 @@ import { readReleaseManagerConfig } from './config';
 import { ReleaseManagerStore } from './database/ReleaseManagerStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
 import { OpenPgpCommitSigner } from './git/Signer';
+import { claimWorkDir } from './git/workDirs';
 import { seedDemo } from './seed/demoSeed';
 import { OnCallFreezeChecker } from './service/IncidentFreeze';
 import { Notifier } from './service/Notifier';
 import { ReleaseManager } from './service/ReleaseManager';
 import { ReleaseOperations } from './service/operations';
 import { createRouter } from './service/router';
+import { CatalogBranchVerifier } from './service/branchVerifier';
+import { Guardrails } from './service/guardrails';
+import { ScmIntegrations } from '@backstage/integration';
 import { registerReleaseManagerActions } from './actions';
 import { PushProgressStore } from './push/PushProgressStore';
 import { PushToArtifact } from './push/PushToArtifact';
 import { createPushRouter } from './push/pushRouter';
 import { SimulatedCluster } from './simulation/SimulatedCluster';
-
-/**
- * Claims a working directory for this process: if another live process holds `dir`, a
- * per-process sibling is used, so two replicas on one data directory never share a clone.
- */
-function claimWorkDir(dir: string): { dir: string; release: () => void } {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const tryClaim = (candidate: string): boolean => {
-    const lock = `${candidate}.lock`;
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return true;
-    } catch {
-      const pid = Number(fs.readFileSync(lock, 'utf8'));
-      let alive = false;
-      try {
-        alive = pid > 0 && pid !== process.pid && (process.kill(pid, 0), true);
-      } catch {
-        alive = false;
-      }
-      if (alive) return false;
-      fs.writeFileSync(lock, String(process.pid));
-      return true;
-    }
-  };
-  const chosen = tryClaim(dir) ? dir : `${dir}-${process.pid}`;
-  if (chosen !== dir) tryClaim(chosen);
-  return { dir: chosen, release: () => fs.rmSync(`${chosen}.lock`, { force: true }) };
-}
 
 /**
  * The release manager backend plugin: artifacts, policies, GitOps releases, release log,
@@ -159,6 +133,16 @@ export const releaseManagerPlugin = createBackendPlugin({
           logger,
           configRepoKey,
           signer,
+          flux: settings.flux.enabled
+            ? {
+                ...settings.flux,
+                repoUrl:
+                  settings.flux.repoUrl ??
+                  settings.configRepo.url ??
+                  gitHost.cloneUrl(settings.configRepo.name),
+                branch: settings.flux.branch ?? settings.configRepo.branch ?? (settings.configRepo.url ? 'main' : gitHost.defaultBranch),
+              }
+            : undefined,
           freeze: settings.incidentFreeze.enabled
             ? new OnCallFreezeChecker({
                 discovery: deps.discovery,
@@ -167,6 +151,14 @@ export const releaseManagerPlugin = createBackendPlugin({
                 timeoutMs: settings.incidentFreeze.timeoutMs,
               })
             : undefined,
+          guardrails: new Guardrails(settings.environments, settings.guardrails),
+          branchVerifier: new CatalogBranchVerifier({
+            catalog: deps.catalog,
+            auth: deps.auth,
+            logger,
+            gitHost,
+            integrations: ScmIntegrations.fromConfig(config),
+          }),
         });
 
         manager.sync.onOutsideChange = async change => {
@@ -237,11 +229,25 @@ export const releaseManagerPlugin = createBackendPlugin({
             catalog: deps.catalog,
             auditor: deps.auditor,
             logger,
+            statusPrincipals: settings.statusPrincipals,
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });
         // A public key: Flux and operators fetch it without a Backstage token.
         deps.httpRouter.addAuthPolicy({ path: '/signing-key', allow: 'unauthenticated' });
+
+        // A repo that lasts years: the working clone is gc'd and its commit-graph kept current
+        // (signing leaves one loose object per commit; fast-import leaves the unsigned drafts).
+        await deps.scheduler.scheduleTask({
+          id: 'release-manager-git-maintenance',
+          frequency: { hours: 6 },
+          timeout: { minutes: 30 },
+          initialDelay: { minutes: 5 },
+          scope: 'local',
+          fn: async () => {
+            await writer.maintain();
+          },
+        });
 
         await deps.scheduler.scheduleTask({
           id: 'release-manager-git-sync',

@@ -15,8 +15,8 @@ export const DEFAULT_URL = 'http://localhost:7007/api/release-manager';
 export interface ClientOptions {
   /** Base URL including `/api/release-manager`. */
   baseUrl: string;
-  /** Sent as `Authorization: Bearer <token>` when set. */
-  token?: string;
+  /** Sent as `Authorization: Bearer <token>` when set; a function is asked before each request. */
+  token?: string | (() => Promise<string | undefined>);
   /** Per request timeout; an expired one counts as unreachable. */
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -41,7 +41,9 @@ function cliTransport(options: ClientOptions): ReleaseManagerTransport {
   }: ReleaseManagerRequest) => {
     const url = new URL(releaseManagerUrl(baseUrl, path, query));
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const token =
+      typeof options.token === 'function' ? await options.token() : options.token;
+    if (token) headers.authorization = `Bearer ${token}`;
     if (payload !== undefined) headers['content-type'] = 'application/json';
 
     let response: Response;
@@ -147,7 +149,7 @@ function isBranchRestriction(message: string): boolean {
 
 function prefixFor(status: number, exitCode: ExitCodeValue): string {
   if (status === 401) {
-    return 'not signed in (pass --token or set RELEASE_MANAGER_TOKEN): ';
+    return 'not signed in (run release-manager login, or pass --token / set RELEASE_MANAGER_TOKEN): ';
   }
   switch (exitCode) {
     case ExitCode.Usage:

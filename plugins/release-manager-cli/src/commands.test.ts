@@ -167,8 +167,8 @@ describe('release-manager commands against the REST contract', () => {
   describe('rollback', () => {
     it.each<Case>([
       {
-        title: 'rolls back to the previous artifact without --artifact',
-        line: 'rollback --service payment-gateway --env prod',
+        title: 'rolls back to the previous artifact with --previous',
+        line: 'rollback --service payment-gateway --env prod --previous',
         expected: {
           code: 0,
           last: { method: 'POST', path: '/api/release-manager/rollbacks' },

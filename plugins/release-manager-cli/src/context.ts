@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { ReleaseManagerClient, DEFAULT_URL } from './client';
 import { Io, Output } from './output';
+import { backendUrlOf, configDir, readLogin, writeLogin } from './login/credentials';
+import { refreshLogin } from './login/oauth';
 import { resolveService } from './shuttle';
 
 /** What the program runs against: the outside world, injectable for tests. */
@@ -9,6 +11,12 @@ export interface Environment {
   cwd: string;
   env: Record<string, string | undefined>;
   fetch?: typeof fetch;
+  /** stdin and stdout are a terminal: commands may ask (e.g. the rollback picker). */
+  interactive?: boolean;
+  /** Asks one question on the terminal and returns the typed line. */
+  prompt?: (question: string) => Promise<string>;
+  /** Opens a URL in the person's browser (login). */
+  openBrowser?: (url: string) => void;
 }
 
 /** Global flags, valid before or after the command name. */
@@ -25,6 +33,41 @@ export interface CommandContext {
   cwd: string;
   /** `--service`, else shuttle.yaml, validated. */
   service(flag: string | undefined): string;
+  /** The name the command was called by (its name or an alias, e.g. `releases`). */
+  invokedAs: string;
+}
+
+/** The release manager API URL: `--url`, `RELEASE_MANAGER_URL`, or the local default. */
+export function apiUrl(world: Environment, command: Command): string {
+  const globals = command.optsWithGlobals<GlobalOptions>();
+  return globals.url || world.env.RELEASE_MANAGER_URL || DEFAULT_URL;
+}
+
+/** The stored login's access token for this backend, refreshed when it is about to expire. */
+async function storedToken(world: Environment, baseUrl: string): Promise<string | undefined> {
+  let backend: string;
+  try {
+    backend = backendUrlOf(baseUrl);
+  } catch {
+    return undefined;
+  }
+  const dir = configDir(world.env);
+  const login = readLogin(dir, backend);
+  if (!login) return undefined;
+  if (Date.parse(login.expiresAt) - Date.now() > 60_000) return login.accessToken;
+  const renewed = await refreshLogin(login, { fetch: world.fetch ?? fetch });
+  if (!renewed) return undefined; // expired: the server's 401 says to run login
+  writeLogin(dir, renewed);
+  return renewed.accessToken;
+}
+
+/** Which of a command's names appears on the command line (aliases such as `releases`). */
+function invokedName(command: Command): string {
+  const names = [command.name(), ...command.aliases()];
+  const parentArgs: string[] = (command.parent as any)?.args ?? [];
+  const raw: string[] = (command.parent as any)?.rawArgs ?? [];
+  const seen = [...parentArgs, ...raw];
+  return names.find(n => n !== command.name() && seen.includes(n)) ?? command.name();
 }
 
 export function createContext(
@@ -32,9 +75,12 @@ export function createContext(
   command: Command,
 ): CommandContext {
   const globals = command.optsWithGlobals<GlobalOptions>();
+  const baseUrl = apiUrl(world, command);
+  const explicit = globals.token || world.env.RELEASE_MANAGER_TOKEN || undefined;
   const client = new ReleaseManagerClient({
-    baseUrl: globals.url || world.env.RELEASE_MANAGER_URL || DEFAULT_URL,
-    token: globals.token || world.env.RELEASE_MANAGER_TOKEN || undefined,
+    baseUrl,
+    // --token / RELEASE_MANAGER_TOKEN (CI), else the sign-in kept by `release-manager login`
+    token: explicit ?? (() => storedToken(world, baseUrl)),
     fetch: world.fetch,
   });
   return {
@@ -42,6 +88,7 @@ export function createContext(
     out: new Output(world.io, Boolean(globals.json)),
     cwd: world.cwd,
     service: flag => resolveService(flag, world.cwd),
+    invokedAs: invokedName(command),
   };
 }
 

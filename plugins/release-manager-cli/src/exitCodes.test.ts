@@ -33,7 +33,7 @@ describe('exit codes', () => {
       'AuthenticationError',
       'Missing credentials',
       4,
-      'not signed in (pass --token or set RELEASE_MANAGER_TOKEN): Missing credentials (HTTP 401)',
+      'not signed in (run release-manager login, or pass --token / set RELEASE_MANAGER_TOKEN): Missing credentials (HTTP 401)',
     ],
     [
       403,
@@ -124,7 +124,7 @@ describe('exit codes', () => {
   it.each([
     [
       ['release', '--service', 'payment-gateway', '--env', 'prod'],
-      "required option '--artifact <id>' not specified",
+      'give exactly one of --artifact <id>, --branch <branch> or --current-branch',
     ],
     [['frobnicate'], "unknown command 'frobnicate'"],
     [

@@ -54,7 +54,7 @@ const commands: Array<{
   },
   {
     name: 'rollback',
-    argv: ['rollback', '--service', 'payment-gateway', '--env', 'prod'],
+    argv: ['rollback', '--service', 'payment-gateway', '--env', 'prod', '--previous'],
     path: '/api/release-manager/rollbacks',
     body: { service: 'payment-gateway', environment: 'prod' },
   },

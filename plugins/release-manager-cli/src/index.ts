@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerArtifactCommands } from './commands/artifact';
+import { registerCompletionCommand } from './commands/completion';
+import { registerLoginCommands } from './commands/login';
 import { registerPolicyCommands } from './commands/policy';
 import { registerReleaseCommands } from './commands/release';
 import { registerStatusCommands } from './commands/status';
@@ -45,6 +47,8 @@ export function createProgram(world: Environment): Command {
   registerStatusCommands(program, world);
   registerPolicyCommands(program, world);
   registerArtifactCommands(program, world);
+  registerLoginCommands(program, world);
+  registerCompletionCommand(program, world);
   return program;
 }
 
@@ -86,6 +90,41 @@ export async function main(): Promise<void> {
     },
     cwd: process.cwd(),
     env: process.env,
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    prompt: askOnTerminal,
+    openBrowser,
   });
   process.exitCode = code;
+}
+
+/** One line from the terminal (the rollback picker). */
+async function askOnTerminal(question: string): Promise<string> {
+  const readline = await import('node:readline/promises');
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}
+
+/** Opens a URL with the desktop's opener; failures are silent (the URL is printed too). */
+function openBrowser(url: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  let command: string;
+  let args: string[];
+  if (process.platform === 'darwin') {
+    command = 'open';
+    args = [url];
+  } else if (process.platform === 'win32') {
+    command = 'rundll32';
+    args = ['url.dll,FileProtocolHandler', url];
+  } else {
+    command = 'xdg-open';
+    args = [url];
+  }
+  const child = spawn(command, args, { stdio: 'ignore', detached: true });
+  child.on('error', () => {});
+  child.unref();
 }

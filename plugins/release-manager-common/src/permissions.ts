@@ -27,6 +27,12 @@ export const releaseManagerArtifactCreatePermission = createPermission({
   attributes: { action: 'create' },
 });
 
+/** Report rollout status (cluster agents, through the status webhook). */
+export const releaseManagerRolloutStatusPermission = createPermission({
+  name: 'release-manager.rollout-status.report',
+  attributes: { action: 'update' },
+});
+
 /**
  * Decide on a change made to the config repo outside the release manager (revert or adopt).
  * Platform only: until the decision, the release manager writes nothing to the repo.
@@ -42,5 +48,6 @@ export const releaseManagerPermissions = [
   releaseManagerPromoteProductionPermission,
   releaseManagerPolicyWritePermission,
   releaseManagerArtifactCreatePermission,
+  releaseManagerRolloutStatusPermission,
   releaseManagerOutsideChangeDecidePermission,
 ];

@@ -130,6 +130,8 @@ export interface OutsideChange {
 export interface EnvironmentStatus {
   environment: string;
   production: boolean;
+  /** Last config repo commit that changed this service's folder in this environment (pin it). */
+  commit?: string;
   release?: Release;
   artifact?: Artifact;
   /**
@@ -144,6 +146,11 @@ export interface AutoReleasePolicy {
   id: string;
   branch: string;
   environment: string;
+  /**
+   * Who set the policy (email or entity ref): auto-releases carry this person's authority and
+   * name them in the commit (`Auto-release-policy-by:`). Auto-release into production needs it.
+   */
+  setBy?: string;
 }
 
 /** Branch restriction: only branches matching `branchRegex` may reach `environment`. */
@@ -158,7 +165,47 @@ export interface ServicePolicies {
   service: string;
   autoReleases: AutoReleasePolicy[];
   branchRestrictions: BranchRestrictionPolicy[];
+  /**
+   * The organisation's guardrails per environment (from config; read-only, never in the file).
+   * Service policies only narrow them.
+   */
+  guardrails?: GuardrailView[];
 }
+
+/** An environment's organisation guardrails as configured (`releaseManager.environments[].guardrails`). */
+export interface GuardrailView {
+  environment: string;
+  /** Regex every branch released here must match (RE2 syntax). */
+  allowedBranches?: string;
+  /** Where `allowedBranches` comes from: a config path or "default for production environments". */
+  allowedBranchesSource?: string;
+  /** Whether an artifact's claimed branch is verified in its source repository. */
+  verifyBranch: boolean;
+  allowedKinds?: string[];
+  allowedNamespaces: string[];
+  allowClusterScoped: boolean;
+  uploaders?: string[];
+  /** Config path of these guardrails. */
+  source: string;
+}
+
+/**
+ * What the user saw when they asked for a release, promotion or rollback. When either moved
+ * before the write, the server answers 409 {@link STALE_PIN_ERROR} with what changed and writes
+ * nothing.
+ */
+export interface ActionPin {
+  /** The artifact the user saw ship (promote: what ran in the source environment; rollback: the target). */
+  artifactId?: string;
+  /**
+   * The config repo commit the user saw for the target environment's folder of the service
+   * (`EnvironmentStatus.commit`), or the repo HEAD; `''` when nothing ran there yet.
+   */
+  environmentCommit?: string;
+}
+
+/** Error name of a 409 for a pinned action whose artifact or environment moved. */
+export const STALE_PIN_ERROR = 'ChangedSinceYouLookedError';
 
 /**
  * Explicit override of the production incident freeze. The server refuses production
@@ -185,6 +232,8 @@ export interface ReleaseRequest {
   reason?: string;
   /** Release into a frozen production anyway. */
   overrideFreeze?: FreezeOverride;
+  /** What the user saw (409 when it moved). */
+  pin?: ActionPin;
 }
 
 export interface PromoteRequest {
@@ -194,6 +243,8 @@ export interface PromoteRequest {
   reason?: string;
   /** Promote into a frozen production anyway. */
   overrideFreeze?: FreezeOverride;
+  /** What the user saw: the source environment's artifact and the target's commit (409 when either moved). */
+  pin?: ActionPin;
 }
 
 export interface RollbackRequest {
@@ -204,6 +255,8 @@ export interface RollbackRequest {
   reason?: string;
   /** Roll back a frozen production anyway. */
   overrideFreeze?: FreezeOverride;
+  /** What the user saw: the rollback target and the environment's commit (409 when either moved). */
+  pin?: ActionPin;
 }
 
 /** Result of release / promote / rollback. */
@@ -223,6 +276,11 @@ export interface PolicyVerdict {
 /** Manifest-level diff between what runs in an environment and a candidate artifact. */
 export interface ManifestDiff {
   environment: string;
+  /**
+   * The config repo commit of the environment's folder this diff was made against ('' when
+   * nothing ran there): send it back as `pin.environmentCommit` so that what ships is this diff.
+   */
+  environmentCommit?: string;
   fromArtifactId?: string;
   toArtifactId: string;
   files: Array<{

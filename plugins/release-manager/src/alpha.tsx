@@ -34,6 +34,28 @@ export const entityReleasesContent = EntityContentBlueprint.make({
   },
 });
 
+/** Overview card of services: what runs in each environment with rollout health, last changes. */
+export const entityReleaseHealthCard = EntityCardBlueprint.make({
+  name: 'release-health',
+  params: {
+    type: 'content',
+    filter: { kind: 'component', 'spec.type': { $in: ['service', 'website'] } },
+    loader: () =>
+      import('./components').then(m => <m.EntityReleaseHealthCard />),
+  },
+});
+
+/** Group page card: the squad's services with the same health at a glance. */
+export const entityGroupServicesHealthCard = EntityCardBlueprint.make({
+  name: 'squad-health',
+  params: {
+    type: 'content',
+    filter: { kind: 'group' },
+    loader: () =>
+      import('./components').then(m => <m.GroupServicesHealthCard />),
+  },
+});
+
 /** "Since yesterday" card of group pages. */
 export const entitySinceYesterdayCard = EntityCardBlueprint.make({
   name: 'since-yesterday',
@@ -75,6 +97,8 @@ export default createFrontendPlugin({
   extensions: [
     releaseManagerApi,
     entityReleasesContent,
+    entityReleaseHealthCard,
+    entityGroupServicesHealthCard,
     entitySinceYesterdayCard,
     homeSinceYesterdayWidget,
   ],

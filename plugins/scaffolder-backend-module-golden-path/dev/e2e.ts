@@ -169,10 +169,11 @@ async function main() {
     JSON.stringify(ok.output?.links),
   );
   for (const step of [
-    'Step 1/5',
-    'Step 2/5',
-    'Step 3/5',
-    'Step 5/5',
+    'Checking name',
+    'Creating repository',
+    'Adding the CI pipeline',
+    'Registered ',
+    'First production deploy of',
     'Released main-',
   ]) {
     check(

@@ -6,7 +6,7 @@
 export { scaffolderModuleGoldenPath as default } from './module';
 export * from './actions';
 export type { GoldenPathDeps, CatalogAccess } from './lib/deps';
-export { catalogAccess } from './lib/deps';
+export { catalogAccess, catalogServiceAccess } from './lib/deps';
 export { ReleaseManagerClient } from './lib/releaseManager';
 export { RepoHosts } from './lib/repoHosts';
 export { LocalRepoHost, GithubRepoHost } from './lib/repoHost';

@@ -85,9 +85,16 @@ describe('scaffolder-backend-module-golden-path', () => {
       'fetch:template',
       'devplane:repo:create',
       'devplane:pipeline:create',
-      'catalog:register',
       'devplane:release:first-deploy',
     ]);
+    // registration happens inside the orchestrated, undoable deploy step
+    const deploy = template.spec.steps.find(
+      (s: any) => s.action === 'devplane:release:first-deploy',
+    );
+    expect(deploy.input.registerCatalogInfo).toBe(true);
+    expect(template.spec.output.links[1].entityRef).toBe(
+      '${{ steps.deploy.output.entityRef }}',
+    );
     for (const kind of ['node', 'go', 'static']) {
       expect(
         fs.existsSync(

@@ -2,11 +2,11 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
-import { CatalogClient } from '@backstage/catalog-client';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { gitHostServiceRef } from '@devplane/plugin-git-host-node';
 import { createGoldenPathActions } from './actions';
-import { catalogAccess } from './lib/deps';
+import { catalogServiceAccess } from './lib/deps';
 import { ReleaseManagerClient } from './lib/releaseManager';
 import { RepoHosts } from './lib/repoHosts';
 
@@ -24,15 +24,13 @@ export const scaffolderModuleGoldenPath = createBackendModule({
         discovery: coreServices.discovery,
         auth: coreServices.auth,
         gitHost: gitHostServiceRef,
+        catalog: catalogServiceRef,
       },
-      async init({ scaffolder, config, discovery, auth, gitHost }) {
+      async init({ scaffolder, config, discovery, auth, gitHost, catalog }) {
         scaffolder.addActions(
           ...createGoldenPathActions({
             repoHosts: RepoHosts.fromConfig(gitHost, config),
-            catalog: catalogAccess(
-              new CatalogClient({ discoveryApi: discovery }),
-              auth,
-            ),
+            catalog: catalogServiceAccess(catalog, auth),
             releaseManager: new ReleaseManagerClient({ discovery, auth }),
             imageRegistry: config.getOptionalString('goldenPath.imageRegistry'),
             appBaseUrl: config.getOptionalString('app.baseUrl'),

@@ -60,6 +60,23 @@ describe('golden path against the real release manager backend', () => {
           data: {
             backend: { baseUrl: 'http://localhost:7007' },
             devplane: { dataDir },
+            // This catalog stand-in knows no components (their names are generated per run), so
+            // production can neither find the owners nor the source repo: the uploaders are named
+            // and branch verification is off here. The e2e golden path runs with both on.
+            releaseManager: {
+              environments: [
+                { name: 'dev' },
+                { name: 'staging' },
+                {
+                  name: 'prod',
+                  production: true,
+                  guardrails: {
+                    verifyBranch: false,
+                    uploaders: ['user:default/alice', 'user:default/mallory'],
+                  },
+                },
+              ],
+            },
           },
         }),
         catalogServiceMock.factory({ entities: users }),
@@ -222,5 +239,111 @@ describe('golden path against the real release manager backend', () => {
     );
     expect(policies.autoReleases).toEqual([]);
     expect(policies.branchRestrictions).toHaveLength(1);
+  });
+
+  it.each([
+    ['a 502 after the commit', 'bad-gateway'],
+    ['a lost connection after the commit', 'lost'],
+  ])(
+    'an ambiguous release failure (%s) keeps the repository, policies and catalog entry; prod runs it',
+    async (_what, mode) => {
+      const name = `ambiguous-${mode}`;
+      // the real release manager behind a proxy that loses the answer to POST /releases after
+      // the server handled it (committed the release)
+      const baseUrl = await (deps.releaseManager as any).deps.discovery.getBaseUrl();
+      const lossy: typeof fetch = async (url, init) => {
+        const res = await fetch(url, init);
+        if (String(url).endsWith('/releases') && init?.method === 'POST') {
+          await res.text();
+          if (mode === 'lost') throw new TypeError('fetch failed (socket hang up)');
+          return new Response('{"message":"Bad Gateway"}', { status: 502 });
+        }
+        return res;
+      };
+      const lossyDeps: GoldenPathDeps = {
+        ...deps,
+        releaseManager: new ReleaseManagerClient({
+          discovery: { getBaseUrl: async () => baseUrl, getExternalBaseUrl: async () => baseUrl },
+          auth: mockServices.auth(),
+          fetch: lossy,
+        }),
+      };
+      const [, repo, pipeline, firstDeploy] = createGoldenPathActions(lossyDeps);
+      const workspacePath = path.join(dataDir, `ws-${name}`);
+      await fs.mkdir(workspacePath, { recursive: true });
+      await repo.handler(
+        mockContext({
+          workspacePath,
+          input: { name, squad: 'payments', description: 'x', kind: 'static' },
+        }).ctx,
+      );
+      await pipeline.handler(
+        mockContext({ workspacePath, input: { name, squad: 'payments', kind: 'static' } }).ctx,
+      );
+      const m = mockContext({ workspacePath, input: { name, squad: 'payments' } });
+      m.ctx.getInitiatorCredentials = async () => mockCredentials.user('user:default/alice');
+      await firstDeploy.handler(m.ctx);
+      // the config repo says prod runs it, so the step succeeds and says how it knows
+      const out = m.outputs();
+      const cwd = gitHost.repoPath('config');
+      expect(out.releaseId).toBe((await runGit(['rev-parse', 'main'], { cwd })).stdout.trim());
+      expect(m.logger.lines.join('\n')).toMatch(
+        /The release call failed \(.*\) but prod runs main-\w+-\w+ \(config repo commit \w+\): the release happened/,
+      );
+      expect(await gitHost.exists(name)).toBe(true);
+      const policies = JSON.parse(
+        (await runGit(['show', `main:policies/${name}.json`], { cwd })).stdout,
+      );
+      expect(policies.autoReleases).toHaveLength(1);
+    },
+  );
+
+  it('when prod cannot be checked after an ambiguous failure, nothing is undone', async () => {
+    const name = 'ambiguous-unchecked';
+    const baseUrl = await (deps.releaseManager as any).deps.discovery.getBaseUrl();
+    const down: typeof fetch = async (url, init) => {
+      const u = String(url);
+      if (u.endsWith('/releases') && init?.method === 'POST') {
+        await (await fetch(url, init)).text();
+        return new Response('{}', { status: 504 });
+      }
+      if (u.endsWith('/status')) return new Response('{}', { status: 503 });
+      return fetch(url, init);
+    };
+    const downDeps: GoldenPathDeps = {
+      ...deps,
+      releaseManager: new ReleaseManagerClient({
+        discovery: { getBaseUrl: async () => baseUrl, getExternalBaseUrl: async () => baseUrl },
+        auth: mockServices.auth(),
+        fetch: down,
+      }),
+    };
+    const [, repo, pipeline, firstDeploy] = createGoldenPathActions(downDeps);
+    const workspacePath = path.join(dataDir, `ws-${name}`);
+    await fs.mkdir(workspacePath, { recursive: true });
+    await repo.handler(
+      mockContext({ workspacePath, input: { name, squad: 'payments', description: 'x', kind: 'static' } }).ctx,
+    );
+    await pipeline.handler(
+      mockContext({ workspacePath, input: { name, squad: 'payments', kind: 'static' } }).ctx,
+    );
+    const m = mockContext({ workspacePath, input: { name, squad: 'payments' } });
+    m.ctx.getInitiatorCredentials = async () => mockCredentials.user('user:default/alice');
+    const error = await firstDeploy.handler(m.ctx).then(
+      () => undefined,
+      e => e,
+    );
+    expect(error?.message).toMatch(
+      /answered 504.*could not be checked.*Nothing was undone: production may run it, so the repository ambiguous-unchecked, its policies and its catalog entry are kept/,
+    );
+    expect(await gitHost.exists(name)).toBe(true);
+    const cwd = gitHost.repoPath('config');
+    const policies = JSON.parse(
+      (await runGit(['show', `main:policies/${name}.json`], { cwd })).stdout,
+    );
+    expect(policies.autoReleases).toHaveLength(1);
+    // and production does run it (the server committed): which is why nothing was removed
+    const log = (await runGit(['log', '-1', '--format=%s', 'main'], { cwd })).stdout;
+    expect(log).toContain(`[prod/${name}] release`);
   });
 });

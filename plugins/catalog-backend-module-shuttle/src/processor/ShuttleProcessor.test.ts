@@ -4,6 +4,7 @@ import path from 'node:path';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Entity } from '@backstage/catalog-model';
+import { AlphaEntity } from '@backstage/catalog-model/alpha';
 import { CatalogProcessorResult } from '@backstage/plugin-catalog-node';
 import { LocalGitHost, LocalGitHostUrlReader } from '@devplane/plugin-git-host-node';
 import { ShuttleProcessor } from './ShuttleProcessor';
@@ -33,6 +34,8 @@ beforeAll(async () => {
   await repo('oversized', `plan: false\nvars:\n  squad: payments\n  x: "${'y'.repeat(70_000)}"\n`);
   await repo('wrong-types', fixture('wrong-types.yaml'));
   await repo('ghost-squad', 'plan: false\nvars:\n  squad: ghosts\n');
+  await repo('merge-keys', 'plan: false\nvars:\n  base: &base { squad: lending, service: merge-keys }\n  <<: *base\n');
+  await repo('extra-field', 'plan: false\nversion: 2\nvars:\n  squad: payments\n');
 }, 60_000);
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -182,6 +185,38 @@ describe('ShuttleProcessor', () => {
     expect(explicit.out.spec?.owner).toBe('group:payments');
   });
 
+  it('a shuttle file with merge keys gives the right owner', async () => {
+    const { out, errors } = await run(setup().processor, component('merge-keys'));
+    expect(errors).toEqual([]);
+    expect(out.spec?.owner).toBe('group:lending');
+    expect(out.metadata.annotations?.['devplane.io/shuttle-service']).toBe('merge-keys');
+  });
+
+  it('an unknown top-level field is a warning on the entity, not an error', async () => {
+    const { out, errors } = await run(setup().processor, component('extra-field'));
+    expect(errors).toEqual([]);
+    expect(out.spec?.owner).toBe('group:payments');
+    const message = `shuttle.yaml at ${BASE}/extra-field/blob/main/shuttle.yaml: unknown top-level field 'version': shuttle refuses fields other than 'plan', 'vars', 'scripts' (put shared values under 'vars', or anchors inside it)`;
+    expect(out.metadata.annotations?.['devplane.io/shuttle-warnings']).toBe(message);
+    expect((out as AlphaEntity).status?.items).toEqual([{ type: 'devplane.io/shuttle', level: 'warning', message }]);
+    // a clean file carries neither
+    const clean = await run(setup().processor, component('loan-engine'));
+    expect(clean.out.metadata.annotations?.['devplane.io/shuttle-warnings']).toBeUndefined();
+    expect((clean.out as AlphaEntity).status).toBeUndefined();
+  });
+
+  it('a duplicate vars.service found by discovery is a processing error on the entity', async () => {
+    const dup = component('merge-keys', {}, {
+      'devplane.io/shuttle-duplicate-service': `merge-keys ${BASE}/other/blob/main/shuttle.yaml`,
+    });
+    const { errors } = await run(setup().processor, dup);
+    expect(errors).toHaveLength(1);
+    expect(errors[0].name).toBe('InputError');
+    expect(errors[0].message).toBe(
+      `Duplicate vars.service 'merge-keys' in ${BASE}/merge-keys/blob/main/shuttle.yaml: ${BASE}/other/blob/main/shuttle.yaml declares it too; each service needs its own name (this repository is shown as 'merge-keys' until it has one)`,
+    );
+  });
+
   it('unchanged files are answered from the ETag cache without re-parsing', async () => {
     const { processor, reader } = setup();
     for (let i = 0; i < 3; i++) await run(processor, component('payment-gateway'));
@@ -211,6 +246,8 @@ describe('ShuttleProcessor: URLs outside the trusted readers', () => {
       hits.push(req.url!);
       if (redirects[req.url!]) {
         res.writeHead(302, { location: redirects[req.url!] }).end();
+      } else if (req.url === '/org/always304/blob/main/shuttle.yaml') {
+        res.writeHead(304).end(); // a broken host: 304 even without If-None-Match
       } else if (req.url === '/org/ok/blob/main/shuttle.yaml') {
         if (req.headers['if-none-match'] === '"v1"') res.writeHead(304).end();
         else res.writeHead(200, { etag: '"v1"' }).end('plan: false\nvars:\n  squad: payments\n');
@@ -265,6 +302,15 @@ describe('ShuttleProcessor: URLs outside the trusted readers', () => {
     const url = 'https://rebind.example/org/x/tree/main/';
     const { errors } = await run(processor, external(url), { type: 'url', target: url });
     expect(errors[0].message).toContain('rebind.example resolves to internal address 10.9.9.9');
+  });
+
+  it('a 304 without a validator is an error, not a loop', async () => {
+    const { processor } = setup({}, [new URL(origin).host]);
+    const url = `${origin}/org/always304/tree/main/`;
+    const { errors } = await run(processor, external(url), { type: 'url', target: url });
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toContain('answered 304 Not Modified to a request without a validator');
+    expect(hits).toEqual(['/org/always304/blob/main/shuttle.yaml']);
   });
 
   it('follows same-host redirects on a trusted host and uses ETags', async () => {

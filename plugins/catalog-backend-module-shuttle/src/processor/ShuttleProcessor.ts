@@ -1,16 +1,19 @@
 import { Entity } from '@backstage/catalog-model';
+import { AlphaEntity, EntityStatusItem } from '@backstage/catalog-model/alpha';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import {
   CatalogProcessor,
   CatalogProcessorEmit,
   processingResult,
 } from '@backstage/plugin-catalog-node';
-import { ShuttleFile, planBrowseUrl, planToString } from '../shuttle/parseShuttleYaml';
+import { K8S_NAMESPACE, planBrowseUrl, planToString, ShuttleFile } from '../shuttle/parseShuttleYaml';
 import { ShuttleFileReader } from '../shuttle/ShuttleFileReader';
 import {
   ANNOTATION_KUBERNETES_NAMESPACE,
   ANNOTATION_MANAGED_BY_LOCATION,
+  ANNOTATION_SHUTTLE_DUPLICATE_SERVICE,
   ANNOTATION_SHUTTLE_FILE,
+  ANNOTATION_SHUTTLE_WARNINGS,
   ANNOTATION_SHUTTLE_PLAN,
   ANNOTATION_SHUTTLE_SERVICE,
   ANNOTATION_SHUTTLE_SQUAD,
@@ -24,7 +27,8 @@ import {
 
 type LocationSpec = Parameters<typeof processingResult.inputError>[0];
 
-const K8S_NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+/** `status.items[].type` of the warnings this processor puts on entities. */
+export const SHUTTLE_STATUS_TYPE = 'devplane.io/shuttle';
 
 /** Answers whether a group ref exists in the catalog. */
 export interface GroupLookup {
@@ -84,6 +88,18 @@ export class ShuttleProcessor implements CatalogProcessor {
     if (!this.kinds.has(entity.kind.toLowerCase())) return entity;
     const url = this.shuttleUrlFor(entity, location);
     if (!url) return entity;
+
+    const duplicate = entity.metadata.annotations?.[ANNOTATION_SHUTTLE_DUPLICATE_SERVICE];
+    if (duplicate) {
+      // set by the discovery provider: another repository declares the same vars.service
+      const [service, other] = duplicate.split(' ');
+      emit(
+        processingResult.inputError(
+          location,
+          `Duplicate vars.service '${service}' in ${url}: ${other} declares it too; each service needs its own name (this repository is shown as '${entity.metadata.name}' until it has one)`,
+        ),
+      );
+    }
 
     const result = await this.options.reader.read(url);
     switch (result.status) {
@@ -164,6 +180,19 @@ export class ShuttleProcessor implements CatalogProcessor {
     const system = file.system ?? (this.settings.systemFromDomain ? file.domain : undefined);
     if (system && (override || !spec.system)) spec.system = system;
 
+    // What shuttle would refuse but we can read (unknown top-level fields): a warning on the
+    // entity — its status (kept by the catalog next to processing errors) and an annotation —
+    // not a processing error, which would stop the entity from updating.
+    const warnings = file.warnings.map(w => `shuttle.yaml at ${url}: ${w}`);
+    delete annotations[ANNOTATION_SHUTTLE_WARNINGS];
+    if (warnings.length) annotations[ANNOTATION_SHUTTLE_WARNINGS] = warnings.join('\n');
+    const status = (entity as AlphaEntity).status;
+    const otherItems = (status?.items ?? []).filter(i => i.type !== SHUTTLE_STATUS_TYPE);
+    const items: EntityStatusItem[] = [
+      ...otherItems,
+      ...warnings.map(message => ({ type: SHUTTLE_STATUS_TYPE, level: 'warning' as const, message })),
+    ];
+
     return {
       ...entity,
       metadata: {
@@ -172,6 +201,7 @@ export class ShuttleProcessor implements CatalogProcessor {
         ...(links.length ? { links } : {}),
       },
       spec,
+      ...(items.length ? { status: { ...status, items } } : {}),
     };
   }
 }

@@ -5,11 +5,12 @@ import {
   EntityProvider,
   EntityProviderConnection,
 } from '@backstage/plugin-catalog-node';
-import { ShuttleFile, parseShuttleYaml, planBrowseUrl, planToString } from '../shuttle/parseShuttleYaml';
+import { ENTITY_NAME, K8S_NAMESPACE, parseShuttleYaml, planBrowseUrl, planToString, ShuttleFile } from '../shuttle/parseShuttleYaml';
 import {
   ANNOTATION_KUBERNETES_NAMESPACE,
   ANNOTATION_MANAGED_BY_LOCATION,
   ANNOTATION_MANAGED_BY_ORIGIN_LOCATION,
+  ANNOTATION_SHUTTLE_DUPLICATE_SERVICE,
   ANNOTATION_SHUTTLE_FILE,
   ANNOTATION_SHUTTLE_PLAN,
   ANNOTATION_SHUTTLE_SERVICE,
@@ -20,9 +21,6 @@ import {
   ownerRefForSquad,
 } from '../settings';
 import { ShuttleRepoSource } from './sources';
-
-const ENTITY_NAME = /^[a-zA-Z0-9](?:[-_.a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$/;
-const K8S_NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Options for {@link ShuttleDiscoveryProvider}. */
 export interface ShuttleDiscoveryProviderOptions {
@@ -39,6 +37,10 @@ export interface ShuttleDiscoveryRunResult {
   emitted: number;
   invalid: number;
   parsed: number;
+  /** Repositories that could not be read this run (their last known entity is kept). */
+  failed: number;
+  /** Repositories whose vars.service another repository already declares. */
+  duplicates: number;
 }
 
 /**
@@ -50,7 +52,10 @@ export class ShuttleDiscoveryProvider implements EntityProvider {
   private connection?: EntityProviderConnection;
   private readonly settings: ShuttleSettings;
   /** shuttle.yaml URL → last version seen and the entity built from it. */
-  private readonly built = new Map<string, { version: string; entity: Entity; invalid: boolean }>();
+  private readonly built = new Map<
+    string,
+    { repo: string; version: string; entity: Entity; invalid: boolean }
+  >();
 
   constructor(private readonly options: ShuttleDiscoveryProviderOptions) {
     this.settings = { ...defaultSettings, ...options.settings };
@@ -79,17 +84,41 @@ export class ShuttleDiscoveryProvider implements EntityProvider {
   /** One discovery run: lists repositories and applies a full mutation. */
   async refresh(): Promise<ShuttleDiscoveryRunResult> {
     if (!this.connection) throw new Error(`${this.getProviderName()} is not connected`);
-    const { scanned, candidates } = await this.options.source.discover();
-    const entities: DeferredEntity[] = [];
+    const { scanned, candidates, failed: unreadable = [] } = await this.options.source.discover();
+    const found: { repo: string; shuttleUrl: string; entity: Entity }[] = [];
     const seen = new Set<string>();
     let invalid = 0;
     let parsed = 0;
+    let failed = unreadable.length;
+    for (const f of unreadable) {
+      this.options.logger.warn(`Shuttle discovery could not read ${f.repo}: ${f.reason}; keeping what was known`);
+    }
+    // a repository that could not be read keeps its last known entity (a full mutation would
+    // otherwise delete it)
+    const failedRepos = new Set(unreadable.map(f => f.repo));
+    for (const [url, b] of this.built) {
+      if (failedRepos.has(b.repo)) {
+        seen.add(url);
+        found.push({ repo: b.repo, shuttleUrl: url, entity: b.entity });
+      }
+    }
     for (const c of candidates) {
       seen.add(c.shuttleUrl);
       let built = this.built.get(c.shuttleUrl);
       if (!built || built.version !== c.version) {
+        let data: Buffer;
+        try {
+          data = await c.read();
+        } catch (e) {
+          failed++;
+          this.options.logger.warn(
+            `Shuttle discovery could not read ${c.shuttleUrl}: ${(e as Error).message}; keeping what was known`,
+          );
+          if (built) found.push({ repo: c.repo, shuttleUrl: c.shuttleUrl, entity: built.entity });
+          continue;
+        }
         parsed++;
-        const result = parseShuttleYaml(await c.read(), {
+        const result = parseShuttleYaml(data, {
           maxBytes: this.settings.maxBytes,
           maxAliasCount: this.settings.maxAliasCount,
         });
@@ -97,20 +126,67 @@ export class ShuttleDiscoveryProvider implements EntityProvider {
           this.options.logger.warn(`Invalid shuttle.yaml at ${c.shuttleUrl}: ${result.reason}`);
         }
         const entity = this.buildEntity(c.repo, c.shuttleUrl, c.sourceUrl, result.ok ? result.file : undefined);
-        built = entity ? { version: c.version, entity, invalid: !result.ok } : undefined;
+        built = entity ? { repo: c.repo, version: c.version, entity, invalid: !result.ok } : undefined;
         if (built) this.built.set(c.shuttleUrl, built);
         else this.built.delete(c.shuttleUrl);
       }
       if (!built) continue;
       if (built.invalid) invalid++;
-      entities.push({ entity: built.entity, locationKey: `shuttle:${c.shuttleUrl}` });
+      found.push({ repo: c.repo, shuttleUrl: c.shuttleUrl, entity: built.entity });
     }
     for (const url of [...this.built.keys()]) if (!seen.has(url)) this.built.delete(url);
+
+    // Two repositories declaring the same vars.service would make two entities with one name
+    // (the catalog keeps one and logs a conflict nobody sees). One keeps the name (below);
+    // each other one is provided under its repository name, marked, and the processor reports
+    // the duplicate as a processing error on it — visible to its owner in the portal.
+    const byName = new Map<string, typeof found>();
+    for (const f of found) {
+      const key = f.entity.metadata.name.toLocaleLowerCase('en-US');
+      byName.set(key, [...(byName.get(key) ?? []), f]);
+    }
+    let duplicates = 0;
+    const entities: DeferredEntity[] = [];
+    for (const group of byName.values()) {
+      // the repository named like the service keeps the name; otherwise the first by URL
+      const owns = (f: (typeof group)[number]) =>
+        f.repo.replace(/\//g, '-').toLocaleLowerCase('en-US') ===
+        f.entity.metadata.name.toLocaleLowerCase('en-US');
+      group.sort(
+        (a, b) => Number(owns(b)) - Number(owns(a)) || a.shuttleUrl.localeCompare(b.shuttleUrl),
+      );
+      const [first, ...others] = group;
+      entities.push({ entity: first.entity, locationKey: `shuttle:${first.shuttleUrl}` });
+      for (const other of others) {
+        duplicates++;
+        const service = other.entity.metadata.name;
+        const fallback = other.repo.replace(/\//g, '-');
+        this.options.logger.warn(
+          `Duplicate vars.service '${service}': ${other.shuttleUrl} and ${first.shuttleUrl}; providing the former as '${fallback}' with a processing error`,
+        );
+        if (fallback.toLocaleLowerCase('en-US') === service.toLocaleLowerCase('en-US') || !ENTITY_NAME.test(fallback)) continue;
+        entities.push({
+          entity: {
+            ...other.entity,
+            metadata: {
+              ...other.entity.metadata,
+              name: fallback,
+              annotations: {
+                ...other.entity.metadata.annotations,
+                [ANNOTATION_SHUTTLE_DUPLICATE_SERVICE]: `${service} ${first.shuttleUrl}`,
+              },
+            },
+          },
+          locationKey: `shuttle:${other.shuttleUrl}`,
+        });
+      }
+    }
+
     await this.connection.applyMutation({ type: 'full', entities });
     this.options.logger.info(
-      `Shuttle discovery on ${this.options.source.id}: ${scanned} repositories, ${entities.length} components (${invalid} with an invalid shuttle.yaml)`,
+      `Shuttle discovery on ${this.options.source.id}: ${scanned} repositories, ${entities.length} components (${invalid} with an invalid shuttle.yaml, ${failed} unreadable, ${duplicates} duplicate vars.service)`,
     );
-    return { scanned, emitted: entities.length, invalid, parsed };
+    return { scanned, emitted: entities.length, invalid, parsed, failed, duplicates };
   }
 
   /**

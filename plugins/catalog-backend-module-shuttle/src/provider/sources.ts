@@ -1,4 +1,5 @@
 import { Config } from '@backstage/config';
+import { DefaultGithubCredentialsProvider, ScmIntegrations } from '@backstage/integration';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 
 /** A repository that has a shuttle.yaml at its root and no catalog-info.yaml. */
@@ -19,8 +20,16 @@ export interface ShuttleRepoCandidate {
 export interface ShuttleRepoSource {
   /** Stable id, part of the provider name. */
   readonly id: string;
-  /** All repositories with a root shuttle.yaml and without a catalog-info.yaml. */
-  discover(): Promise<{ scanned: number; candidates: ShuttleRepoCandidate[] }>;
+  /**
+   * All repositories with a root shuttle.yaml and without a catalog-info.yaml. A repository
+   * that cannot be read is listed in `failed` (the run goes on); only a failure to list the
+   * repositories at all rejects.
+   */
+  discover(): Promise<{
+    scanned: number;
+    candidates: ShuttleRepoCandidate[];
+    failed?: { repo: string; reason: string }[];
+  }>;
 }
 
 const CATALOG_FILES = new Set(['catalog-info.yaml', 'catalog-info.yml']);
@@ -95,7 +104,8 @@ export interface GitHubOrgRepoSourceOptions {
   host: string;
   /** REST API base, e.g. `https://api.github.com`. */
   apiBaseUrl: string;
-  token?: string;
+  /** A token, or where to get one per request (GitHub App installation tokens expire). */
+  token?: string | (() => Promise<string | undefined>);
   concurrency?: number;
   fetch?: typeof fetch;
 }
@@ -114,30 +124,40 @@ export class GitHubOrgRepoSource implements ShuttleRepoSource {
     this.fetchFn = options.fetch ?? fetch;
   }
 
-  /** Builds the source from `catalog.providers.shuttle.github` and `integrations.github`. */
+  /**
+   * Builds the source from `catalog.providers.shuttle.github` and the `integrations.github` entry
+   * of its host, read by Backstage's `@backstage/integration`: the API URL, and credentials from
+   * `DefaultGithubCredentialsProvider` (the integration's token, or an installation token of a
+   * configured GitHub App).
+   */
   static fromConfig(config: Config): GitHubOrgRepoSource {
     const gh = config.getConfig('catalog.providers.shuttle.github');
     const host = gh.getOptionalString('host') ?? 'github.com';
-    const integration = (config.getOptionalConfigArray('integrations.github') ?? []).find(
-      c => (c.getOptionalString('host') ?? 'github.com') === host,
-    );
+    const org = gh.getString('org');
+    const integrations = ScmIntegrations.fromConfig(config);
+    const integration = integrations.github.byHost(host);
     const apiBaseUrl =
-      integration?.getOptionalString('apiBaseUrl') ??
+      integration?.config.apiBaseUrl ??
       (host === 'github.com' ? 'https://api.github.com' : `https://${host}/api/v3`);
+    const credentials = DefaultGithubCredentialsProvider.fromIntegrations(integrations);
     return new GitHubOrgRepoSource({
-      org: gh.getString('org'),
+      org,
       host,
       apiBaseUrl,
-      token: integration?.getOptionalString('token'),
+      token: integration
+        ? async () => (await credentials.getCredentials({ url: `https://${host}/${org}` })).token
+        : undefined,
     });
   }
 
   private async get(path: string): Promise<any> {
+    const token =
+      typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const res = await this.fetchFn(`${this.options.apiBaseUrl.replace(/\/+$/, '')}${path}`, {
       headers: {
         accept: 'application/vnd.github+json',
         'x-github-api-version': '2022-11-28',
-        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
       redirect: 'error',
     });
@@ -147,7 +167,7 @@ export class GitHubOrgRepoSource implements ShuttleRepoSource {
   }
 
   async discover() {
-    const { org, host } = this.options;
+    const { org } = this.options;
     const repos: { name: string; default_branch: string; archived?: boolean }[] = [];
     for (let page = 1; page < 1000; page++) {
       const batch = await this.get(`/orgs/${encodeURIComponent(org)}/repos?per_page=100&page=${page}`);
@@ -156,7 +176,26 @@ export class GitHubOrgRepoSource implements ShuttleRepoSource {
       if (batch.length < 100) break;
     }
     const live = repos.filter(r => !r.archived && r.default_branch);
+    const failed: { repo: string; reason: string }[] = [];
     const found = await mapLimit(live, this.options.concurrency ?? 8, async r => {
+      try {
+        return await this.candidateFor(r);
+      } catch (e) {
+        // one unreadable repository (4xx/5xx, network) does not abort the run
+        failed.push({ repo: r.name, reason: (e as Error).message });
+        return undefined;
+      }
+    });
+    return {
+      scanned: live.length,
+      candidates: found.filter((c): c is ShuttleRepoCandidate => !!c),
+      failed,
+    };
+  }
+
+  private async candidateFor(r: { name: string; default_branch: string }) {
+    const { org, host } = this.options;
+    {
       const branch = r.default_branch;
       const tree = await this.get(
         `/repos/${encodeURIComponent(org)}/${encodeURIComponent(r.name)}/git/trees/${encodeURIComponent(branch)}`,
@@ -178,7 +217,6 @@ export class GitHubOrgRepoSource implements ShuttleRepoSource {
         },
       };
       return candidate;
-    });
-    return { scanned: live.length, candidates: found.filter((c): c is ShuttleRepoCandidate => !!c) };
+    }
   }
 }

@@ -62,9 +62,13 @@ export class ShuttleFileReader {
         return cached.result;
       }
       if (got.status === 'not-modified') {
-        // We sent no ETag, or lost it: read again unconditionally.
+        // 304 although we sent no validator (no cached ETag): the host is broken. Asking again
+        // would get the same answer (and used to loop), so this read fails.
         this.cache.delete(url);
-        return this.read(url);
+        return {
+          status: 'error',
+          reason: `${new URL(url).host} answered 304 Not Modified to a request without a validator (no If-None-Match)`,
+        };
       }
       if (got.status === 'absent') {
         this.stats.absent++;

@@ -65,6 +65,41 @@ describe('parseShuttleYaml: allowed shapes', () => {
     expect(f.service).toBe('ledger');
   });
 
+  it('honours YAML merge keys as shuttle (Go yaml) does: the owner comes from the merged map', () => {
+    const f = ok(`plan: false
+vars:
+  base: &base
+    squad: payments
+    service: ledger
+    k8s: { namespace: payments }
+  <<: *base
+`);
+    expect(f.squad).toBe('payments');
+    expect(f.service).toBe('ledger');
+    expect(f.namespace).toBe('payments');
+    expect(f.warnings).toEqual([]);
+  });
+
+  it('merge keys: keys written in the mapping win; in a list, earlier maps win', () => {
+    const f = ok(`vars:
+  defaults: &defaults { squad: platform, service: shared, system: banking-core }
+  team: &team { squad: lending }
+  <<: [*team, *defaults]
+  service: loan-engine
+`);
+    expect(f.squad).toBe('lending'); // *team is listed before *defaults
+    expect(f.service).toBe('loan-engine'); // written in the mapping itself
+    expect(f.system).toBe('banking-core'); // only in *defaults
+  });
+
+  it('an unknown top-level field is read but warned about (shuttle refuses it)', () => {
+    const f = ok(fixture('anchors-ok.yaml'));
+    expect(f.squad).toBe('payments');
+    expect(f.warnings).toEqual([
+      "unknown top-level field 'defaults': shuttle refuses fields other than 'plan', 'vars', 'scripts' (put shared values under 'vars', or anchors inside it)",
+    ]);
+  });
+
   it('a file without plan or scripts', () => {
     const f = ok('vars:\n  squad: platform\n');
     expect(f.plan).toBeUndefined();

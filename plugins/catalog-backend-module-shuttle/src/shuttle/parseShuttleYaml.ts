@@ -1,3 +1,4 @@
+import { KubernetesValidatorFunctions } from '@backstage/catalog-model';
 import { parseAllDocuments } from 'yaml';
 
 /** Where a service's shuttle plan comes from. */
@@ -33,7 +34,15 @@ export interface ShuttleFile {
   domain?: string;
   /** `vars.k8s.namespace`. */
   namespace?: string;
+  /**
+   * What shuttle itself would object to but we can still read, e.g. unknown top-level fields
+   * (shuttle refuses them). Shown to the owner on the entity.
+   */
+  warnings: string[];
 }
+
+/** The top-level fields of a shuttle.yaml (shuttle refuses any other). */
+export const SHUTTLE_TOP_LEVEL_FIELDS = ['plan', 'vars', 'scripts'];
 
 /** Outcome of {@link parseShuttleYaml}: the file, or a reason a human can act on. */
 export type ShuttleParseResult =
@@ -51,10 +60,18 @@ export interface ShuttleParseOptions {
 export const DEFAULT_MAX_BYTES = 64 * 1024;
 export const DEFAULT_MAX_ALIAS_COUNT = 50;
 
+/** A name rule: one place for the module, backed by Backstage's own validators. */
+export interface NameRule {
+  test(value: string): boolean;
+}
 /** Backstage entity name rules (also used for squads, systems and services). */
-const ENTITY_NAME = /^[a-zA-Z0-9](?:[-_.a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$/;
+export const ENTITY_NAME: NameRule = {
+  test: v => KubernetesValidatorFunctions.isValidObjectName(v),
+};
 /** Kubernetes namespace: an RFC 1123 DNS label. */
-const K8S_NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+export const K8S_NAMESPACE: NameRule = {
+  test: v => KubernetesValidatorFunctions.isValidNamespace(v),
+};
 const GIT_PLAN = /^(?:git:\/\/|ssh:\/\/|git@[^:\s]+:|https?:\/\/)/;
 
 class ShuttleInvalid extends Error {}
@@ -159,7 +176,7 @@ function parseScripts(value: unknown): Record<string, ShuttleScript> {
 function optionalName(
   vars: Record<string, unknown>,
   key: string,
-  pattern: RegExp,
+  pattern: NameRule,
   what: string,
 ): string | undefined {
   const v = vars[key];
@@ -196,7 +213,18 @@ export function validateShuttleDocument(doc: unknown): ShuttleFile {
       namespace = ns;
     }
   }
-  return { plan, vars, scripts, squad, service, system, domain, namespace };
+  const unknown = Object.keys(doc).filter(k => !SHUTTLE_TOP_LEVEL_FIELDS.includes(k));
+  const warnings = unknown.length
+    ? [
+        `unknown top-level field${unknown.length > 1 ? 's' : ''} ${unknown
+          .slice(0, 10)
+          .map(k => `'${k.slice(0, 60)}'`)
+          .join(', ')}: shuttle refuses fields other than ${SHUTTLE_TOP_LEVEL_FIELDS.map(
+          f => `'${f}'`,
+        ).join(', ')} (put shared values under 'vars', or anchors inside it)`,
+      ]
+    : [];
+  return { plan, vars, scripts, squad, service, system, domain, namespace, warnings };
 }
 
 /**
@@ -216,7 +244,9 @@ export function parseShuttleYaml(
   }
   const text = typeof data === 'string' ? data : data.toString('utf8');
   try {
-    const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, merge: false });
+    // merge keys (`<<: *base`) are honoured as shuttle (Go, gopkg.in/yaml) honours them: keys
+    // written in the mapping win over merged ones, earlier maps in a `<<: [*a, *b]` list win
+    const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, merge: true });
     if (!Array.isArray(docs)) {
       return { ok: false, reason: 'shuttle.yaml has no YAML document' };
     }

@@ -11,6 +11,7 @@ import { LocalDirectoryBlobStore } from '../blobs/BlobStore';
 import { DEFAULT_ENVIRONMENTS } from '../config';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
 import { GitOpsWriter } from '../git/GitOpsWriter';
+import { splitSignedCommit } from '../git/openpgp';
 import { OpenPgpCommitSigner } from '../git/Signer';
 import { Notifier } from '../service/Notifier';
 import { Actor, ReleaseManager } from '../service/ReleaseManager';
@@ -30,6 +31,10 @@ export interface PromotionBenchResult {
   baseline: { samples: number; p50Ms: number; p99Ms: number; meanMs: number };
   release: { samples: number; p50Ms: number; p99Ms: number; meanMs: number };
   ratioP50: number;
+  /** In-process OpenPGP cost per commit. */
+  signing: { signUs: number; verifyUs: number };
+  /** A full verified read of the config repo's history (what an index rebuild does). */
+  history: { commits: number; ms: number };
   concurrent: {
     clients: number;
     releases: number;
@@ -152,6 +157,14 @@ export async function runPromotionBench(
       configRepoKey: 'bench',
       signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@bench' }),
     });
+    // The repo was written by raw git (setup and baseline): platform adopts it once, as an org
+    // moving an existing config repo under the release manager would (one signed decision commit).
+    await writer.refresh(0);
+    await manager.decideOutsideChanges(
+      'adopt',
+      (await manager.outsideChanges()).map(c => c.commit),
+      { ref: 'user:default/platform', email: 'platform@bench.local' },
+    );
     const ci: Actor = { ref: 'external:ci', email: 'ci@bench.local' };
     const alice: Actor = { ref: 'user:default/alice', email: 'alice@bench.local' };
     const uploadFor = (service: string, n: number): ArtifactUpload => {
@@ -237,9 +250,24 @@ export async function runPromotionBench(
     }
     const { stdout: merges } = await runGit(['rev-list', '--merges', 'main'], { cwd: remote });
     const { stdout: count } = await runGit(['rev-list', '--count', 'main'], { cwd: remote });
-    const expectedCommits = 1 + (samples + 5) + 5 + samples + total;
+    const expectedCommits = 1 + (samples + 5) + 1 + 5 + samples + total;
     lost += Math.max(0, expectedCommits - Number(count.trim()));
     await knex.destroy();
+
+    // Signing and verification cost, and a full verified history read of the repo as it is now.
+    const raw = Buffer.from((await runGit(['cat-file', 'commit', 'main'], { cwd: remote })).stdout, 'utf8');
+    const { payload } = splitSignedCommit(raw);
+    let t = performance.now();
+    let signed = raw;
+    for (let i = 0; i < 200; i++) signed = manager.signer.signCommit(payload);
+    const signUs = Math.round(((performance.now() - t) / 200) * 1000);
+    t = performance.now();
+    for (let i = 0; i < 200; i++) manager.signer.verifyCommit(signed);
+    const verifyUs = Math.round(((performance.now() - t) / 200) * 1000);
+    t = performance.now();
+    let read = 0;
+    for await (const c of manager.reader.commits()) if (c.sha) read++;
+    const historyMs = Math.round(performance.now() - t);
 
     const base = stats(baseline);
     const rel = stats(releaseLatency);
@@ -254,6 +282,8 @@ export async function runPromotionBench(
       baseline: base,
       release: rel,
       ratioP50: Math.round((rel.p50Ms / base.p50Ms) * 100) / 100,
+      signing: { signUs, verifyUs },
+      history: { commits: read, ms: historyMs },
       concurrent: {
         clients,
         releases: total,

@@ -139,6 +139,30 @@ async function listFilesUnder(root: string, rel: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Removes `*.lock` files left in a git directory (not under objects/). */
+export async function removeStaleLocks(gitDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (dir: string) => {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'objects') await walk(p);
+      } else if (e.name.endsWith('.lock')) {
+        await fs.rm(p, { force: true });
+        removed.push(p);
+      }
+    }
+  };
+  await walk(gitDir);
+  return removed;
+}
+
 /** The changed files that fall under one of a committing job's paths. */
 function conflictingPaths(p: Pending, changed: string[]): string[] {
   if (changed.length === 0) return [];
@@ -268,8 +292,9 @@ export class GitOpsWriter {
     } else {
       await this.git(['remote', 'set-url', 'origin', this.remoteUrl]);
     }
-    // A crashed process may have left a lock or a half-done rebase behind.
-    await fs.rm(path.join(this.workDir, '.git', 'index.lock'), { force: true });
+    // A crashed process (kill -9) may have left locks or a half-done rebase behind. The clone is
+    // this process's alone (claimed), so every lock in it is stale.
+    await removeStaleLocks(path.join(this.workDir, '.git'));
     await this.git(['config', 'gc.auto', '0']);
     await this.resetToOrigin(true);
   }
@@ -450,13 +475,14 @@ export class GitOpsWriter {
       // Jittered backoff, kept short: what decides success is the fetch → push window.
       await sleep(Math.random() * Math.min(this.maxBackoffMs, 10 * 2 ** Math.min(attempt, 10)));
       await this.fetchOrigin();
-      await this.checkGate(await this.revParse(this.originRef), live);
       // Fast path (the remote moved elsewhere): re-create the same commits on the new tip from
-      // their in-memory snapshots while checking, in parallel, what changed upstream.
+      // their in-memory snapshots while checking, in parallel, what changed upstream and that the
+      // new tip holds no change made outside the release manager (the gate).
       const [changed, tip] = await Promise.all([
         this.changedFiles(base, this.originRef),
         this.revParse(this.originRef),
         this.importCommits(live, this.originRef),
+        this.checkGateAt(this.originRef, live),
       ]);
       const hit = live.some(p => conflictingPaths(p, changed).length > 0);
       if (hit) {
@@ -482,6 +508,11 @@ export class GitOpsWriter {
       for (const p of jobs) if (!p.job.bypassGate) p.error = e;
       return jobs.filter(p => p.job.bypassGate);
     }
+  }
+
+  /** {@link checkGate} on the commit `ref` points at. */
+  private async checkGateAt(ref: string, jobs: Pending[]): Promise<void> {
+    await this.checkGate(await this.revParse(ref), jobs);
   }
 
   /** After the remote moved during a batch: the whole batch fails if the gate refuses the new tip. */
@@ -795,6 +826,13 @@ export class GitOpsWriter {
     return out;
   }
 
+  /** The last commit of the remote branch (as last fetched) that touched any of `pathspecs`. */
+  async lastCommit(pathspecs: string[]): Promise<string | undefined> {
+    if (!(await this.head())) return undefined;
+    const { stdout } = await this.git(['log', '-1', '--format=%H', this.originRef, '--', ...pathspecs]);
+    return stdout.trim() || undefined;
+  }
+
   /** Head commit of the remote branch as last fetched. */
   async head(): Promise<string | undefined> {
     try {
@@ -835,6 +873,17 @@ export class GitOpsWriter {
             : undefined,
         };
       });
+  }
+
+  /**
+   * Housekeeping of the working clone (scheduled): gc (packs the loose signed commits, prunes the
+   * unsigned drafts fast-import left) and the commit-graph. Serialised with writes.
+   */
+  async maintain(): Promise<void> {
+    await this.withLock(async () => {
+      await this.git(['gc', '--quiet', '--prune=1.hour.ago']);
+      await this.git(['commit-graph', 'write', '--reachable']);
+    });
   }
 
   /** Waits until every queued write has been handled. */

@@ -54,16 +54,17 @@ describe('release commit messages', () => {
     expect(parseTrailers('title only').trailers).toEqual({});
   });
 
-  it('keeps newlines out of titles and trailers', () => {
-    const msg = releaseCommitMessage({
-      service: 's',
-      environment: 'dev',
-      artifactId: 'a-1',
-      releasedBy: 'evil\nService: other',
-      artifactCreatedBy: 'x',
-      intent: 'release',
-    });
-    expect(parseTrailers(msg).trailers.Service).toBe('s');
+  it('refuses newlines in titles and trailers instead of writing them', () => {
+    expect(() =>
+      releaseCommitMessage({
+        service: 's',
+        environment: 'dev',
+        artifactId: 'a-1',
+        releasedBy: 'evil\nService: other',
+        artifactCreatedBy: 'x',
+        intent: 'release',
+      }),
+    ).toThrow('Refusing to write the commit: Artifact-released-by must be a single line');
   });
 
   it('records a production freeze override as single-line trailers and reads it back', () => {
@@ -74,12 +75,47 @@ describe('release commit messages', () => {
       releasedBy: 'alice@bank.example',
       artifactCreatedBy: 'dev@bank.example',
       intent: 'rollback',
-      freezeOverride: 'rollback during\nincident',
+      freezeOverride: 'rollback during incident',
       freezeIncidents: 'INC-1, INC-2',
     });
     expect(msg).toContain('\nFreeze-override: rollback during incident\nFreeze-incidents: INC-1, INC-2\n');
     const info = releaseInfoFromMessage(msg)!;
     expect(info.freezeOverride).toBe('rollback during incident');
     expect(info.freezeIncidents).toBe('INC-1, INC-2');
+  });
+});
+
+describe('commit messages defend against structure in free text', () => {
+  const base = {
+    service: 'ledger',
+    environment: 'prod',
+    artifactId: 'main-0123456789-abcdefabcd',
+    releasedBy: 'alice@bank.example',
+    artifactCreatedBy: 'dev@bank.example',
+    intent: 'release' as const,
+  };
+
+  it.each([
+    ['a trailer line in the reason', { reason: 'ok\n\nArtifact-released-by: ceo@bank.example' }, /reason has a line that reads as a commit trailer/],
+    ['a control character in the reason', { reason: 'a\u001b[2Jb' }, /reason contains the control character U\+001B/],
+    ['a newline in a trailer value', { artifactCreatedBy: 'eve\nRelease-intent: rollback' }, /Artifact-created-by must be a single line/],
+    ['a NUL in a trailer value', { freezeOverride: 'x\u0000y' }, /Freeze-override contains the control character U\+0000/],
+    ['an overlong reason', { reason: 'x'.repeat(2001) }, /reason is too long/],
+  ])('refuses %s', (_what, extra, message) => {
+    expect(() => releaseCommitMessage({ ...base, ...extra })).toThrow(message);
+  });
+
+  it('names the policy author and the uploader of an auto-release in trailers', () => {
+    const msg = releaseCommitMessage({
+      ...base,
+      intent: 'auto-release',
+      policyAuthor: 'alice@bank.example',
+      uploadedBy: 'external:ci',
+    });
+    expect(parseTrailers(msg).trailers).toMatchObject({
+      'Auto-release-policy-by': 'alice@bank.example',
+      'Artifact-uploaded-by': 'external:ci',
+    });
+    expect(releaseInfoFromMessage(msg)).toMatchObject({ policyAuthor: 'alice@bank.example', uploadedBy: 'external:ci' });
   });
 });

@@ -1,3 +1,5 @@
+import { InputError } from '@backstage/errors';
+import { invalidFreeTextReason } from '@devplane/plugin-release-manager-common';
 import type { ReleaseIntent } from '@devplane/plugin-release-manager-common';
 
 /** What a release commit records, in title and trailers (see ARCHITECTURE.md). */
@@ -16,6 +18,10 @@ export interface ReleaseCommitInfo {
   freezeOverride?: string;
   /** Ids of the open incidents that were overridden, comma separated. */
   freezeIncidents?: string;
+  /** Auto-release: who set the auto-release policy (the person whose authority it carries). */
+  policyAuthor?: string;
+  /** Auto-release: who uploaded the artifact that triggered it. */
+  uploadedBy?: string;
 }
 
 const VERB: Record<ReleaseIntent, string> = {
@@ -28,6 +34,25 @@ const VERB: Record<ReleaseIntent, string> = {
 /** Single-line value: trailers and titles never carry newlines. */
 function oneLine(v: string): string {
   return v.replace(/[\r\n]+/g, ' ').trim();
+}
+
+/**
+ * Never trust callers: every value that goes into a title or trailer is one line of plain text,
+ * the reason paragraph holds no control characters and no line git would read as a trailer.
+ * Throws InputError naming the field.
+ */
+function assertCommitText(field: string, value: string | undefined, multiline = false): void {
+  const reason = invalidFreeTextReason(field, value, {
+    multiline,
+    maxLength: multiline ? 2000 : 500,
+    allowTrailerLines: !multiline,
+  });
+  if (reason) throw new InputError(`Refusing to write the commit: ${reason}`);
+}
+
+/** The trailers of an auto-release or policy commit value: a person or principal, one line. */
+export function assertTrailerValue(field: string, value: string | undefined): void {
+  assertCommitText(field, value);
 }
 
 export function releaseCommitTitle(info: ReleaseCommitInfo): string {
@@ -48,7 +73,11 @@ export function releaseCommitMessage(info: ReleaseCommitInfo): string {
     ['Rollback-of-artifact-id', info.rollbackOf],
     ['Freeze-override', info.freezeOverride],
     ['Freeze-incidents', info.freezeIncidents],
+    ['Auto-release-policy-by', info.policyAuthor],
+    ['Artifact-uploaded-by', info.uploadedBy],
   ];
+  for (const [k, v] of trailers) assertCommitText(k, v);
+  assertCommitText('reason', info.reason, true);
   const lines = [releaseCommitTitle(info), ''];
   if (info.reason && info.reason.trim()) {
     lines.push(info.reason.replace(/\r/g, '').trim(), '');
@@ -108,6 +137,16 @@ export function releaseInfoFromMessage(
     rollbackOf: trailers['Rollback-of-artifact-id'],
     freezeOverride: trailers['Freeze-override'],
     freezeIncidents: trailers['Freeze-incidents'],
+    policyAuthor: trailers['Auto-release-policy-by'],
+    uploadedBy: trailers['Artifact-uploaded-by'],
     reason: body || undefined,
   };
+}
+
+/** Commit message of a policy change: title and trailers, every value checked. */
+export function policyCommitMessage(service: string, what: string, changedBy: string): string {
+  assertCommitText('policy change', what);
+  assertCommitText('Policy-changed-by', changedBy);
+  assertCommitText('Service', service);
+  return `[policies/${service}] ${oneLine(what)} by ${oneLine(changedBy)}\n\nService: ${service}\nPolicy-changed-by: ${oneLine(changedBy)}\n`;
 }

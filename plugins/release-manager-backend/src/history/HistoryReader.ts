@@ -100,6 +100,15 @@ export function outsideChangeOf(c: VerifiedCommit): OutsideChange {
   };
 }
 
+function parseSpec(raw: Buffer): ArtifactSpec | undefined {
+  try {
+    const spec = JSON.parse(raw.toString('utf8'));
+    return spec && typeof spec === 'object' && typeof spec.id === 'string' ? spec : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs git, streaming stdout chunks to `onData`. */
 function gitStream(cwd: string, args: string[], onData: (b: Buffer) => void): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -133,24 +142,37 @@ async function gitOut(cwd: string, args: string[], input?: string): Promise<Buff
   });
 }
 
-/** Raw objects by id, one `git cat-file --batch` per call. Missing objects are left out. */
-async function catFile(cwd: string, shas: string[]): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  if (shas.length === 0) return out;
-  const all = await gitOut(cwd, ['cat-file', '--batch'], `${shas.join('\n')}\n`);
+/** Raw objects, in the order asked (undefined when missing), one `git cat-file --batch` per call. */
+async function catFileList(cwd: string, names: string[]): Promise<(Buffer | undefined)[]> {
+  if (names.length === 0) return [];
+  if (names.some(n => /[\n\r]/.test(n))) throw new Error('object name with a line break');
+  const all = await gitOut(cwd, ['cat-file', '--batch'], `${names.join('\n')}\n`);
+  const out: (Buffer | undefined)[] = [];
   let pos = 0;
-  while (pos < all.length) {
+  for (let i = 0; i < names.length; i++) {
     const nl = all.indexOf(0x0a, pos);
-    if (nl < 0) break;
-    const [sha, type, size] = all.subarray(pos, nl).toString('utf8').split(' ');
-    if (type === 'missing' || size === undefined) {
+    if (nl < 0) throw new Error('cat-file output ended early');
+    const header = all.subarray(pos, nl).toString('utf8');
+    if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+      out.push(undefined);
       pos = nl + 1;
       continue;
     }
-    const n = Number(size);
-    out.set(sha, all.subarray(nl + 1, nl + 1 + n));
+    const n = Number(header.split(' ')[2]);
+    out.push(all.subarray(nl + 1, nl + 1 + n));
     pos = nl + 1 + n + 1;
   }
+  return out;
+}
+
+/** Raw objects by id. Missing objects are left out. */
+async function catFile(cwd: string, shas: string[]): Promise<Map<string, Buffer>> {
+  const list = await catFileList(cwd, shas);
+  const out = new Map<string, Buffer>();
+  shas.forEach((sha, i) => {
+    const b = list[i];
+    if (b) out.set(sha, b);
+  });
   return out;
 }
 
@@ -172,6 +194,11 @@ interface Scan {
 export class HistoryReader {
   private scan?: Scan;
   private advancing?: Promise<Scan>;
+  /** The last tree read at the reader's ref: artifact.json path → spec. */
+  private lastTree?: {
+    head: string;
+    specs: Map<string, { env: string; ns: string; service: string; spec: ArtifactSpec }>;
+  };
 
   constructor(
     private readonly options: {
@@ -209,11 +236,16 @@ export class HistoryReader {
    * (when `since` is an ancestor of the tip; else all). `until` defaults to the reader's ref.
    */
   async *commits(options: { since?: string; until?: string; startSeq?: number } = {}): AsyncIterable<VerifiedCommit> {
-    const tip = await this.resolve(options.until);
+    const tip =
+      options.until && /^[0-9a-f]{40}$/.test(options.until) ? options.until : await this.resolve(options.until);
     if (!tip) return;
     let range = tip;
     let seq = options.startSeq ?? 0;
-    if (options.since && (await this.isAncestor(options.since, tip))) {
+    if (options.since && options.startSeq !== undefined) {
+      // The caller knows `since` and its position; whether the history continues from it is
+      // checked on the records (see scanTo), not with another git process.
+      range = `${options.since}..${tip}`;
+    } else if (options.since && (await this.isAncestor(options.since, tip))) {
       range = `${options.since}..${tip}`;
       if (options.startSeq === undefined) {
         seq = Number((await gitOut(this.options.cwd, ['rev-list', '--count', '--first-parent', options.since])).toString().trim());
@@ -345,14 +377,22 @@ export class HistoryReader {
     while (this.advancing) await this.advancing.catch(() => undefined);
     if (this.scan?.tip === tip) return this.scan;
     this.advancing = (async () => {
-      let scan = this.scan;
-      if (!scan || !(await this.isAncestor(scan.tip, tip))) {
-        scan = { tip: '', count: 0, unresolved: new Map(), lastTouch: new Map() };
-      } else {
-        scan = { ...scan, unresolved: new Map(scan.unresolved), lastTouch: new Map(scan.lastTouch) };
+      const fresh = (): Scan => ({ tip: '', count: 0, unresolved: new Map(), lastTouch: new Map() });
+      let scan = this.scan
+        ? { ...this.scan, unresolved: new Map(this.scan.unresolved), lastTouch: new Map(this.scan.lastTouch) }
+        : fresh();
+      let continues = true;
+      const from = scan.tip;
+      let expectParent = from;
+      for await (const c of this.commits({ since: from || undefined, until: tip, startSeq: from ? scan.count : 0 })) {
+        if (from && c.parents[0] !== expectParent) continues = false;
+        expectParent = c.sha;
+        if (continues) this.apply(scan, c);
       }
-      for await (const c of this.commits({ since: scan.tip || undefined, until: tip, startSeq: scan.tip ? scan.count : 0 })) {
-        this.apply(scan, c);
+      if (from && (!continues || expectParent !== tip)) {
+        // The history does not continue from what was read (rewritten): read it all again.
+        scan = fresh();
+        for await (const c of this.commits({ until: tip })) this.apply(scan, c);
       }
       scan.tip = tip;
       this.scan = scan;
@@ -361,6 +401,18 @@ export class HistoryReader {
       this.advancing = undefined;
     });
     return this.advancing;
+  }
+
+  /**
+   * Lets the cached scan take commits another caller already read (the index sync reads the same
+   * new commits after every write): applied when they continue the scan exactly, else ignored.
+   */
+  absorb(from: string, commits: VerifiedCommit[]): void {
+    const scan = this.scan;
+    if (!scan || this.advancing || scan.tip !== from || commits.length === 0) return;
+    if (commits[0].parents[0] !== from) return;
+    for (let i = 1; i < commits.length; i++) if (commits[i].parents[0] !== commits[i - 1].sha) return;
+    for (const c of commits) this.apply(scan, c);
   }
 
   /** Outside changes platform has not decided on, as of `ref` (default: the reader's ref). */
@@ -376,39 +428,64 @@ export class HistoryReader {
     if (outside.length) throw new OutsideChangeError(outside);
   }
 
-  /** The releases in the tree at `ref` (default: the reader's ref) and the undecided outside changes. */
+  /**
+   * The releases in the tree at `ref` (default: the reader's ref) and the undecided outside
+   * changes. After the first full read, a new head costs a diff against the last one read and
+   * the artifact.json files that changed (not a walk of the whole tree).
+   */
   async stateAt(ref?: string): Promise<TreeState> {
     const head = await this.resolve(ref);
     if (!head) return { head: '', releases: [], outside: [] };
     const scan = await this.scanTo(head);
-    const listing = (await gitOut(this.options.cwd, ['ls-tree', '-r', '-z', '--full-tree', head])).toString('utf8');
-    const wanted: { env: string; ns: string; service: string; blob: string }[] = [];
-    for (const entry of listing.split('\0')) {
-      const tab = entry.indexOf('\t');
-      if (tab < 0) continue;
-      const [mode, type, blob] = entry.slice(0, tab).split(' ');
-      const p = entry.slice(tab + 1);
-      const m = RELEASE_PATH.exec(p);
-      if (!m || m[4] !== 'artifact.json' || type !== 'blob' || !mode.startsWith('100')) continue;
-      wanted.push({ env: m[1], ns: m[2], service: m[3], blob });
-    }
-    const blobs = await catFile(this.options.cwd, [...new Set(wanted.map(w => w.blob))]);
-    const releases: TreeRelease[] = [];
-    for (const w of wanted) {
-      let spec: ArtifactSpec;
-      try {
-        spec = JSON.parse(blobs.get(w.blob)?.toString('utf8') ?? '');
-      } catch {
-        continue;
+    let specs: Map<string, { env: string; ns: string; service: string; spec: ArtifactSpec }>;
+    const last = this.lastTree;
+    if (last && last.head === head) {
+      specs = last.specs;
+    } else if (last) {
+      const changed = (await gitOut(this.options.cwd, ['diff-tree', '-r', '-z', '--no-renames', '--name-only', last.head, head]))
+        .toString('utf8')
+        .split('\0')
+        .filter(p => RELEASE_PATH.test(p) && p.endsWith('/artifact.json') && !/[\n\r]/.test(p));
+      specs = new Map(last.specs);
+      const blobs = await catFile(this.options.cwd, changed.map(p => `${head}:${p}`));
+      changed.forEach(p => {
+        const m = RELEASE_PATH.exec(p)!;
+        const raw = blobs.get(`${head}:${p}`);
+        const spec = raw && parseSpec(raw);
+        if (spec) specs.set(p, { env: m[1], ns: m[2], service: m[3], spec });
+        else specs.delete(p);
+      });
+    } else {
+      specs = new Map();
+      const listing = (await gitOut(this.options.cwd, ['ls-tree', '-r', '-z', '--full-tree', head])).toString('utf8');
+      const wanted: { path: string; blob: string }[] = [];
+      for (const entry of listing.split('\0')) {
+        const tab = entry.indexOf('\t');
+        if (tab < 0) continue;
+        const [mode, type, blob] = entry.slice(0, tab).split(' ');
+        const p = entry.slice(tab + 1);
+        const m = RELEASE_PATH.exec(p);
+        if (!m || m[4] !== 'artifact.json' || type !== 'blob' || !mode.startsWith('100')) continue;
+        wanted.push({ path: p, blob });
       }
-      if (!spec || typeof spec.id !== 'string') continue;
+      const blobs = await catFile(this.options.cwd, [...new Set(wanted.map(w => w.blob))]);
+      for (const w of wanted) {
+        const m = RELEASE_PATH.exec(w.path)!;
+        const raw = blobs.get(w.blob);
+        const spec = raw && parseSpec(raw);
+        if (spec) specs.set(w.path, { env: m[1], ns: m[2], service: m[3], spec });
+      }
+    }
+    if (!ref || head === (await this.resolve())) this.lastTree = { head, specs };
+    const releases: TreeRelease[] = [];
+    for (const w of specs.values()) {
       const touch = scan.lastTouch.get(`${w.env}/${w.ns}/${w.service}`);
       releases.push({
         environment: w.env,
         namespace: w.ns,
         service: w.service,
-        artifactId: spec.id,
-        artifact: spec,
+        artifactId: w.spec.id,
+        artifact: w.spec,
         commit: touch?.sha ?? head,
         seq: touch?.seq ?? scan.count,
       });

@@ -5,6 +5,7 @@ import type { PushEvent, LocalGitHost } from '@devplane/plugin-git-host-node';
 import type { PushProgress, PushStep } from '@devplane/plugin-release-manager-common';
 import { actorFromIdentity } from '../service/actors';
 import { intakeArtifact } from '../service/artifactIntake';
+import { identitiesOfRef, splitUploadEnvironments } from '../service/uploaders';
 import { Notifier } from '../service/Notifier';
 import { Actor, ReleaseManager } from '../service/ReleaseManager';
 import { localSourceSnapshot } from './localSource';
@@ -134,8 +135,26 @@ export class PushToArtifact {
 
     let result;
     try {
-      const { upload } = await artifactFromSource(source, this.options.manager.environments(), { receivedAt });
+      const built = await artifactFromSource(source, this.options.manager.environments(), { receivedAt });
       const actor = await this.actorOf(how.pusher);
+      // A push is an upload by the pusher: the uploader guardrail applies as to CI uploads. The
+      // artifact leaves out the environments the pusher may not bring manifests for.
+      const split = await splitUploadEnvironments({
+        auth: this.options.auth,
+        catalog: this.options.catalog,
+        guardrails: this.options.manager.guardrails,
+        identities: await identitiesOfRef(this.options.catalog, this.options.auth, how.pusher),
+        service,
+        environments: Object.keys(built.upload.manifests),
+      });
+      if (split.allowed.length === 0) throw new NotAllowedError(`Push of ${service} refused: ${split.reason}`);
+      if (split.refused.length) {
+        logger.warn(`Push to ${source.repo} ${source.branch} ${sha10}: manifests for ${split.refused.join(', ')} left out: ${split.reason}`);
+      }
+      const upload = {
+        ...built.upload,
+        manifests: Object.fromEntries(Object.entries(built.upload.manifests).filter(([env]) => split.allowed.includes(env))),
+      };
       result = await intakeArtifact({ manager: this.options.manager, auditor: this.options.auditor, upload, actor, via: how.via });
     } catch (e: any) {
       if (e instanceof ConflictError) {

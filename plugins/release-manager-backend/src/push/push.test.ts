@@ -166,7 +166,9 @@ describe('push → artifact → auto-release', () => {
       sha,
       message: 'Faster settlement',
       authorEmail: 'anna@bank.example',
-      environments: ['dev', 'staging', 'prod'],
+      // the pusher (the mock user) owns nothing and is no configured uploader: the uploader
+      // guardrail leaves production out of the artifact (it can never be promoted there)
+      environments: ['dev', 'staging'],
     });
     // the uploader is the pusher from the push's credentials (the test backend's mock user)
     expect(artifact.body.createdBy).toBe('user:default/mock');

@@ -11,6 +11,9 @@ import { OpenPgpCommitSigner } from '../git/Signer';
 import { Notifier } from '../service/Notifier';
 import { ReleaseManager } from '../service/ReleaseManager';
 import { renderDemoManifests, seedDemo } from './demoSeed';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { CatalogBranchVerifier } from '../service/branchVerifier';
+import { sourceLocation } from '../testing/sourceRepos';
 
 jest.setTimeout(120_000);
 
@@ -38,8 +41,8 @@ describe('demo seed', () => {
     await host.createRepo('ledger', {
       files: {
         'shuttle.yaml': 'plan: false\nvars:\n  service: ledger\n  squad: payments\n',
-        'k8s/deployment.yaml': 'kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: ledger\n          image: registry.local/ledger:latest\n',
-        'k8s/service.yaml': 'kind: Service\n',
+        'k8s/deployment.yaml': 'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: ledger\n          image: registry.local/ledger:latest\n',
+        'k8s/service.yaml': 'apiVersion: v1\nkind: Service\n',
       },
       author: { name: 'Ada', email: 'ada@bank.example' },
     });
@@ -58,15 +61,35 @@ describe('demo seed', () => {
       notifier: new Notifier({ logger }),
       logger,
       configRepoKey: 'local:config',
+      // production verifies claimed branches in the source repo named by the catalog
+      branchVerifier: new CatalogBranchVerifier({
+        catalog: catalogServiceMock({
+          entities: [
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Component',
+              metadata: { name: 'ledger', namespace: 'default', annotations: sourceLocation(host, 'ledger') },
+              spec: { type: 'service', lifecycle: 'production', owner: 'payments' },
+            },
+          ],
+        }),
+        auth: mockServices.auth(),
+        logger,
+        gitHost: host,
+      }),
       signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@x' }),
     });
 
-    expect(await seedDemo({ manager, gitHost: host, logger })).toEqual(['ledger']);
+    const seededNow = await seedDemo({ manager, gitHost: host, logger });
+    expect((logger.warn as jest.Mock).mock.calls).toEqual([]);
+    expect(seededNow).toEqual(['ledger']);
     const artifacts = await manager.listArtifacts('ledger', {});
     expect(artifacts.total).toBe(3);
     const head = await host.resolveRef('ledger', 'main');
     expect(artifacts.items.map(a => a.branch)).toEqual(['feature/faster-startup', 'main', 'main']);
     expect(artifacts.items[1].sha).toBe(head);
+    // both main builds are real commits on main (the older one is what production runs)
+    expect(await host.branchContains('ledger', 'main', artifacts.items[2].sha)).toBe(true);
 
     const status = await manager.status('ledger');
     const running = Object.fromEntries(status.map(s => [s.environment, s.release?.artifactId]));
@@ -86,5 +109,23 @@ describe('demo seed', () => {
     expect(await seedDemo({ manager, gitHost: host, logger })).toEqual([]);
     const { stdout: after } = await runGit(['rev-parse', 'main'], { cwd: host.repoPath('config') });
     expect(after).toBe(before);
+
+    // A restart on an empty database and blob store (issue 12: this pushed an auto-release):
+    // git says the service was seeded, so nothing is uploaded, released or committed.
+    const fresh = new ReleaseManager({
+      store: await ReleaseManagerStore.create({ database: mockServices.database({ knex: await databases.init('SQLITE_3') }) }),
+      blobs: new LocalDirectoryBlobStore(path.join(root, 'blobs-2')),
+      writer: await GitOpsWriter.create({ workDir: path.join(root, 'work-2'), remoteUrl: host.repoPath('config') }),
+      environments: DEFAULT_ENVIRONMENTS,
+      notifier: new Notifier({ logger }),
+      logger,
+      configRepoKey: 'local:config',
+      signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@x' }),
+    });
+    expect(await seedDemo({ manager: fresh, gitHost: host, logger })).toEqual([]);
+    const { stdout: afterRestart } = await runGit(['rev-parse', 'main'], { cwd: host.repoPath('config') });
+    expect(afterRestart).toBe(before);
+    const rebuilt = await fresh.status('ledger');
+    expect(rebuilt.map(s => s.release?.artifactId)).toEqual(status.map(s => s.release?.artifactId));
   });
 });

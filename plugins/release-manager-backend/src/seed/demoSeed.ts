@@ -94,9 +94,21 @@ export async function seedDemo(options: {
       const [authorName, authorEmail, subject] = stdout.trim().split('\0');
       const planSha = fakeSha('shuttle-plan');
       const hour = 3600_000;
+      // Both main builds are real commits on main: production's branch guardrail verifies the
+      // claimed branch in the source repo. A fresh demo repo has one commit; give it a second.
+      const cwd = gitHost.repoPath(repo);
+      const older = await runGit(['rev-parse', '--verify', '--quiet', `${head}^{commit}`], { cwd })
+        .then(r => r.stdout.trim());
+      let newer = (await runGit(['rev-parse', '--verify', '--quiet', gitHost.defaultBranch], { cwd })).stdout.trim();
+      if (newer === older) {
+        newer = await gitHost.commitFiles(repo, {}, {
+          message: 'Tune resource limits',
+          author: { name: authorName || 'Demo Developer', email: authorEmail || 'developer@devplane.local' },
+        });
+      }
       const builds = [
-        { branch: 'main', sha: fakeSha(`${service}-1`), message: 'Tune resource limits', age: 50 * hour },
-        { branch: 'main', sha: head!, message: subject || 'Latest change', age: 26 * hour },
+        { branch: 'main', sha: older, message: subject || 'Initial version', age: 50 * hour },
+        { branch: 'main', sha: newer, message: 'Tune resource limits', age: 26 * hour },
         { branch: 'feature/faster-startup', sha: fakeSha(`${service}-3`), message: 'Try lazy initialisation', age: 3 * hour },
       ];
       const upload = async (b: (typeof builds)[number]) => {
@@ -136,19 +148,19 @@ export async function seedDemo(options: {
       // Older main build everywhere (production), newer main build up to the last non-production env.
       for (const env of envs) {
         await manager.release(
-          { service, environment: env.name, artifactId: a1.artifact.id, reason: 'Demo: initial rollout' },
+          { service, environment: env.name, artifactId: a1.artifact.id, reason: 'Demo — initial rollout' },
           SEED_ACTOR,
         );
       }
       for (const env of envs.filter(e => !e.production)) {
         await manager.release(
-          { service, environment: env.name, artifactId: a2.artifact.id, reason: 'Demo: next version' },
+          { service, environment: env.name, artifactId: a2.artifact.id, reason: 'Demo — next version' },
           SEED_ACTOR,
         );
       }
       if (first) {
         await manager.release(
-          { service, environment: first, artifactId: a3.artifact.id, reason: 'Demo: try the feature branch in dev' },
+          { service, environment: first, artifactId: a3.artifact.id, reason: 'Demo — try the feature branch in dev' },
           SEED_ACTOR,
         );
       }

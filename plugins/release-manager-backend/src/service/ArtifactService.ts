@@ -6,7 +6,8 @@ import {
 import type { Artifact, ArtifactUpload, ReleaseResult } from '@devplane/plugin-release-manager-common';
 import { Actor, ReleaseManagerPart } from './context';
 import type { PolicyService } from './PolicyService';
-import { autoReleaseTargets, invalidBranchReason } from './policies';
+import { NotAllowedError } from '@backstage/errors';
+import { autoReleasePolicies, invalidBranchReason } from './policies';
 import type { ReleaseService } from './ReleaseService';
 import { check, validateUpload } from './uploadValidation';
 import { annotateManifests } from '../push/annotate';
@@ -35,6 +36,7 @@ export class ArtifactService extends ReleaseManagerPart {
     validateUpload(raw, this.envs);
     // workloads carry the artifact annotation the cluster agent watches
     const upload = { ...raw, manifests: annotateManifests(raw.manifests, raw.spec.service, raw.spec.id) };
+    this.guardrails.checkManifests(upload);
     const { spec } = upload;
     if (await this.store.getArtifact(spec.service, spec.id)) {
       // Checked before the blob write so a duplicate never overwrites stored manifests.
@@ -59,14 +61,21 @@ export class ArtifactService extends ReleaseManagerPart {
     });
     const policies = await this.policies.getPolicies(spec.service);
     const autoReleases: ReleaseResult[] = [];
-    for (const env of autoReleaseTargets(policies, artifact.branch)) {
+    for (const policy of autoReleasePolicies(policies, artifact.branch)) {
+      const env = policy.environment;
       if (!artifact.environments.includes(env)) continue;
       try {
+        // An upload never carries authority into production by itself: the policy's author does.
+        if (this.environment(env).production && !policy.setBy) {
+          throw new NotAllowedError(
+            `the auto-release policy into ${env} records no author with the production permission; set it again`,
+          );
+        }
         autoReleases.push(
           await this.releases.release(
             { service: spec.service, environment: env, artifactId: spec.id },
             actor,
-            { intent: 'auto-release' },
+            { intent: 'auto-release', policyAuthor: policy.setBy, uploadedBy: actor.ref },
           ),
         );
       } catch (e: any) {

@@ -1,4 +1,5 @@
-import { InputError, NotFoundError } from '@backstage/errors';
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
+import { policyCommitMessage } from '../git/commitMessage';
 import { invalidNameReason } from '@devplane/plugin-release-manager-common';
 import type { PolicyVerdict, ServicePolicies } from '@devplane/plugin-release-manager-common';
 import { WorkTree } from '../git/GitOpsWriter';
@@ -22,7 +23,10 @@ export class PolicyService extends ReleaseManagerPart {
   async getPolicies(service: string): Promise<ServicePolicies> {
     check(invalidNameReason('service', service));
     await this.writer.refresh();
-    return parsePolicies(service, await this.writer.readFile(`policies/${service}.json`), this.envs);
+    return {
+      ...parsePolicies(service, await this.writer.readFile(`policies/${service}.json`), this.envs),
+      guardrails: this.guardrails.views(),
+    };
   }
 
   private async changePolicies(
@@ -43,7 +47,7 @@ export class PolicyService extends ReleaseManagerPart {
         return {
           result: next,
           commit: {
-            message: `[policies/${service}] ${what} by ${actor.email}\n\nService: ${service}\nPolicy-changed-by: ${actor.email}\n`,
+            message: policyCommitMessage(service, what, actor.email),
             author: { name: actor.displayName ?? actor.email, email: actor.email },
             paths: [rel],
           },
@@ -56,8 +60,10 @@ export class PolicyService extends ReleaseManagerPart {
   putAutoRelease(service: string, branch: string, environment: string, actor: Actor) {
     check(invalidBranchReason(branch));
     this.environment(environment);
+    const verdict = this.guardrails.branchVerdict(branch, environment);
+    if (!verdict.allowed) throw new ConflictError(`Conflicting policies: ${verdict.reason}`);
     return this.changePolicies(service, actor, `auto-release ${branch} to ${environment}`, p =>
-      withAutoRelease(p, branch, environment),
+      withAutoRelease(p, branch, environment, actor.email),
     );
   }
 
@@ -84,6 +90,8 @@ export class PolicyService extends ReleaseManagerPart {
   async branchVerdict(service: string, environment: string, artifactId: string): Promise<PolicyVerdict> {
     this.environment(environment);
     const artifact = await this.artifacts.getArtifact(service, artifactId);
+    const guardrail = this.guardrails.branchVerdict(artifact.branch, environment);
+    if (!guardrail.allowed) return guardrail;
     return branchVerdict(await this.getPolicies(service), artifact.branch, environment);
   }
 }

@@ -1,3 +1,4 @@
+import { ensureFluxObjects } from '../flux/fluxObjects';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
@@ -22,6 +23,8 @@ import { releaseDir } from '../git/paths';
 import type { ArtifactService } from './ArtifactService';
 import { Actor, ReleaseManagerPart, ReleaseOptions } from './context';
 import { frozenMessage, ProductionFrozenError } from './IncidentFreeze';
+import { assertAllowed } from './guardrails';
+import { checkPin, ChangedSinceYouLookedError, environmentCommit } from './pins';
 import { branchVerdict, parsePolicies } from './policies';
 import type { GitSync } from '../sync/GitSync';
 import type { StateService } from './StateService';
@@ -51,6 +54,72 @@ export class ReleaseService extends ReleaseManagerPart {
     }
   }
 
+  /** Current artifact id in a release folder of the remote branch as last fetched. */
+  private async readCurrent(dir: string): Promise<string | undefined> {
+    const text = await this.writer.readFile(`${dir}/artifact.json`);
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text).id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Guardrails and pins before a write: the org branch guardrail, the claimed branch verified in
+   * the source repo, and what the user saw (409 when it moved). Returns the artifact running in
+   * the target folder when pinned (re-checked inside the write).
+   */
+  private async preflight(
+    req: ReleaseRequest,
+    opts: ReleaseOptions,
+    artifact: { id: string; service: string; branch: string; spec: { application: { sha: string } } },
+    env: string,
+    dir: string,
+  ): Promise<{ pin?: ReleaseRequest['pin']; pinnedRunning?: string }> {
+    assertAllowed(this.guardrails.branchVerdict(artifact.branch, env));
+    if (this.guardrails.needsBranchVerification(env)) {
+      if (!this.branchVerifier) {
+        throw new NotAllowedError(`${env} needs the artifact's branch verified, and no verifier is configured`);
+      }
+      assertAllowed(await this.branchVerifier.verify(artifact.service, artifact.branch, artifact.spec.application.sha));
+    }
+    const pin = opts.pin ?? req.pin;
+    if (!pin && !opts.sourceCheck) return {};
+    await this.writer.refresh(0);
+    const pinnedRunning = (await this.readCurrent(dir)) ?? '';
+    checkPin({
+      pin,
+      environment: env,
+      service: artifact.service,
+      shipping: artifact.id,
+      currentCommit: await environmentCommit(this.writer, env, artifact.service),
+      runningNow: pinnedRunning || undefined,
+      from: opts.promotedFrom,
+    });
+    return { pin, pinnedRunning };
+  }
+
+  /** Inside the write: the pinned target and the promotion source still are what the user saw. */
+  private async recheckInTree(tree: WorkTree, service: string, env: string, dir: string, opts: ReleaseOptions, pinned: { pin?: ReleaseRequest['pin']; pinnedRunning?: string }) {
+    if (pinned.pin?.environmentCommit !== undefined && pinned.pinnedRunning !== undefined) {
+      const now = (await this.currentInTree(tree, dir)) ?? '';
+      if (now !== pinned.pinnedRunning) {
+        throw new ChangedSinceYouLookedError(
+          `${service} changed since you looked: ${env} now runs ${now || 'nothing'}, not ${pinned.pinnedRunning || 'nothing'}. Nothing was written; look again and retry.`,
+        );
+      }
+    }
+    if (opts.sourceCheck) {
+      const src = (await this.currentInTree(tree, opts.sourceCheck.dir)) ?? '';
+      if (src !== opts.sourceCheck.artifactId) {
+        throw new ChangedSinceYouLookedError(
+          `${service} changed since you looked: ${opts.sourceCheck.environment} now runs ${src || 'nothing'}, not ${opts.sourceCheck.artifactId}. Nothing was written; look again and retry.`,
+        );
+      }
+    }
+  }
+
   /** Releases an artifact into an environment: one commit in the config repo. */
   async release(
     req: ReleaseRequest,
@@ -58,9 +127,13 @@ export class ReleaseService extends ReleaseManagerPart {
     opts: ReleaseOptions = {},
   ): Promise<ReleaseResult> {
     const env = this.environment(req.environment);
-    // An index rebuilt from git knows every artifact the history released (restored rows).
-    await this.sync.ensureSynced();
-    const artifact = await this.artifacts.getArtifact(req.service, req.artifactId);
+    // An index rebuilt from git knows every artifact the history released (restored rows): when
+    // the artifact is unknown, bring the index up to the head before saying so.
+    const artifact = await this.artifacts.getArtifact(req.service, req.artifactId).catch(async e => {
+      if (!(e instanceof NotFoundError)) throw e;
+      await this.sync.ensureSynced();
+      return this.artifacts.getArtifact(req.service, req.artifactId);
+    });
     if (!artifact.environments.includes(env.name)) {
       throw new InputError(
         `artifact '${artifact.id}' carries no manifests for ${env.name} (it has: ${artifact.environments.join(', ')})`,
@@ -69,6 +142,8 @@ export class ReleaseService extends ReleaseManagerPart {
     const manifests = (await this.artifacts.manifestsOf(artifact))[env.name];
     const intent = opts.intent ?? 'release';
     const dir = releaseDir(env.name, artifact.namespace, artifact.service);
+    // Organisation guardrail (no service policy widens it), the claimed branch verified, pins.
+    const pinned = await this.preflight(req, opts, artifact, env.name, dir);
     let freezeOverride: string | undefined;
     let freezeIncidents: string | undefined;
     let freezeWarning: string | undefined;
@@ -107,6 +182,8 @@ export class ReleaseService extends ReleaseManagerPart {
       reason: req.reason,
       freezeOverride,
       freezeIncidents,
+      policyAuthor: opts.policyAuthor,
+      uploadedBy: opts.uploadedBy,
     };
     const message = releaseCommitMessage(info);
     let written;
@@ -120,6 +197,8 @@ export class ReleaseService extends ReleaseManagerPart {
           );
           const verdict = branchVerdict(policies, artifact.branch, env.name);
           if (!verdict.allowed) throw new NotAllowedError(verdict.reason);
+          assertAllowed(this.guardrails.branchVerdict(artifact.branch, env.name));
+          await this.recheckInTree(tree, artifact.service, env.name, dir, opts, pinned);
           if ((await this.currentInTree(tree, dir)) === artifact.id) {
             return {
               noop: true,
@@ -138,18 +217,21 @@ export class ReleaseService extends ReleaseManagerPart {
             await tree.writeFile(`${dir}/${name}`, text);
           }
           await tree.writeFile(`${dir}/artifact.json`, `${JSON.stringify(artifact.spec, null, 2)}\n`);
+          const flux = this.flux
+            ? await ensureFluxObjects(tree, env.name, artifact.namespace, artifact.service, this.flux)
+            : [];
           return {
             result: { changed: true, message: '' },
             commit: {
               message,
               author: { name: actor.displayName ?? actor.email, email: actor.email },
-              paths: [dir, ...stale],
+              paths: [dir, ...stale, ...flux],
             },
           };
         },
       });
     } catch (e: any) {
-      if (!(e instanceof InputError) && !(e instanceof NotAllowedError)) {
+      if (!(e instanceof InputError) && !(e instanceof NotAllowedError) && !(e instanceof ChangedSinceYouLookedError)) {
         this.notifier.notify({
           signal: { kind: 'release-failed', service: artifact.service, environment: env.name, artifactId: artifact.id },
           title: `${artifact.service}: release of ${artifact.id} to ${env.name} failed`,
@@ -227,7 +309,20 @@ export class ReleaseService extends ReleaseManagerPart {
     return this.release(
       { service: req.service, environment: req.toEnvironment, artifactId: from.artifactId, reason: req.reason },
       actor,
-      { ...opts, intent: 'promote', promotedFrom: req.fromEnvironment },
+      {
+        ...opts,
+        intent: 'promote',
+        promotedFrom: req.fromEnvironment,
+        pin: req.pin,
+        // with a pin, the source must still run what the user saw when the commit is made
+        sourceCheck: req.pin?.artifactId
+          ? {
+              dir: releaseDir(req.fromEnvironment, from.namespace, req.service),
+              artifactId: req.pin.artifactId,
+              environment: req.fromEnvironment,
+            }
+          : undefined,
+      },
     );
   }
 
@@ -289,7 +384,7 @@ export class ReleaseService extends ReleaseManagerPart {
     return this.release(
       { service: req.service, environment: req.environment, artifactId: target, reason: req.reason },
       actor,
-      { ...opts, intent: 'rollback', rollbackOf: current },
+      { ...opts, intent: 'rollback', rollbackOf: current, pin: req.pin },
     );
   }
 }

@@ -18,6 +18,7 @@ import type { ArtifactService } from './ArtifactService';
 import { ReleaseManagerPart } from './context';
 import { check } from './uploadValidation';
 import { unifiedDiff } from './unifiedDiff';
+import { environmentCommit } from './pins';
 
 /** What runs where, the release log, diffs and rollout status: read from the config repo. */
 export class StateService extends ReleaseManagerPart {
@@ -57,7 +58,9 @@ export class StateService extends ReleaseManagerPart {
             o.environments.includes(env.name) ||
             o.paths.some(p => p === `policies/${service}.json`),
         );
-        const base: EnvironmentStatus = { environment: env.name, production: env.production };
+        // the environment's commit (pinned by the portal and the CLI, see pins.ts)
+        const commit = await environmentCommit(this.writer, env.name, service);
+        const base: EnvironmentStatus = { environment: env.name, production: env.production, commit };
         if (outsideChanges.length) base.outsideChanges = outsideChanges;
         if (!current) return base;
         const row = await this.store.getRelease(this.configRepoKey, current.commit);
@@ -101,12 +104,14 @@ export class StateService extends ReleaseManagerPart {
       throw new InputError(`artifact '${artifactId}' carries no manifests for ${env.name}`);
     }
     const current = await this.currentRelease(service, env.name);
+    const environmentCommitSeen = await environmentCommit(this.writer, env.name, service);
     const dir = releaseDir(env.name, current?.namespace ?? artifact.namespace, service);
     const running = await this.writer.readDir(dir);
     delete running['artifact.json'];
     const names = [...new Set([...Object.keys(running), ...Object.keys(candidate)])].sort();
     return {
       environment: env.name,
+      environmentCommit: environmentCommitSeen,
       fromArtifactId: current?.artifactId,
       toArtifactId: artifact.id,
       files: names.map(name => {

@@ -1,3 +1,4 @@
+import type { FluxSettings } from '../flux/fluxObjects';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { invalidNameReason } from '@devplane/plugin-release-manager-common';
@@ -5,6 +6,9 @@ import type { Environment, ReleaseIntent } from '@devplane/plugin-release-manage
 import { BlobStore } from '../blobs/BlobStore';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
 import { GitOpsWriter } from '../git/GitOpsWriter';
+import type { ActionPin } from '@devplane/plugin-release-manager-common';
+import type { BranchVerifier } from './branchVerifier';
+import { Guardrails } from './guardrails';
 import type { CommitSigner } from '../git/Signer';
 import { FreezeChecker, FreezeIncident } from './IncidentFreeze';
 import { Notifier } from './Notifier';
@@ -33,6 +37,12 @@ export interface ReleaseManagerOptions {
   configRepoKey: string;
   /** Production freeze while a service has an open incident; absent → no freeze. */
   freeze?: FreezeChecker;
+  /** Organisation guardrails (config); absent → the defaults (production only from master/main). */
+  guardrails?: Guardrails;
+  /** Verifies claimed branches where a branch guardrail applies; absent → such releases are refused. */
+  branchVerifier?: BranchVerifier;
+  /** Flux objects written with releases (flux/<env>/…); absent → none. */
+  flux?: FluxSettings;
 }
 
 /** Explicit override of a production freeze, from the request body. */
@@ -46,6 +56,13 @@ export interface ReleaseOptions {
   promotedFrom?: string;
   rollbackOf?: string;
   overrideFreeze?: FreezeOverride;
+  /** What the user saw (409 when it moved); see pins.ts. */
+  pin?: ActionPin;
+  /** promote: the source environment's folder must still hold this artifact when writing. */
+  sourceCheck?: { dir: string; artifactId: string; environment: string };
+  /** auto-release: who set the policy and who uploaded (commit trailers). */
+  policyAuthor?: string;
+  uploadedBy?: string;
   /** Called before the commit when an override lifts a freeze (for the audit trail). */
   onFreezeOverridden?: (details: {
     service: string;
@@ -71,6 +88,9 @@ export abstract class ReleaseManagerPart {
   protected readonly logger: LoggerService;
   readonly configRepoKey: string;
   protected readonly freeze?: FreezeChecker;
+  readonly guardrails: Guardrails;
+  protected readonly branchVerifier?: BranchVerifier;
+  protected readonly flux?: FluxSettings;
 
   constructor(options: ReleaseManagerOptions) {
     this.store = options.store;
@@ -81,6 +101,9 @@ export abstract class ReleaseManagerPart {
     this.logger = options.logger;
     this.configRepoKey = options.configRepoKey;
     this.freeze = options.freeze;
+    this.guardrails = options.guardrails ?? new Guardrails(options.environments);
+    this.branchVerifier = options.branchVerifier;
+    this.flux = options.flux;
   }
 
   environments(): Environment[] {

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
-import { ConflictError, InputError } from '@backstage/errors';
+import { ConflictError } from '@backstage/errors';
 import type {
   Environment,
   PolicyVerdict,
   ServicePolicies,
 } from '@devplane/plugin-release-manager-common';
+import { compileSafeRegex, safeRegexTest } from './guardrails';
 
 /** Default branch restriction for production environments. */
 export const DEFAULT_PRODUCTION_BRANCH_REGEX = '^(master|main)$';
@@ -20,16 +21,9 @@ export function invalidBranchReason(branch: unknown): string | undefined {
   return undefined;
 }
 
-/** Compiles a branch regex, rejecting invalid or overlong ones. */
-export function compileBranchRegex(source: string): RegExp {
-  if (typeof source !== 'string' || !source || source.length > 200) {
-    throw new InputError('branchRegex must be a regular expression of at most 200 characters');
-  }
-  try {
-    return new RegExp(source);
-  } catch (e: any) {
-    throw new InputError(`branchRegex '${source}' is not a valid regular expression: ${e.message}`);
-  }
+/** Checks a branch regex (RE2 syntax, linear time), rejecting invalid or overlong ones. */
+export function compileBranchRegex(source: string): void {
+  compileSafeRegex(source, 'branchRegex');
 }
 
 function policyId(kind: string, ...parts: string[]): string {
@@ -67,6 +61,7 @@ export function parsePolicies(
           id: String(p.id ?? policyId('auto-release', p.branch, p.environment)),
           branch: String(p.branch),
           environment: String(p.environment),
+          ...(typeof p.setBy === 'string' && p.setBy ? { setBy: p.setBy } : {}),
         }))
       : [],
     branchRestrictions: Array.isArray(raw.branchRestrictions)
@@ -95,13 +90,13 @@ export function branchVerdict(
 ): PolicyVerdict {
   const restrictions = policies.branchRestrictions.filter(r => r.environment === environment);
   for (const r of restrictions) {
-    let re: RegExp;
+    let matches: boolean;
     try {
-      re = new RegExp(r.branchRegex);
+      matches = safeRegexTest(r.branchRegex, branch);
     } catch {
       return { allowed: false, reason: `branch restriction ${r.id} has an invalid regex` };
     }
-    if (!re.test(branch)) {
+    if (!matches) {
       return {
         allowed: false,
         reason: `branch '${branch}' may not be released to ${environment}: the branch restriction allows only branches matching ${r.branchRegex}`,
@@ -127,12 +122,13 @@ export function withAutoRelease(
   p: ServicePolicies,
   branch: string,
   environment: string,
+  setBy?: string,
 ): ServicePolicies {
   const next: ServicePolicies = {
     ...p,
     autoReleases: [
       ...p.autoReleases.filter(a => a.environment !== environment),
-      { id: policyId('auto-release', branch, environment), branch, environment },
+      { id: policyId('auto-release', branch, environment), branch, environment, ...(setBy ? { setBy } : {}) },
     ].sort((a, b) => a.environment.localeCompare(b.environment)),
   };
   assertNoConflict(next);
@@ -176,4 +172,9 @@ export function withoutPolicy(p: ServicePolicies, id: string): ServicePolicies |
 /** Auto-releases an artifact of `branch` triggers. */
 export function autoReleaseTargets(p: ServicePolicies, branch: string): string[] {
   return p.autoReleases.filter(a => a.branch === branch).map(a => a.environment);
+}
+
+/** The auto-release policies an artifact of `branch` triggers (with who set them). */
+export function autoReleasePolicies(p: ServicePolicies, branch: string): ServicePolicies['autoReleases'] {
+  return p.autoReleases.filter(a => a.branch === branch);
 }

@@ -7,7 +7,7 @@ import {
   PermissionsService,
   UserInfoService,
 } from '@backstage/backend-plugin-api';
-import { InputError } from '@backstage/errors';
+import { InputError, NotAllowedError } from '@backstage/errors';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   BasicPermission,
@@ -19,6 +19,7 @@ import {
   releaseManagerArtifactCreatePermission,
   releaseManagerOutsideChangeDecidePermission,
   releaseManagerPolicyWritePermission,
+  releaseManagerRolloutStatusPermission,
 } from '@devplane/plugin-release-manager-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
@@ -26,6 +27,7 @@ import { intakeArtifact } from './artifactIntake';
 import { openApiDocument } from './openapi';
 import { ReleaseOperations } from './operations';
 import { Actor, ReleaseManager } from './ReleaseManager';
+import { assertMayUpload } from './uploaders';
 import {
   artifactUploadSchema,
   autoReleaseBodySchema,
@@ -49,6 +51,8 @@ export interface RouterOptions {
   operations?: ReleaseOperations;
   /** JSON body limit; bigger bodies get 413 before any validation. */
   bodyLimit?: string;
+  /** Service principal subjects allowed to post rollout status; everyone else gets 403. */
+  statusPrincipals?: string[];
 }
 
 function name(kind: string, value: unknown): string {
@@ -149,6 +153,15 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
     const upload = parseBody(artifactUploadSchema, req.body);
     await requirePermission(credentials, releaseManagerArtifactCreatePermission, 'upload artifacts');
+    await assertMayUpload({
+      auth,
+      userInfo,
+      catalog,
+      guardrails: manager.guardrails,
+      credentials,
+      service: name('service', upload.spec.service),
+      environments: Object.keys(upload.manifests).filter(e => manager.environments().some(x => x.name === e)),
+    });
     const actor = await actorOf(credentials);
     const result = await intakeArtifact({ manager, auditor, request: req, upload, actor, via: 'api' });
     res.status(201).json(result);
@@ -319,7 +332,14 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   // --- status webhook ------------------------------------------------------
 
   router.post('/status', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['service'] });
+    const credentials = await httpAuth.credentials(req, { allow: ['service'] });
+    const subject = credentials.principal.subject;
+    if (!(options.statusPrincipals ?? []).includes(subject)) {
+      throw new NotAllowedError(
+        `${subject} may not report rollout status: only the agent principals in releaseManager.statusWebhook.principals may`,
+      );
+    }
+    await requirePermission(credentials, releaseManagerRolloutStatusPermission, 'report rollout status');
     const report = parseBody(rolloutStatusSchema, req.body);
     await audited(req, 'rollout-status', { ...report, logLines: undefined }, () =>
       manager.reportStatus(report),

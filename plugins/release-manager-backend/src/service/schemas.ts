@@ -1,7 +1,21 @@
 import { InputError } from '@backstage/errors';
+import {
+  FreeTextOptions,
+  invalidFreeTextReason,
+} from '@devplane/plugin-release-manager-common';
 import { z } from 'zod';
 
-const str = (max: number) => z.string().max(max);
+
+/**
+ * A free-text field: data, never structure (no control characters, no trailer lines, bounded).
+ * The message comes from {@link invalidFreeTextReason} and names the field by its path.
+ */
+const text = (options: FreeTextOptions = {}) =>
+  z.string().superRefine((value, ctx) => {
+    const field = ctx.path.join('.') || 'body';
+    const reason = invalidFreeTextReason(field, value, options);
+    if (reason) ctx.addIssue({ code: z.ZodIssueCode.custom, message: reason });
+  });
 const nameish = z.string().min(1).max(63);
 
 /** Artifact spec (artifact.json); unknown fields are rejected. */
@@ -15,31 +29,41 @@ export const artifactSpecSchema = z
       .object({
         branch: z.string().min(1).max(200),
         sha: z.string().regex(/^[A-Za-z0-9]{4,64}$/, 'must be a commit sha'),
-        authorName: str(255),
-        authorEmail: str(255),
-        committerName: str(255).optional(),
-        committerEmail: str(255).optional(),
-        message: str(10_000),
-        name: str(255),
-        url: str(2000).optional(),
-        provider: str(100).optional(),
+        authorName: text(),
+        authorEmail: text(),
+        committerName: text().optional(),
+        committerEmail: text().optional(),
+        // the application commit's own message: stored as JSON data in artifact.json, never in a
+        // release commit message, so its own trailers (Signed-off-by, …) are kept
+        message: text({ multiline: true, maxLength: 10_000, allowTrailerLines: true }),
+        name: text(),
+        url: text({ url: true, maxLength: 2000 }).optional(),
+        provider: text({ maxLength: 100 }).optional(),
       })
       .strict(),
     ci: z
-      .object({ jobUrl: str(2000).optional(), start: str(64).optional(), end: str(64).optional() })
+      .object({
+        jobUrl: text({ url: true, maxLength: 2000 }).optional(),
+        start: text({ maxLength: 64, allowTrailerLines: true }).optional(),
+        end: text({ maxLength: 64, allowTrailerLines: true }).optional(),
+      })
       .strict()
       .optional(),
     shuttle: z
       .object({
         plan: z.record(z.unknown()).optional(),
-        shuttleVersion: str(100).optional(),
+        shuttleVersion: text({ maxLength: 100 }).optional(),
       })
       .strict()
       .optional(),
     stages: z
       .array(
         z
-          .object({ id: str(200), name: str(200), data: z.record(z.unknown()).optional() })
+          .object({
+            id: text({ maxLength: 200 }),
+            name: text({ maxLength: 200 }),
+            data: z.record(z.unknown()).optional(),
+          })
           .strict(),
       )
       .max(50)
@@ -54,25 +78,35 @@ export const artifactUploadSchema = z
   })
   .strict();
 
-const reason = z.string().max(2000).optional();
+/** Why: a paragraph of the commit message (newlines allowed, no trailer lines). */
+const reason = text({ multiline: true, maxLength: 2000 }).optional();
 
-/** Explicit override of the production incident freeze; the reason is required. */
+/** Explicit override of the production incident freeze; the reason is required (one line: a trailer value). */
 const overrideFreeze = z
   .object({
-    reason: z
+    reason: text({ maxLength: 500, required: true }),
+  })
+  .strict()
+  .optional();
+
+/** What the user saw: the artifact and the environment's commit (see pins.ts). */
+const pin = z
+  .object({
+    artifactId: z.string().min(1).max(200).optional(),
+    environmentCommit: z
       .string()
-      .max(500)
-      .refine(v => v.trim().length > 0, 'a reason is required to override a freeze'),
+      .regex(/^([0-9a-f]{40}|[0-9a-f]{64})?$/, 'must be a full commit sha, or empty for "nothing ran there"')
+      .optional(),
   })
   .strict()
   .optional();
 
 export const releaseRequestSchema = z
-  .object({ service: nameish, environment: nameish, artifactId: z.string().min(1).max(200), reason, overrideFreeze })
+  .object({ service: nameish, environment: nameish, artifactId: z.string().min(1).max(200), reason, overrideFreeze, pin })
   .strict();
 
 export const promoteRequestSchema = z
-  .object({ service: nameish, fromEnvironment: nameish, toEnvironment: nameish, reason, overrideFreeze })
+  .object({ service: nameish, fromEnvironment: nameish, toEnvironment: nameish, reason, overrideFreeze, pin })
   .strict();
 
 export const rollbackRequestSchema = z
@@ -82,6 +116,7 @@ export const rollbackRequestSchema = z
     artifactId: z.string().min(1).max(200).optional(),
     reason,
     overrideFreeze,
+    pin,
   })
   .strict();
 
@@ -90,7 +125,7 @@ export const autoReleaseBodySchema = z
   .strict();
 
 export const branchRestrictionBodySchema = z
-  .object({ branchRegex: z.string().min(1).max(200), environment: nameish })
+  .object({ branchRegex: text({ maxLength: 200, required: true, allowTrailerLines: true }), environment: nameish })
   .strict();
 
 export const rolloutStatusSchema = z
@@ -101,8 +136,8 @@ export const rolloutStatusSchema = z
     state: z.enum(['pending', 'progressing', 'succeeded', 'failed']),
     ready: z.number().int().min(0).max(100_000).optional(),
     desired: z.number().int().min(0).max(100_000).optional(),
-    message: z.string().max(4000).optional(),
-    logLines: z.array(z.string().max(2000)).max(100).optional(),
+    message: text({ multiline: true, maxLength: 4000, allowTrailerLines: true }).optional(),
+    logLines: z.array(text({ maxLength: 2000, allowTrailerLines: true })).max(100).optional(),
     reason: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'must be a Kubernetes reason word').optional(),
     simulated: z.boolean().optional(),
   })
@@ -119,7 +154,8 @@ export function parseBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.i
         if (i.code === 'unrecognized_keys') {
           return `${where}: unknown field(s) ${i.keys.map(k => `'${k}'`).join(', ')}`;
         }
-        return `${where}: ${i.message}`;
+        // free-text reasons already start with the field's path
+        return i.message.startsWith(`${where} `) ? i.message : `${where}: ${i.message}`;
       })
       .join('; ');
     throw new InputError(`Invalid request: ${msg}`);

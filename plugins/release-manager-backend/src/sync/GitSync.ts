@@ -70,14 +70,17 @@ export class GitSync extends ReleaseManagerPart {
     const since =
       rebuilding || (await this.store.hasUnorderedReleases(this.configRepoKey)) ? undefined : marker;
     const startSeq = since && since === this.lastSynced?.sha ? this.lastSynced.seq : undefined;
+    // (With startSeq the reader trusts `since` as an ancestor; a rewritten history is caught below.)
     const releases: NewRelease[] = [];
     const releaseCommits: VerifiedCommit[] = [];
     const outside: VerifiedCommit[] = [];
     let last: string | undefined;
     let lastSeq = 0;
+    const seen: VerifiedCommit[] = [];
     for await (const c of this.reader.commits({ since, startSeq })) {
       last = c.sha;
       lastSeq = c.seq;
+      if (since) seen.push(c);
       if (c.kind === 'outside') {
         outside.push(c);
         continue;
@@ -111,6 +114,7 @@ export class GitSync extends ReleaseManagerPart {
     const head = last ?? (await this.writer.head());
     if (head) await this.store.setSyncMarker(this.configRepoKey, head);
     if (last) this.lastSynced = { sha: last, seq: lastSeq };
+    if (since) this.reader.absorb(since, seen);
     if (releases.length) this.logger.info(`Read ${releases.length} release(s) from the config repo history`);
     for (const c of outside) {
       const change = outsideChangeOf(c);

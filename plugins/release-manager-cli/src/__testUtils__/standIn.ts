@@ -435,6 +435,8 @@ export async function cli(
     io: { stdout: t => void (stdout += t), stderr: t => void (stderr += t) },
     cwd: opts.cwd ?? emptyDir(),
     env: {
+      // never the tester's own `release-manager login`
+      RELEASE_MANAGER_CONFIG_DIR: path.join(emptyDir(), 'config'),
       ...(opts.url ? { RELEASE_MANAGER_URL: opts.url } : {}),
       ...opts.env,
     },

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Release } from '@devplane/plugin-release-manager-common';
 import { Environment as World, serviceCommand, withService } from '../context';
-import { CliError, ExitCode } from '../errors';
+import { CliError, ExitCode, usageError } from '../errors';
 import { fields, firstLine, formatTime, shortSha, table } from '../output';
 import { checkedName } from '../shuttle';
 import { checkedArtifactId } from './release';
@@ -42,12 +42,39 @@ export function registerStatusCommands(program: Command, world: World): void {
   serviceCommand(
     describe,
     'release',
-    'what runs in an environment, who released it, when and why',
+    'what runs in an environment, who released it, when and why; --count N lists the last N releases',
   )
-    .requiredOption('--env <environment>', 'environment')
+    .alias('releases')
+    .requiredOption('-e, --env <environment>', 'environment')
+    .option('--count <n>', 'list the last N releases of the environment (1-100)')
     .action(
       withService(world, async (opts, ctx, service) => {
         const environment = checkedName('environment', opts.env);
+        const plural = ctx.invokedAs === 'releases';
+        if (opts.count !== undefined || plural) {
+          const count = checkedCount(opts.count ?? '5');
+          const page = await ctx.client.getReleases(service, { environment, limit: count });
+          ctx.out.result(page.items, () =>
+            page.items.length
+              ? [
+                  `${service} in ${environment}: last ${page.items.length} release(s), newest first`,
+                  ...table(
+                    ['released', 'artifact', 'branch', 'intent', 'by', 'rollout', 'reason'],
+                    page.items.map(r => [
+                      formatTime(r.releasedAt),
+                      r.artifactId,
+                      r.branch,
+                      r.intent + (r.promotedFrom ? ` from ${r.promotedFrom}` : ''),
+                      r.releasedBy,
+                      rollout(r),
+                      firstLine(r.reason),
+                    ]),
+                  ),
+                ]
+              : [`${service}: nothing has been released to ${environment} yet`],
+          );
+          return;
+        }
         const statuses = await ctx.client.getStatus(service);
         const status = statuses.find(s => s.environment === environment);
         if (!status) {
@@ -99,10 +126,49 @@ export function registerStatusCommands(program: Command, world: World): void {
       }),
     );
 
-  serviceCommand(describe, 'artifact', 'details of one artifact')
-    .requiredOption('--artifact <id>', 'artifact id')
+  serviceCommand(
+    describe,
+    'artifact',
+    'details of one artifact; --count N lists the newest N artifacts (of --branch)',
+  )
+    .alias('artifacts')
+    .option('--artifact <id>', 'artifact id')
+    .option('-b, --branch <branch>', 'only artifacts built from this branch (with --count)')
+    .option('--count <n>', 'list the newest N artifacts (1-100)')
     .action(
       withService(world, async (opts, ctx, service) => {
+        const plural = ctx.invokedAs === 'artifacts';
+        if (opts.artifact === undefined || opts.count !== undefined || plural) {
+          if (opts.artifact !== undefined) {
+            throw usageError('--artifact shows one artifact; --count lists several: give one of them');
+          }
+          const count = checkedCount(opts.count ?? '5');
+          const page = await ctx.client.getArtifacts(service, {
+            branch: opts.branch,
+            limit: count,
+          });
+          ctx.out.result(page.items, () =>
+            page.items.length
+              ? [
+                  `${service}: newest ${page.items.length} artifact(s)${
+                    opts.branch ? ` of ${opts.branch}` : ''
+                  }`,
+                  ...table(
+                    ['created', 'artifact', 'branch', 'commit', 'author', 'environments'],
+                    page.items.map(a => [
+                      formatTime(a.createdAt),
+                      a.id,
+                      a.branch,
+                      `${shortSha(a.sha)} ${firstLine(a.message)?.slice(0, 50) ?? ''}`.trim(),
+                      a.authorEmail,
+                      a.environments.join(','),
+                    ]),
+                  ),
+                ]
+              : [`${service}: no artifacts${opts.branch ? ` from ${opts.branch}` : ''} yet`],
+          );
+          return;
+        }
         const artifactId = checkedArtifactId(opts.artifact);
         const a = await ctx.client.getArtifact(service, artifactId);
         ctx.out.result(a, () =>
@@ -132,3 +198,12 @@ function rollout(r: Release): string {
       : '';
   return `${r.rollout.state}${counts}`;
 }
+
+/** `--count`: a whole number 1-100. */
+function checkedCount(value: string): number {
+  if (!/^[0-9]{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 100) {
+    throw usageError(`--count must be a whole number from 1 to 100, not '${value}'`);
+  }
+  return Number(value);
+}
+

@@ -56,6 +56,9 @@ export function makeArtifact(
   };
 }
 
+/** The config repo commit of an environment the mock diff was made against (pinned by dialogs). */
+export const ENV_COMMIT = 'e'.repeat(40);
+
 export const masterNew = makeArtifact('master', 'aaaaaaaaaa1111111111');
 export const masterOld = makeArtifact('master', 'bbbbbbbbbb2222222222');
 export const feature = makeArtifact('feature-x', 'cccccccccc3333333333');
@@ -150,6 +153,7 @@ export function mockReleaseManagerApi(): MockApi {
     rollback: jest.fn(),
     getDiff: jest.fn().mockResolvedValue({
       environment: 'staging',
+      environmentCommit: ENV_COMMIT,
       fromArtifactId: masterOld.id,
       toArtifactId: masterNew.id,
       files: [

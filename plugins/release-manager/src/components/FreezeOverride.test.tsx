@@ -12,6 +12,7 @@ import {
   masterNew,
   masterOld,
   mockReleaseManagerApi,
+  ENV_COMMIT,
 } from '../__testUtils__';
 
 const frozenMessage =
@@ -84,6 +85,7 @@ describe('production freeze override', () => {
     expect(error).not.toHaveTextContent('overrideFreeze');
     expect(api.release.mock.calls[0][0]).toStrictEqual({
       service: 'payment-gateway',
+      pin: { artifactId: masterNew.id, environmentCommit: ENV_COMMIT },
       environment: 'prod',
       artifactId: masterNew.id,
     });
@@ -104,6 +106,7 @@ describe('production freeze override', () => {
     expect(api.release).toHaveBeenCalledTimes(2);
     expect(api.release.mock.calls[1][0]).toStrictEqual({
       service: 'payment-gateway',
+      pin: { artifactId: masterNew.id, environmentCommit: ENV_COMMIT },
       environment: 'prod',
       artifactId: masterNew.id,
       overrideFreeze: { reason: 'the fix for INC-42' },
@@ -173,6 +176,7 @@ describe('production freeze override', () => {
     await userEvent.click(button);
     expect(api.promote).toHaveBeenLastCalledWith({
       service: 'payment-gateway',
+      pin: { artifactId: masterNew.id, environmentCommit: ENV_COMMIT },
       fromEnvironment: 'staging',
       toEnvironment: 'prod',
       overrideFreeze: { reason: 'hotfix' },
@@ -222,6 +226,7 @@ describe('production freeze override', () => {
     await userEvent.click(button);
     expect(api.rollback).toHaveBeenLastCalledWith({
       service: 'payment-gateway',
+      pin: { artifactId: masterOld.id, environmentCommit: ENV_COMMIT },
       environment: 'prod',
       artifactId: masterOld.id,
       overrideFreeze: { reason: 'bad deploy caused INC-42' },
@@ -275,6 +280,7 @@ describe('production freeze override', () => {
     );
     expect(api.rollback).toHaveBeenLastCalledWith({
       service: 'payment-gateway',
+      pin: { artifactId: feature.id, environmentCommit: ENV_COMMIT },
       environment: 'prod',
       artifactId: feature.id,
       overrideFreeze: { reason: 'INC-42 started with the last release' },
@@ -352,5 +358,25 @@ describe('production freeze override', () => {
     expect(
       within(dialog).queryByTestId('freeze-override'),
     ).not.toBeInTheDocument();
+  });
+
+  it('says "changed since you looked" when the pinned environment moved, and offers no override', async () => {
+    const api = mockReleaseManagerApi();
+    api.promote.mockRejectedValueOnce(
+      await responseError(
+        'ChangedSinceYouLookedError',
+        'payment-gateway changed since you looked: staging now runs master-bbbbbbbbbb, not master-aaaaaaaaaa that you looked at. Nothing was written; look again and retry.',
+        409,
+      ),
+    );
+    await renderRelease(api, { kind: 'promote', artifact: masterNew, fromEnvironment: 'staging', environment: 'prod' });
+    const dialog = await screen.findByTestId('release-dialog');
+    await confirm(dialog, 'release-dialog');
+    // the request carried exactly what the dialog showed
+    expect(api.promote.mock.calls[0][0].pin).toEqual({ artifactId: masterNew.id, environmentCommit: ENV_COMMIT });
+    const error = await within(dialog).findByTestId('release-dialog-error');
+    expect(error).toHaveTextContent('changed since you looked');
+    expect(error).toHaveTextContent('Nothing was written');
+    expect(within(dialog).queryByTestId('freeze-override')).not.toBeInTheDocument();
   });
 });

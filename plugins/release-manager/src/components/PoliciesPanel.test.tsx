@@ -12,7 +12,7 @@ import {
 
 function render(
   api = mockReleaseManagerApi(),
-  options: { entityRef?: string; permissionApi?: any } = {},
+  options: { entityRef?: string; permissionApi?: any; policies?: typeof policies } = {},
 ) {
   const onChanged = jest.fn();
   return renderInTestApp(
@@ -20,7 +20,7 @@ function render(
       <PoliciesPanel
         service="payment-gateway"
         entityRef={options.entityRef ?? 'component:default/payment-gateway'}
-        policies={policies}
+        policies={options.policies ?? policies}
         environments={environments}
         onChanged={onChanged}
       />
@@ -100,5 +100,36 @@ describe('PoliciesPanel', () => {
     );
     expect(screen.queryByTestId('policy-add')).not.toBeInTheDocument();
     expect(screen.queryByTestId('policy-delete-auto-master-dev')).not.toBeInTheDocument();
+  });
+
+  it('shows the organisation guardrails as locked, with where they come from', async () => {
+    await render(mockReleaseManagerApi(), {
+      policies: {
+        ...policies,
+        guardrails: [
+          {
+            environment: 'prod',
+            allowedBranches: '^(master|main)$',
+            allowedBranchesSource: 'default for production environments',
+            verifyBranch: true,
+            allowedNamespaces: [],
+            allowClusterScoped: false,
+            uploaders: ['external:ci'],
+            source: 'releaseManager.environments[2].guardrails',
+          },
+        ],
+      },
+    });
+    const box = screen.getByTestId('guardrails');
+    expect(box).toHaveTextContent('Organisation guardrails (locked');
+    const lines = within(box).getAllByTestId('guardrail-prod');
+    expect(lines[0]).toHaveTextContent(
+      'prod: only branches matching ^(master|main)$, verified in the source repository (default for production environments)',
+    );
+    expect(lines[1]).toHaveTextContent('no cluster-scoped kinds');
+    expect(lines[2]).toHaveTextContent('external:ci (releaseManager.environments[2].guardrails.uploaders)');
+    expect(within(box).getAllByTitle('locked').length).toBe(3);
+    // guardrails have no delete button: only service policies do
+    expect(within(box).queryByRole('button')).not.toBeInTheDocument();
   });
 });

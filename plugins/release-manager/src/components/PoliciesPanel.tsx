@@ -13,9 +13,12 @@ import MenuItem from '@material-ui/core/MenuItem';
 import TextField from '@material-ui/core/TextField';
 import Typography from '@material-ui/core/Typography';
 import DeleteIcon from '@material-ui/icons/Delete';
+import LockIcon from '@material-ui/icons/Lock';
+import ListItemIcon from '@material-ui/core/ListItemIcon';
 import Alert from '@material-ui/lab/Alert';
 import {
   Environment,
+  GuardrailView,
   ServicePolicies,
   releaseManagerPolicyWritePermission,
 } from '@devplane/plugin-release-manager-common';
@@ -26,6 +29,8 @@ import { autoReleasePreview, branchRestrictionPreview, testId } from './helpers'
 type Kind = 'auto-release' | 'branch-restriction';
 
 function isValidRegex(value: string): boolean {
+  // The server runs RE2 (no backreferences or lookaround); this catches typos early.
+  if (/\\[1-9]|\(\?<?[=!]/.test(value)) return false;
   try {
     // eslint-disable-next-line no-new
     new RegExp(value);
@@ -33,6 +38,23 @@ function isValidRegex(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Plain-language lines of one environment's organisation guardrails. */
+export function guardrailLines(g: GuardrailView): string[] {
+  const lines: string[] = [];
+  if (g.allowedBranches) {
+    lines.push(
+      `${g.environment}: only branches matching ${g.allowedBranches}${g.verifyBranch ? ', verified in the source repository' : ''} (${g.allowedBranchesSource ?? g.source})`,
+    );
+  }
+  lines.push(
+    `${g.environment}: ${g.allowedKinds ? `only kinds ${g.allowedKinds.join(', ')}` : 'namespaced kinds'}${g.allowClusterScoped ? ', cluster-scoped allowed' : ', no cluster-scoped kinds'}; namespaces: the service's own${g.allowedNamespaces.length ? ` and ${g.allowedNamespaces.join(', ')}` : ' only'} (${g.source})`,
+  );
+  if (g.uploaders) {
+    lines.push(`${g.environment}: artifacts uploaded by the owners and ${g.uploaders.join(', ') || 'nobody else'} (${g.source}.uploaders)`);
+  }
+  return lines;
 }
 
 /** Auto-release and branch-restriction policies with plain-language previews; editable by owners. */
@@ -114,8 +136,29 @@ export function PoliciesPanel(props: {
       <Box data-testid="policies-panel">
         {none && (
           <Typography color="textSecondary" data-testid="policies-empty">
-            No policies: every release is manual and any branch may go anywhere.
+            {(policies.guardrails ?? []).some(g => g.allowedBranches)
+              ? 'No service policies: every release is manual; the organisation guardrails above still apply.'
+              : 'No policies: every release is manual and any branch may go anywhere.'}
           </Typography>
+        )}
+        {(policies.guardrails ?? []).length > 0 && (
+          <Box mb={1} data-testid="guardrails">
+            <Typography variant="subtitle2">
+              Organisation guardrails (locked: set in config by platform; policies can only narrow them)
+            </Typography>
+            <List dense>
+              {(policies.guardrails ?? []).flatMap(g =>
+                guardrailLines(g).map((line, i) => (
+                  <ListItem key={`${g.environment}-${i}`} data-testid={`guardrail-${testId(g.environment)}`}>
+                    <ListItemIcon>
+                      <LockIcon fontSize="small" titleAccess="locked" />
+                    </ListItemIcon>
+                    <ListItemText primary={line} />
+                  </ListItem>
+                )),
+              )}
+            </List>
+          </Box>
         )}
         <List dense>
           {rows.map(p => (

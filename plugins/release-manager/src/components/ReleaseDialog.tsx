@@ -53,18 +53,26 @@ export function ReleaseDialog(props: {
     [api, service, action.environment, action.artifact.id],
   );
 
+  // What the dialog showed: the artifact and the environment commit its diff was made against.
+  // If either moved, the server refuses (409, "changed since you looked") and writes nothing.
+  const pin = {
+    artifactId: action.artifact.id,
+    environmentCommit: diff.value?.environmentCommit,
+  };
   const call: ReleaseCall = override =>
     action.kind === 'promote'
       ? api.promote({
           service,
           fromEnvironment: action.fromEnvironment,
           toEnvironment: action.environment,
+          pin,
           ...(override ? { overrideFreeze: override } : {}),
         })
       : api.release({
           service,
           environment: action.environment,
           artifactId: action.artifact.id,
+          pin,
           ...(override ? { overrideFreeze: override } : {}),
         });
 
@@ -80,7 +88,7 @@ export function ReleaseDialog(props: {
       doneLabel="Done"
       onClose={onClose}
       onConfirm={() => run(call)}
-      confirmDisabled={!allowed}
+      confirmDisabled={!allowed || !diff.value}
       confirmLabel={`${verb} to ${action.environment}`}
       onOverrideFreeze={reason => run(call, reason)}
       overrideLabel={`${verb} anyway`}

@@ -15,6 +15,7 @@ import {
   mockSignalApi,
   permissionApiDenying,
   statuses,
+  ENV_COMMIT,
 } from '../__testUtils__';
 
 async function notFound(message: string) {
@@ -170,6 +171,7 @@ describe('ReleasesContent', () => {
     await userEvent.click(within(dialog).getByTestId('release-dialog-confirm'));
     expect(api.promote).toHaveBeenCalledWith({
       service: 'payment-gateway',
+      pin: { artifactId: masterNew.id, environmentCommit: ENV_COMMIT },
       fromEnvironment: 'dev',
       toEnvironment: 'staging',
     });
@@ -197,6 +199,7 @@ describe('ReleasesContent', () => {
     await userEvent.click(within(dialog).getByTestId('release-dialog-confirm'));
     expect(api.release).toHaveBeenCalledWith({
       service: 'payment-gateway',
+      pin: { artifactId: feature.id, environmentCommit: ENV_COMMIT },
       environment: 'dev',
       artifactId: feature.id,
     });
@@ -304,6 +307,7 @@ describe('ReleasesContent', () => {
     await userEvent.click(within(dialog).getByTestId('rollback-dialog-confirm'));
     expect(api.rollback).toHaveBeenCalledWith({
       service: 'payment-gateway',
+      pin: { artifactId: feature.id, environmentCommit: ENV_COMMIT },
       environment: 'staging',
       artifactId: feature.id,
     });

@@ -64,6 +64,8 @@ export function RollbackDialog(props: {
       service,
       environment,
       artifactId: selected,
+      // what the dialog showed: the chosen artifact and the commit its diff was made against
+      pin: { artifactId: selected, environmentCommit: diff.value?.environmentCommit },
       ...(override ? { overrideFreeze: override } : {}),
     });
   const confirm = async (overrideReason?: string) => {
@@ -80,7 +82,7 @@ export function RollbackDialog(props: {
       doneLabel="Rolled back"
       onClose={onClose}
       onConfirm={() => confirm()}
-      confirmDisabled={!selected}
+      confirmDisabled={!selected || !diff.value}
       confirmLabel={`Roll back to ${selected ?? '…'}`}
       onOverrideFreeze={confirm}
       overrideLabel="Roll back anyway"

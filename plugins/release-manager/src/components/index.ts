@@ -4,3 +4,4 @@ export {
   HomeSinceYesterdayCard,
   HomeSinceYesterdayContent,
 } from './SinceYesterday';
+export { EntityReleaseHealthCard, GroupServicesHealthCard } from './ReleaseHealth';

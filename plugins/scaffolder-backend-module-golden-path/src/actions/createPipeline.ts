@@ -3,7 +3,7 @@ import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { GoldenPathDeps } from '../lib/deps';
 import { pipelineFiles } from '../lib/files';
 import { SERVICE_KINDS, serviceNameProblem } from '../lib/names';
-import { describeRollback, rollBack } from '../lib/rollback';
+import { describeRollback, repoUndo, rollBack } from '../lib/rollback';
 import { authorFromUser, taskTrailer } from './createRepo';
 
 export const CREATE_PIPELINE_ACTION_ID = 'devplane:pipeline:create';
@@ -67,7 +67,7 @@ export function createPipelineAction(deps: GoldenPathDeps) {
         imageRegistry: deps.imageRegistry,
       });
       ctx.logger.info(
-        `Step 3/5: adding the CI pipeline to '${input.name}': ${Object.keys(
+        `Adding the CI pipeline to '${input.name}': ${Object.keys(
           files,
         ).join(', ')}`,
       );
@@ -106,12 +106,7 @@ export function createPipelineAction(deps: GoldenPathDeps) {
         ctx.logger.error(`Creating the pipeline failed: ${stringifyError(e)}`);
         if (input.cleanupOnFailure === false) throw e;
         const report = await rollBack(
-          [
-            {
-              what: `repository ${input.name} on ${host.host}`,
-              undo: async () => void (await host.deleteRepo(input.name)),
-            },
-          ],
+          [repoUndo(host, input.name)],
           ctx.logger,
         );
         throw new Error(

@@ -125,7 +125,7 @@ describe('devplane:repo:create', () => {
     });
     expect(logger.lines).toContainEqual(
       expect.stringMatching(
-        /Step 2\/5: creating repository 'payment-api' on local/,
+        /Creating repository 'payment-api' on local/,
       ),
     );
   });

@@ -136,7 +136,7 @@ export function createRepoAction(deps: GoldenPathDeps) {
         imageRegistry: deps.imageRegistry,
       };
       ctx.logger.info(
-        `Step 2/5: creating repository '${input.name}' on ${host.host}`,
+        `Creating repository '${input.name}' on ${host.host}`,
       );
       const skeleton = await readWorkspaceFiles(
         ctx.workspacePath,

@@ -144,6 +144,7 @@ describe('devplane:release:first-deploy', () => {
       releaseId: configHead,
       commit: head,
       environment: 'prod',
+      entityRef: 'component:default/payment-api',
       releaseUrl:
         'http://localhost:3000/catalog/default/component/payment-api/releases',
     });
@@ -163,7 +164,7 @@ describe('devplane:release:first-deploy', () => {
     expect(logger.lines.filter(l => l.startsWith('info:'))).toEqual(
       expect.arrayContaining([
         expect.stringMatching(
-          /Step 5\/5: first production deploy of 'payment-api' to prod/,
+          /First production deploy of 'payment-api' to prod/,
         ),
         expect.stringMatching(/^info: Uploaded artifact main-/),
         expect.stringMatching(/^info: Released main-.* to prod/),
@@ -222,6 +223,35 @@ describe('devplane:release:first-deploy', () => {
     expect(again.outputs.artifactId).toBe(first.outputs.artifactId);
   });
 
+  it('registers the component itself (registerCatalogInfo) as its first undoable step', async () => {
+    await setUp();
+    const url = fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml');
+    fx.locations.byTarget.delete(url); // not registered by an earlier step this time
+    fx.locations.onRegister = () => ({
+      name: 'payment-api',
+      owner: 'group:default/payments',
+      delayMs: 50,
+    });
+    const { error, outputs, logger } = await deploy({ registerCatalogInfo: true });
+    expect(error).toBeUndefined();
+    expect(fx.locations.byTarget.has(url)).toBe(true);
+    expect(outputs.entityRef).toBe('component:default/payment-api');
+    expect(logger.lines).toContainEqual(`info: Registered ${url} in the catalog`);
+  });
+
+  it('a failed catalog registration undoes the repository', async () => {
+    await setUp();
+    const url = fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml');
+    fx.locations.byTarget.delete(url);
+    fx.locations.failNextAdd = new Error('catalog answered 500');
+    const { error } = await deploy({ registerCatalogInfo: true });
+    expect(error?.message).toMatch(
+      /^First production deploy failed while registering the component in the catalog: .*catalog answered 500\. .*Rolled back: repository payment-api on local\./,
+    );
+    expect(await fx.gitHost.exists('payment-api')).toBe(false);
+    expect(fx.standIn.requests).toEqual([]);
+  });
+
   it('undoes the golden path when the release fails, and says which step failed and why', async () => {
     await setUp({
       fail: {
@@ -252,15 +282,17 @@ describe('devplane:release:first-deploy', () => {
       }),
     ]);
     expect(fx.locations.removed).toEqual(['loc-1']);
-    const last = fx.standIn.requests[fx.standIn.requests.length - 1];
-    expect(`${last.method} ${last.path}`).toBe(
+    // the policy is deleted as the user, then the policies are read back to check it is gone
+    const tail = fx.standIn.requests.slice(-2);
+    expect(tail.map(r => `${r.method} ${r.path}`)).toEqual([
       `DELETE /services/payment-api/policies/${policyId(
         'auto-release',
         'main',
         'dev',
       )}`,
-    );
-    expect(last.authorization).toMatch(/^Bearer fake:user:/);
+      'GET /services/payment-api/policies',
+    ]);
+    expect(tail[0].authorization).toMatch(/^Bearer fake:user:/);
     expect(logger.lines).toContainEqual(
       expect.stringMatching(
         /^error: First production deploy failed while releasing/,

@@ -10,7 +10,12 @@ import {
 } from '@devplane/plugin-release-manager-common';
 import { GoldenPathDeps } from '../lib/deps';
 import { serviceNameProblem } from '../lib/names';
-import { describeRollback, rollBack, UndoItem } from '../lib/rollback';
+import {
+  describeRollback,
+  repoUndo,
+  rollBack,
+  UndoItem,
+} from '../lib/rollback';
 
 export const FIRST_DEPLOY_ACTION_ID = 'devplane:release:first-deploy';
 
@@ -82,6 +87,36 @@ function isStatus(e: unknown, status: number) {
   return e instanceof ResponseError && e.response.status === status;
 }
 
+/** The release call failed in a way that does not tell whether production changed. */
+export class AmbiguousReleaseError extends Error {
+  name = 'AmbiguousReleaseError';
+}
+
+/** What an environment runs, from the release manager's status (read from the config repo). */
+async function whatRuns(
+  deps: GoldenPathDeps,
+  creds: BackstageCredentials,
+  service: string,
+  environment: string,
+): Promise<
+  | { known: true; artifactId?: string; releaseId?: string }
+  | { known: false; why: string }
+> {
+  try {
+    const status = await deps.releaseManager.getStatus(creds, service);
+    const env = status.find(s => s.environment === environment);
+    return {
+      known: true,
+      artifactId: env?.release?.artifactId ?? env?.artifact?.id,
+      releaseId: env?.release?.id,
+    };
+  } catch (e) {
+    if (isStatus(e, 404)) return { known: true };
+    return { known: false, why: stringifyError(e) };
+  }
+}
+
+
 /** `devplane:release:first-deploy`: artifact, default policies and the first production release. */
 export function createFirstDeployAction(deps: GoldenPathDeps) {
   return createTemplateAction({
@@ -138,6 +173,13 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
             .describe(
               'Registered catalog-info.yaml URL; its location is removed on rollback',
             ),
+        registerCatalogInfo: z =>
+          z
+            .boolean()
+            .optional()
+            .describe(
+              'Register catalogInfoUrl in the catalog as the first undoable step of this action (default false: an earlier catalog:register step did it)',
+            ),
         cleanupOnFailure: z =>
           z
             .boolean()
@@ -162,6 +204,8 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
         commit: z =>
           z.string().describe('Application commit that was released'),
         environment: z => z.string(),
+        entityRef: z =>
+          z.string().describe('The new component in the catalog'),
         releaseUrl: z =>
           z
             .string()
@@ -189,7 +233,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
       const rm = deps.releaseManager;
       const log = ctx.logger;
       log.info(
-        `Step 5/5: first production deploy of '${input.name}' to ${environment}`,
+        `First production deploy of '${input.name}' to ${environment}`,
       );
 
       if (ctx.isDryRun) {
@@ -215,6 +259,28 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           taskId: ctx.task.id,
         });
         const { spec } = upload;
+        if (input.catalogInfoUrl && input.registerCatalogInfo) {
+          stage = 'registering the component in the catalog';
+          const catalogInfoUrl = input.catalogInfoUrl;
+          await ctx.checkpoint({
+            key: `catalog.register.${input.name}`,
+            fn: async () => {
+              const token = await deps.catalog.token();
+              const known = await deps.catalog.api.getLocationByRef(
+                `url:${catalogInfoUrl}`,
+                { token },
+              );
+              if (!known) {
+                await deps.catalog.api.addLocation(
+                  { type: 'url', target: catalogInfoUrl },
+                  { token },
+                );
+              }
+              return true;
+            },
+          });
+          log.info(`Registered ${catalogInfoUrl} in the catalog`);
+        }
         if (input.catalogInfoUrl && (input.waitForCatalogSeconds ?? 60) > 0) {
           stage = 'waiting for the catalog to show the new component';
           await waitForOwnedComponent(
@@ -335,17 +401,38 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           key: `release.release.${input.name}.${environment}`,
           fn: async () => {
             // The release is made on behalf of the user: the release log names who created the service.
-            const res = await rm.release(userCreds, {
-              service: input.name,
-              environment,
-              artifactId,
-              reason: 'First production deploy from the golden path',
-            });
-            return {
-              releaseId: res.release?.id ?? '',
-              changed: res.changed,
-              message: res.message,
-            };
+            try {
+              const res = await rm.release(userCreds, {
+                service: input.name,
+                environment,
+                artifactId,
+                reason: 'First production deploy from the golden path',
+              });
+              return {
+                releaseId: res.release?.id ?? '',
+                changed: res.changed,
+                message: res.message,
+              };
+            } catch (e) {
+              // A refusal (4xx) is definite. Anything else (5xx, timeout, connection lost) may
+              // have come after the release manager committed: ask what production runs.
+              if (e instanceof ResponseError && e.response.status < 500) throw e;
+              const running = await whatRuns(deps, userCreds, input.name, environment);
+              if (running.known && running.artifactId === artifactId) {
+                log.warn(
+                  `The release call failed (${stringifyError(e)}) but ${environment} runs ${artifactId} (config repo commit ${running.releaseId?.slice(0, 10)}): the release happened`,
+                );
+                return {
+                  releaseId: running.releaseId ?? '',
+                  changed: true,
+                  message: `Released ${artifactId} to ${environment} (confirmed from the config repo after: ${stringifyError(e)})`,
+                };
+              }
+              if (running.known) throw e; // prod does not run it: the release did not happen
+              throw new AmbiguousReleaseError(
+                `${stringifyError(e)}; whether ${artifactId} reached ${environment} could not be checked (${running.why})`,
+              );
+            }
           },
         });
         log.info(
@@ -359,6 +446,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
         ctx.output('releaseId', result.releaseId);
         ctx.output('commit', spec.application.sha);
         ctx.output('environment', environment);
+        ctx.output('entityRef', `component:default/${input.name}`);
         if (deps.appBaseUrl) {
           ctx.output(
             'releaseUrl',
@@ -370,18 +458,20 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
       } catch (e) {
         const why = stringifyError(e);
         log.error(`First production deploy failed while ${stage}: ${why}`);
+        if (e instanceof AmbiguousReleaseError) {
+          // Production may run this artifact: removing the repository, its policies and its
+          // catalog entry would leave a production release nobody owns. Undo nothing.
+          throw new Error(
+            `First production deploy failed while ${stage}: ${why}. Nothing was undone: production may run it, so the repository ${input.name}, its policies and its catalog entry are kept; check the service's Releases tab and release again or roll back there.`,
+          );
+        }
         if (input.cleanupOnFailure === false) {
           throw new Error(
             `First production deploy failed while ${stage}: ${why} (cleanup disabled)`,
           );
         }
         // Undo the whole golden path: this is the last step, so it knows everything before it.
-        const items: UndoItem[] = [
-          {
-            what: `repository ${input.name} on ${host.host}`,
-            undo: async () => void (await host.deleteRepo(input.name)),
-          },
-        ];
+        const items: UndoItem[] = [repoUndo(host, input.name)];
         if (input.catalogInfoUrl)
           items.push(catalogUndo(deps, input.catalogInfoUrl));
         items.push(...created);
@@ -415,6 +505,13 @@ function policyUndo(
         await deps.releaseManager.deletePolicy(creds, service, id);
       } catch (e) {
         if (!isStatus(e, 404)) throw e;
+      }
+      // the config repo is the truth: check the policy is gone from it
+      const after = await deps.releaseManager.getPolicies(creds, service);
+      if (
+        [...after.autoReleases, ...after.branchRestrictions].some(p => p.id === id)
+      ) {
+        throw new Error('the release manager still lists it after the delete');
       }
     },
   };
@@ -471,8 +568,17 @@ function catalogUndo(deps: GoldenPathDeps, catalogInfoUrl: string): UndoItem {
         `url:${catalogInfoUrl}`,
         { token },
       );
-      if (location)
-        await deps.catalog.api.removeLocationById(location.id, { token });
+      if (!location) return 'was already gone';
+      await deps.catalog.api.removeLocationById(location.id, { token });
+      if (
+        await deps.catalog.api.getLocationByRef(`url:${catalogInfoUrl}`, {
+          token,
+        })
+      ) {
+        throw new Error('the catalog still has it after the delete');
+      }
+      return undefined;
     },
   };
 }
+

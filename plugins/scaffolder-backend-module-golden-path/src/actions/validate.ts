@@ -151,7 +151,7 @@ export function createValidateAction(deps: GoldenPathDeps) {
     },
     async handler(ctx) {
       ctx.logger.info(
-        `Step 1/5: checking name '${ctx.input.name}', squad and system`,
+        `Checking name '${ctx.input.name}', squad and system`,
       );
       const { problems, squad, system } = await findProblems(deps, ctx.input);
       if (problems.length > 0 || !squad) {

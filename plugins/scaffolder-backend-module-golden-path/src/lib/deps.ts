@@ -1,5 +1,6 @@
 import { AuthService } from '@backstage/backend-plugin-api';
 import { CatalogApi } from '@backstage/catalog-client';
+import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { ReleaseManagerClient } from './releaseManager';
 import { RepoHosts } from './repoHosts';
 
@@ -7,7 +8,11 @@ import { RepoHosts } from './repoHosts';
 export interface CatalogAccess {
   api: Pick<
     CatalogApi,
-    'getEntities' | 'getEntityByRef' | 'getLocationByRef' | 'removeLocationById'
+    | 'getEntities'
+    | 'getEntityByRef'
+    | 'getLocationByRef'
+    | 'removeLocationById'
+    | 'addLocation'
   >;
   /** A service token for the catalog (undefined in tests with an in-memory catalog). */
   token(): Promise<string | undefined>;
@@ -40,3 +45,31 @@ export function catalogAccess(
       ).token,
   };
 }
+
+/**
+ * {@link CatalogAccess} through Backstage's catalog service (`catalogServiceRef`), with this
+ * plugin's own service credentials: no hand-made catalog client or token.
+ */
+export function catalogServiceAccess(
+  catalog: CatalogService,
+  auth: AuthService,
+): CatalogAccess {
+  const options = async () => ({
+    credentials: await auth.getOwnServiceCredentials(),
+  });
+  return {
+    api: {
+      getEntities: async request => catalog.getEntities(request, await options()),
+      getEntityByRef: async ref => catalog.getEntityByRef(ref, await options()),
+      getLocationByRef: async ref =>
+        catalog.getLocationByRef(ref, await options()),
+      removeLocationById: async id =>
+        catalog.removeLocationById(id, await options()),
+      addLocation: async location =>
+        catalog.addLocation(location, await options()),
+    },
+    // the catalog service authenticates itself; callers' `{ token }` is not needed
+    token: async () => undefined,
+  };
+}
+

@@ -8,6 +8,7 @@ import {
   Artifact,
   ArtifactUpload,
   Environment,
+  EnvironmentStatus,
   ReleaseRequest,
   ReleaseResult,
   ServicePolicies,
@@ -103,6 +104,24 @@ export class ReleaseManagerClient {
       `/services/${encodeURIComponent(service)}/policies/${encodeURIComponent(
         policyId,
       )}`,
+    );
+  }
+
+  /** What runs where, as the config repo says (`GET /services/:service/status`). */
+  getStatus(c: BackstageCredentials, service: string) {
+    return this.call<EnvironmentStatus[]>(
+      c,
+      'GET',
+      `/services/${encodeURIComponent(service)}/status`,
+    );
+  }
+
+  /** The service's policies (`GET /services/:service/policies`). */
+  getPolicies(c: BackstageCredentials, service: string) {
+    return this.call<ServicePolicies>(
+      c,
+      'GET',
+      `/services/${encodeURIComponent(service)}/policies`,
     );
   }
 

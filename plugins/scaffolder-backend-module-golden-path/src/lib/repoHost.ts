@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ResponseError } from '@backstage/errors';
+import { ConflictError, InputError, NotFoundError, ResponseError } from '@backstage/errors';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 
 /** The commit a first artifact is built from. */
@@ -135,7 +135,8 @@ export interface GithubRepoHostOptions {
   host: string;
   /** e.g. `https://api.github.com` (from the integration config). */
   apiBaseUrl: string;
-  token: string;
+  /** A token, or where to get one per request (GitHub App installation tokens expire). */
+  token: string | (() => Promise<string>);
   /** Organisation (or user) that owns the repositories. */
   owner: string;
   fetch?: typeof fetch;
@@ -163,13 +164,17 @@ export class GithubRepoHost implements RepoHost {
     path: string,
     body?: unknown,
   ): Promise<any> {
+    const token =
+      typeof this.options.token === 'function'
+        ? await this.options.token()
+        : this.options.token;
     const res = await this.fetchImpl(
       `${this.options.apiBaseUrl.replace(/\/+$/, '')}${path}`,
       {
         method,
         headers: {
           accept: 'application/vnd.github+json',
-          authorization: `Bearer ${this.options.token}`,
+          authorization: `Bearer ${token}`,
           'x-github-api-version': '2022-11-28',
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
@@ -235,12 +240,42 @@ export class GithubRepoHost implements RepoHost {
         body,
       );
     } catch (e) {
-      // Not an organisation: create it for the authenticated user.
       if (!(e instanceof ResponseError && e.response.status === 404)) throw e;
+      // 404: no such organisation, or the token cannot see it. Only when the owner *is* the
+      // token's user does the repository go to the user's account; otherwise creating it under
+      // whoever owns the token would put the service somewhere nobody expects.
+      const me = await this.api('GET', '/user');
+      const login = String(me?.login ?? '');
+      if (login.toLowerCase() !== this.options.owner.toLowerCase()) {
+        throw new InputError(
+          `Organisation '${this.options.owner}' was not found on ${this.host} (or the token cannot create repositories in it); the repository was not created (not under the token's user '${login}' either)`,
+        );
+      }
       repo = await this.api('POST', '/user/repos', body);
     }
     this.branches.set(name, repo.default_branch ?? 'main');
-    const commit = await this.commitFiles(name, files, options);
+    let commit: string;
+    try {
+      commit = await this.commitFiles(name, files, options);
+    } catch (e) {
+      // a repository without its first commit is useless and would block the name: remove it
+      // and say whether that worked
+      let cleanup: string;
+      try {
+        await this.deleteRepo(name);
+        cleanup = (await this.exists(name))
+          ? `the empty repository ${this.repoUrl(name)} is still there (delete it by hand)`
+          : 'the empty repository was deleted';
+      } catch (d) {
+        cleanup = `the empty repository ${this.repoUrl(name)} could not be deleted (${
+          (d as Error).message
+        }); delete it by hand`;
+      }
+      (e as Error).message = `The first commit to ${this.options.owner}/${name} failed: ${
+        (e as Error).message
+      }; ${cleanup}`;
+      throw e;
+    }
     return { commit };
   }
 
@@ -323,12 +358,17 @@ export class GithubRepoHost implements RepoHost {
     return out;
   }
 
+  /** True when deleted, false when it was not there; throws when GitHub refuses (e.g. 403). */
   async deleteRepo(name: string) {
     try {
       await this.api('DELETE', this.repoPath(name));
       return true;
     } catch (e) {
-      if (e instanceof ResponseError && e.response.status === 404) return false;
+      if (e instanceof ResponseError && e.response.status === 404) {
+        // GitHub also answers 404 when the token may not see the repository: check
+        if (await this.exists(name)) throw e;
+        return false;
+      }
       throw e;
     }
   }

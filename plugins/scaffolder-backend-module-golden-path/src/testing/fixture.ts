@@ -105,6 +105,12 @@ export class FakeLocations {
     { id: string; type: string; target: string; entityRef: string }
   >();
   readonly removed: string[] = [];
+  /** What `addLocation` registers a target as (the component the catalog will process). */
+  onRegister?: (
+    target: string,
+  ) => { name: string; owner: string; delayMs?: number } | undefined;
+  /** Makes the next `addLocation` fail with this error. */
+  failNextAdd?: Error;
   /** Components the "catalog" has processed from registered locations. */
   readonly components = new Map<string, Entity>();
   /**
@@ -182,6 +188,18 @@ export async function createGoldenPathFixture(
           locations.components.get(String(ref)),
         getLocationByRef: async ref =>
           locations.byTarget.get(ref.replace(/^url:/, '')),
+        addLocation: async ({ target, type }) => {
+          if (locations.failNextAdd) {
+            const e = locations.failNextAdd;
+            locations.failNextAdd = undefined;
+            throw e;
+          }
+          if (locations.byTarget.has(target)) {
+            throw new Error(`Location ${type}:${target} already exists`);
+          }
+          const location = locations.add(target, locations.onRegister?.(target));
+          return { location, entities: [], exists: false } as any;
+        },
         removeLocationById: async id => {
           for (const [target, loc] of locations.byTarget) {
             if (loc.id === id) locations.byTarget.delete(target);

@@ -1,0 +1,1 @@
+export { repoBrowserPlugin } from './plugin';
