@@ -8,7 +8,7 @@ import path from 'node:path';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { freshDatabase, gitOut, request } from '../../reliability/lib/harness';
 import { upload } from '../../reliability/lib/fixtures';
-import { releaseCommits, Replica, startReplica } from '../../reliability/lib/replicas';
+import { releaseCommits, Replica, sharedSigningKey, startReplica } from '../../reliability/lib/replicas';
 import { initRemote } from '../../reliability/sections/racing';
 
 const ALICE = mockCredentials.user.header('user:default/alice');
@@ -32,6 +32,7 @@ async function run(replicaCount: number, clientsPerReplica: number, releasesPerC
   await initRemote(remote);
   const clients = replicaCount * clientsPerReplica;
   const replicas: Replica[] = [];
+  const signing = await sharedSigningKey(root);
   try {
     for (let i = 0; i < replicaCount; i++) {
       replicas.push(
@@ -39,7 +40,7 @@ async function run(replicaCount: number, clientsPerReplica: number, releasesPerC
           dataDir: path.join(root, `replica-${i}`),
           dbPrefix: db.prefix,
           services: clients,
-          extraConfig: { releaseManager: { configRepo: { url: remote, branch: 'main' } } },
+          extraConfig: { releaseManager: { configRepo: { url: remote, branch: 'main' }, signing } },
         }),
       );
     }

@@ -1,7 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Knex } from 'knex';
 import { runGit } from '@devplane/plugin-git-host-node';
+import { gpg } from '../../plugins/release-manager-backend/src/git/Signer';
 import { gitOut } from './harness';
 
 export interface Replica {
@@ -69,6 +71,18 @@ export interface ReleaseCommit {
   environment: string;
   artifactId: string;
   missingTrailers: string[];
+}
+
+/**
+ * One signing key for every replica of a deployment, as production configures it
+ * (`releaseManager.signing.privateKey`): replicas that each generated a key into their own data
+ * directory would see every commit of the others as a change "outside the release manager".
+ */
+export async function sharedSigningKey(dir: string): Promise<{ privateKey: string }> {
+  const home = path.join(dir, 'shared-gnupg');
+  await fs.mkdir(home, { recursive: true, mode: 0o700 });
+  await gpg(home, ['--quick-gen-key', 'Release Manager <release-manager@devplane.local>', 'ed25519', 'sign', 'never']);
+  return { privateKey: (await gpg(home, ['--armor', '--export-secret-keys'])).toString('utf8') };
 }
 
 /** Release commits of the config repo (commits with a `Service:` trailer), oldest first. */

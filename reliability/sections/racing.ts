@@ -10,7 +10,7 @@ import { mockCredentials } from '@backstage/backend-test-utils';
 import { runGit } from '@devplane/plugin-git-host-node';
 import { assert, check, counters, errorMessage, freshDatabase, gitOut, request, sleep } from '../lib/harness';
 import { upload } from '../lib/fixtures';
-import { dbAgreesWithGit, releaseCommits, Replica, startReplica } from '../lib/replicas';
+import { dbAgreesWithGit, releaseCommits, Replica, sharedSigningKey, startReplica } from '../lib/replicas';
 
 const ALICE = mockCredentials.user.header('user:default/alice');
 
@@ -58,7 +58,9 @@ export async function racing(options: { promotions: number; services: number }) 
   // own data directory and its own working clone).
   const remote = path.join(dataDir, 'remote', 'config.git');
   await initRemote(remote);
-  const replicaConfig = { releaseManager: { configRepo: { url: remote, branch: 'main' } } };
+  const replicaConfig = {
+    releaseManager: { configRepo: { url: remote, branch: 'main' }, signing: await sharedSigningKey(dataDir) },
+  };
   const dirA = path.join(dataDir, 'replica-a');
   const dirB = path.join(dataDir, 'replica-b');
   // One after the other: two first starts at once race on creating knex's migration lock tables
