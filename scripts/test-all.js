@@ -125,6 +125,10 @@ async function main() {
         '--json',
         `--outputFile=${jsonFile}`,
         '--maxWorkers=2',
+        // Many suites drive real git, real HTTP servers and real databases: jest's 5 s default
+        // per test fails them on a busy 2-core machine for no reason of their own. Tests that
+        // need a tighter bound set it themselves.
+        '--testTimeout=60000',
       ],
       { env },
     );

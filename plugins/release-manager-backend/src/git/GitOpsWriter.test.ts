@@ -204,7 +204,8 @@ describe('GitOpsWriter', () => {
     let n = 0;
     let moving = true;
     const w = await newWriter('w', {
-      retryBudgetMs: 1500,
+      // Long enough for several fetch → push rounds even on a busy machine.
+      retryBudgetMs: 5000,
       beforePush: async () => {
         if (moving) await host.commitFiles('config', { [`other/${n++}.txt`]: 'o' }, { message: 'outside' });
       },
@@ -216,7 +217,7 @@ describe('GitOpsWriter', () => {
     moving = false;
     // Still usable afterwards.
     await expect(w.write(writeFileJob('after.txt', 'y'))).resolves.toHaveProperty('commit');
-  });
+   }, 60_000);
 
   it('an unreachable remote is a 503 with a clear message; the writer recovers when it is back', async () => {
     const w = await newWriter();
