@@ -217,7 +217,7 @@ describe('GitOpsWriter', () => {
     moving = false;
     // Still usable afterwards.
     await expect(w.write(writeFileJob('after.txt', 'y'))).resolves.toHaveProperty('commit');
-   }, 60_000);
+  }, 60_000);
 
   it('an unreachable remote is a 503 with a clear message; the writer recovers when it is back', async () => {
     const w = await newWriter();
