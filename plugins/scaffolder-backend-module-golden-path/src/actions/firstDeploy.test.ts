@@ -173,7 +173,9 @@ describe('devplane:release:first-deploy', () => {
   });
 
   it('waits for the catalog to show the new component with its owner before the owner-only calls', async () => {
-    await setUp(undefined, 1200);
+    // The component appears 3 s after registration: the step must still be waiting for it, even
+    // when a busy machine is slow to reach the first catalog lookup.
+    await setUp(undefined, 3000);
     const started = Date.now();
     const { error, logger } = await deploy();
     expect(error).toBeUndefined();
