@@ -197,6 +197,15 @@ describe('actions for agents through MCP, with the real permission policy', () =
             permission: { enabled: true },
             mcpActions: { namespacedToolNames: true },
             devplane: { dataDir },
+            // the fixture artifact claims a made-up commit and is uploaded by the mock CI principal
+            // (guardrails are tested in the release manager and the reliability suite)
+            releaseManager: {
+              environments: [
+                { name: 'dev' },
+                { name: 'staging' },
+                { name: 'prod', production: true, guardrails: { uploaders: ['external:test-service'], verifyBranch: false } },
+              ],
+            },
             catalog: {
               rules: [{ allow: ['Component', 'Group', 'User'] }],
               locations: [{ type: 'file', target: catalogFile }],

@@ -34,7 +34,14 @@ describe('cluster agent → release manager (stand-in Kubernetes API)', () => {
     const backend = await startTestBackend({
       features: [
         releaseManagerPlugin,
-        mockServices.rootConfig.factory({ data: { backend: { baseUrl: 'http://localhost:7007' }, devplane: { dataDir } } }),
+        mockServices.rootConfig.factory({
+          data: {
+            backend: { baseUrl: 'http://localhost:7007' },
+            devplane: { dataDir },
+            // the agent's own credential: only this subject may post rollout status
+            releaseManager: { statusWebhook: { principals: ['external:cluster-agent-dev'] } },
+          },
+        }),
         catalogServiceMock.factory({ entities: [] }),
         createServiceFactory({ service: notificationService, deps: {}, factory: () => ({ send }) }),
         createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
@@ -85,7 +92,7 @@ describe('cluster agent → release manager (stand-in Kubernetes API)', () => {
       agent = new ClusterAgent({
         kubeConfig: kc,
         releaseManagerUrl: `http://localhost:${backend.server.port()}`,
-        token: mockCredentials.service.token(),
+        token: mockCredentials.service.token({ onBehalfOf: mockCredentials.service('external:cluster-agent-dev'), targetPluginId: 'release-manager' }),
         reconnectMs: 100,
         logger: { info: () => {}, warn: () => {}, error: () => {} },
       });

@@ -99,7 +99,18 @@ beforeAll(async () => {
     features: [
       releaseManagerPlugin,
       mockServices.rootConfig.factory({
-        data: { backend: { baseUrl: 'http://localhost:7007' }, devplane: { dataDir } },
+        data: {
+          backend: { baseUrl: 'http://localhost:7007' },
+          devplane: { dataDir },
+          // the fixtures' CI principal uploads made-up commits; guardrails have their own tests
+          releaseManager: {
+            environments: [
+              { name: 'dev' },
+              { name: 'staging' },
+              { name: 'prod', production: true, guardrails: { uploaders: ['external:test-service'], verifyBranch: false } },
+            ],
+          },
+        },
       }),
       catalogServiceMock.factory({
         entities: [

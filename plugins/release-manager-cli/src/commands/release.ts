@@ -16,6 +16,27 @@ import { formatTime, shortSha, table } from '../output';
 import { checkedName } from '../shuttle';
 import { currentGitBranch } from '../git';
 
+const PIN_COMMIT_HELP =
+  "refuse (409, nothing written) unless the environment's last commit is still <sha>, as `status` printed it ('' = nothing ran there)";
+const PIN_ARTIFACT_HELP =
+  'refuse (409, nothing written) unless the artifact that would ship is still <id> (promote: what the source environment runs)';
+
+/** `--pin-commit` / `--pin-artifact` as the request's pin: what the user looked at. */
+export function checkedPin(opts: { pinCommit?: string; pinArtifact?: string }): {
+  pin?: { artifactId?: string; environmentCommit?: string };
+} {
+  if (opts.pinCommit === undefined && opts.pinArtifact === undefined) return {};
+  if (opts.pinCommit !== undefined && !/^([0-9a-f]{40}|[0-9a-f]{64})?$/.test(opts.pinCommit)) {
+    throw usageError('--pin-commit must be a full commit sha (as `status --json` prints it), or empty');
+  }
+  return {
+    pin: {
+      ...(opts.pinArtifact !== undefined ? { artifactId: checkedArtifactId(opts.pinArtifact) } : {}),
+      ...(opts.pinCommit !== undefined ? { environmentCommit: opts.pinCommit } : {}),
+    },
+  };
+}
+
 const OVERRIDE_FREEZE_HELP =
   'release into production although an open incident froze it; the reason is recorded in the release commit';
 
@@ -31,6 +52,8 @@ export function registerReleaseCommands(program: Command, world: World): void {
     )
     .option('--reason <text>', 'why, recorded in the release log')
     .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
+    .option('--pin-commit <sha>', PIN_COMMIT_HELP)
+    .option('--pin-artifact <id>', PIN_ARTIFACT_HELP)
     .action(
       withService(world, async (opts, ctx, service) => {
         const environment = checkedName('environment', opts.env);
@@ -42,6 +65,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
           artifactId,
           reason: opts.reason,
           ...override,
+          ...checkedPin(opts),
         });
         showResult(ctx, result, {
           service,
@@ -66,6 +90,8 @@ export function registerReleaseCommands(program: Command, world: World): void {
     .option('-e, --env <environment>', 'same as --to (hamctl habit)')
     .option('--reason <text>', 'why, recorded in the release log')
     .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
+    .option('--pin-commit <sha>', PIN_COMMIT_HELP)
+    .option('--pin-artifact <id>', PIN_ARTIFACT_HELP)
     .action(
       withService(world, async (opts, ctx, service) => {
         if (opts.to && opts.env && opts.to !== opts.env) {
@@ -90,6 +116,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
           toEnvironment,
           reason: opts.reason,
           ...override,
+          ...checkedPin(opts),
         });
         showResult(ctx, result, {
           service,
@@ -113,6 +140,8 @@ export function registerReleaseCommands(program: Command, world: World): void {
     )
     .option('--reason <text>', 'why, recorded in the release log')
     .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
+    .option('--pin-commit <sha>', PIN_COMMIT_HELP)
+    .option('--pin-artifact <id>', PIN_ARTIFACT_HELP)
     .action(
       withService(world, async (opts, ctx, service) => {
         const environment = checkedName('environment', opts.env);
@@ -123,6 +152,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
           opts.artifact === undefined
             ? undefined
             : checkedArtifactId(opts.artifact);
+        let pinned = checkedPin(opts);
         if (artifactId === undefined && !opts.previous) {
           if (!world.interactive || !world.prompt || ctx.out.json) {
             throw usageError(
@@ -130,7 +160,10 @@ export function registerReleaseCommands(program: Command, world: World): void {
                 '(on a terminal, rollback lets you pick)',
             );
           }
-          artifactId = await pickRollbackTarget(world, ctx, service, environment);
+          const picked = await pickRollbackTarget(world, ctx, service, environment);
+          artifactId = picked.artifactId;
+          // send exactly what the picker printed: the chosen artifact and the environment's commit
+          pinned = { pin: { artifactId, environmentCommit: picked.environmentCommit, ...pinned.pin } };
         }
         const override = checkedOverride(opts.overrideFreeze);
         const result = await ctx.client.rollback({
@@ -139,6 +172,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
           ...(artifactId ? { artifactId } : {}),
           reason: opts.reason,
           ...override,
+          ...pinned,
         });
         showResult(ctx, result, {
           service,
@@ -294,7 +328,9 @@ async function pickRollbackTarget(
   ctx: CommandContext,
   service: string,
   environment: string,
-): Promise<string> {
+): Promise<{ artifactId: string; environmentCommit?: string }> {
+  // the environment's commit as it is when the list is printed (the pin of the rollback)
+  const environmentCommit = (await ctx.client.getStatus(service)).find(s => s.environment === environment)?.commit;
   const page = await ctx.client.getReleases(service, { environment, limit: 50 });
   const current = page.items[0]?.artifactId;
   if (!current) {
@@ -328,10 +364,12 @@ async function pickRollbackTarget(
   world.io.stderr(`${lines.join('\n')}\n`);
   for (let attempt = 0; attempt < 3; attempt++) {
     const answer = (await world.prompt!(`Choose 1-${choices.length} [1], or q to cancel: `)).trim();
-    if (answer === '') return choices[0].artifactId;
+    if (answer === '') return { artifactId: choices[0].artifactId, environmentCommit };
     if (/^q(uit)?$/i.test(answer)) throw new CliError('cancelled, nothing changed', ExitCode.Usage);
     const n = Number(answer);
-    if (Number.isInteger(n) && n >= 1 && n <= choices.length) return choices[n - 1].artifactId;
+    if (Number.isInteger(n) && n >= 1 && n <= choices.length) {
+      return { artifactId: choices[n - 1].artifactId, environmentCommit };
+    }
     world.io.stderr(`'${answer}' is not one of 1-${choices.length}\n`);
   }
   throw new CliError('no choice made, nothing changed', ExitCode.Usage);
