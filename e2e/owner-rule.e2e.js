@@ -1,8 +1,8 @@
 /**
  * The owner rule, seen from both sides with the demo identities of the sign-in page:
- *  - a lending developer (Sofie Larsen) opens payment-gateway's Releases tab: promoting staging to
- *    prod shows "Not allowed" with the reason, the button stays disabled, and the server refuses
- *    her token too (403); prod is unchanged;
+ *  - a lending developer (Sofie Larsen) opens payment-gateway's Releases tab: "promote staging to
+ *    prod" is disabled with the reason next to it, and the server refuses her token too (403);
+ *    prod is unchanged;
  *  - a payments developer (Anna Jensen, payments owns payment-gateway) promotes staging to prod.
  * Both go through the real permission policy and the real catalog of the running app.
  */
@@ -37,13 +37,13 @@ async function status(env) {
 /** Opens the app, picks a demo identity on the sign-in page, opens the Releases tab. */
 async function signInAs(page, title) {
   await waitForEntity('component', SERVICE);
-  await page.goto(APP_URL);
+  await page.goto(APP_URL, { timeout: 180_000 });
   await page.getByRole('button', { name: `Sign in as ${title}` }).click({ timeout: 90_000 });
   await page
     .getByRole('link', { name: 'Catalog', exact: true })
     .first()
     .waitFor({ timeout: 90_000 });
-  await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`);
+  await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`, { timeout: 180_000 });
   await page.getByTestId('env-card-prod').waitFor({ timeout: 120_000 });
 }
 
@@ -51,19 +51,21 @@ runTests(__filename, [
   {
     name: 'a lending developer is refused a prod promotion of payment-gateway, with the reason',
     async fn({ page }) {
-      await eventually(() => status('staging'), { timeoutMs: 120_000, what: 'the demo seed in staging' });
-      const prodBefore = await status('prod');
+      // the demo seed releases every service on first start (minutes on a loaded machine)
+      await eventually(() => status('staging'), { timeoutMs: 420_000, intervalMs: 3000, what: 'the demo seed in staging' });
+      await eventually(() => status('prod'), { timeoutMs: 300_000, intervalMs: 3000, what: 'the demo seed in prod' });
       await signInAs(page, 'Lending developer');
-      await page.getByTestId('promote-staging-to-prod').click();
-      const verdict = page.getByTestId('release-dialog-verdict');
-      await verdict.getByText(/Not allowed/).waitFor({ timeout: 30_000 });
-      const reason = await verdict.innerText();
-      if (!/release-manager\.promote\.production/.test(reason))
-        throw new Error(`the refusal does not name the permission: ${reason}`);
-      if (await page.getByTestId('release-dialog-confirm').isEnabled())
+      // the portal asks the policy before offering the action: the button is disabled and the
+      // reason is shown next to it
+      const blocked = page.getByTestId('promote-blocked-staging-to-prod');
+      await blocked.waitFor({ timeout: 60_000 });
+      const reason = await blocked.innerText();
+      if (!/owners' permission/.test(reason)) throw new Error(`unexpected refusal reason: ${reason}`);
+      if (await page.getByTestId('promote-staging-to-prod').isEnabled())
         throw new Error('the promote button is enabled for a non-owner');
       await screenshot(page, 'owner-rule-lending-refused');
       // the server refuses her whatever the browser shows
+      const prodBefore = await status('prod');
       const res = await fetch(`${BACKEND_URL}/api/release-manager/promotions`, {
         method: 'POST',
         headers: {

@@ -210,7 +210,10 @@ async function main() {
     // 5. Config, demo repository (catalog-info.yaml without owner + shuttle.yaml), backend entry.
     fs.writeFileSync(
       path.join(app, 'seed', 'install-demo', 'catalog-info.yaml'),
-      'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: install-demo\nspec:\n  type: service\n  lifecycle: production\n',
+      // No owner here: it comes from shuttle.yaml. The squad's Group must exist (the shuttle module's
+      // default `requireGroup: true`), so the repository declares it too.
+      'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: install-demo\nspec:\n  type: service\n  lifecycle: production\n' +
+        '---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: payments\nspec:\n  type: team\n  children: []\n',
     );
     fs.writeFileSync(path.join(app, 'seed', 'install-demo', 'shuttle.yaml'), 'plan: false\nvars:\n  squad: payments\n  service: install-demo\n');
     const port = await freePort();

@@ -38,8 +38,8 @@ describe('cluster agent → release manager (stand-in Kubernetes API)', () => {
           data: {
             backend: { baseUrl: 'http://localhost:7007' },
             devplane: { dataDir },
-            // the agent's credential is the mock service principal: the configured agent
-            releaseManager: { statusWebhook: { principals: ['external:test-service'] } },
+            // the agent's own credential: only this subject may post rollout status
+            releaseManager: { statusWebhook: { principals: ['external:cluster-agent-dev'] } },
           },
         }),
         catalogServiceMock.factory({ entities: [] }),
@@ -92,7 +92,7 @@ describe('cluster agent → release manager (stand-in Kubernetes API)', () => {
       agent = new ClusterAgent({
         kubeConfig: kc,
         releaseManagerUrl: `http://localhost:${backend.server.port()}`,
-        token: mockCredentials.service.token(),
+        token: mockCredentials.service.token({ onBehalfOf: mockCredentials.service('external:cluster-agent-dev'), targetPluginId: 'release-manager' }),
         reconnectMs: 100,
         logger: { info: () => {}, warn: () => {}, error: () => {} },
       });

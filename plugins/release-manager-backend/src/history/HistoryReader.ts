@@ -241,7 +241,11 @@ export class HistoryReader {
     if (!tip) return;
     let range = tip;
     let seq = options.startSeq ?? 0;
-    if (options.since && (await this.isAncestor(options.since, tip))) {
+    if (options.since && options.startSeq !== undefined) {
+      // The caller knows `since` and its position; whether the history continues from it is
+      // checked on the records (see scanTo), not with another git process.
+      range = `${options.since}..${tip}`;
+    } else if (options.since && (await this.isAncestor(options.since, tip))) {
       range = `${options.since}..${tip}`;
       if (options.startSeq === undefined) {
         seq = Number((await gitOut(this.options.cwd, ['rev-list', '--count', '--first-parent', options.since])).toString().trim());
@@ -373,14 +377,22 @@ export class HistoryReader {
     while (this.advancing) await this.advancing.catch(() => undefined);
     if (this.scan?.tip === tip) return this.scan;
     this.advancing = (async () => {
-      let scan = this.scan;
-      if (!scan || !(await this.isAncestor(scan.tip, tip))) {
-        scan = { tip: '', count: 0, unresolved: new Map(), lastTouch: new Map() };
-      } else {
-        scan = { ...scan, unresolved: new Map(scan.unresolved), lastTouch: new Map(scan.lastTouch) };
+      const fresh = (): Scan => ({ tip: '', count: 0, unresolved: new Map(), lastTouch: new Map() });
+      let scan = this.scan
+        ? { ...this.scan, unresolved: new Map(this.scan.unresolved), lastTouch: new Map(this.scan.lastTouch) }
+        : fresh();
+      let continues = true;
+      const from = scan.tip;
+      let expectParent = from;
+      for await (const c of this.commits({ since: from || undefined, until: tip, startSeq: from ? scan.count : 0 })) {
+        if (from && c.parents[0] !== expectParent) continues = false;
+        expectParent = c.sha;
+        if (continues) this.apply(scan, c);
       }
-      for await (const c of this.commits({ since: scan.tip || undefined, until: tip, startSeq: scan.tip ? scan.count : 0 })) {
-        this.apply(scan, c);
+      if (from && (!continues || expectParent !== tip)) {
+        // The history does not continue from what was read (rewritten): read it all again.
+        scan = fresh();
+        for await (const c of this.commits({ until: tip })) this.apply(scan, c);
       }
       scan.tip = tip;
       this.scan = scan;

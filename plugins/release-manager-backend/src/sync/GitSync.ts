@@ -70,6 +70,7 @@ export class GitSync extends ReleaseManagerPart {
     const since =
       rebuilding || (await this.store.hasUnorderedReleases(this.configRepoKey)) ? undefined : marker;
     const startSeq = since && since === this.lastSynced?.sha ? this.lastSynced.seq : undefined;
+    // (With startSeq the reader trusts `since` as an ancestor; a rewritten history is caught below.)
     const releases: NewRelease[] = [];
     const releaseCommits: VerifiedCommit[] = [];
     const outside: VerifiedCommit[] = [];
