@@ -94,6 +94,13 @@ export async function seedDemo(options: {
       const [authorName, authorEmail, subject] = stdout.trim().split('\0');
       const planSha = fakeSha('shuttle-plan');
       const hour = 3600_000;
+      // Production verifies the claimed branch in the source repo the catalog names: until the
+      // catalog has ingested the component, wait (the seed runs again in 30 s) and write nothing.
+      const verifiable = await manager.verifyClaimedBranch(service, gitHost.defaultBranch, head!);
+      if (!verifiable.allowed) {
+        logger.info(`Demo seed of ${service} waits: ${verifiable.reason}`);
+        continue;
+      }
       // Both main builds are real commits on main: production's branch guardrail verifies the
       // claimed branch in the source repo. A fresh demo repo has one commit; give it a second.
       const cwd = gitHost.repoPath(repo);

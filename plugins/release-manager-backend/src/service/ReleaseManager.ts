@@ -155,6 +155,17 @@ export class ReleaseManager extends ReleaseManagerPart {
     return this.state.reportStatus(report);
   }
 
+  // --- guardrails ------------------------------------------------------------------
+  /**
+   * Whether a claimed branch would pass verification where a branch guardrail applies (the demo
+   * seed waits with a service until the catalog knows its source repository).
+   */
+  async verifyClaimedBranch(service: string, branch: string, sha: string): Promise<PolicyVerdict> {
+    if (!this.envs.some(e => this.guardrails.needsBranchVerification(e.name))) return { allowed: true };
+    if (!this.branchVerifier) return { allowed: false, reason: 'no branch verifier is configured' };
+    return this.branchVerifier.verify(service, branch, sha);
+  }
+
   // --- sync ------------------------------------------------------------------------
   ensureSynced(): Promise<void> {
     return this.sync.ensureSynced();
