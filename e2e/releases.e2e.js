@@ -90,7 +90,7 @@ runTests(__filename, [
           service: SERVICE,
           environment: 'dev',
           artifactId: other.id,
-          reason: 'e2e: live update',
+          reason: 'e2e live update', // "Key: value" would read as a commit trailer (refused)
         }),
       });
       await page

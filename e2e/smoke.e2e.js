@@ -17,7 +17,8 @@ runTests(__filename, [
       // the catalog ingests the demo repos asynchronously after the first start
       await waitForEntity('component', 'payment-gateway');
       await signIn(page);
-      await page.goto(`${APP_URL}/catalog`);
+      // 'All', not the default 'Owned' (the guest's squad, platform, owns the handbook)
+      await page.goto(`${APP_URL}/catalog?filters%5Bkind%5D=component&filters%5Buser%5D=all`);
       const link = page.getByRole('link', { name: 'payment-gateway' });
       await link.waitFor({ timeout: 30_000 });
       await screenshot(page, 'catalog');

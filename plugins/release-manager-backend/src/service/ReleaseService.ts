@@ -309,6 +309,13 @@ export class ReleaseService extends ReleaseManagerPart {
     if (!from) {
       throw new NotFoundError(`Nothing of ${req.service} runs in ${req.fromEnvironment} to promote`);
     }
+    // What the user saw comes first: a source that moved is "changed since you looked", whatever
+    // the policies would say of the artifact that runs there now (checked again inside the write).
+    if (req.pin?.artifactId && req.pin.artifactId !== from.artifactId) {
+      throw new ChangedSinceYouLookedError(
+        `${req.service} changed since you looked: ${req.fromEnvironment} now runs ${from.artifactId}, not ${req.pin.artifactId}. Nothing was written; look again and retry.`,
+      );
+    }
     return this.release(
       { service: req.service, environment: req.toEnvironment, artifactId: from.artifactId, reason: req.reason },
       actor,
