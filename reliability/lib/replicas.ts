@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Knex } from 'knex';
 import { runGit } from '@devplane/plugin-git-host-node';
-import { gpg } from '../../plugins/release-manager-backend/src/git/Signer';
+import { gpg, stopGpgAgent } from '../../plugins/release-manager-backend/src/git/Signer';
 import { gitOut } from './harness';
 
 export interface Replica {
@@ -81,8 +81,12 @@ export interface ReleaseCommit {
 export async function sharedSigningKey(dir: string): Promise<{ privateKey: string }> {
   const home = path.join(dir, 'shared-gnupg');
   await fs.mkdir(home, { recursive: true, mode: 0o700 });
-  await gpg(home, ['--quick-gen-key', 'Release Manager <release-manager@devplane.local>', 'ed25519', 'sign', 'never']);
-  return { privateKey: (await gpg(home, ['--armor', '--export-secret-keys'])).toString('utf8') };
+  try {
+    await gpg(home, ['--quick-gen-key', 'Release Manager <release-manager@devplane.local>', 'ed25519', 'sign', 'never']);
+    return { privateKey: (await gpg(home, ['--armor', '--export-secret-keys'])).toString('utf8') };
+  } finally {
+    await stopGpgAgent(home);
+  }
 }
 
 /** Release commits of the config repo (commits with a `Service:` trailer), oldest first. */

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runGit } from '@devplane/plugin-git-host-node';
-import { OpenPgpCommitSigner } from '../../plugins/release-manager-backend/src/git/Signer';
+import { OpenPgpCommitSigner, stopGpgAgent } from '../../plugins/release-manager-backend/src/git/Signer';
 import { AUTH, Case, runCases, standardSnapshot } from '../lib/adversarial';
 import { startBackend } from '../lib/backend';
 import { upload } from '../lib/fixtures';
@@ -255,8 +255,12 @@ export default async function adversarialHistory() {
       const key = await request(url, 'GET', `${RM}/signing-key`, { auth: AUTH.none });
       assert(key.status === 200 && key.text.startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----'), `signing-key: ${key.status}`);
       const home = await fs.mkdtemp(path.join(os.tmpdir(), 'rel-hist-gpg-'));
-      execFileSync('gpg', ['--homedir', home, '--batch', '--quiet', '--import'], { input: key.text, stdio: 'pipe' });
-      execFileSync('git', ['verify-commit', 'main'], { cwd: remote, env: { ...process.env, GNUPGHOME: home }, stdio: 'pipe' });
+      try {
+        execFileSync('gpg', ['--homedir', home, '--batch', '--quiet', '--import'], { input: key.text, stdio: 'pipe' });
+        execFileSync('git', ['verify-commit', 'main'], { cwd: remote, env: { ...process.env, GNUPGHOME: home }, stdio: 'pipe' });
+      } finally {
+        await stopGpgAgent(home);
+      }
       return 'git verify-commit main: good';
     });
 

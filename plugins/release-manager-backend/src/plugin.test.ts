@@ -20,6 +20,7 @@ import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 import type { ArtifactUpload } from '@devplane/plugin-release-manager-common';
 import request from 'supertest';
 import { parseTrailers } from './git/commitMessage';
+import { stopGpgAgent } from './git/Signer';
 import { releaseManagerPlugin } from './plugin';
 import { realCommit, sourceLocation } from './testing/sourceRepos';
 import { annotateManifest } from './push/annotate';
@@ -926,11 +927,15 @@ describe('release manager plugin, trust: signed commits and changes made outside
       .send({ service: 'signed', environment: 'dev', artifactId: up.body.artifact.id });
     expect(rel.status).toBe(200);
     const gnupg = await fs.mkdtemp(path.join(os.tmpdir(), 'rm-verify-'));
-    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--quiet', '--import'], { input: key.text });
-    const cwd = h.host.repoPath('config');
-    execFileSync('git', ['verify-commit', rel.body.release.id], { cwd, env: { ...process.env, GNUPGHOME: gnupg }, stdio: 'pipe' });
-    // Flux (mode HEAD) checks the head commit: it is ours and verifies.
-    execFileSync('git', ['verify-commit', 'main'], { cwd, env: { ...process.env, GNUPGHOME: gnupg }, stdio: 'pipe' });
+    try {
+      execFileSync('gpg', ['--homedir', gnupg, '--batch', '--quiet', '--import'], { input: key.text });
+      const cwd = h.host.repoPath('config');
+      execFileSync('git', ['verify-commit', rel.body.release.id], { cwd, env: { ...process.env, GNUPGHOME: gnupg }, stdio: 'pipe' });
+      // Flux (mode HEAD) checks the head commit: it is ours and verifies.
+      execFileSync('git', ['verify-commit', 'main'], { cwd, env: { ...process.env, GNUPGHOME: gnupg }, stdio: 'pipe' });
+    } finally {
+      await stopGpgAgent(gnupg);
+    }
   });
 
   it('a forged release written straight into the bare repo is "outside", never a release; writes are refused until platform decides', async () => {

@@ -2,9 +2,16 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gpg, OpenPgpCommitSigner } from './Signer';
+import { gpg, OpenPgpCommitSigner, stopGpgAgent } from './Signer';
 
+const homes: string[] = [];
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rm-signer-'));
+/** A GNUPGHOME for gpg itself in a test; its agent is stopped after the tests. */
+const gpgHome = (dir: string) => {
+  homes.push(dir);
+  return dir;
+};
+afterAll(() => Promise.all(homes.map(stopGpgAgent)));
 
 function git(cwd: string, args: string[], env: Record<string, string> = {}, input?: Buffer): string {
   return execFileSync('git', args, {
@@ -57,7 +64,7 @@ describe('OpenPgpCommitSigner', () => {
     const signed = signer.signCommit(raw);
     const sha = git(repo, ['hash-object', '-t', 'commit', '-w', '--stdin'], {}, signed).trim();
     // A fresh keyring holding only the exported public key, as Flux's verification secret.
-    const verifierHome = path.join(tmp(), 'g');
+    const verifierHome = gpgHome(path.join(tmp(), 'g'));
     fs.mkdirSync(verifierHome, { mode: 0o700 });
     await gpg(verifierHome, ['--import'], Buffer.from(signer.publicKeyArmored()));
     const out = execFileSync('git', ['verify-commit', '--raw', sha], {
@@ -73,7 +80,7 @@ describe('OpenPgpCommitSigner', () => {
   });
 
   it('verifies a commit gpg signed with the same key, and refuses tampering and other keys', async () => {
-    const gnupg = path.join(home, 'gnupg');
+    const gnupg = gpgHome(path.join(home, 'gnupg'));
     fs.writeFileSync(path.join(repo, 'f'), 'y\n');
     git(repo, ['add', 'f']);
     git(repo, ['-c', `user.signingkey=${signer.fingerprint}`, 'commit', '-S', '-qm', 'gpg signed'], {

@@ -77,10 +77,16 @@ export class OpenPgpCommitSigner implements CommitSigner {
     await fs.mkdir(home, { recursive: true, mode: 0o700 });
     await fs.chmod(home, 0o700);
     const uid = `${options.name.replace(/[<>\n]/g, '')} <${options.email.replace(/[<>\n]/g, '')}>`;
-    let exported = await gpg(home, ['--export-secret-keys']);
-    if (exported.length === 0) {
-      await gpg(home, ['--quick-gen-key', uid, 'ed25519', 'sign', 'never']);
+    let exported: Buffer;
+    try {
       exported = await gpg(home, ['--export-secret-keys']);
+      if (exported.length === 0) {
+        await gpg(home, ['--quick-gen-key', uid, 'ed25519', 'sign', 'never']);
+        exported = await gpg(home, ['--export-secret-keys']);
+      }
+    } finally {
+      // Signing happens in process: the agent gpg started for these calls is not needed again.
+      await stopGpgAgent(home);
     }
     if (exported.length === 0) throw new Error(`gpg did not create a key in ${home}`);
     return OpenPgpCommitSigner.fromSecretKey(exported);
@@ -107,6 +113,18 @@ export class OpenPgpCommitSigner implements CommitSigner {
     const r = verifyDetached(payload, signature, this.trusted);
     return { signature: r.status, signerFingerprint: r.status === 'good' ? this.fingerprint : undefined };
   }
+}
+
+/**
+ * Stops the gpg-agent gpg starts for an isolated home. Left running, every such home keeps an
+ * agent (and its inotify instances) alive after the process that used it is gone.
+ */
+export function stopGpgAgent(home: string): Promise<void> {
+  return new Promise(resolve => {
+    const child = spawn('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore' });
+    child.on('error', () => resolve());
+    child.on('close', () => resolve());
+  });
 }
 
 /** Runs gpg on an isolated home, batch mode, no passphrase; resolves stdout. */
