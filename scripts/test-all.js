@@ -68,6 +68,26 @@ function canConnect(port, host = '127.0.0.1') {
 
 const bin = name => path.join(ROOT, 'node_modules', '.bin', name);
 
+/**
+ * Runs `scripts/<script> --json <file>` and records the pass/fail/skip counts it writes; a run
+ * that wrote no results (a crash) counts as one failure, never as a stale earlier result.
+ */
+async function runCountedScript(suite, script, results, note, what) {
+  const jsonFile = path.join(OUT, results);
+  fs.rmSync(jsonFile, { force: true });
+  const r = await run(process.execPath, [
+    path.join('scripts', script),
+    '--json',
+    jsonFile,
+  ]);
+  if (fs.existsSync(jsonFile)) {
+    const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+    record(suite, j.passed, j.failed, j.skipped, note(j, r.seconds));
+  } else {
+    record(suite, 0, 1, 0, `${what} produced no results (exit ${r.code})`);
+  }
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
 
@@ -156,61 +176,27 @@ async function main() {
   }
 
   if (want('install')) {
-    const jsonFile = path.join(OUT, 'install-results.json');
-    fs.rmSync(jsonFile, { force: true });
-    const r = await run(process.execPath, [
-      path.join('scripts', 'install-test.js'),
-      '--json',
-      jsonFile,
-    ]);
-    if (fs.existsSync(jsonFile)) {
-      const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
-      record(
-        'install (packed plugins)',
-        j.passed,
-        j.failed,
-        j.skipped,
-        `separate Backstage app from npm pack tarballs, ${r.seconds}s`,
-      );
-    } else {
-      record(
-        'install (packed plugins)',
-        0,
-        1,
-        0,
-        `install test produced no results (exit ${r.code})`,
-      );
-    }
+    await runCountedScript(
+      'install (packed plugins)',
+      'install-test.js',
+      'install-results.json',
+      (j, seconds) =>
+        `separate Backstage app from npm pack tarballs, ${seconds}s`,
+      'install test',
+    );
   }
 
   if (want('reliability')) {
-    const jsonFile = path.join(OUT, 'reliability-results.json');
-    fs.rmSync(jsonFile, { force: true });
-    const r = await run(process.execPath, [
-      path.join('scripts', 'reliability.js'),
-      '--json',
-      jsonFile,
-    ]);
-    if (fs.existsSync(jsonFile)) {
-      const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
-      record(
-        'reliability',
-        j.passed,
-        j.failed,
-        j.skipped,
+    await runCountedScript(
+      'reliability',
+      'reliability.js',
+      'reliability-results.json',
+      (j, seconds) =>
         `${j.adversarialCases} adversarial cases${
           j.skipped ? `, ${j.skipped} skipped (no PostgreSQL)` : ''
-        }, ${r.seconds}s`,
-      );
-    } else {
-      record(
-        'reliability',
-        0,
-        1,
-        0,
-        `reliability suite produced no results (exit ${r.code})`,
-      );
-    }
+        }, ${seconds}s`,
+      'reliability suite',
+    );
   }
 
   if (want('e2e')) {
@@ -301,7 +287,11 @@ async function runE2e() {
     const resultFile = path.join(OUT, `${f}.json`);
     fs.rmSync(resultFile, { force: true });
     const r = await run(process.execPath, [path.join('e2e', f)], {
-      env: { ...process.env, DEVPLANE_DATA_DIR: dataDir, DEVPLANE_E2E_APP_READY_AT: readyAt },
+      env: {
+        ...process.env,
+        DEVPLANE_DATA_DIR: dataDir,
+        DEVPLANE_E2E_APP_READY_AT: readyAt,
+      },
     });
     const outcome = e2eFileOutcome(resultFile, r.code);
     passed += outcome.passed;
