@@ -90,6 +90,17 @@ export interface Release {
   promotedFrom?: string;
   rollbackOf?: string;
   reason?: string;
+  /** Trailers of the commit (ARCHITECTURE.md; issue 14): who approved it (four-eyes), the request it applied. */
+  approvedBy?: string;
+  approvalRequest?: string;
+  /** Break-glass reason: released without the required approval or inside a freeze (platform only). */
+  breakGlass?: string;
+  /** Production freeze overridden: the reason, and the scheduled window id if one was in force. */
+  freezeOverride?: string;
+  freezeWindow?: string;
+  /** Auto-release: whose policy carried the authority, and who uploaded the artifact. */
+  policyAuthor?: string;
+  uploadedBy?: string;
   commitTitle: string;
   rollout: {
     state: RolloutState;

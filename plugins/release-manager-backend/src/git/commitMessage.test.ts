@@ -118,4 +118,29 @@ describe('commit messages defend against structure in free text', () => {
     });
     expect(releaseInfoFromMessage(msg)).toMatchObject({ policyAuthor: 'alice@bank.example', uploadedBy: 'external:ci' });
   });
+
+  it('records four-eyes approval, break-glass and the freeze window as trailers and reads them back', () => {
+    const msg = releaseCommitMessage({
+      ...base,
+      releasedBy: 'user:default/payments-dev',
+      approvedBy: 'user:default/payments-dev-2',
+      approvalRequest: 'apr-42',
+      breakGlass: 'card outage, hotfix',
+      freezeWindow: 'weekend',
+    });
+    expect(parseTrailers(msg).trailers).toMatchObject({
+      'Artifact-released-by': 'user:default/payments-dev',
+      'Approved-by': 'user:default/payments-dev-2',
+      'Approval-request': 'apr-42',
+      'Break-glass': 'card outage, hotfix',
+      'Freeze-window': 'weekend',
+    });
+    expect(releaseInfoFromMessage(msg)).toMatchObject({
+      approvedBy: 'user:default/payments-dev-2',
+      approvalRequest: 'apr-42',
+      breakGlass: 'card outage, hotfix',
+      freezeWindow: 'weekend',
+    });
+    expect(() => releaseCommitMessage({ ...base, approvedBy: 'x\nService: forged' })).toThrow(/Approved-by/);
+  });
 });

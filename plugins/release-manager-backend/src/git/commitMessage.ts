@@ -22,6 +22,14 @@ export interface ReleaseCommitInfo {
   policyAuthor?: string;
   /** Auto-release: who uploaded the artifact that triggered it. */
   uploadedBy?: string;
+  /** Four-eyes: the person (user ref) who approved this change; releasedBy is the requester. */
+  approvedBy?: string;
+  /** Four-eyes: id of the approval request this commit applies. */
+  approvalRequest?: string;
+  /** Break-glass: platform released without the required approval or inside a freeze; the reason. */
+  breakGlass?: string;
+  /** The scheduled freeze window (id) this change was made inside of (with a freeze override or break-glass). */
+  freezeWindow?: string;
 }
 
 const VERB: Record<ReleaseIntent, string> = {
@@ -75,6 +83,10 @@ export function releaseCommitMessage(info: ReleaseCommitInfo): string {
     ['Freeze-incidents', info.freezeIncidents],
     ['Auto-release-policy-by', info.policyAuthor],
     ['Artifact-uploaded-by', info.uploadedBy],
+    ['Approved-by', info.approvedBy],
+    ['Approval-request', info.approvalRequest],
+    ['Break-glass', info.breakGlass],
+    ['Freeze-window', info.freezeWindow],
   ];
   for (const [k, v] of trailers) assertCommitText(k, v);
   assertCommitText('reason', info.reason, true);
@@ -139,6 +151,10 @@ export function releaseInfoFromMessage(
     freezeIncidents: trailers['Freeze-incidents'],
     policyAuthor: trailers['Auto-release-policy-by'],
     uploadedBy: trailers['Artifact-uploaded-by'],
+    approvedBy: trailers['Approved-by'],
+    approvalRequest: trailers['Approval-request'],
+    breakGlass: trailers['Break-glass'],
+    freezeWindow: trailers['Freeze-window'],
     reason: body || undefined,
   };
 }

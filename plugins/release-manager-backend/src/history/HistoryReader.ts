@@ -512,6 +512,14 @@ export function releaseInfoOf(c: VerifiedCommit):
       branch?: string;
       promotedFrom?: string;
       rollbackOf?: string;
+      freezeOverride?: string;
+      freezeIncidents?: string;
+      policyAuthor?: string;
+      uploadedBy?: string;
+      approvedBy?: string;
+      approvalRequest?: string;
+      breakGlass?: string;
+      freezeWindow?: string;
       reason?: string;
       title: string;
     }
@@ -543,6 +551,14 @@ export function releaseInfoOf(c: VerifiedCommit):
     branch: one('Release-of-branch'),
     promotedFrom: one('Promoted-from-environment'),
     rollbackOf: one('Rollback-of-artifact-id'),
+    freezeOverride: one('Freeze-override'),
+    freezeIncidents: one('Freeze-incidents'),
+    policyAuthor: one('Auto-release-policy-by'),
+    uploadedBy: one('Artifact-uploaded-by'),
+    approvedBy: one('Approved-by'),
+    approvalRequest: one('Approval-request'),
+    breakGlass: one('Break-glass'),
+    freezeWindow: one('Freeze-window'),
     reason: c.body.replace(/\n+$/, '').trim() ? stripTrailers(c.body) : undefined,
     title: c.subject,
   };
