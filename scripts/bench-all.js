@@ -6,10 +6,12 @@
 // shuttleBench, goldenPathBench) and in bench/lib/extraBenches.ts (listing, on-call, golden path
 // wiring against a real release-manager-backend).
 //
-// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent]
+// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent,history,rebuild]
 //   sizes: --services 1000 --samples 100 --clients 20 --per-client 15 --artifacts 10000
 //          --entities 5000 --repos 5000 --real-git-repos 100 --gp-iterations 3
 //          --oncall-views 1000 --oncall-seconds 60 --replica-clients 20 --replica-per-client 10
+//          --history-services 10000 --histories 0,20000,100000 --history-samples 100 --soak-releases 10000
+//          --rebuild-commits 100000
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -295,6 +297,87 @@ async function section(name, fn) {
     });
   }
 
+  if (want('history')) {
+    await section('history', async () => {
+      const { runHistoryBench } = require('../bench/lib/historyBench');
+      const o = {
+        services: arg('history-services', 10000, 10000),
+        histories: (argv.includes('--histories')
+          ? argv[argv.indexOf('--histories') + 1]
+          : quick
+            ? '0,2000,10000'
+            : '0,20000,100000'
+        )
+          .split(',')
+          .map(Number),
+        samples: arg('history-samples', 100, 30),
+        soakReleases: arg('soak-releases', 10000, 1000),
+      };
+      const r = await runHistoryBench(o);
+      raw.history = { options: o, ...r };
+      for (const h of r.rows) {
+        const what = `${h.services}×${h.environments} repo (100 namespaces), ${h.historyCommits} signed release commits of history (generated: fast-import + in-process signing with the bench key, ${h.generateSeconds} s)`;
+        row(
+          `pinned promote dev→staging p50, in-process engine, ${what}`,
+          `raw git write 2 files+commit+push, same repo copy, p50 ${ms(h.baseline.p50Ms)}`,
+          '≤ 1.1× baseline',
+          `${ms(h.promote.p50Ms)} (${h.ratioP50}×)`,
+          h.ratioP50 <= 1.1,
+        );
+        row(
+          `pinned promote p99 (${h.promote.samples} interleaved samples), ${h.historyCommits} commits`,
+          `raw git p99 ${ms(h.baseline.p99Ms)}`,
+          '≤ 2× baseline',
+          `${ms(h.promote.p99Ms)} (${h.ratioP99}×)`,
+          h.ratioP99 <= 2,
+        );
+        row(
+          `engine start on ${h.historyCommits} commits: index built from git + tree state read`,
+          '',
+          '',
+          `${h.indexBuildSeconds} s`,
+          undefined,
+        );
+      }
+      if (r.soak) {
+        const s = r.soak;
+        row(
+          `working clone after ${s.releases} releases (20 clients, in-process engine, ${s.services}×3 repo, ${s.historyCommits} commits before)`,
+          `before: ${s.cloneBefore.text}`,
+          'reported',
+          `after: ${s.cloneAfter.text}; after maintain() (gc, ${s.maintainSeconds} s): ${s.cloneAfterMaintenance.text}; ${s.failed} failed, ${s.perSecond}/s`,
+          s.failed === 0 ? undefined : false,
+        );
+        row(
+          `engine memory after ${s.releases} releases (bench process hosting the engine${s.memoryAfter.gcRun ? ', after gc' : ''})`,
+          `before: RSS ${s.memoryBefore.rssMb} MB, heap ${s.memoryBefore.heapUsedMb} MB`,
+          'reported',
+          `RSS ${s.memoryAfter.rssMb} MB, heap ${s.memoryAfter.heapUsedMb} MB`,
+          undefined,
+        );
+      }
+    });
+  }
+
+  if (want('rebuild')) {
+    await section('rebuild', async () => {
+      const { runRebuildBench } = require('../bench/lib/historyBench');
+      const o = {
+        services: arg('history-services', 10000, 10000),
+        commits: arg('rebuild-commits', 100000, 10000),
+      };
+      const r = await runRebuildBench(o);
+      raw.rebuild = { options: o, ...r };
+      row(
+        `index rebuild from ${r.historyCommits} signed release commits (+5 engine releases), ${r.services}×3 repo: database + blob store dropped, cold engine, same clone`,
+        `first build of the same index: ${r.firstBuildSeconds} s`,
+        'time reported; identical field by field; 0 commits, HEAD unchanged, 0 pushes',
+        `${r.rebuildSeconds} s; ${r.releaseRows} release rows, ${r.treeReleases} tree releases, ${r.artifacts} artifacts: ${r.identical ? 'identical' : r.differences.join('; ')}; ${r.commitsWritten} commits written, HEAD ${r.headUnchanged ? 'unchanged' : 'MOVED'}, ${r.pushes} pushes`,
+        r.identical && r.commitsWritten === 0 && r.headUnchanged && r.pushes === 0,
+      );
+    });
+  }
+
   if (want('replicas')) {
     await section('replicas', async () => {
       const { runReplicaBench } = require('../bench/lib/replicaBench');
@@ -312,6 +395,10 @@ async function section(name, fn) {
         m.perSecond >= 50 && m.errors === 0 && m.lost === 0 && m.duplicated === 0 && m.linear,
       );
     });
+  }
+
+  if (want('history') || want('rebuild')) {
+    await require('../bench/lib/historyBench').cleanupHistoryBenches();
   }
 
   const seconds = Math.round((Date.now() - started) / 1000);

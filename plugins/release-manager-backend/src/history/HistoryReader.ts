@@ -144,10 +144,15 @@ async function gitOut(cwd: string, args: string[], input?: string): Promise<Buff
 
 /** Raw objects, in the order asked (undefined when missing), one `git cat-file --batch` per call. */
 async function catFileList(cwd: string, names: string[]): Promise<(Buffer | undefined)[]> {
+  return (await catFileTyped(cwd, names)).map(o => o?.data);
+}
+
+/** Objects with their types, in the order asked (undefined when missing). */
+async function catFileTyped(cwd: string, names: string[]): Promise<({ type: string; data: Buffer } | undefined)[]> {
   if (names.length === 0) return [];
   if (names.some(n => /[\n\r]/.test(n))) throw new Error('object name with a line break');
   const all = await gitOut(cwd, ['cat-file', '--batch'], `${names.join('\n')}\n`);
-  const out: (Buffer | undefined)[] = [];
+  const out: ({ type: string; data: Buffer } | undefined)[] = [];
   let pos = 0;
   for (let i = 0; i < names.length; i++) {
     const nl = all.indexOf(0x0a, pos);
@@ -158,8 +163,9 @@ async function catFileList(cwd: string, names: string[]): Promise<(Buffer | unde
       pos = nl + 1;
       continue;
     }
-    const n = Number(header.split(' ')[2]);
-    out.push(all.subarray(nl + 1, nl + 1 + n));
+    const [, type, size] = header.split(' ');
+    const n = Number(size);
+    out.push({ type, data: all.subarray(nl + 1, nl + 1 + n) });
     pos = nl + 1 + n + 1;
   }
   return out;
@@ -182,7 +188,17 @@ interface Scan {
   count: number;
   unresolved: Map<string, OutsideChange>;
   lastTouch: Map<string, { sha: string; seq: number }>;
+  /** `<env>/<service>` → the last commit that changed the service's folder in any namespace. */
+  lastTouchOfService: Map<string, { sha: string; seq: number }>;
 }
+
+const freshScan = (): Scan => ({
+  tip: '',
+  count: 0,
+  unresolved: new Map(),
+  lastTouch: new Map(),
+  lastTouchOfService: new Map(),
+});
 
 /**
  * The one way the release manager reads the config repo: first-parent history with records
@@ -368,19 +384,25 @@ export class HistoryReader {
     }
     for (const p of c.paths) {
       const m = RELEASE_PATH.exec(p);
-      if (m) scan.lastTouch.set(`${m[1]}/${m[2]}/${m[3]}`, { sha: c.sha, seq: c.seq });
+      if (m) {
+        const touch = { sha: c.sha, seq: c.seq };
+        scan.lastTouch.set(`${m[1]}/${m[2]}/${m[3]}`, touch);
+        scan.lastTouchOfService.set(`${m[1]}/${m[3]}`, touch);
+      }
     }
   }
 
-  /** Brings the cached scan up to `tip` (incrementally when it is a descendant). */
+  /**
+   * Brings the cached scan up to `tip` (incrementally when it is a descendant). Applied in place:
+   * every applied commit continues the one before it, so a read that fails half way leaves a
+   * scan that is consistent up to its own tip (no copy of the maps per write).
+   */
   private async scanTo(tip: string): Promise<Scan> {
     while (this.advancing) await this.advancing.catch(() => undefined);
     if (this.scan?.tip === tip) return this.scan;
     this.advancing = (async () => {
-      const fresh = (): Scan => ({ tip: '', count: 0, unresolved: new Map(), lastTouch: new Map() });
-      let scan = this.scan
-        ? { ...this.scan, unresolved: new Map(this.scan.unresolved), lastTouch: new Map(this.scan.lastTouch) }
-        : fresh();
+      let scan = this.scan ?? freshScan();
+      this.scan = scan;
       let continues = true;
       const from = scan.tip;
       let expectParent = from;
@@ -391,7 +413,7 @@ export class HistoryReader {
       }
       if (from && (!continues || expectParent !== tip)) {
         // The history does not continue from what was read (rewritten): read it all again.
-        scan = fresh();
+        scan = freshScan();
         for await (const c of this.commits({ until: tip })) this.apply(scan, c);
       }
       scan.tip = tip;
@@ -401,6 +423,40 @@ export class HistoryReader {
       this.advancing = undefined;
     });
     return this.advancing;
+  }
+
+  /**
+   * A scan fed by a full read someone else makes (the index sync reads the whole history when it
+   * rebuilds): `add` every commit in order, `done` adopts the scan when no scan was made
+   * meanwhile. Saves reading and verifying the whole history a second time at start.
+   */
+  fullReadObserver(): { add(c: VerifiedCommit): void; done(): void } {
+    const scan = freshScan();
+    let ok = !this.scan;
+    return {
+      add: c => {
+        if (!ok) return;
+        if (c.seq !== scan.count + 1 || (scan.tip && c.parents[0] !== scan.tip)) {
+          ok = false;
+          return;
+        }
+        this.apply(scan, c);
+      },
+      done: () => {
+        if (ok && scan.tip && !this.scan && !this.advancing) this.scan = scan;
+      },
+    };
+  }
+
+  /**
+   * The last commit of the first-parent history (as of `ref`, default the reader's ref) that
+   * changed the service's release folder in `environment`, whatever its namespace; '' when none.
+   * From the cached scan: no walk of the history per call.
+   */
+  async lastCommitOf(environment: string, service: string, ref?: string): Promise<string> {
+    const tip = await this.resolve(ref);
+    if (!tip) return '';
+    return (await this.scanTo(tip)).lastTouchOfService.get(`${environment}/${service}`)?.sha ?? '';
   }
 
   /**
@@ -436,7 +492,6 @@ export class HistoryReader {
   async stateAt(ref?: string): Promise<TreeState> {
     const head = await this.resolve(ref);
     if (!head) return { head: '', releases: [], outside: [] };
-    const scan = await this.scanTo(head);
     let specs: Map<string, { env: string; ns: string; service: string; spec: ArtifactSpec }>;
     const last = this.lastTree;
     if (last && last.head === head) {
@@ -477,6 +532,8 @@ export class HistoryReader {
       }
     }
     if (!ref || head === (await this.resolve())) this.lastTree = { head, specs };
+    // Read the scan right after it reached `head` (it advances in place: no await in between).
+    const scan = await this.scanTo(head);
     const releases: TreeRelease[] = [];
     for (const w of specs.values()) {
       const touch = scan.lastTouch.get(`${w.env}/${w.ns}/${w.service}`);
@@ -491,6 +548,50 @@ export class HistoryReader {
       });
     }
     return { head, releases, outside: [...scan.unresolved.values()] };
+  }
+
+  /**
+   * The files directly inside `dir` at each commit (name → text), read with two
+   * `git cat-file --batch` runs for the whole list (not a process per file): undefined when the
+   * folder does not exist there; `nested` when it holds anything but plain files.
+   */
+  async readDirs(
+    items: { commit: string; dir: string }[],
+  ): Promise<({ files: Record<string, string>; nested: boolean } | undefined)[]> {
+    const out: ({ files: Record<string, string>; nested: boolean } | undefined)[] = items.map(() => undefined);
+    const trees = await catFileTyped(
+      this.options.cwd,
+      items.map(i => `${i.commit}:${i.dir}`),
+    );
+    const wanted: { item: number; name: string; blob: string }[] = [];
+    trees.forEach((obj, n) => {
+      if (!obj || obj.type !== 'tree') return;
+      const tree = obj.data;
+      const entry = { files: {} as Record<string, string>, nested: false };
+      const mine: { item: number; name: string; blob: string }[] = [];
+      let pos = 0;
+      // A tree object: "<mode> <name>\0<binary id>" repeated (20-byte ids, 32 in SHA-256 repos).
+      const idBytes = items[n].commit.length === 64 ? 32 : 20;
+      while (pos < tree.length) {
+        const sp = tree.indexOf(0x20, pos);
+        const nul = tree.indexOf(0, sp);
+        if (sp < 0 || nul < 0 || nul + 1 + idBytes > tree.length) return;
+        const mode = tree.subarray(pos, sp).toString('latin1');
+        const name = tree.subarray(sp + 1, nul).toString('utf8');
+        const id = tree.subarray(nul + 1, nul + 1 + idBytes).toString('hex');
+        pos = nul + 1 + idBytes;
+        if (mode === '100644' || mode === '100755') mine.push({ item: n, name, blob: id });
+        else entry.nested = true;
+      }
+      wanted.push(...mine);
+      out[n] = entry;
+    });
+    const blobs = await catFile(this.options.cwd, [...new Set(wanted.map(w => w.blob))]);
+    for (const w of wanted) {
+      const b = blobs.get(w.blob);
+      if (b) out[w.item]!.files[w.name] = b.toString('utf8');
+    }
+    return out;
   }
 
   /** Number of first-parent commits up to the last scanned tip. */

@@ -93,7 +93,7 @@ export class ReleaseService extends ReleaseManagerPart {
       environment: env,
       service: artifact.service,
       shipping: artifact.id,
-      currentCommit: await environmentCommit(this.writer, env, artifact.service),
+      currentCommit: await environmentCommit(this.state.reader, env, artifact.service),
       runningNow: pinnedRunning || undefined,
       from: opts.promotedFrom,
     });

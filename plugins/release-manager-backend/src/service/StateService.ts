@@ -59,7 +59,7 @@ export class StateService extends ReleaseManagerPart {
             o.paths.some(p => p === `policies/${service}.json`),
         );
         // the environment's commit (pinned by the portal and the CLI, see pins.ts)
-        const commit = await environmentCommit(this.writer, env.name, service);
+        const commit = await environmentCommit(this.reader, env.name, service);
         const base: EnvironmentStatus = { environment: env.name, production: env.production, commit };
         if (outsideChanges.length) base.outsideChanges = outsideChanges;
         if (!current) return base;
@@ -104,7 +104,7 @@ export class StateService extends ReleaseManagerPart {
       throw new InputError(`artifact '${artifactId}' carries no manifests for ${env.name}`);
     }
     const current = await this.currentRelease(service, env.name);
-    const environmentCommitSeen = await environmentCommit(this.writer, env.name, service);
+    const environmentCommitSeen = await environmentCommit(this.reader, env.name, service);
     const dir = releaseDir(env.name, current?.namespace ?? artifact.namespace, service);
     const running = await this.writer.readDir(dir);
     delete running['artifact.json'];

@@ -6,7 +6,7 @@
 import { ConflictError } from '@backstage/errors';
 import { STALE_PIN_ERROR } from '@devplane/plugin-release-manager-common';
 import type { ActionPin } from '@devplane/plugin-release-manager-common';
-import type { GitOpsWriter } from '../git/GitOpsWriter';
+import type { HistoryReader } from '../history/HistoryReader';
 
 /** 409: what the user looked at moved. */
 export class ChangedSinceYouLookedError extends ConflictError {
@@ -14,18 +14,17 @@ export class ChangedSinceYouLookedError extends ConflictError {
   readonly statusCode = 409;
 }
 
-/** Pathspec of a service's release folder in an environment, whatever its namespace. */
-export function environmentPathspec(environment: string, service: string): string {
-  return `:(glob)${environment}/releases/*/${service}/**`;
-}
-
-/** The last config repo commit that changed the service's folder in the environment ('' when none). */
+/**
+ * The last config repo commit (first-parent history of the remote branch as last fetched) that
+ * changed the service's folder in the environment, any namespace; '' when none. Read from the
+ * verified reader's scan (kept up to date incrementally), not by walking history per call.
+ */
 export async function environmentCommit(
-  writer: GitOpsWriter,
+  reader: HistoryReader,
   environment: string,
   service: string,
 ): Promise<string> {
-  return (await writer.lastCommit([environmentPathspec(environment, service)])) ?? '';
+  return reader.lastCommitOf(environment, service);
 }
 
 /**

@@ -77,10 +77,14 @@ export class GitSync extends ReleaseManagerPart {
     let last: string | undefined;
     let lastSeq = 0;
     const seen: VerifiedCommit[] = [];
+    // A full read also gives the reader its scan (outside changes, last commit per folder), so
+    // the history is read and verified once at start, not twice.
+    const observer = since ? undefined : this.reader.fullReadObserver();
     for await (const c of this.reader.commits({ since, startSeq })) {
       last = c.sha;
       lastSeq = c.seq;
       if (since) seen.push(c);
+      observer?.add(c);
       if (c.kind === 'outside') {
         outside.push(c);
         continue;
@@ -108,6 +112,7 @@ export class GitSync extends ReleaseManagerPart {
         commitSeq: c.seq,
       });
     }
+    observer?.done();
     // Artifacts first: once the releases are visible, what they name can be released again.
     await this.restoreArtifactsFromGit(releaseCommits);
     await this.store.insertReleases(this.configRepoKey, releases);
@@ -160,10 +165,12 @@ export class GitSync extends ReleaseManagerPart {
       }
       return h;
     };
+    // Candidates first (the store's answer per artifact), then their release folders read in
+    // batches (two `git cat-file --batch` runs per batch, not a process per file).
+    const candidates: { c: VerifiedCommit; info: NonNullable<ReturnType<typeof releaseInfoOf>>; namespace: string; key: string }[] = [];
     for (const c of commits) {
       const info = releaseInfoOf(c);
       if (!info) continue;
-      const where = `${info.artifactId} (${info.environment}/${info.service}, commit ${c.sha.slice(0, 10)})`;
       if (
         invalidNameReason('service', info.service) ||
         invalidNameReason('environment', info.environment) ||
@@ -176,41 +183,51 @@ export class GitSync extends ReleaseManagerPart {
       if (!namespace || invalidNameReason('namespace', namespace)) continue;
       const key = `${info.service}/${info.artifactId}`;
       const h = await heldOf(info.service, info.artifactId);
-      const have =
-        h.artifact?.environments.includes(info.environment) && h.blobEnvs.has(info.environment);
-      if (have || restored.get(key)?.manifests[info.environment]) continue;
-      try {
-        const dir = releaseDir(info.environment, namespace, info.service);
-        const files = await this.writer.readDir(dir, c.sha);
-        const specText = files['artifact.json'];
-        if (specText === undefined) continue;
-        let specJson: unknown;
+      if (h.artifact?.environments.includes(info.environment) && h.blobEnvs.has(info.environment)) continue;
+      candidates.push({ c, info, namespace, key });
+    }
+    const BATCH = 1000;
+    for (let b = 0; b < candidates.length; b += BATCH) {
+      const chunk = candidates.slice(b, b + BATCH);
+      const dirs = await this.reader.readDirs(
+        chunk.map(x => ({ commit: x.c.sha, dir: releaseDir(x.info.environment, x.namespace, x.info.service) })),
+      );
+      chunk.forEach(({ c, info, namespace, key }, n) => {
+        if (restored.get(key)?.manifests[info.environment]) return;
+        const where = `${info.artifactId} (${info.environment}/${info.service}, commit ${c.sha.slice(0, 10)})`;
         try {
-          specJson = JSON.parse(specText);
-        } catch {
-          throw new InputError('artifact.json is not valid JSON');
+          const dir = dirs[n];
+          const specText = dir?.files['artifact.json'];
+          if (!dir || specText === undefined) return;
+          if (dir.nested) throw new InputError('the release folder holds a subfolder (manifests are plain files)');
+          let specJson: unknown;
+          try {
+            specJson = JSON.parse(specText);
+          } catch {
+            throw new InputError('artifact.json is not valid JSON');
+          }
+          const spec = parseBody(artifactSpecSchema, specJson);
+          if (spec.id !== info.artifactId || spec.service !== info.service || spec.namespace !== namespace) {
+            throw new InputError('artifact.json does not match the commit and its folder');
+          }
+          const manifests: Record<string, string> = {};
+          for (const [name, text] of Object.entries(dir.files)) {
+            if (name !== 'artifact.json') manifests[name] = text;
+          }
+          // Same checks as an upload: names (no folders), sizes, YAML.
+          validateUpload({ spec, manifests: { [info.environment]: manifests } }, this.envs);
+          const entry = restored.get(key) ?? {
+            spec,
+            createdBy: info.artifactCreatedBy || info.releasedBy,
+            createdAt: c.committedAt,
+            manifests: {},
+          };
+          entry.manifests[info.environment] = manifests;
+          restored.set(key, entry);
+        } catch (e: any) {
+          this.logger.warn(`Cannot restore artifact ${where} from the config repo: ${e?.message ?? e}`);
         }
-        const spec = parseBody(artifactSpecSchema, specJson);
-        if (spec.id !== info.artifactId || spec.service !== info.service || spec.namespace !== namespace) {
-          throw new InputError('artifact.json does not match the commit and its folder');
-        }
-        const manifests: Record<string, string> = {};
-        for (const [name, text] of Object.entries(files)) {
-          if (name !== 'artifact.json') manifests[name] = text;
-        }
-        // Same checks as an upload: names (no folders), sizes, YAML.
-        validateUpload({ spec, manifests: { [info.environment]: manifests } }, this.envs);
-        const entry = restored.get(key) ?? {
-          spec,
-          createdBy: info.artifactCreatedBy || info.releasedBy,
-          createdAt: c.committedAt,
-          manifests: {},
-        };
-        entry.manifests[info.environment] = manifests;
-        restored.set(key, entry);
-      } catch (e: any) {
-        this.logger.warn(`Cannot restore artifact ${where} from the config repo: ${e?.message ?? e}`);
-      }
+      });
     }
     const order = (env: string) => this.envs.find(e => e.name === env)?.order ?? Number.MAX_SAFE_INTEGER;
     for (const [key, r] of restored) {
