@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LoggerService } from '@backstage/backend-plugin-api';
@@ -129,6 +130,8 @@ type Pending = {
   reject: (e: Error) => void;
   outcome?: JobOutcome<any>;
   snapshot?: Snapshot;
+  /** Blob ids of the snapshot's files (kept across rebuilds on a new tip). */
+  blobs?: Map<string, string>;
   localSha?: string;
   written?: WrittenCommit;
   error?: Error;
@@ -147,19 +150,23 @@ function assertPlainPath(rel: string): string {
   return rel;
 }
 
-/** Repository-relative paths of the files at or below `rel` (none when it does not exist). */
-async function listFilesUnder(root: string, rel: string): Promise<string[]> {
+/**
+ * Repository-relative paths of the files at or below `rel` (none when it does not exist).
+ * The work tree is local and a job's paths hold a handful of files: synchronous calls cost
+ * microseconds where a thread-pool round trip each costs milliseconds on a loaded machine.
+ */
+function listFilesUnder(root: string, rel: string): string[] {
   let st;
   try {
-    st = await fs.stat(path.join(root, rel));
+    st = fsSync.statSync(path.join(root, rel));
   } catch {
     return [];
   }
   if (st.isFile()) return [rel];
   if (!st.isDirectory()) return [];
   const out: string[] = [];
-  for (const e of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
-    out.push(...(await listFilesUnder(root, `${rel}/${e.name}`)));
+  for (const e of fsSync.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    out.push(...listFilesUnder(root, `${rel}/${e.name}`));
   }
   return out.sort();
 }
@@ -368,7 +375,7 @@ export class GitOpsWriter {
       if (e instanceof GitCommandError && /couldn't find remote ref/i.test(e.stderr)) return;
       throw e;
     });
-    this.originTip = await this.revParse(this.originRef);
+    this.originTip = await this.resolveCommit(this.originRef);
     this.lastFetch = Date.now();
     this.lastFetchStarted = started;
   }
@@ -492,9 +499,10 @@ export class GitOpsWriter {
     const dir = this.workDir;
     return {
       dir,
+      // Synchronous (see listFilesUnder): a job touches a handful of small local files.
       readFile: async rel => {
         try {
-          return await fs.readFile(safeJoin(dir, rel), 'utf8');
+          return fsSync.readFileSync(safeJoin(dir, rel), 'utf8');
         } catch (e: any) {
           if (e?.code === 'ENOENT' || e?.code === 'EISDIR' || e?.code === 'ENOTDIR') return undefined;
           throw e;
@@ -502,15 +510,15 @@ export class GitOpsWriter {
       },
       writeFile: async (rel, content) => {
         const target = safeJoin(dir, rel);
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        await fs.writeFile(target, content);
+        fsSync.mkdirSync(path.dirname(target), { recursive: true });
+        fsSync.writeFileSync(target, content);
       },
       remove: async rel => {
-        await fs.rm(safeJoin(dir, rel), { recursive: true, force: true });
+        fsSync.rmSync(safeJoin(dir, rel), { recursive: true, force: true });
       },
       list: async rel => {
         try {
-          return (await fs.readdir(safeJoin(dir, rel), { withFileTypes: true }))
+          return fsSync.readdirSync(safeJoin(dir, rel), { withFileTypes: true })
             .filter(e => e.isFile())
             .map(e => e.name)
             .sort();
@@ -545,7 +553,7 @@ export class GitOpsWriter {
       const tip = this.originTip;
       // What changed upstream, and whether the new tip holds a change made outside the release
       // manager (the gate: nothing is signed on top of it).
-      const [changed] = await Promise.all([this.changedFiles(base, tip), this.checkGate(tip, live)]);
+      const [changed] = await Promise.all([this.changedPaths(live, base, tip), this.checkGate(tip, live)]);
       const hit = live.some(p => conflictingPaths(p, changed).length > 0);
       if (hit) {
         // Someone changed a path of ours: re-decide those jobs on the new tip, re-apply the rest.
@@ -603,9 +611,39 @@ export class GitOpsWriter {
     this.treeHead = sha;
   }
 
-  private async changedFiles(from: string, to: string): Promise<string[]> {
-    const { stdout } = await this.git(['diff', '--name-only', '--no-renames', '-z', from, to]);
-    return stdout.split('\0').filter(Boolean);
+  /** The commit a ref names now ('' when it does not exist), read without a process. */
+  private async resolveCommit(ref: string): Promise<string> {
+    const o = await this.objects.read(`${ref}^{commit}`);
+    return o?.type === 'commit' ? o.sha : '';
+  }
+
+  /** Id of the tree or blob at `rel` in a commit (undefined when absent), from the cached trees. */
+  private async idAt(commit: string, rel: string): Promise<string | undefined> {
+    const segs = rel.split('/');
+    let tree = await this.treeOfCommit(commit);
+    for (const [i, s] of segs.entries()) {
+      const e = (await this.readTree(tree)).find(x => x.name === s);
+      if (!e) return undefined;
+      if (i === segs.length - 1) return `${e.mode} ${e.sha}`;
+      if (e.mode !== '40000' && e.mode !== '040000') return undefined;
+      tree = e.sha;
+    }
+    return undefined;
+  }
+
+  /**
+   * The jobs' own paths (see `conflictPaths`) that differ between `from` and `to`: compared by
+   * tree and blob ids, in process.
+   */
+  private async changedPaths(jobs: Pending[], from: string, to: string): Promise<string[]> {
+    const paths = new Set<string>();
+    for (const p of jobs) {
+      const commit = (p.outcome as any).commit as { paths: string[]; conflictPaths?: string[] };
+      for (const q of commit.conflictPaths ?? commit.paths) paths.add(assertPlainPath(q));
+    }
+    const out: string[] = [];
+    for (const q of paths) if ((await this.idAt(from, q)) !== (await this.idAt(to, q))) out.push(q);
+    return out;
   }
 
   /**
@@ -649,6 +687,7 @@ export class GitOpsWriter {
         p.outcome = await p.job.apply(tree);
         if (!('noop' in p.outcome)) {
           p.snapshot = await this.snapshot(p.outcome.commit.paths);
+          p.blobs = undefined;
           applied.push(p);
         }
       } catch (e: any) {
@@ -685,8 +724,8 @@ export class GitOpsWriter {
     for (const rel of paths) {
       const clean = assertPlainPath(rel);
       const files: [string, Buffer][] = [];
-      for (const file of await listFilesUnder(this.workDir, clean)) {
-        files.push([assertPlainPath(file), await fs.readFile(path.join(this.workDir, file))]);
+      for (const file of listFilesUnder(this.workDir, clean)) {
+        files.push([assertPlainPath(file), fsSync.readFileSync(path.join(this.workDir, file))]);
       }
       out.push({ rel: clean, files });
     }
@@ -699,10 +738,14 @@ export class GitOpsWriter {
       const o = await this.objects.read(sha);
       if (!o || o.type !== 'tree') throw new Error(`Config repo clone is inconsistent: tree ${sha} missing`);
       entries = parseTree(o.content);
-      if (this.treeCache.size > 20_000) this.treeCache.clear();
-      this.treeCache.set(sha, entries);
+      this.cacheTree(sha, entries);
     }
     return entries;
+  }
+
+  private cacheTree(sha: string, entries: TreeEntry[]) {
+    if (this.treeCache.size > 20_000) this.treeCache.clear();
+    this.treeCache.set(sha, entries);
   }
 
   private async treeOfCommit(sha: string): Promise<string> {
@@ -720,9 +763,8 @@ export class GitOpsWriter {
   /**
    * Turns applied jobs into one commit each, on top of `from`, in process: blobs from the jobs'
    * snapshots, the trees on their paths re-written (each path replaced by what is below it in
-   * the snapshot, as `git fast-import`'s `D`/`M` would), the commit object signed and the signed
-   * bytes verified before they are written (loose objects). No git process per commit; the
-   * bytes signed are the bytes pushed.
+   * the snapshot, as `git fast-import`'s `D`/`M` would), the commit object signed and written
+   * (loose objects). No git process per commit; the bytes signed are the bytes pushed.
    */
   private async buildCommits(jobs: Pending[], from: string): Promise<void> {
     if (jobs.length === 0) return;
@@ -730,14 +772,24 @@ export class GitOpsWriter {
     const committedAt = new Date(now * 1000).toISOString();
     const ident = (p: GitPerson) =>
       `${(p.name || p.email).replace(/[<>\n]/g, '')} <${p.email.replace(/[<>\n]/g, '')}>`;
-    const write = (type: string, content: Buffer) => this.loose.write(type, content);
+    const write = async (type: string, content: Buffer) => {
+      const sha = this.loose.writeSync(type, content);
+      // The next commit of the chain edits this tree: keep it (a read would be a round trip).
+      if (type === 'tree') this.cacheTree(sha, parseTree(content));
+      return sha;
+    };
     let parent = from;
     for (const p of jobs) {
       const { message, author } = (p.outcome as any).commit as { message: string; author?: GitPerson };
       const editor = new TreeEditor(parent ? await this.treeOfCommit(parent) : undefined, sha => this.readTree(sha));
+      const blobs = (p.blobs ??= new Map());
       for (const { rel, files } of p.snapshot!) {
         await editor.remove(rel);
-        for (const [file, content] of files) await editor.put(file, await write('blob', content));
+        for (const [file, content] of files) {
+          let blob = blobs.get(file);
+          if (!blob) blobs.set(file, (blob = await write('blob', content)));
+          await editor.put(file, blob);
+        }
       }
       const { tree, changed } = await editor.finish(write);
       const payload = Buffer.concat([
@@ -748,11 +800,8 @@ export class GitOpsWriter {
         Buffer.from(message, 'utf8'),
       ]);
       let raw = payload;
-      if (this.signer) {
-        raw = this.signer.signCommit(payload);
-        const check = this.signer.verifyCommit(raw);
-        if (check.signature !== 'good') throw new Error(`Signing the commit failed (signature ${check.signature})`);
-      }
+      // Verified once it is pushed, by whoever ingests it (GitSync), from these same bytes.
+      if (this.signer) raw = this.signer.signCommit(payload);
       const sha = await write('commit', raw);
       if (this.commitTrees.size > 10_000) this.commitTrees.clear();
       this.commitTrees.set(sha, tree);

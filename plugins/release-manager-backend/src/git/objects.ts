@@ -1,6 +1,6 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
@@ -18,42 +18,43 @@ export function hashObject(type: string, content: Buffer): string {
     .digest('hex');
 }
 
-/** Writes loose objects (zlib of `<type> <size>\0<content>`, temp file + rename, as git does). */
+/**
+ * Writes loose objects (zlib of `<type> <size>\0<content>`, temp file + rename, as git does).
+ * Synchronous on purpose: a few small local writes per commit cost microseconds, while a round
+ * trip through the thread pool per file costs milliseconds on a loaded machine.
+ */
 export class LooseObjectWriter {
-  private readonly dirs = new Set<string>();
-
   constructor(private readonly gitDir: string) {}
 
-  async write(type: string, content: Buffer): Promise<string> {
+  write(type: string, content: Buffer): Promise<string> {
+    return Promise.resolve(this.writeSync(type, content));
+  }
+
+  writeSync(type: string, content: Buffer): string {
     const sha = hashObject(type, content);
     const dir = path.join(this.gitDir, 'objects', sha.slice(0, 2));
     const file = path.join(dir, sha.slice(2));
-    try {
-      await fs.access(file);
-      return sha;
-    } catch {
-      // not there yet (it may still be in a pack: a second loose copy is harmless)
-    }
-    if (!this.dirs.has(dir)) {
-      await fs.mkdir(dir, { recursive: true });
-      this.dirs.add(dir);
-    }
+    // Already there (or it may be in a pack: a second, loose copy is harmless).
+    if (fsSync.existsSync(file)) return sha;
     const store = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
     const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    const data = zlib.deflateSync(store, { level: 1 });
     try {
-      await fs.writeFile(tmp, zlib.deflateSync(store, { level: 1 }), { mode: 0o444 });
+      fsSync.writeFileSync(tmp, data, { mode: 0o444 });
     } catch (e: any) {
       if (e?.code !== 'ENOENT') throw e;
-      // the fan-out directory went away (gc prunes empty ones): create it again
-      await fs.mkdir(dir, { recursive: true });
-      await fs.writeFile(tmp, zlib.deflateSync(store, { level: 1 }), { mode: 0o444 });
+      fsSync.mkdirSync(dir, { recursive: true });
+      fsSync.writeFileSync(tmp, data, { mode: 0o444 });
     }
-    await fs.rename(tmp, file);
+    fsSync.renameSync(tmp, file);
     return sha;
   }
 }
 
-type Waiter = { name: string; resolve: (o: { type: string; content: Buffer } | undefined) => void; reject: (e: Error) => void };
+/** An object as `cat-file --batch` gives it. */
+export type GitObject = { sha: string; type: string; content: Buffer };
+
+type Waiter = { name: string; resolve: (o: GitObject | undefined) => void; reject: (e: Error) => void };
 
 /**
  * One `git cat-file --batch` kept running for a repository: each read is a line on its stdin,
@@ -70,8 +71,11 @@ export class ObjectReader {
 
   constructor(private readonly cwd: string, private readonly idleMs = 5000) {}
 
-  /** Raw content and type of an object (any name `cat-file` accepts); undefined when missing. */
-  read(name: string): Promise<{ type: string; content: Buffer } | undefined> {
+  /**
+   * Id, type and raw content of an object (any name `cat-file` accepts, resolved when asked:
+   * a ref name reads the ref as it is now); undefined when missing.
+   */
+  read(name: string): Promise<GitObject | undefined> {
     if (/[\n\r]/.test(name)) return Promise.reject(new Error('object name with a line break'));
     const child = this.ensure();
     return new Promise((resolve, reject) => {
@@ -131,7 +135,7 @@ export class ObjectReader {
         w.resolve(undefined);
         continue;
       }
-      const [, type, size] = header.split(' ');
+      const [sha, type, size] = header.split(' ');
       const n = Number(size);
       if (!type || !Number.isInteger(n)) {
         this.close();
@@ -141,7 +145,7 @@ export class ObjectReader {
       const content = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + n));
       this.buf = this.buf.subarray(nl + 1 + n + 1);
       this.waiting.shift();
-      w.resolve({ type, content });
+      w.resolve({ sha, type, content });
     }
     if (this.waiting.length === 0) this.idle();
   }
@@ -202,7 +206,8 @@ const isTreeMode = (mode: string) => mode === '40000' || mode === '040000';
 function treeOrder(a: TreeEntry, b: TreeEntry): number {
   const an = isTreeMode(a.mode) ? `${a.name}/` : a.name;
   const bn = isTreeMode(b.mode) ? `${b.name}/` : b.name;
-  return an < bn ? -1 : an > bn ? 1 : 0;
+  if (an === bn) return 0;
+  return an < bn ? -1 : 1;
 }
 
 export function serializeTree(entries: TreeEntry[]): Buffer {
