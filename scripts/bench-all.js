@@ -3,8 +3,7 @@
 // `./dev bench`: runs every benchmark on this machine, one after the other, and prints ONE table
 // (benchmark, baseline measured in the same run, target, measured, pass/fail); writes
 // bench/results/summary.json. The bench functions live in the plugins (promotionBench,
-// shuttleBench, goldenPathBench) and in bench/lib/extraBenches.ts (listing, on-call, golden path
-// wiring against a real release-manager-backend).
+// shuttleBench) and in bench/lib/ (listing, on-call, push, replicas).
 //
 // Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent]
 //   sizes: --services 1000 --samples 100 --clients 20 --per-client 15 --artifacts 10000
@@ -245,25 +244,6 @@ async function section(name, fn) {
         'all delivered, 0 duplicates',
         `${r.delivered} delivered in ${r.seconds.toFixed(1)} s, ${r.duplicates} duplicates, ${r.skippedRepeats} repeats skipped; heap +${r.heapDeltaMb.toFixed(1)} MB, RSS ${r.rssMb.toFixed(0)} MB`,
         r.delivered === r.expected && r.duplicates === 0,
-      );
-    });
-  }
-
-  if (want('golden')) {
-    await section('golden path', async () => {
-      const iterations = arg('gp-iterations', 3, 1);
-      const r = await extra.runGoldenPathRealBench({ iterations });
-      raw.goldenPath = r;
-      const total = r.summary.find(s => s.step === 'total');
-      const deploy = r.summary.find(s => s.step === 'firstDeploy');
-      row(
-        `golden path action handlers called directly (no scaffolder API, no form) → prod release commit (${iterations} runs, real release-manager-backend)`,
-        `first deploy step p50 ${ms(deploy.p50)}`,
-        '≤ 10 s',
-        `p50 ${(total.p50 / 1000).toFixed(2)} s, max ${(
-          total.max / 1000
-        ).toFixed(2)} s`,
-        total.max <= 10000,
       );
     });
   }

@@ -1,21 +1,15 @@
 /* eslint-disable no-console */
 // Benches that the plugins do not ship themselves, built on the plugins' own code:
-// artifact listing (ReleaseManagerStore), golden path against a real release-manager-backend,
+// artifact listing (ReleaseManagerStore),
 // on-call upstream calls through the real oncall-backend route. Used by scripts/bench-all.js.
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
+import { createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { notificationService } from '@backstage/plugin-notifications-node';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import knexFactory, { Knex } from 'knex';
-import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
-import releaseManagerPlugin from '@devplane/plugin-release-manager-backend';
 import { ReleaseManagerStore } from '../../plugins/release-manager-backend/src/database/ReleaseManagerStore';
 import { oncallPlugin } from '../../plugins/oncall-backend/src/plugin';
 import {
@@ -24,16 +18,17 @@ import {
   pdOnCall,
   startFakePagerDuty,
 } from '../../plugins/oncall-backend/src/__testUtils__/fakePagerDuty';
-import { runGoldenPathBench } from '../../plugins/scaffolder-backend-module-golden-path/src/bench/goldenPathBench';
-import { createGoldenPathFixture } from '../../plugins/scaffolder-backend-module-golden-path/src/testing/fixture';
-import { RepoHosts } from '../../plugins/scaffolder-backend-module-golden-path/src/lib/repoHosts';
-import { ReleaseManagerClient } from '../../plugins/scaffolder-backend-module-golden-path/src/lib/releaseManager';
 
 const round = (n: number) => Math.round(n * 100) / 100;
 export function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
+
+const noopServices = [
+  createServiceFactory({ service: notificationService, deps: {}, factory: () => ({ send: async () => {} }) }),
+  createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
+];
 
 export const PG_URL = process.env.DEVPLANE_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 
@@ -157,87 +152,6 @@ export async function runListingBench(options: {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Golden path: the scaffolder module's own bench against a real release-manager-backend.
-
-const noopServices = [
-  createServiceFactory({ service: notificationService, deps: {}, factory: () => ({ send: async () => {} }) }),
-  createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
-];
-
-export async function runGoldenPathRealBench(options: { iterations?: number }) {
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gp-bench-'));
-  const users = [
-    {
-      apiVersion: 'backstage.io/v1alpha1',
-      kind: 'User',
-      metadata: { name: 'alice', namespace: 'default' },
-      spec: { profile: { email: 'alice@bank.example', displayName: 'Alice' }, memberOf: ['payments'] },
-    },
-  ];
-  const backend = await startTestBackend({
-    features: [
-      releaseManagerPlugin,
-      mockServices.rootConfig.factory({
-        data: {
-          backend: { baseUrl: 'http://localhost:7007' },
-          devplane: { dataDir },
-          // The catalog stand-in knows no generated components: name the uploader, no branch check.
-          releaseManager: {
-            environments: [
-              { name: 'dev' },
-              { name: 'staging' },
-              { name: 'prod', production: true, guardrails: { verifyBranch: false, uploaders: ['user:default/alice'] } },
-            ],
-          },
-        },
-      }),
-      catalogServiceMock.factory({ entities: users }),
-      ...noopServices,
-      mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
-    ],
-  });
-  const fx = await createGoldenPathFixture();
-  try {
-    const port = (backend.server.address() as AddressInfo).port;
-    const baseUrl = `http://127.0.0.1:${port}/api/release-manager`;
-    const gitHost = new LocalGitHost({
-      rootDir: path.join(dataDir, 'git'),
-      baseUrl: 'http://localhost:7007/api/git-host/repos',
-    });
-    const deps = {
-      ...fx.deps,
-      repoHosts: new RepoHosts(gitHost),
-      releaseManager: new ReleaseManagerClient({
-        discovery: { getBaseUrl: async () => baseUrl, getExternalBaseUrl: async () => baseUrl },
-        auth: mockServices.auth(),
-      }),
-    };
-    const workDir = path.join(dataDir, 'work');
-    await fs.mkdir(workDir, { recursive: true });
-    const result = await runGoldenPathBench({
-      iterations: options.iterations ?? 3,
-      kind: 'node',
-      deps,
-      workDir,
-      user: mockCredentials.user('user:default/alice'),
-      author: { name: 'Alice', email: 'alice@bank.example' },
-    });
-    // Every run must have produced the prod release commit on the config repo.
-    for (const run of result.runs) {
-      const title = (
-        await runGit(['log', '-1', '--format=%s', run.releaseId], { cwd: gitHost.repoPath('config') })
-      ).stdout;
-      if (!title.startsWith(`[prod/${run.name}] release`)) {
-        throw new Error(`release commit of ${run.name} is '${title.trim()}'`);
-      }
-    }
-    return result;
-  } finally {
-    await backend.stop();
-    await fx.close();
-    await fs.rm(dataDir, { recursive: true, force: true });
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // On-call: page views through the real route, PagerDuty stand-in counting upstream calls.

@@ -16,6 +16,31 @@ describe('LocalGitHost', () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
+  it('announces a branch it wrote silently as the push that created it, by the given pusher', async () => {
+    const events: any[] = [];
+    host.onPush(e => {
+      events.push(e);
+    });
+    await host.createRepo('svc', { files: { a: '1' } });
+    const head = await host.commitFiles('svc', { b: '2' }, { message: 'second' });
+    expect(events).toEqual([]); // nothing announced while the host wrote
+    const announced = await host.announceBranch('svc', { pusher: 'user:default/anna' });
+    expect(announced).toEqual({ sha: head, branch: 'main' });
+    expect(events).toEqual([
+      {
+        repo: 'svc',
+        ref: 'refs/heads/main',
+        before: '0000000000000000000000000000000000000000',
+        after: head,
+        pusher: 'user:default/anna',
+      },
+    ]);
+    await expect(host.announceBranch('svc', { branch: 'nope', pusher: 'x' })).rejects.toThrow(
+      "has no branch 'nope'",
+    );
+    expect(events).toHaveLength(1);
+  });
+
   it('creates a bare repository with a first commit and reads files back', async () => {
     const { cloneUrl, commit } = await host.createRepo('demo', {
       files: { 'README.md': '# demo\n', 'k8s/deployment.yaml': 'kind: Deployment\n' },

@@ -333,6 +333,29 @@ export class LocalGitHost {
     }
   }
 
+  /**
+   * Announces a branch the host wrote without announcing it (a repository created and filled by
+   * the golden path before its owners' policies existed) as one push that created it: `before`
+   * all zeros, `after` the branch head, pushed by `pusher`. Listeners then handle it as the
+   * branch's first push. Returns the announced commit. NotFoundError when the branch is missing.
+   */
+  async announceBranch(
+    name: string,
+    options: { branch?: string; pusher: string },
+  ): Promise<{ sha: string; branch: string }> {
+    const branch = options.branch ?? this.defaultBranch;
+    const sha = await this.resolveRef(name, branch);
+    if (!sha) throw new NotFoundError(`Repository '${name}' has no branch '${branch}'`);
+    this.emitPush({
+      repo: validateRepoName(name),
+      ref: `refs/heads/${branch}`,
+      before: ZERO_SHA,
+      after: sha,
+      pusher: options.pusher,
+    });
+    return { sha, branch };
+  }
+
   /** Resolves a ref to a commit sha, or undefined when it does not exist. */
   async resolveRef(name: string, ref: string): Promise<string | undefined> {
     assertRef(ref);

@@ -150,7 +150,7 @@ async function main() {
     await runGit(['log', '-1', '--format=%B', 'main'], { cwd: configDir })
   ).stdout;
   check(
-    msg.startsWith(`[prod/${name}] release main-`),
+    msg.startsWith(`[prod/${name}] auto release main-`),
     'config repo head is the prod release',
     msg.split('\n')[0],
   );
@@ -159,7 +159,8 @@ async function main() {
     'Environment: prod',
     'Artifact-ID: main-',
     'Artifact-released-by: guest@example.com',
-    'Release-intent: release',
+    'Release-intent: auto-release',
+    'Auto-release-policy-by: guest@example.com',
   ]) {
     check(msg.includes(t), `release commit has trailer ${t}`);
   }
@@ -174,7 +175,8 @@ async function main() {
     'Adding the CI pipeline',
     'Registered ',
     'First production deploy of',
-    'Released main-',
+    'Push received by the release manager',
+    'Released to prod',
   ]) {
     check(
       (ok.log ?? []).some(l => l.includes(step)),

@@ -1,5 +1,7 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { InputError } from '@backstage/errors';
-import { artifactIdFor } from '@devplane/plugin-release-manager-common';
 import { runGit } from '@devplane/plugin-git-host-node';
 import { mockContext } from '../__testUtils__/mockContext';
 import { checkpointStore } from '../testing/context';
@@ -8,29 +10,46 @@ import {
   GoldenPathFixture,
   renderSkeleton,
 } from '../testing/fixture';
-import { policyId, StandInOptions } from '../testing/releaseManagerStandIn';
+import { GoldenPathDeps } from '../lib/deps';
+import { ReleaseManagerClient } from '../lib/releaseManager';
 import { createPipelineAction } from './createPipeline';
 import { createRepoAction } from './createRepo';
 import { createFirstDeployAction } from './firstDeploy';
 
-// Real git repositories on two shared cores: give each test room.
-jest.setTimeout(60_000);
+// The real release manager in a test backend plus real git repositories on two shared cores.
+jest.setTimeout(120_000);
 
-describe('devplane:release:first-deploy', () => {
+const ALICE = mockCredentials.user('user:default/alice');
+const MALLORY = mockCredentials.user('user:default/mallory');
+
+describe('devplane:release:first-deploy (through the push path, real release manager)', () => {
   let fx: GoldenPathFixture;
-  const setUp = async (standIn?: StandInOptions, catalogDelayMs = 0) => {
-    fx = await createGoldenPathFixture({ standIn });
+  let n = 0;
+  let name: string;
+
+  beforeAll(async () => {
+    fx = await createGoldenPathFixture({ realReleaseManager: true });
+  });
+  afterAll(() => fx?.close());
+
+  /** A new repository (repo + pipeline actions), registered in the catalog unless told otherwise. */
+  const setUp = async (
+    opts: { catalogDelayMs?: number; register?: boolean } = {},
+  ) => {
+    n += 1;
+    name = `svc-${n}-${Date.now().toString(36)}`;
+    const workspacePath = path.join(fx.root, `ws-${name}`);
+    await fs.mkdir(workspacePath, { recursive: true });
     await renderSkeleton(
       'node',
-      { name: 'payment-api', description: 'Payments' },
-      fx.workspace,
+      { name, description: 'Payments' },
+      workspacePath,
     );
-    const common = { workspacePath: fx.workspace };
     await createRepoAction(fx.deps).handler(
       mockContext({
-        ...common,
+        workspacePath,
         input: {
-          name: 'payment-api',
+          name,
           squad: 'payments',
           system: 'banking-core',
           description: 'Payments',
@@ -40,323 +59,356 @@ describe('devplane:release:first-deploy', () => {
     );
     await createPipelineAction(fx.deps).handler(
       mockContext({
-        ...common,
-        input: { name: 'payment-api', squad: 'payments', kind: 'node' },
+        workspacePath,
+        input: { name, squad: 'payments', kind: 'node' },
       }).ctx,
     );
-    // What catalog:register would have done; the catalog processes it a moment later.
-    fx.locations.add(fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml'), {
-      name: 'payment-api',
-      owner: 'group:default/payments',
-      delayMs: catalogDelayMs,
-    });
+    if (opts.register !== false) {
+      // what the registration does; the catalog processes it a moment later
+      fx.locations.add(fx.gitHost.fileUrl(name, 'catalog-info.yaml'), {
+        name,
+        owner: 'group:default/payments',
+        delayMs: opts.catalogDelayMs ?? 0,
+      });
+    }
+    return workspacePath;
   };
-  afterEach(() => fx.close());
+
+  /** The release manager client with a fetch in between (to lose or fail answers). */
+  const depsWith = (
+    wrap?: (f: typeof fetch) => typeof fetch,
+  ): GoldenPathDeps => {
+    const baseUrl = fx.standIn.baseUrl;
+    return {
+      ...fx.deps,
+      releaseManager: new ReleaseManagerClient({
+        discovery: {
+          getBaseUrl: async () => baseUrl,
+          getExternalBaseUrl: async () => baseUrl,
+        },
+        auth: mockServices.auth(),
+        fetch: wrap ? wrap(fetch) : undefined,
+      }),
+    };
+  };
 
   const deploy = async (
     overrides: Record<string, unknown> = {},
-    checkpoints = checkpointStore(),
+    opts: {
+      checkpoints?: ReturnType<typeof checkpointStore>;
+      user?: typeof ALICE;
+      deps?: GoldenPathDeps;
+    } = {},
   ) => {
     const m = mockContext({
       workspacePath: fx.workspace,
-      checkpoints,
+      checkpoints: opts.checkpoints ?? checkpointStore(),
       input: {
-        name: 'payment-api',
+        name,
         squad: 'payments',
-        catalogInfoUrl: fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml'),
+        catalogInfoUrl: fx.gitHost.fileUrl(name, 'catalog-info.yaml'),
+        stageTimeoutSeconds: 60,
         ...overrides,
       },
     });
+    m.ctx.getInitiatorCredentials = async () => opts.user ?? ALICE;
     let error: Error | undefined;
-    await createFirstDeployAction(fx.deps)
+    await createFirstDeployAction(opts.deps ?? fx.deps)
       .handler(m.ctx)
       .catch(e => (error = e));
     return { error, outputs: m.outputs(), logger: m.logger };
   };
 
-  it('uploads the first artifact, sets the default policies and releases to prod, in that order', async () => {
+  const config = (args: string[]) =>
+    runGit(args, { cwd: fx.gitHost.repoPath('config') }).then(r => r.stdout);
+  const policiesOf = async (service: string) =>
+    JSON.parse(await config(['show', `main:policies/${service}.json`]));
+  const releaseCommits = async (service: string) =>
+    (await config(['log', '--format=%H %s', 'main']))
+      .split('\n')
+      .filter(l => l.includes(`/${service}] `));
+  const pushesOf = async (service: string) => {
+    const res = await fetch(
+      `${fx.standIn.baseUrl}/services/${service}/pushes`,
+      {
+        headers: {
+          authorization: mockCredentials.user.header('user:default/alice'),
+        },
+      },
+    );
+    return (await res.json()).items as any[];
+  };
+
+  it('sets the policies as the user, pushes main as the user, and the push reaches dev then prod by the auto-release policies', async () => {
     await setUp();
-    const head = (await fx.gitHost.resolveRef('payment-api', 'main'))!;
+    const head = (await fx.gitHost.resolveRef(name, 'main'))!;
     const { error, outputs, logger } = await deploy();
     expect(error).toBeUndefined();
 
-    const reqs = fx.standIn.requests;
-    expect(reqs.map(r => `${r.method} ${r.path}`)).toEqual([
-      'POST /artifacts',
-      'PUT /services/payment-api/policies/auto-releases',
-      'PUT /services/payment-api/policies/branch-restrictions',
-      'POST /releases',
+    // one push of main at the head, by the user, through the local git host
+    const pushes = await pushesOf(name);
+    expect(pushes).toHaveLength(1);
+    expect(pushes[0]).toMatchObject({
+      sha: head,
+      branch: 'main',
+      pusher: 'user:default/alice',
+      source: 'local-git-host',
+      artifactId: outputs.artifactId,
+    });
+    expect(pushes[0].steps.map((s: any) => `${s.step} ${s.status}`)).toEqual([
+      'received done',
+      'artifact done',
+      'release:dev done',
+      'release:prod done',
     ]);
-    const artifactId = artifactIdFor('main', head);
-    expect(artifactId).toBe(`main-${head.slice(0, 10)}-${head.slice(0, 10)}`);
+    expect(outputs.artifactId).toMatch(
+      new RegExp(`^main-${head.slice(0, 10)}-[0-9a-f]{10}$`),
+    );
 
-    const upload = reqs[0].body;
-    expect(upload.spec).toMatchObject({
-      id: artifactId,
-      service: 'payment-api',
-      namespace: 'payments',
-      squad: 'payments',
-      application: {
-        branch: 'main',
-        sha: head,
-        message: 'Add CI pipeline: build, test, upload to the release manager',
-        name: 'payment-api',
-        provider: 'local-git-host',
-      },
-    });
-    expect(Object.keys(upload.manifests).sort()).toEqual([
-      'dev',
-      'prod',
-      'staging',
-    ]);
-    for (const env of ['dev', 'staging', 'prod']) {
-      expect(Object.keys(upload.manifests[env]).sort()).toEqual([
-        'deployment.yaml',
-        'service.yaml',
-      ]);
-      expect(upload.manifests[env]['deployment.yaml']).toBe(
-        (
-          await fx.gitHost.readFile('payment-api', `k8s/${env}/deployment.yaml`)
-        ).content.toString(),
-      );
-    }
-    expect(reqs[1].body).toEqual({ branch: 'main', environment: 'dev' });
-    expect(reqs[2].body).toEqual({
-      branchRegex: '^(master|main)$',
-      environment: 'prod',
-    });
-    expect(reqs[3].body).toMatchObject({
-      service: 'payment-api',
-      environment: 'prod',
-      artifactId,
-    });
-
-    // All on behalf of the user who ran the template (the audit trail names them).
-    for (const r of reqs) {
-      expect(r.authorization).toBe(
-        'Bearer fake:user:user:default/mock:release-manager',
-      );
-    }
-
-    const configHead = await fx.gitHost.resolveRef('config', 'main');
+    // dev first, then prod, both auto-releases carrying alice's policy authority
+    const commits = await releaseCommits(name);
+    const prodSha = await config(['rev-parse', 'main']);
     expect(outputs).toEqual({
-      artifactId,
-      releaseId: configHead,
+      artifactId: outputs.artifactId,
+      releaseId: prodSha.trim(),
       commit: head,
       environment: 'prod',
-      entityRef: 'component:default/payment-api',
-      releaseUrl:
-        'http://localhost:3000/catalog/default/component/payment-api/releases',
+      entityRef: `component:default/${name}`,
+      releaseUrl: `http://localhost:3000/catalog/default/component/${name}/releases`,
     });
-    const { stdout } = await runGit(['log', '-1', '--format=%B'], {
-      cwd: fx.gitHost.repoPath('config'),
-    });
-    expect(stdout).toContain(`[prod/payment-api] release ${artifactId}`);
-    expect(stdout).toContain('Environment: prod');
-    expect(
-      (
-        await fx.gitHost.readFile(
-          'config',
-          'prod/releases/payments/payment-api/deployment.yaml',
-        )
-      ).content.length,
-    ).toBeGreaterThan(0);
-    expect(logger.lines.filter(l => l.startsWith('info:'))).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(
-          /First production deploy of 'payment-api' to prod/,
-        ),
-        expect.stringMatching(/^info: Uploaded artifact main-/),
-        expect.stringMatching(/^info: Released main-.* to prod/),
-      ]),
+    expect(commits.map(c => c.replace(/^\w+ /, ''))).toEqual([
+      `[prod/${name}] auto release ${outputs.artifactId} by alice@bank.example`,
+      `[dev/${name}] auto release ${outputs.artifactId} by alice@bank.example`,
+      `[policies/${name}] auto-release main to prod by alice@bank.example`,
+      `[policies/${name}] auto-release main to dev by alice@bank.example`,
+      `[policies/${name}] restrict prod to branches ^(master|main)$ by alice@bank.example`,
+    ]);
+    const message = await config([
+      'log',
+      '-1',
+      '--format=%B',
+      outputs.releaseId,
+    ]);
+    expect(message).toContain('Environment: prod');
+    expect(message).toContain('Release-intent: auto-release');
+    expect(message).toContain('Auto-release-policy-by: alice@bank.example');
+    expect(message).toContain('Artifact-uploaded-by: user:default/alice');
+
+    const policies = await policiesOf(name);
+    expect(policies.autoReleases).toEqual([
+      expect.objectContaining({
+        branch: 'main',
+        environment: 'dev',
+        setBy: 'alice@bank.example',
+      }),
+      expect.objectContaining({
+        branch: 'main',
+        environment: 'prod',
+        setBy: 'alice@bank.example',
+      }),
+    ]);
+
+    // the task log numbers every stage 1..n, in the order they ran
+    const numbered = logger.lines
+      .map(l => /^info: \[(\d+)\/(\d+)\] (.*)$/.exec(l))
+      .filter((x): x is RegExpExecArray => Boolean(x));
+    expect(numbered.map(x => Number(x[1]))).toEqual(
+      Array.from({ length: numbered.length }, (_, i) => i + 1),
     );
+    expect(new Set(numbered.map(x => x[2]))).toEqual(
+      new Set([String(numbered.length)]),
+    );
+    expect(numbered.map(x => x[3])).toEqual([
+      expect.stringMatching(/^Catalog shows component/),
+      expect.stringMatching(/^Policy: only branches matching/),
+      expect.stringMatching(/^Policy: artifacts from main go to dev/),
+      expect.stringMatching(/^Policy: artifacts from main go to prod/),
+      expect.stringMatching(/^Pushed main at \w{10} as user:default\/alice/),
+      expect.stringMatching(/^Push received by the release manager/),
+      expect.stringMatching(/^Artifact main-\S+ built from the push/),
+      expect.stringMatching(/^Released to dev/),
+      expect.stringMatching(/^Released to prod/),
+    ]);
   });
 
   it('waits for the catalog to show the new component with its owner before the owner-only calls', async () => {
-    // The component appears 3 s after registration: the step must still be waiting for it, even
-    // when a busy machine is slow to reach the first catalog lookup.
-    await setUp(undefined, 3000);
+    await setUp({ catalogDelayMs: 3000 });
     const started = Date.now();
     const { error, logger } = await deploy();
     expect(error).toBeUndefined();
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(logger.lines).toContainEqual(
       expect.stringMatching(
-        /Waiting for the catalog to process component:default\/payment-api/,
-      ),
-    );
-    expect(logger.lines).toContainEqual(
-      expect.stringMatching(
-        /Catalog shows component:default\/payment-api, owned by group:default\/payments/,
+        new RegExp(
+          `Waiting for the catalog to process component:default/${name}`,
+        ),
       ),
     );
   });
 
-  it('carries on with a warning when the catalog is too slow', async () => {
-    await setUp(undefined, 60_000);
-    const { error, logger } = await deploy({ waitForCatalogSeconds: 1 });
-    expect(error).toBeUndefined();
-    expect(logger.lines).toContainEqual(
-      expect.stringMatching(
-        /^warn: The catalog does not show component:default\/payment-api with an owner after 1 s/,
-      ),
-    );
-  });
-
-  it('makes no second upload, policy or release when a retried task replays the step', async () => {
+  it('makes no second policy change or push when a retried task replays the step', async () => {
     await setUp();
     const checkpoints = checkpointStore();
-    const first = await deploy({}, checkpoints);
-    const second = await deploy({}, checkpoints);
+    const first = await deploy({}, { checkpoints });
+    const second = await deploy({}, { checkpoints });
     expect(second.error).toBeUndefined();
     expect(second.outputs).toEqual(first.outputs);
-    expect(fx.standIn.requests).toHaveLength(4);
-    expect(fx.standIn.policies.get('payment-api')!.autoReleases).toHaveLength(
-      1,
-    );
-  });
-
-  it('treats an artifact uploaded by a crashed attempt as uploaded', async () => {
-    await setUp();
-    const first = await deploy({}, checkpointStore());
-    // Same task crashed after the upload, before its checkpoint: the release manager says 409.
-    const again = await deploy({}, checkpointStore());
-    expect(again.error).toBeUndefined();
-    expect(again.outputs.artifactId).toBe(first.outputs.artifactId);
+    expect(await pushesOf(name)).toHaveLength(1);
+    expect(await releaseCommits(name)).toHaveLength(5);
   });
 
   it('registers the component itself (registerCatalogInfo) as its first undoable step', async () => {
-    await setUp();
-    const url = fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml');
-    fx.locations.byTarget.delete(url); // not registered by an earlier step this time
+    await setUp({ register: false });
+    const url = fx.gitHost.fileUrl(name, 'catalog-info.yaml');
     fx.locations.onRegister = () => ({
-      name: 'payment-api',
+      name,
       owner: 'group:default/payments',
       delayMs: 50,
     });
-    const { error, outputs, logger } = await deploy({ registerCatalogInfo: true });
+    const { error, outputs, logger } = await deploy({
+      registerCatalogInfo: true,
+    });
+    fx.locations.onRegister = undefined;
     expect(error).toBeUndefined();
     expect(fx.locations.byTarget.has(url)).toBe(true);
-    expect(outputs.entityRef).toBe('component:default/payment-api');
-    expect(logger.lines).toContainEqual(`info: Registered ${url} in the catalog`);
+    expect(outputs.entityRef).toBe(`component:default/${name}`);
+    expect(logger.lines).toContainEqual(
+      `info: [1/10] Registered ${url} in the catalog`,
+    );
   });
 
-  it('a failed catalog registration undoes the repository', async () => {
-    await setUp();
-    const url = fx.gitHost.fileUrl('payment-api', 'catalog-info.yaml');
-    fx.locations.byTarget.delete(url);
+  it('a failed catalog registration undoes the repository and touches no policy', async () => {
+    await setUp({ register: false });
     fx.locations.failNextAdd = new Error('catalog answered 500');
     const { error } = await deploy({ registerCatalogInfo: true });
     expect(error?.message).toMatch(
-      /^First production deploy failed while registering the component in the catalog: .*catalog answered 500\. .*Rolled back: repository payment-api on local\./,
+      new RegExp(
+        `^First production deploy failed while registering the component in the catalog: .*catalog answered 500\\. .*Rolled back: repository ${name} on local\\.`,
+      ),
     );
-    expect(await fx.gitHost.exists('payment-api')).toBe(false);
-    expect(fx.standIn.requests).toEqual([]);
+    expect(await fx.gitHost.exists(name)).toBe(false);
+    expect(await releaseCommits(name)).toEqual([]);
   });
 
-  it('undoes the golden path when the release fails, and says which step failed and why', async () => {
-    await setUp({
-      fail: {
-        'POST /releases': { status: 500, message: 'config repo push rejected' },
-      },
-    });
-    const { error, logger } = await deploy();
+  it('someone without the production permission cannot set the prod auto-release: everything is undone, nothing was pushed', async () => {
+    await setUp();
+    const { error, logger } = await deploy({}, { user: MALLORY });
     expect(error?.message).toMatch(
-      /^First production deploy failed while releasing main-\w+-\w+ to prod: .*config repo push rejected/,
+      /^First production deploy failed while setting the auto-release policy \(main → prod\): .*answered 403/,
     );
     expect(error?.message).toMatch(
-      /Rolled back: auto-release policy main → dev of payment-api \(policy auto-release-[0-9a-f]{10}\); catalog location .*; repository payment-api on local\./,
+      /Rolled back: auto-release policy main → dev of svc-\S+ \(policy auto-release-[0-9a-f]{10}\); catalog location .*; repository svc-\S+ on local\./,
     );
     expect(error?.message).toMatch(
-      /Kept: branch restriction prod ← \^\(master\|main\)\$ of payment-api/,
+      /Kept: branch restriction prod ← \^\(master\|main\)\$/,
     );
-    expect(error?.message).toMatch(
-      /Needs manual cleanup: artifact main-\w+-\w+ of payment-api/,
-    );
-
-    expect(await fx.gitHost.exists('payment-api')).toBe(false);
-    const left = fx.standIn.policies.get('payment-api')!;
-    expect(left.autoReleases).toEqual([]);
-    expect(left.branchRestrictions).toEqual([
-      expect.objectContaining({
-        branchRegex: '^(master|main)$',
-        environment: 'prod',
-      }),
-    ]);
-    expect(fx.locations.removed).toEqual(['loc-1']);
-    // the policy is deleted as the user, then the policies are read back to check it is gone
-    const tail = fx.standIn.requests.slice(-2);
-    expect(tail.map(r => `${r.method} ${r.path}`)).toEqual([
-      `DELETE /services/payment-api/policies/${policyId(
-        'auto-release',
-        'main',
-        'dev',
-      )}`,
-      'GET /services/payment-api/policies',
-    ]);
-    expect(tail[0].authorization).toMatch(/^Bearer fake:user:/);
+    expect(error?.message).not.toMatch(/push|runs/);
+    expect(await fx.gitHost.exists(name)).toBe(false);
+    expect(await pushesOf(name)).toEqual([]);
+    const policies = await policiesOf(name);
+    expect(policies.autoReleases).toEqual([]);
+    expect(policies.branchRestrictions).toHaveLength(1);
     expect(logger.lines).toContainEqual(
-      expect.stringMatching(
-        /^error: First production deploy failed while releasing/,
-      ),
-    );
-    expect(logger.lines).toContainEqual(
-      expect.stringMatching(/^info: Rollback: removed repository payment-api/),
-    );
-    expect(logger.lines).toContainEqual(
-      expect.stringMatching(
-        /^warn: Rollback: left for manual cleanup: artifact/,
-      ),
+      expect.stringMatching(/^info: Rollback: removed repository/),
     );
   });
 
-  it('undoes only what exists when the upload itself fails', async () => {
-    await setUp({
-      fail: {
-        'POST /artifacts': { status: 503, message: 'blob store unavailable' },
-      },
-    });
-    const { error } = await deploy();
-    expect(error?.message).toMatch(
-      /failed while uploading the artifact: .*blob store unavailable/,
+  it('prod refused after dev took the push: undoes the golden path and reports the dev release it cannot undo', async () => {
+    await setUp();
+    const hook = path.join(
+      fx.gitHost.repoPath('config'),
+      'hooks',
+      'pre-receive',
     );
-    expect(error?.message).not.toMatch(/policy|manual cleanup/);
-    expect(await fx.gitHost.exists('payment-api')).toBe(false);
-    expect(fx.standIn.requests.map(r => `${r.method} ${r.path}`)).toEqual([
-      'POST /artifacts',
-    ]);
+    await fs.writeFile(
+      hook,
+      `#!/bin/sh\nwhile read old new ref; do\n  if git log --format=%s "$old..$new" 2>/dev/null | grep -q '^\\[prod/${name}\\]'; then echo "prod releases of ${name} are frozen" >&2; exit 1; fi\ndone\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    try {
+      const { error } = await deploy();
+      expect(error?.message).toMatch(
+        /^First production deploy failed while waiting for the push to reach prod \(released to dev\): released to prod by its auto-release policy: refused: auto-release to prod failed/,
+      );
+      expect(error?.message).toMatch(
+        /Rolled back: auto-release policy main → prod .*; auto-release policy main → dev .*; catalog location .*; repository svc-\S+ on local\./,
+      );
+      expect(error?.message).toMatch(
+        /Needs manual cleanup: dev runs main-\S+ from this push \(config repo commit \w+; the release manager cannot remove a release/,
+      );
+      expect(await fx.gitHost.exists(name)).toBe(false);
+      expect(
+        (await releaseCommits(name)).some(c => c.includes(`[prod/${name}]`)),
+      ).toBe(false);
+      expect((await policiesOf(name)).autoReleases).toEqual([]);
+    } finally {
+      await fs.rm(hook, { force: true });
+    }
+  });
+
+  it('when the progress cannot be followed but prod runs the push, the deploy succeeds and says how it knows', async () => {
+    await setUp();
+    const deps = depsWith(
+      f => async (url, init) =>
+        String(url).endsWith('/pushes')
+          ? new Response('{}', { status: 503 })
+          : f(url, init),
+    );
+    const { error, outputs, logger } = await deploy(
+      { stageTimeoutSeconds: 3 },
+      { deps },
+    );
+    expect(error).toBeUndefined();
+    expect(outputs.releaseId).toBe(
+      (await config(['rev-parse', 'main'])).trim(),
+    );
+    expect(logger.lines.join('\n')).toMatch(
+      /no push received by the release manager within 3 s \(last error: .*503.*\).* but prod runs main-\S+ from the push \(config repo commit \w+\): the deploy happened/,
+    );
+    expect(await fx.gitHost.exists(name)).toBe(true);
+  });
+
+  it('when neither the progress nor what prod runs can be read after the push, nothing is undone', async () => {
+    await setUp();
+    const deps = depsWith(
+      f => async (url, init) =>
+        /\/(pushes|status)$/.test(String(url))
+          ? new Response('{}', { status: 503 })
+          : f(url, init),
+    );
+    const { error } = await deploy({ stageTimeoutSeconds: 2 }, { deps });
+    expect(error?.message).toMatch(
+      new RegExp(
+        `Nothing was undone: whether the push reached prod could not be checked .*503.*so the repository ${name}, its policies and its catalog entry are kept`,
+      ),
+    );
+    expect(await fx.gitHost.exists(name)).toBe(true);
+    expect((await policiesOf(name)).autoReleases).toHaveLength(2);
   });
 
   it('lists what it could not undo for manual cleanup', async () => {
-    await setUp({
-      fail: {
-        'PUT /services/:service/policies/branch-restrictions': {
-          status: 400,
-          message: 'bad regex',
-        },
-        'DELETE /services/:service/policies/:policyId': {
-          status: 500,
-          message: 'db down',
-        },
-      },
-    });
-    const { error } = await deploy();
-    expect(error?.message).toMatch(
-      /failed while setting the branch restriction/,
+    await setUp();
+    const deps = depsWith(
+      f => async (url, init) =>
+        init?.method === 'DELETE'
+          ? new Response('{"error":{"message":"db down"}}', { status: 500 })
+          : f(url, init),
     );
+    const { error } = await deploy({}, { deps, user: MALLORY });
     expect(error?.message).toMatch(
-      /Needs manual cleanup: .*auto-release policy main → dev of payment-api \(policy auto-release-\w+\) \(could not remove it: .*db down/,
+      /Needs manual cleanup: auto-release policy main → dev of svc-\S+ \(policy auto-release-\w+\) \(could not remove it: .*db down/,
     );
-    expect(await fx.gitHost.exists('payment-api')).toBe(false);
+    expect(await fx.gitHost.exists(name)).toBe(false);
   });
 
   it('keeps everything when cleanup is disabled', async () => {
-    await setUp({
-      fail: { 'POST /releases': { status: 500, message: 'nope' } },
-    });
-    const { error } = await deploy({ cleanupOnFailure: false });
+    await setUp();
+    const { error } = await deploy(
+      { cleanupOnFailure: false },
+      { user: MALLORY },
+    );
     expect(error?.message).toMatch(/cleanup disabled/);
-    expect(await fx.gitHost.exists('payment-api')).toBe(true);
+    expect(await fx.gitHost.exists(name)).toBe(true);
   });
 
   it('rejects bad input before calling anyone', async () => {
@@ -365,8 +417,14 @@ describe('devplane:release:first-deploy', () => {
     expect(error).toBeInstanceOf(InputError);
     const { error: envError } = await deploy({ environment: 'Prod/../x' });
     expect(envError).toBeInstanceOf(InputError);
-    expect(fx.standIn.requests).toHaveLength(0);
-    expect(await fx.gitHost.exists('payment-api')).toBe(true);
+    const { error: missing } = await deploy({
+      autoReleaseEnvironments: ['dev'],
+    });
+    expect(missing?.message).toMatch(
+      /autoReleaseEnvironments must include prod/,
+    );
+    expect(await releaseCommits(name)).toEqual([]);
+    expect(await fx.gitHost.exists(name)).toBe(true);
   });
 
   it('does nothing in a dry run', async () => {
@@ -374,9 +432,10 @@ describe('devplane:release:first-deploy', () => {
     const m = mockContext({
       workspacePath: fx.workspace,
       isDryRun: true,
-      input: { name: 'payment-api', squad: 'payments' },
+      input: { name, squad: 'payments' },
     });
     await createFirstDeployAction(fx.deps).handler(m.ctx);
-    expect(fx.standIn.requests).toHaveLength(0);
+    expect(await releaseCommits(name)).toEqual([]);
+    expect(await pushesOf(name)).toEqual([]);
   });
 });

@@ -2,14 +2,17 @@ import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { InputError, ResponseError, stringifyError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
-  ArtifactSpec,
-  ArtifactUpload,
-  artifactIdFor,
   invalidNameReason,
   ServicePolicies,
 } from '@devplane/plugin-release-manager-common';
 import { GoldenPathDeps } from '../lib/deps';
 import { serviceNameProblem } from '../lib/names';
+import {
+  followPush,
+  PushStageError,
+  PushStageTimeoutError,
+} from '../lib/pushStages';
+import { authorFromUser, taskTrailer } from './createRepo';
 import {
   describeRollback,
   repoUndo,
@@ -18,63 +21,6 @@ import {
 } from '../lib/rollback';
 
 export const FIRST_DEPLOY_ACTION_ID = 'devplane:release:first-deploy';
-
-/** Builds the first artifact upload from the head commit and `k8s/<env>/` of the repository. */
-export async function buildFirstArtifact(
-  deps: GoldenPathDeps,
-  input: {
-    name: string;
-    squad: string;
-    host?: string;
-    owner?: string;
-    taskId: string;
-  },
-): Promise<ArtifactUpload> {
-  const host = deps.repoHosts.get(input.host, input.owner);
-  const head = await host.headCommit(input.name);
-  const k8s = await host.readDir(input.name, 'k8s');
-  const manifests: Record<string, Record<string, string>> = {};
-  for (const [p, content] of Object.entries(k8s)) {
-    const [env, ...rest] = p.split('/');
-    if (rest.length === 0) continue; // k8s/<file> outside an environment folder
-    const reason = invalidNameReason('environment', env);
-    if (reason) throw new InputError(`k8s/${p}: ${reason}`);
-    (manifests[env] ??= {})[rest.join('/')] = content;
-  }
-  if (Object.keys(manifests).length === 0) {
-    throw new InputError(
-      `Repository '${input.name}' has no manifests under k8s/<environment>/`,
-    );
-  }
-  const now = new Date().toISOString();
-  const spec: ArtifactSpec = {
-    id: artifactIdFor(head.branch, head.sha),
-    service: input.name,
-    namespace: input.squad,
-    squad: input.squad,
-    application: {
-      branch: head.branch,
-      sha: head.sha,
-      authorName: head.authorName,
-      authorEmail: head.authorEmail,
-      committerName: head.committerName,
-      committerEmail: head.committerEmail,
-      message: head.message.split('\n')[0],
-      name: input.name,
-      url: host.repoUrl(input.name),
-      provider: host.host === 'local' ? 'local-git-host' : 'github',
-    },
-    ci: { start: now, end: now },
-    stages: [
-      {
-        id: 'golden-path',
-        name: 'First artifact built by the golden path from the skeleton manifests',
-        data: { scaffolderTaskId: input.taskId },
-      },
-    ],
-  };
-  return { spec, manifests };
-}
 
 function policyId<T extends { id: string }>(
   list: T[],
@@ -87,47 +33,57 @@ function isStatus(e: unknown, status: number) {
   return e instanceof ResponseError && e.response.status === status;
 }
 
-/** The release call failed in a way that does not tell whether production changed. */
-export class AmbiguousReleaseError extends Error {
-  name = 'AmbiguousReleaseError';
-}
-
-/** What an environment runs, from the release manager's status (read from the config repo). */
-async function whatRuns(
+/** Where the pushed commit runs, per environment, as the config repo says (the release manager's status). */
+async function runningOf(
   deps: GoldenPathDeps,
   creds: BackstageCredentials,
   service: string,
-  environment: string,
+  sha: string,
+  environments: string[],
 ): Promise<
-  | { known: true; artifactId?: string; releaseId?: string }
+  | {
+      known: true;
+      envs: Record<
+        string,
+        { artifactId: string; releaseId?: string } | undefined
+      >;
+    }
   | { known: false; why: string }
 > {
   try {
     const status = await deps.releaseManager.getStatus(creds, service);
-    const env = status.find(s => s.environment === environment);
-    return {
-      known: true,
-      artifactId: env?.release?.artifactId ?? env?.artifact?.id,
-      releaseId: env?.release?.id,
-    };
+    const envs: Record<
+      string,
+      { artifactId: string; releaseId?: string } | undefined
+    > = {};
+    for (const env of environments) {
+      const s = status.find(x => x.environment === env);
+      const artifact = s?.artifact;
+      envs[env] =
+        artifact && artifact.sha === sha
+          ? { artifactId: artifact.id, releaseId: s?.release?.id }
+          : undefined;
+    }
+    return { known: true, envs };
   } catch (e) {
-    if (isStatus(e, 404)) return { known: true };
+    if (isStatus(e, 404)) {
+      return { known: true, envs: {} };
+    }
     return { known: false, why: stringifyError(e) };
   }
 }
 
-
-/** `devplane:release:first-deploy`: artifact, default policies and the first production release. */
+/** `devplane:release:first-deploy`: catalog, policies, then the first push to production. */
 export function createFirstDeployAction(deps: GoldenPathDeps) {
   return createTemplateAction({
     id: FIRST_DEPLOY_ACTION_ID,
     description:
-      'Builds the first artifact from the repository head and its k8s/<env>/ manifests, uploads it to the release manager, sets the default policies and releases it to production. On failure it rolls back what the golden path created (policies, catalog registration, repository) and lists what it could not remove.',
+      "Takes the new service to production the way every later change goes: registers it in the catalog, sets its policies as the user (auto-release of the default branch into dev and production, production only from main/master), then announces the repository's default branch as a push by the user. The release manager turns the push into an artifact and its auto-release policies release it; the action waits for and reports each stage. On failure it checks what exists and rolls back what the golden path created, listing what it could not undo.",
     supportsDryRun: true,
     examples: [
       {
         description:
-          'First production deploy, undoing the golden path on failure',
+          'First production deploy through the push path, undoing the golden path on failure',
         example: [
           'steps:',
           '  - id: deploy',
@@ -136,6 +92,8 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           '      name: ${{ steps.repo.output.repoName }}',
           '      squad: ${{ steps.validate.output.squad }}',
           '      catalogInfoUrl: ${{ steps.repo.output.catalogInfoUrl }}',
+          '      registerCatalogInfo: true',
+          '      autoReleaseEnvironments: [dev, prod]',
         ].join('\n'),
       },
     ],
@@ -154,16 +112,24 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           z
             .string()
             .optional()
-            .describe('Production environment to release to (default prod)'),
+            .describe(
+              'Production environment the push must reach (default prod)',
+            ),
+        autoReleaseEnvironments: z =>
+          z
+            .array(z.string())
+            .min(1)
+            .optional()
+            .describe(
+              'Environments the default branch is auto-released into, in order (default: dev, then the production environment)',
+            ),
         autoReleaseBranch: z =>
           z
             .string()
             .optional()
             .describe(
-              "Branch auto-released to dev (default: the repository's default branch)",
+              "Branch the auto-release policies take (default: the repository's default branch)",
             ),
-        autoReleaseEnvironment: z =>
-          z.string().optional().describe('Default dev'),
         productionBranchRegex: z =>
           z.string().optional().describe('Default ^(master|main)$'),
         catalogInfoUrl: z =>
@@ -196,16 +162,30 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
             .describe(
               'With catalogInfoUrl: wait up to this long for the catalog to show the component with its owner before the owner-only calls (default 60, 0 = do not wait)',
             ),
+        stageTimeoutSeconds: z =>
+          z
+            .number()
+            .min(1)
+            .max(600)
+            .optional()
+            .describe(
+              'How long to wait for each stage of the push (received, artifact, each release) before failing (default 60)',
+            ),
       },
       output: {
         artifactId: z => z.string(),
         releaseId: z =>
-          z.string().describe('Commit sha of the release in the config repo'),
+          z
+            .string()
+            .describe(
+              'Commit sha of the production release in the config repo',
+            ),
         commit: z =>
-          z.string().describe('Application commit that was released'),
+          z
+            .string()
+            .describe('Application commit that was pushed and released'),
         environment: z => z.string(),
-        entityRef: z =>
-          z.string().describe('The new component in the catalog'),
+        entityRef: z => z.string().describe('The new component in the catalog'),
         releaseUrl: z =>
           z
             .string()
@@ -216,7 +196,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
     async handler(ctx) {
       const { input } = ctx;
       const environment = input.environment ?? 'prod';
-      const autoEnv = input.autoReleaseEnvironment ?? 'dev';
+      const autoEnvs = input.autoReleaseEnvironments ?? ['dev', environment];
       const branchRegex = input.productionBranchRegex ?? '^(master|main)$';
       for (const [label, v] of [
         ['name', input.name],
@@ -225,40 +205,89 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
         const problem = serviceNameProblem(v);
         if (problem) throw new InputError(`Invalid ${label}: ${problem}`);
       }
-      for (const env of [environment, autoEnv]) {
+      for (const env of [environment, ...autoEnvs]) {
         const reason = invalidNameReason('environment', env);
         if (reason) throw new InputError(reason);
+      }
+      if (new Set(autoEnvs).size !== autoEnvs.length) {
+        throw new InputError(
+          'autoReleaseEnvironments lists an environment twice',
+        );
+      }
+      if (!autoEnvs.includes(environment)) {
+        throw new InputError(
+          `autoReleaseEnvironments must include ${environment}: the first production deploy goes through the auto-release policies`,
+        );
       }
       const host = deps.repoHosts.get(input.host, input.owner);
       const rm = deps.releaseManager;
       const log = ctx.logger;
+      const stageTimeoutMs = (input.stageTimeoutSeconds ?? 60) * 1000;
+      const waitCatalogMs = (input.waitForCatalogSeconds ?? 60) * 1000;
+
+      // The stages this step runs, numbered as they run (the task log numbers them 1..n).
+      const plan: string[] = [];
+      if (input.catalogInfoUrl && input.registerCatalogInfo) {
+        plan.push('register the component in the catalog');
+      }
+      if (input.catalogInfoUrl && waitCatalogMs > 0) {
+        plan.push('wait for the catalog to show the component with its owner');
+      }
+      plan.push(
+        `set the branch restriction (${environment} only from ${branchRegex})`,
+      );
+      for (const env of autoEnvs)
+        plan.push(`set the auto-release policy <default branch> → ${env}`);
+      plan.push('push the default branch as you');
+      plan.push('push received by the release manager');
+      plan.push('artifact built from the push');
+      for (const env of autoEnvs)
+        plan.push(`released to ${env} by its auto-release policy`);
+      let done = 0;
+      const progress = (message: string) => {
+        done += 1;
+        log.info(`[${done}/${plan.length}] ${message}`);
+      };
       log.info(
-        `First production deploy of '${input.name}' to ${environment}`,
+        `First production deploy of '${
+          input.name
+        }' through the push path: ${plan
+          .map((p, i) => `${i + 1}. ${p}`)
+          .join('; ')}`,
       );
 
       if (ctx.isDryRun) {
         log.info(
-          `Dry run: would upload the first artifact, set auto-release <default branch> → ${autoEnv} and ${environment} only from ${branchRegex}, then release to ${environment}`,
+          `Dry run: would set the policies, push the default branch and wait for ${autoEnvs.join(
+            ' → ',
+          )}`,
         );
         ctx.output('artifactId', 'dry-run');
         ctx.output('releaseId', 'dry-run');
         ctx.output('commit', '0000000000000000000000000000000000000000');
         ctx.output('environment', environment);
+        ctx.output('entityRef', `component:default/${input.name}`);
         return;
       }
 
       const created: UndoItem[] = [];
       let stage = 'reading the repository';
       // Everything is done on behalf of the user who ran the template: the release manager
-      // accepts only users for policies and releases, and the artifact's "created by" and the
-      // config repo's trailers then name the person who created the service.
+      // accepts only users for policies, the auto-release into production carries the policy
+      // author's authority, and the push is theirs.
       const userCreds = await ctx.getInitiatorCredentials();
+      const userRef =
+        userCreds.principal && (userCreds.principal as any).type === 'user'
+          ? String((userCreds.principal as any).userEntityRef)
+          : undefined;
+      if (!userRef) {
+        throw new InputError(
+          "The first production deploy must be run by a user: its auto-release into production carries that person's authority",
+        );
+      }
+      let pushed: { sha: string; branch: string } | undefined;
       try {
-        const upload = await buildFirstArtifact(deps, {
-          ...input,
-          taskId: ctx.task.id,
-        });
-        const { spec } = upload;
+        const head = await host.headCommit(input.name);
         if (input.catalogInfoUrl && input.registerCatalogInfo) {
           stage = 'registering the component in the catalog';
           const catalogInfoUrl = input.catalogInfoUrl;
@@ -279,86 +308,22 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
               return true;
             },
           });
-          log.info(`Registered ${catalogInfoUrl} in the catalog`);
+          progress(`Registered ${catalogInfoUrl} in the catalog`);
         }
-        if (input.catalogInfoUrl && (input.waitForCatalogSeconds ?? 60) > 0) {
+        if (input.catalogInfoUrl && waitCatalogMs > 0) {
           stage = 'waiting for the catalog to show the new component';
-          await waitForOwnedComponent(
+          const shown = await waitForOwnedComponent(
             deps,
             input.name,
-            (input.waitForCatalogSeconds ?? 60) * 1000,
+            waitCatalogMs,
             log,
           );
-        }
-        const envs = Object.keys(upload.manifests).sort();
-        if (!upload.manifests[environment]) {
-          throw new InputError(
-            `Repository has no k8s/${environment}/ manifests (found: ${envs.join(
-              ', ',
-            )})`,
+          progress(
+            shown
+              ? `Catalog shows component:default/${input.name} with its owner`
+              : `Catalog does not show component:default/${input.name} with an owner yet (continuing)`,
           );
         }
-        log.info(
-          `Artifact ${spec.id} from commit ${spec.application.sha.slice(
-            0,
-            10,
-          )} with manifests for ${envs.join(', ')}`,
-        );
-
-        stage = 'uploading the artifact';
-        const artifactId = await ctx.checkpoint({
-          key: `release.artifact.${input.name}`,
-          fn: async () => {
-            try {
-              const res = await rm.uploadArtifact(userCreds, upload);
-              return res.artifact.id;
-            } catch (e) {
-              // Uploaded by an attempt that crashed before its checkpoint was saved.
-              if (isStatus(e, 409)) return spec.id;
-              throw e;
-            }
-          },
-        });
-        created.push({
-          what: `artifact ${artifactId} of ${input.name} in the release manager`,
-          manualHint:
-            'the release manager has no API to delete artifacts; it is unreleased and harmless',
-        });
-        log.info(`Uploaded artifact ${artifactId}`);
-
-        stage = `setting the auto-release policy (${spec.application.branch} → ${autoEnv})`;
-        const autoBranch = input.autoReleaseBranch ?? spec.application.branch;
-        const autoId = await ctx.checkpoint({
-          key: `release.policy.auto.${input.name}`,
-          fn: async () => {
-            const policies: ServicePolicies = await rm.putAutoRelease(
-              userCreds,
-              input.name,
-              {
-                branch: autoBranch,
-                environment: autoEnv,
-              },
-            );
-            return (
-              policyId(
-                policies.autoReleases,
-                p => p.branch === autoBranch && p.environment === autoEnv,
-              ) ?? ''
-            );
-          },
-        });
-        created.push(
-          policyUndo(
-            deps,
-            userCreds,
-            input.name,
-            autoId,
-            `auto-release policy ${autoBranch} → ${autoEnv}`,
-          ),
-        );
-        log.info(
-          `Policy: artifacts from ${autoBranch} go to ${autoEnv} automatically`,
-        );
 
         stage = `setting the branch restriction (${environment} only from ${branchRegex})`;
         const restrictionId = await ctx.checkpoint({
@@ -392,78 +357,159 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           keepReason:
             'the production default; removing it would loosen production if the name is reused',
         });
-        log.info(
+        progress(
           `Policy: only branches matching ${branchRegex} may reach ${environment}`,
         );
 
-        stage = `releasing ${artifactId} to ${environment}`;
-        const result = await ctx.checkpoint({
-          key: `release.release.${input.name}.${environment}`,
-          fn: async () => {
-            // The release is made on behalf of the user: the release log names who created the service.
-            try {
-              const res = await rm.release(userCreds, {
-                service: input.name,
-                environment,
-                artifactId,
-                reason: 'First production deploy from the golden path',
-              });
-              return {
-                releaseId: res.release?.id ?? '',
-                changed: res.changed,
-                message: res.message,
-              };
-            } catch (e) {
-              // A refusal (4xx) is definite. Anything else (5xx, timeout, connection lost) may
-              // have come after the release manager committed: ask what production runs.
-              if (e instanceof ResponseError && e.response.status < 500) throw e;
-              const running = await whatRuns(deps, userCreds, input.name, environment);
-              if (running.known && running.artifactId === artifactId) {
-                log.warn(
-                  `The release call failed (${stringifyError(e)}) but ${environment} runs ${artifactId} (config repo commit ${running.releaseId?.slice(0, 10)}): the release happened`,
-                );
-                return {
-                  releaseId: running.releaseId ?? '',
-                  changed: true,
-                  message: `Released ${artifactId} to ${environment} (confirmed from the config repo after: ${stringifyError(e)})`,
-                };
-              }
-              if (running.known) throw e; // prod does not run it: the release did not happen
-              throw new AmbiguousReleaseError(
-                `${stringifyError(e)}; whether ${artifactId} reached ${environment} could not be checked (${running.why})`,
+        const autoBranch = input.autoReleaseBranch ?? head.branch;
+        for (const env of autoEnvs) {
+          stage = `setting the auto-release policy (${autoBranch} → ${env})`;
+          const id = await ctx.checkpoint({
+            key: `release.policy.auto.${input.name}.${env}`,
+            fn: async () => {
+              const policies: ServicePolicies = await rm.putAutoRelease(
+                userCreds,
+                input.name,
+                { branch: autoBranch, environment: env },
               );
+              return (
+                policyId(
+                  policies.autoReleases,
+                  p => p.branch === autoBranch && p.environment === env,
+                ) ?? ''
+              );
+            },
+          });
+          created.push(
+            policyUndo(
+              deps,
+              userCreds,
+              input.name,
+              id,
+              `auto-release policy ${autoBranch} → ${env}`,
+            ),
+          );
+          progress(
+            `Policy: artifacts from ${autoBranch} go to ${env} automatically (set by ${userRef})`,
+          );
+        }
+
+        stage = `pushing ${head.branch}`;
+        pushed = await ctx.checkpoint({
+          key: `push.announce.${host.host}.${input.name}`,
+          fn: async () => {
+            const r = await host.announcePush(input.name, {
+              pusher: userRef,
+              message: `Release ${
+                input.name
+              } through the push path (golden path)\n\n${taskTrailer(
+                ctx.task.id,
+              )}`,
+              author: authorFromUser(ctx.user),
+            });
+            log.info(`Push: ${r.how}`);
+            return { sha: r.sha, branch: r.branch };
+          },
+        });
+        progress(
+          `Pushed ${pushed.branch} at ${pushed.sha.slice(0, 10)} as ${userRef}`,
+        );
+
+        stage = `waiting for the push of ${pushed.branch} at ${pushed.sha.slice(
+          0,
+          10,
+        )} to reach ${environment}`;
+        const { artifactId } = await followPush({
+          releaseManager: rm,
+          credentials: userCreds,
+          service: input.name,
+          branch: pushed.branch,
+          sha: pushed.sha,
+          environments: autoEnvs,
+          stageTimeoutMs,
+          onStage: r => {
+            if (r.stage.kind === 'released') {
+              stage = `waiting for the push to reach ${environment} (released to ${r.stage.environment})`;
+            }
+            if (r.stage.kind === 'received') {
+              progress(`Push received by the release manager: ${r.message}`);
+            } else if (r.stage.kind === 'artifact') {
+              progress(
+                `Artifact ${r.artifactId} built from the push: ${r.message}`,
+              );
+            } else {
+              progress(`Released to ${r.stage.environment}: ${r.message}`);
             }
           },
         });
-        log.info(
-          `Released ${artifactId} to ${environment}: ${result.message}${
-            result.releaseId
-              ? ` (config repo commit ${result.releaseId.slice(0, 10)})`
-              : ''
-          }`,
+        // The config repo is the truth: production must run the artifact the push built.
+        const running = await runningOf(
+          deps,
+          userCreds,
+          input.name,
+          pushed.sha,
+          [environment],
         );
-        ctx.output('artifactId', artifactId);
-        ctx.output('releaseId', result.releaseId);
-        ctx.output('commit', spec.application.sha);
-        ctx.output('environment', environment);
-        ctx.output('entityRef', `component:default/${input.name}`);
-        if (deps.appBaseUrl) {
-          ctx.output(
-            'releaseUrl',
-            `${deps.appBaseUrl.replace(/\/+$/, '')}/catalog/default/component/${
-              input.name
-            }/releases`,
+        const prod = running.known ? running.envs[environment] : undefined;
+        if (!prod || prod.artifactId !== artifactId) {
+          throw new Error(
+            running.known
+              ? `the release manager reported the release, but ${environment} does not run ${artifactId}`
+              : `${environment} could not be checked after the release (${running.why})`,
           );
         }
+        log.info(
+          `${environment} runs ${artifactId} (config repo commit ${prod.releaseId?.slice(
+            0,
+            10,
+          )}), released by the auto-release policy set by ${userRef}`,
+        );
+        outputs(ctx, deps, input.name, {
+          artifactId,
+          releaseId: prod.releaseId ?? '',
+          commit: pushed.sha,
+          environment,
+        });
       } catch (e) {
-        const why = stringifyError(e);
+        const why =
+          e instanceof PushStageError || e instanceof PushStageTimeoutError
+            ? e.message
+            : stringifyError(e);
         log.error(`First production deploy failed while ${stage}: ${why}`);
-        if (e instanceof AmbiguousReleaseError) {
-          // Production may run this artifact: removing the repository, its policies and its
-          // catalog entry would leave a production release nobody owns. Undo nothing.
-          throw new Error(
-            `First production deploy failed while ${stage}: ${why}. Nothing was undone: production may run it, so the repository ${input.name}, its policies and its catalog entry are kept; check the service's Releases tab and release again or roll back there.`,
+        if (pushed) {
+          // After the push the release manager may have released it anywhere: look first.
+          const before = await runningOf(
+            deps,
+            userCreds,
+            input.name,
+            pushed.sha,
+            autoEnvs,
           );
+          if (!before.known) {
+            // Production may run this push: removing the repository, its policies and its
+            // catalog entry would leave a production release nobody owns. Undo nothing.
+            throw new Error(
+              `First production deploy failed while ${stage}: ${why}. Nothing was undone: whether the push reached ${environment} could not be checked (${before.why}), so the repository ${input.name}, its policies and its catalog entry are kept; check the service's Releases tab.`,
+            );
+          }
+          const prod = before.envs[environment];
+          if (prod) {
+            log.warn(
+              `The deploy reported an error (${why}) but ${environment} runs ${
+                prod.artifactId
+              } from the push (config repo commit ${prod.releaseId?.slice(
+                0,
+                10,
+              )}): the deploy happened`,
+            );
+            outputs(ctx, deps, input.name, {
+              artifactId: prod.artifactId,
+              releaseId: prod.releaseId ?? '',
+              commit: pushed.sha,
+              environment,
+            });
+            return;
+          }
         }
         if (input.cleanupOnFailure === false) {
           throw new Error(
@@ -476,6 +522,45 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           items.push(catalogUndo(deps, input.catalogInfoUrl));
         items.push(...created);
         const report = await rollBack(items, log);
+        if (pushed) {
+          // What the push left in the release manager, checked after the undo (an auto-release
+          // that was under way may have finished meanwhile).
+          const after = await runningOf(
+            deps,
+            userCreds,
+            input.name,
+            pushed.sha,
+            autoEnvs,
+          );
+          if (!after.known) {
+            report.manual.push(
+              `releases of ${pushed.sha.slice(
+                0,
+                10,
+              )} (could not check ${autoEnvs.join(', ')}: ${after.why})`,
+            );
+          } else {
+            for (const env of autoEnvs) {
+              const r = after.envs[env];
+              if (r) {
+                report.manual.push(
+                  `${env} runs ${
+                    r.artifactId
+                  } from this push (config repo commit ${r.releaseId?.slice(
+                    0,
+                    10,
+                  )}; the release manager cannot remove a release: release another artifact there)`,
+                );
+              }
+            }
+          }
+          report.manual.push(
+            `the artifact built from the push of ${pushed.sha.slice(
+              0,
+              10,
+            )}, if any (the release manager has no API to delete artifacts)`,
+          );
+        }
         throw new Error(
           `First production deploy failed while ${stage}: ${why}. ${describeRollback(
             report,
@@ -484,6 +569,33 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
       }
     },
   });
+}
+
+function outputs(
+  ctx: { output(name: string, value: any): void },
+  deps: GoldenPathDeps,
+  name: string,
+  r: {
+    artifactId: string;
+    releaseId: string;
+    commit: string;
+    environment: string;
+  },
+) {
+  ctx.output('artifactId', r.artifactId);
+  ctx.output('releaseId', r.releaseId);
+  ctx.output('commit', r.commit);
+  ctx.output('environment', r.environment);
+  ctx.output('entityRef', `component:default/${name}`);
+  if (deps.appBaseUrl) {
+    ctx.output(
+      'releaseUrl',
+      `${deps.appBaseUrl.replace(
+        /\/+$/,
+        '',
+      )}/catalog/default/component/${name}/releases`,
+    );
+  }
 }
 
 function policyUndo(
@@ -509,7 +621,9 @@ function policyUndo(
       // the config repo is the truth: check the policy is gone from it
       const after = await deps.releaseManager.getPolicies(creds, service);
       if (
-        [...after.autoReleases, ...after.branchRestrictions].some(p => p.id === id)
+        [...after.autoReleases, ...after.branchRestrictions].some(
+          p => p.id === id,
+        )
       ) {
         throw new Error('the release manager still lists it after the delete');
       }
@@ -581,4 +695,3 @@ function catalogUndo(deps: GoldenPathDeps, catalogInfoUrl: string): UndoItem {
     },
   };
 }
-

@@ -10,11 +10,7 @@ export {
   createPipelineAction,
   CREATE_PIPELINE_ACTION_ID,
 } from './createPipeline';
-export {
-  createFirstDeployAction,
-  buildFirstArtifact,
-  FIRST_DEPLOY_ACTION_ID,
-} from './firstDeploy';
+export { createFirstDeployAction, FIRST_DEPLOY_ACTION_ID } from './firstDeploy';
 
 /** All golden-path actions, in the order the template runs them. */
 export function createGoldenPathActions(deps: GoldenPathDeps) {

@@ -9,6 +9,7 @@ import {
   ArtifactUpload,
   Environment,
   EnvironmentStatus,
+  PushProgress,
   ReleaseRequest,
   ReleaseResult,
   ServicePolicies,
@@ -104,6 +105,15 @@ export class ReleaseManagerClient {
       `/services/${encodeURIComponent(service)}/policies/${encodeURIComponent(
         policyId,
       )}`,
+    );
+  }
+
+  /** Progress of the service's recent pushes, newest first (`GET /services/:service/pushes`). */
+  getPushes(c: BackstageCredentials, service: string) {
+    return this.call<{ items: PushProgress[] }>(
+      c,
+      'GET',
+      `/services/${encodeURIComponent(service)}/pushes`,
     );
   }
 

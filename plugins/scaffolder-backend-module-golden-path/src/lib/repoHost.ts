@@ -1,4 +1,9 @@
-import { ConflictError, InputError, NotFoundError, ResponseError } from '@backstage/errors';
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  ResponseError,
+} from '@backstage/errors';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 
 /** The commit a first artifact is built from. */
@@ -39,6 +44,16 @@ export interface RepoHost {
     options: { message: string; author?: CommitAuthor },
   ): Promise<string>;
   headCommit(name: string): Promise<HeadCommit>;
+  /**
+   * Makes the default branch reach the release manager as a push by `pusher` (the user who ran
+   * the template), once the service's policies exist: the local git host announces the branch it
+   * wrote silently as the push that created it; GitHub announces pushes itself (its webhook), so
+   * there an empty commit is pushed. Returns the commit the push delivers.
+   */
+  announcePush(
+    name: string,
+    options: { pusher: string; message: string; author?: CommitAuthor },
+  ): Promise<{ sha: string; branch: string; how: string }>;
   /** Text files below `dir` at the default branch head: path relative to `dir` → content. */
   readDir(name: string, dir: string): Promise<Record<string, string>>;
   /** Deletes the repository; false when it did not exist. */
@@ -100,6 +115,21 @@ export class LocalRepoHost implements RepoHost {
       committerName,
       committerEmail,
       message: (message ?? '').trim(),
+    };
+  }
+
+  async announcePush(name: string, options: { pusher: string }) {
+    const { sha, branch } = await this.git.announceBranch(name, {
+      branch: this.git.defaultBranch,
+      pusher: options.pusher,
+    });
+    return {
+      sha,
+      branch,
+      how: `the local git host announced ${branch} (created by this template, first commit to head ${sha.slice(
+        0,
+        10,
+      )}) as a push by ${options.pusher}`,
     };
   }
 
@@ -264,16 +294,18 @@ export class GithubRepoHost implements RepoHost {
       try {
         await this.deleteRepo(name);
         cleanup = (await this.exists(name))
-          ? `the empty repository ${this.repoUrl(name)} is still there (delete it by hand)`
+          ? `the empty repository ${this.repoUrl(
+              name,
+            )} is still there (delete it by hand)`
           : 'the empty repository was deleted';
       } catch (d) {
-        cleanup = `the empty repository ${this.repoUrl(name)} could not be deleted (${
-          (d as Error).message
-        }); delete it by hand`;
+        cleanup = `the empty repository ${this.repoUrl(
+          name,
+        )} could not be deleted (${(d as Error).message}); delete it by hand`;
       }
-      (e as Error).message = `The first commit to ${this.options.owner}/${name} failed: ${
-        (e as Error).message
-      }; ${cleanup}`;
+      (e as Error).message = `The first commit to ${
+        this.options.owner
+      }/${name} failed: ${(e as Error).message}; ${cleanup}`;
       throw e;
     }
     return { commit };
@@ -315,6 +347,41 @@ export class GithubRepoHost implements RepoHost {
       },
     );
     return commit.sha as string;
+  }
+
+  /**
+   * GitHub delivered the pushes of the earlier commits itself (before the policies existed), so
+   * the deploy push is an empty commit on the default branch: GitHub's push webhook carries it to
+   * the release manager (`releaseManager.push.github.webhookSecret`), pushed by the token's identity.
+   */
+  async announcePush(
+    name: string,
+    options: { pusher: string; message: string; author?: CommitAuthor },
+  ) {
+    const branch = await this.branch(name);
+    const base = this.repoPath(name);
+    const ref = await this.api(
+      'GET',
+      `${base}/git/ref/heads/${encodeURIComponent(branch)}`,
+    );
+    const parent = ref.object.sha as string;
+    const parentCommit = await this.api('GET', `${base}/git/commits/${parent}`);
+    const commit = await this.api('POST', `${base}/git/commits`, {
+      message: options.message,
+      tree: parentCommit.tree.sha,
+      parents: [parent],
+      ...(options.author ? { author: options.author } : {}),
+    });
+    await this.api(
+      'PATCH',
+      `${base}/git/refs/heads/${encodeURIComponent(branch)}`,
+      { sha: commit.sha },
+    );
+    return {
+      sha: commit.sha as string,
+      branch,
+      how: `pushed an empty commit to ${this.options.owner}/${name} ${branch}; GitHub's push webhook delivers it`,
+    };
   }
 
   async headCommit(name: string): Promise<HeadCommit> {

@@ -17,6 +17,7 @@ import {
   startReleaseManagerStandIn,
   StandInOptions,
 } from './releaseManagerStandIn';
+import { startRealReleaseManager, TEST_USERS } from './realReleaseManager';
 
 type Entity = NonNullable<Awaited<ReturnType<CatalogApi['getEntityByRef']>>>;
 
@@ -122,15 +123,24 @@ export class FakeLocations {
     component?: { name: string; owner: string; delayMs?: number },
   ) {
     if (component) {
+      // as the catalog processes it: owner from shuttle.yaml, the location it came from
       const entity: Entity = {
         apiVersion: 'backstage.io/v1alpha1',
         kind: 'Component',
-        metadata: { name: component.name, namespace: 'default' },
+        metadata: {
+          name: component.name,
+          namespace: 'default',
+          annotations: {
+            'backstage.io/managed-by-location': `url:${target}`,
+            'backstage.io/managed-by-origin-location': `url:${target}`,
+          },
+        },
         spec: {
           type: 'service',
           lifecycle: 'experimental',
           owner: component.owner,
         },
+        relations: [{ type: 'ownedBy', targetRef: component.owner }],
       };
       const ref = `component:default/${component.name}`;
       if (component.delayMs) {
@@ -159,7 +169,14 @@ export class FakeLocations {
  * catalog in memory and a release manager stand-in. Call `close()` when done.
  */
 export async function createGoldenPathFixture(
-  options: { standIn?: StandInOptions } = {},
+  options: {
+    standIn?: StandInOptions;
+    /**
+     * Use the real release-manager-backend (in a test backend sharing this git host, so pushes
+     * reach its push path) instead of the stand-in.
+     */
+    realReleaseManager?: boolean;
+  } = {},
 ) {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'golden-path-'));
   const gitHost = new LocalGitHost({
@@ -168,16 +185,38 @@ export async function createGoldenPathFixture(
   });
   await fs.mkdir(gitHost.rootDir, { recursive: true });
   await gitHost.createRepo('ledger', { files: { 'README.md': '# ledger\n' } });
-  await gitHost.createRepo('config', {
-    files: { 'README.md': '# config repo\n' },
+  const inMemory = new InMemoryCatalogClient({
+    entities: options.realReleaseManager
+      ? [...DEMO_ENTITIES, ...(TEST_USERS as Entity[])]
+      : DEMO_ENTITIES,
   });
-  const standIn = await startReleaseManagerStandIn({
-    ...options.standIn,
-    configRepo: { gitHost, name: 'config' },
-  });
-  const auth = fakeAuth();
-  const inMemory = new InMemoryCatalogClient({ entities: DEMO_ENTITIES });
   const locations = new FakeLocations();
+  let standIn: Awaited<ReturnType<typeof startReleaseManagerStandIn>>;
+  let auth: AuthService;
+  if (options.realReleaseManager) {
+    const real = await startRealReleaseManager({
+      gitHost,
+      dataDir: path.join(root, 'release-manager'),
+      lookup: async ref =>
+        locations.components.get(ref) ?? (await inMemory.getEntityByRef(ref)),
+    });
+    auth = real.auth;
+    standIn = {
+      baseUrl: real.baseUrl,
+      close: real.stop,
+      requests: [],
+      policies: new Map(),
+    } as any;
+  } else {
+    await gitHost.createRepo('config', {
+      files: { 'README.md': '# config repo\n' },
+    });
+    standIn = await startReleaseManagerStandIn({
+      ...options.standIn,
+      configRepo: { gitHost, name: 'config' },
+    });
+    auth = fakeAuth();
+  }
   const deps: GoldenPathDeps = {
     repoHosts: new RepoHosts(gitHost),
     catalog: {
@@ -197,7 +236,10 @@ export async function createGoldenPathFixture(
           if (locations.byTarget.has(target)) {
             throw new Error(`Location ${type}:${target} already exists`);
           }
-          const location = locations.add(target, locations.onRegister?.(target));
+          const location = locations.add(
+            target,
+            locations.onRegister?.(target),
+          );
           return { location, entities: [], exists: false } as any;
         },
         removeLocationById: async id => {
