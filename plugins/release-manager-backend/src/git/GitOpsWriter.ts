@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { ConflictError, ServiceUnavailableError } from '@backstage/errors';
 import {
@@ -11,6 +9,7 @@ import {
   runGitBuffer,
   safeJoin,
 } from '@devplane/plugin-git-host-node';
+import { commitHeader, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
 import type { CommitSigner } from './Signer';
 
 /** Who the release manager commits as (the author is the releaser). */
@@ -90,12 +89,24 @@ export interface WriteJob<T> {
   bypassGate?: boolean;
 }
 
+/** A commit the writer made and pushed: the exact bytes it signed and the paths it changed. */
+export interface WrittenCommit {
+  sha: string;
+  parent: string;
+  /** The raw commit object (with its `gpgsig` header when signing is on). */
+  raw: Buffer;
+  /** Files whose content changed against `parent`, in git's path order. */
+  paths: string[];
+}
+
 /** What a write produced. */
 export interface WriteResult<T> {
   result: T;
   /** The pushed commit, absent for a no-op. */
   commit?: string;
   committedAt?: string;
+  /** Every commit the push that carried this write landed, oldest first (absent for a no-op). */
+  pushed?: WrittenCommit[];
 }
 
 /** A commit read back from the config repo. */
@@ -119,10 +130,14 @@ type Pending = {
   reject: (e: Error) => void;
   outcome?: JobOutcome<any>;
   snapshot?: Snapshot;
+  /** Blob ids of the snapshot's files (kept across rebuilds on a new tip). */
+  blobs?: Map<string, string>;
   localSha?: string;
+  written?: WrittenCommit;
   error?: Error;
   commit?: string;
   committedAt?: string;
+  pushed?: WrittenCommit[];
 };
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
@@ -135,19 +150,23 @@ function assertPlainPath(rel: string): string {
   return rel;
 }
 
-/** Repository-relative paths of the files at or below `rel` (none when it does not exist). */
-async function listFilesUnder(root: string, rel: string): Promise<string[]> {
+/**
+ * Repository-relative paths of the files at or below `rel` (none when it does not exist).
+ * The work tree is local and a job's paths hold a handful of files: synchronous calls cost
+ * microseconds where a thread-pool round trip each costs milliseconds on a loaded machine.
+ */
+function listFilesUnder(root: string, rel: string): string[] {
   let st;
   try {
-    st = await fs.stat(path.join(root, rel));
+    st = fsSync.statSync(path.join(root, rel));
   } catch {
     return [];
   }
   if (st.isFile()) return [rel];
   if (!st.isDirectory()) return [];
   const out: string[] = [];
-  for (const e of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
-    out.push(...(await listFilesUnder(root, `${rel}/${e.name}`)));
+  for (const e of fsSync.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    out.push(...listFilesUnder(root, `${rel}/${e.name}`));
   }
   return out.sort();
 }
@@ -227,6 +246,18 @@ export class GitOpsWriter {
   private lastFetch = 0;
   private lastFetchStarted = 0;
   private fetchInFlight?: Promise<void>;
+  /** Reads objects of the clone (one long-lived `git cat-file --batch`). */
+  private readonly objects: ObjectReader;
+  private readonly loose: LooseObjectWriter;
+  /**
+   * The commit the work tree and the local chain of commits are at. Commits are made in process
+   * and pushed by id: the local branch ref only moves on a reset.
+   */
+  private treeHead = '';
+  /** The remote branch tip as last fetched or pushed ('' before the first fetch / empty remote). */
+  private originTip = '';
+  private readonly treeCache = new Map<string, TreeEntry[]>();
+  private readonly commitTrees = new Map<string, string>();
 
   /** Pushes performed and commits they carried (for tests and the benchmark). */
   readonly stats = { pushes: 0, commits: 0, rejectedPushes: 0 };
@@ -254,6 +285,13 @@ export class GitOpsWriter {
     this.maxBatch = options.maxBatch ?? 100;
     this.signer = options.signer;
     this.gate = options.gate;
+    this.objects = new ObjectReader(this.workDir);
+    this.loose = new LooseObjectWriter(path.join(this.workDir, '.git'));
+  }
+
+  /** Stops the clone's object reader (it also stops by itself when idle). */
+  close(): void {
+    this.objects.close();
   }
 
   /**
@@ -337,17 +375,37 @@ export class GitOpsWriter {
       if (e instanceof GitCommandError && /couldn't find remote ref/i.test(e.stderr)) return;
       throw e;
     });
+    this.originTip = await this.resolveCommit(this.originRef);
+    this.lastFetch = Date.now();
+    this.lastFetchStarted = started;
+  }
+
+  /**
+   * Fetches only when the remote branch moved since the last fetch or push: one `ls-remote`
+   * (no pack negotiation) when it did not.
+   */
+  private async fetchIfMoved(): Promise<void> {
+    if (!this.originTip) {
+      await this.fetchOrigin();
+      return;
+    }
+    const started = Date.now();
+    const ref = `refs/heads/${this.branch}`;
+    const { stdout } = await this.git(['ls-remote', 'origin', ref]);
+    const tip = stdout
+      .split('\n')
+      .map(l => l.split('\t'))
+      .find(([, name]) => name === ref)?.[0];
+    if (tip !== this.originTip) {
+      await this.fetchOrigin();
+      return;
+    }
     this.lastFetch = Date.now();
     this.lastFetchStarted = started;
   }
 
   private async hasOriginBranch(): Promise<boolean> {
-    try {
-      await this.git(['rev-parse', '--verify', '--quiet', this.originRef]);
-      return true;
-    } catch {
-      return false;
-    }
+    return (await this.revParse(this.originRef)) !== '';
   }
 
   /** Throws away any local state and makes the work tree equal to the remote branch. */
@@ -375,6 +433,7 @@ export class GitOpsWriter {
       await this.fetchOrigin();
     }
     await this.git(['clean', '-fdxq']);
+    this.treeHead = await this.revParse('HEAD');
     this.needsReset = false;
     this.treeStale = false;
   }
@@ -417,6 +476,7 @@ export class GitOpsWriter {
             result: p.outcome!.result,
             commit: p.commit,
             committedAt: p.commit ? p.committedAt : undefined,
+            pushed: p.commit ? p.pushed : undefined,
           });
       }
     }
@@ -424,7 +484,7 @@ export class GitOpsWriter {
 
   /** A fetch or push that failed for another reason than a moved remote: the remote is unreachable. */
   private unreachable(e: unknown): unknown {
-    if (!(e instanceof GitCommandError) || !['fetch', 'push', 'clone'].includes(e.args[0])) return e;
+    if (!(e instanceof GitCommandError) || !['fetch', 'push', 'clone', 'ls-remote'].includes(e.args[0])) return e;
     const why = (e.stderr.split('\n').find(l => /fatal|error/i.test(l)) ?? e.stderr.split('\n')[0] ?? '')
       .replace(/^(fatal|error): /i, '')
       .replace(this.remoteUrl, 'the remote')
@@ -439,9 +499,10 @@ export class GitOpsWriter {
     const dir = this.workDir;
     return {
       dir,
+      // Synchronous (see listFilesUnder): a job touches a handful of small local files.
       readFile: async rel => {
         try {
-          return await fs.readFile(safeJoin(dir, rel), 'utf8');
+          return fsSync.readFileSync(safeJoin(dir, rel), 'utf8');
         } catch (e: any) {
           if (e?.code === 'ENOENT' || e?.code === 'EISDIR' || e?.code === 'ENOTDIR') return undefined;
           throw e;
@@ -449,15 +510,15 @@ export class GitOpsWriter {
       },
       writeFile: async (rel, content) => {
         const target = safeJoin(dir, rel);
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        await fs.writeFile(target, content);
+        fsSync.mkdirSync(path.dirname(target), { recursive: true });
+        fsSync.writeFileSync(target, content);
       },
       remove: async rel => {
-        await fs.rm(safeJoin(dir, rel), { recursive: true, force: true });
+        fsSync.rmSync(safeJoin(dir, rel), { recursive: true, force: true });
       },
       list: async rel => {
         try {
-          return (await fs.readdir(safeJoin(dir, rel), { withFileTypes: true }))
+          return fsSync.readdirSync(safeJoin(dir, rel), { withFileTypes: true })
             .filter(e => e.isFile())
             .map(e => e.name)
             .sort();
@@ -474,7 +535,7 @@ export class GitOpsWriter {
     // Look at the remote as it is now (after every job of the batch was queued): a change to a
     // job's paths that lands after this point is a true conflict, one before it is just history.
     await this.syncToOrigin(Math.max(...batch.map(p => p.queuedAt)));
-    let base = await this.revParse('HEAD');
+    let base = this.treeHead;
     let live = await this.applyJobs(await this.passGate(batch, base));
     for (let attempt = 1; live.length > 0; attempt++) {
       if (await this.tryPush(live)) return;
@@ -489,23 +550,21 @@ export class GitOpsWriter {
       // Jittered backoff, kept short: what decides success is the fetch → push window.
       await sleep(Math.random() * Math.min(this.maxBackoffMs, 10 * 2 ** Math.min(attempt, 10)));
       await this.fetchOrigin();
-      // Fast path (the remote moved elsewhere): re-create the same commits on the new tip from
-      // their in-memory snapshots while checking, in parallel, what changed upstream and that the
-      // new tip holds no change made outside the release manager (the gate).
-      const [changed, tip] = await Promise.all([
-        this.changedFiles(base, this.originRef),
-        this.revParse(this.originRef),
-        this.importCommits(live, this.originRef),
-        this.checkGateAt(this.originRef, live),
-      ]);
+      const tip = this.originTip;
+      // What changed upstream, and whether the new tip holds a change made outside the release
+      // manager (the gate: nothing is signed on top of it).
+      const [changed] = await Promise.all([this.changedPaths(live, base, tip), this.checkGate(tip, live)]);
       const hit = live.some(p => conflictingPaths(p, changed).length > 0);
       if (hit) {
         // Someone changed a path of ours: re-decide those jobs on the new tip, re-apply the rest.
-        await this.moveTo(this.originRef);
+        await this.moveTo(tip);
         this.treeStale = false;
         live = await this.applyJobs(await this.dropConflicting(live, changed));
       } else {
-        // The work tree lacks the upstream changes now; the next batch starts with a reset.
+        // Fast path (the remote moved elsewhere): the same commits on the new tip, from their
+        // in-memory snapshots. The work tree lacks the upstream changes now; the next batch
+        // starts with a reset.
+        await this.buildCommits(live, tip);
         this.treeStale = true;
       }
       base = tip;
@@ -524,11 +583,6 @@ export class GitOpsWriter {
     }
   }
 
-  /** {@link checkGate} on the commit `ref` points at. */
-  private async checkGateAt(ref: string, jobs: Pending[]): Promise<void> {
-    await this.checkGate(await this.revParse(ref), jobs);
-  }
-
   /** After the remote moved during a batch: the whole batch fails if the gate refuses the new tip. */
   private async checkGate(tip: string, jobs: Pending[]): Promise<void> {
     if (!this.gate || !tip || jobs.every(p => p.job.bypassGate)) return;
@@ -537,9 +591,9 @@ export class GitOpsWriter {
 
   /** Fetches if the last fetch started before `since`, and moves the clone to the remote tip. */
   private async syncToOrigin(since: number): Promise<void> {
-    if (this.lastFetchStarted <= since) await this.fetchOrigin();
-    const [head, tip] = await Promise.all([this.revParse('HEAD'), this.revParse(this.originRef)]);
-    if (tip && (head !== tip || this.treeStale)) await this.moveTo(this.originRef);
+    if (this.lastFetchStarted <= since) await this.fetchIfMoved();
+    const tip = this.originTip;
+    if (tip && (this.treeHead !== tip || this.treeStale)) await this.moveTo(tip);
     this.treeStale = false;
   }
 
@@ -550,15 +604,46 @@ export class GitOpsWriter {
     return stdout.trim();
   }
 
-  /** Makes branch, index and work tree equal to `ref`, dropping local commits and changes. */
-  private async moveTo(ref: string): Promise<void> {
-    await this.git(['reset', '--quiet', '--hard', ref]);
+  /** Makes branch, index and work tree equal to commit `sha`, dropping local commits and changes. */
+  private async moveTo(sha: string): Promise<void> {
+    await this.git(['reset', '--quiet', '--hard', sha]);
     await this.git(['clean', '-fdq']);
+    this.treeHead = sha;
   }
 
-  private async changedFiles(from: string, to: string): Promise<string[]> {
-    const { stdout } = await this.git(['diff', '--name-only', '--no-renames', '-z', from, to]);
-    return stdout.split('\0').filter(Boolean);
+  /** The commit a ref names now ('' when it does not exist), read without a process. */
+  private async resolveCommit(ref: string): Promise<string> {
+    const o = await this.objects.read(`${ref}^{commit}`);
+    return o?.type === 'commit' ? o.sha : '';
+  }
+
+  /** Id of the tree or blob at `rel` in a commit (undefined when absent), from the cached trees. */
+  private async idAt(commit: string, rel: string): Promise<string | undefined> {
+    const segs = rel.split('/');
+    let tree = await this.treeOfCommit(commit);
+    for (const [i, s] of segs.entries()) {
+      const e = (await this.readTree(tree)).find(x => x.name === s);
+      if (!e) return undefined;
+      if (i === segs.length - 1) return `${e.mode} ${e.sha}`;
+      if (e.mode !== '40000' && e.mode !== '040000') return undefined;
+      tree = e.sha;
+    }
+    return undefined;
+  }
+
+  /**
+   * The jobs' own paths (see `conflictPaths`) that differ between `from` and `to`: compared by
+   * tree and blob ids, in process.
+   */
+  private async changedPaths(jobs: Pending[], from: string, to: string): Promise<string[]> {
+    const paths = new Set<string>();
+    for (const p of jobs) {
+      const commit = (p.outcome as any).commit as { paths: string[]; conflictPaths?: string[] };
+      for (const q of commit.conflictPaths ?? commit.paths) paths.add(assertPlainPath(q));
+    }
+    const out: string[] = [];
+    for (const q of paths) if ((await this.idAt(from, q)) !== (await this.idAt(to, q))) out.push(q);
+    return out;
   }
 
   /**
@@ -602,18 +687,19 @@ export class GitOpsWriter {
         p.outcome = await p.job.apply(tree);
         if (!('noop' in p.outcome)) {
           p.snapshot = await this.snapshot(p.outcome.commit.paths);
+          p.blobs = undefined;
           applied.push(p);
         }
       } catch (e: any) {
         p.error = e;
         // Commit what the earlier jobs applied, then discard this job's partial changes.
-        await this.importCommits(applied);
+        await this.buildCommits(applied, this.treeHead);
         committed.push(...applied);
         applied = [];
-        await this.moveTo('HEAD');
+        await this.moveTo(this.treeHead);
       }
     }
-    await this.importCommits(applied);
+    await this.buildCommits(applied, this.treeHead);
     committed.push(...applied);
     return committed;
   }
@@ -638,160 +724,117 @@ export class GitOpsWriter {
     for (const rel of paths) {
       const clean = assertPlainPath(rel);
       const files: [string, Buffer][] = [];
-      for (const file of await listFilesUnder(this.workDir, clean)) {
-        files.push([assertPlainPath(file), await fs.readFile(path.join(this.workDir, file))]);
+      for (const file of listFilesUnder(this.workDir, clean)) {
+        files.push([assertPlainPath(file), fsSync.readFileSync(path.join(this.workDir, file))]);
       }
       out.push({ rel: clean, files });
     }
     return out;
   }
 
+  private async readTree(sha: string): Promise<TreeEntry[]> {
+    let entries = this.treeCache.get(sha);
+    if (!entries) {
+      const o = await this.objects.read(sha);
+      if (!o || o.type !== 'tree') throw new Error(`Config repo clone is inconsistent: tree ${sha} missing`);
+      entries = parseTree(o.content);
+      this.cacheTree(sha, entries);
+    }
+    return entries;
+  }
+
+  private cacheTree(sha: string, entries: TreeEntry[]) {
+    if (this.treeCache.size > 20_000) this.treeCache.clear();
+    this.treeCache.set(sha, entries);
+  }
+
+  private async treeOfCommit(sha: string): Promise<string> {
+    let tree = this.commitTrees.get(sha);
+    if (!tree) {
+      const o = await this.objects.read(sha);
+      if (!o || o.type !== 'commit') throw new Error(`Config repo clone is inconsistent: commit ${sha} missing`);
+      tree = commitHeader(o.content).tree;
+      if (this.commitTrees.size > 10_000) this.commitTrees.clear();
+      this.commitTrees.set(sha, tree);
+    }
+    return tree;
+  }
+
   /**
-   * Turns applied jobs into one commit each with a single `git fast-import` run, from their
-   * snapshots, on top of `from` (default: the branch). Cost per batch does not grow with the
-   * number of commits in it. The index is left stale: every later step that needs it
-   * (`reset --hard`) rewrites it.
+   * Turns applied jobs into one commit each, on top of `from`, in process: blobs from the jobs'
+   * snapshots, the trees on their paths re-written (each path replaced by what is below it in
+   * the snapshot, as `git fast-import`'s `D`/`M` would), the commit object signed and written
+   * (loose objects). No git process per commit; the bytes signed are the bytes pushed.
    */
-  private async importCommits(jobs: Pending[], from?: string): Promise<void> {
+  private async buildCommits(jobs: Pending[], from: string): Promise<void> {
     if (jobs.length === 0) return;
-    const chunks: Buffer[] = [];
-    const put = (x: string | Buffer) => chunks.push(typeof x === 'string' ? Buffer.from(x, 'utf8') : x);
     const now = Math.floor(Date.now() / 1000);
+    const committedAt = new Date(now * 1000).toISOString();
     const ident = (p: GitPerson) =>
       `${(p.name || p.email).replace(/[<>\n]/g, '')} <${p.email.replace(/[<>\n]/g, '')}>`;
-    for (const [i, p] of jobs.entries()) {
+    const write = async (type: string, content: Buffer) => {
+      const sha = this.loose.writeSync(type, content);
+      // The next commit of the chain edits this tree: keep it (a read would be a round trip).
+      if (type === 'tree') this.cacheTree(sha, parseTree(content));
+      return sha;
+    };
+    let parent = from;
+    for (const p of jobs) {
       const { message, author } = (p.outcome as any).commit as { message: string; author?: GitPerson };
-      const msg = Buffer.from(message, 'utf8');
-      put(`commit refs/heads/${this.branch}\n`);
-      put(`mark :${i + 1}\n`);
-      put(`author ${ident(author ?? this.committer)} ${now} +0000\n`);
-      put(`committer ${ident(this.committer)} ${now} +0000\n`);
-      put(`data ${msg.length}\n`);
-      put(msg);
-      put('\n');
-      if (i === 0) put(`from ${from ? `${from}^0` : `refs/heads/${this.branch}^0`}\n`);
+      const editor = new TreeEditor(parent ? await this.treeOfCommit(parent) : undefined, sha => this.readTree(sha));
+      const blobs = (p.blobs ??= new Map());
       for (const { rel, files } of p.snapshot!) {
-        put(`D ${rel}\n`);
+        await editor.remove(rel);
         for (const [file, content] of files) {
-          put(`M 100644 inline ${file}\ndata ${content.length}\n`);
-          put(content);
-          put('\n');
+          let blob = blobs.get(file);
+          if (!blob) blobs.set(file, (blob = await write('blob', content)));
+          await editor.put(file, blob);
         }
       }
-      put('\n');
-    }
-    put('done\n');
-    const marks = path.join(this.workDir, '.git', 'devplane-marks');
-    // --force only lets fast-import move the local branch onto a new remote tip; pushes are
-    // never forced.
-    await this.git(['fast-import', '--quiet', '--done', '--force', `--export-marks=${marks}`], {
-      input: Buffer.concat(chunks),
-    });
-    const shas = new Map(
-      (await fs.readFile(marks, 'utf8'))
-        .split('\n')
-        .filter(Boolean)
-        .map(l => [l.split(' ')[0], l.split(' ')[1]] as const),
-    );
-    const committedAt = new Date(now * 1000).toISOString();
-    jobs.forEach((p, i) => {
-      p.localSha = shas.get(`:${i + 1}`);
+      const { tree, changed } = await editor.finish(write);
+      const payload = Buffer.concat([
+        Buffer.from(
+          `tree ${tree}\n${parent ? `parent ${parent}\n` : ''}author ${ident(author ?? this.committer)} ${now} +0000\ncommitter ${ident(this.committer)} ${now} +0000\n\n`,
+          'utf8',
+        ),
+        Buffer.from(message, 'utf8'),
+      ]);
+      let raw: Buffer = payload;
+      // Verified once it is pushed, by whoever ingests it (GitSync), from these same bytes.
+      if (this.signer) raw = this.signer.signCommit(payload);
+      const sha = await write('commit', raw);
+      if (this.commitTrees.size > 10_000) this.commitTrees.clear();
+      this.commitTrees.set(sha, tree);
+      p.localSha = sha;
       p.committedAt = committedAt;
-      if (!p.localSha) throw new Error('Config repo clone is inconsistent: fast-import lost a commit');
-    });
-    if (this.signer) await this.signChain(jobs);
+      p.written = { sha, parent, raw, paths: changed };
+      parent = sha;
+    }
+    this.treeHead = parent;
   }
 
   /**
-   * Replaces the commits fast-import just made by signed ones: each commit object is re-created
-   * with its parent pointing at the signed predecessor and a `gpgsig` header (OpenPGP, in
-   * process), written as a loose object, and the branch moved to the last one. One `cat-file`
-   * for the batch; no process per commit.
+   * Pushes the last commit of the chain (never forced). True when it landed, false when the
+   * remote moved meanwhile.
    */
-  private async signChain(jobs: Pending[]): Promise<void> {
-    const raws = await this.catFileBatch(jobs.map(p => p.localSha!));
-    let prevOld: string | undefined;
-    let prevNew: string | undefined;
-    for (const [i, p] of jobs.entries()) {
-      let raw = raws[i];
-      if (prevOld && prevNew) {
-        const text = raw.toString('latin1');
-        const fixed = text.replace(`\nparent ${prevOld}\n`, `\nparent ${prevNew}\n`);
-        if (fixed === text) throw new Error('Config repo clone is inconsistent: unexpected parent while signing');
-        raw = Buffer.from(fixed, 'latin1');
-      }
-      const signed = this.signer!.signCommit(raw);
-      prevOld = p.localSha;
-      prevNew = await this.writeLooseObject('commit', signed);
-      p.localSha = prevNew;
-    }
-    await this.git(['update-ref', `refs/heads/${this.branch}`, prevNew!]);
-  }
-
-  /** Raw contents of objects, one `git cat-file --batch` process. */
-  private catFileBatch(shas: string[]): Promise<Buffer[]> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('git', ['cat-file', '--batch'], { cwd: this.workDir, stdio: ['pipe', 'pipe', 'pipe'] });
-      const chunks: Buffer[] = [];
-      child.stdout.on('data', d => chunks.push(d));
-      child.on('error', reject);
-      child.on('close', code => {
-        if (code !== 0) {
-          reject(new Error(`git cat-file --batch failed (${code})`));
-          return;
-        }
-        const all = Buffer.concat(chunks);
-        const out: Buffer[] = [];
-        let pos = 0;
-        for (const sha of shas) {
-          const nl = all.indexOf(0x0a, pos);
-          const [got, , size] = all.subarray(pos, nl).toString('utf8').split(' ');
-          if (got !== sha || size === undefined) {
-            reject(new Error(`cat-file: object ${sha} missing`));
-            return;
-          }
-          const n = Number(size);
-          out.push(all.subarray(nl + 1, nl + 1 + n));
-          pos = nl + 1 + n + 1;
-        }
-        resolve(out);
-      });
-      child.stdin.end(`${shas.join('\n')}\n`);
-    });
-  }
-
-  /** Writes a loose object (zlib of `<type> <size>\0<content>`) and returns its id. */
-  private async writeLooseObject(type: string, content: Buffer): Promise<string> {
-    const store = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
-    const sha = crypto.createHash('sha1').update(store).digest('hex');
-    const dir = path.join(this.workDir, '.git', 'objects', sha.slice(0, 2));
-    const file = path.join(dir, sha.slice(2));
-    try {
-      await fs.access(file);
-      return sha;
-    } catch {
-      // not there yet
-    }
-    await fs.mkdir(dir, { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    await fs.writeFile(tmp, zlib.deflateSync(store), { mode: 0o444 });
-    await fs.rename(tmp, file);
-    return sha;
-  }
-
-  /** Pushes HEAD (never forced). True when it landed, false when the remote moved meanwhile. */
   private async tryPush(committed: Pending[]): Promise<boolean> {
+    const tip = committed[committed.length - 1].localSha!;
     try {
       await this.beforePush?.();
-      await this.git(['push', '--quiet', 'origin', `HEAD:refs/heads/${this.branch}`]);
+      await this.git(['push', '--quiet', 'origin', `${tip}:refs/heads/${this.branch}`]);
     } catch (e) {
       if (isPushRejected(e)) return false;
       throw e;
     }
     this.stats.pushes++;
     this.stats.commits += committed.length;
-    // The push moved refs/remotes/origin/<branch> to HEAD as well.
-    for (const p of committed) p.commit = p.localSha;
+    // The push moved refs/remotes/origin/<branch> to the tip as well.
+    this.originTip = tip;
+    const pushed = committed.map(p => p.written!);
+    for (const p of committed) {
+      p.commit = p.localSha;
+      p.pushed = pushed;
+    }
     return true;
   }
 
@@ -799,7 +842,7 @@ export class GitOpsWriter {
   async refresh(maxAgeMs = 1000): Promise<void> {
     if (Date.now() - this.lastFetch < maxAgeMs) return;
     if (!this.fetchInFlight) {
-      this.fetchInFlight = this.withLock(() => this.fetchOrigin()).finally(() => {
+      this.fetchInFlight = this.withLock(() => this.fetchIfMoved()).finally(() => {
         this.fetchInFlight = undefined;
       });
     }

@@ -273,7 +273,9 @@ describe('devplane:release:first-deploy (through the push path, real release man
     expect(fx.locations.byTarget.has(url)).toBe(true);
     expect(outputs.entityRef).toBe(`component:default/${name}`);
     expect(logger.lines).toContainEqual(
-      `info: [1/10] Registered ${url} in the catalog`,
+      expect.stringMatching(
+        new RegExp(`^info: \\[1/10\\] Registered ${url} in the catalog \\(\\d+\\.\\d s\\)$`),
+      ),
     );
   });
 

@@ -244,9 +244,11 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
       for (const env of autoEnvs)
         plan.push(`released to ${env} by its auto-release policy`);
       let done = 0;
+      const began = Date.now();
       const progress = (message: string) => {
         done += 1;
-        log.info(`[${done}/${plan.length}] ${message}`);
+        const at = ((Date.now() - began) / 1000).toFixed(1);
+        log.info(`[${done}/${plan.length}] ${message} (${at} s)`);
       };
       log.info(
         `First production deploy of '${
@@ -317,6 +319,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
             input.name,
             waitCatalogMs,
             log,
+            200,
           );
           progress(
             shown

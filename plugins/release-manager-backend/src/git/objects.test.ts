@@ -1,0 +1,112 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runGit } from '@devplane/plugin-git-host-node';
+import { hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor } from './objects';
+
+jest.setTimeout(60_000);
+
+describe('in-process git objects', () => {
+  let repo: string;
+  let reader: ObjectReader;
+  const git = async (args: string[], input?: string) => (await runGit(args, { cwd: repo, input })).stdout;
+
+  beforeEach(async () => {
+    repo = await fs.mkdtemp(path.join(os.tmpdir(), 'rm-objects-'));
+    await git(['init', '-q', '-b', 'main']);
+    const files: Record<string, string> = {
+      'README.md': 'config\n',
+      'dev/releases/a/svc-1/deployment.yaml': 'one\n',
+      'dev/releases/a/svc-1/artifact.json': '{}\n',
+      'dev/releases/a/svc-2/artifact.json': '{"id":2}\n',
+      'dev/releases/a-b/x.yaml': 'x\n',
+      'dev/releases/a.b': 'file next to a dir\n',
+      'prod/releases/a/svc-1/artifact.json': '{}\n',
+      'policies/svc-1.json': '{}\n',
+    };
+    for (const [rel, content] of Object.entries(files)) {
+      await fs.mkdir(path.dirname(path.join(repo, rel)), { recursive: true });
+      await fs.writeFile(path.join(repo, rel), content);
+    }
+    await fs.writeFile(path.join(repo, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    await git(['add', '-A']);
+    await git(['-c', 'user.name=T', '-c', 'user.email=t@x', 'commit', '-qm', 'init']);
+    reader = new ObjectReader(repo, 200);
+  });
+
+  afterEach(async () => {
+    reader.close();
+    await fs.rm(repo, { recursive: true, force: true });
+  });
+
+  const readTree = async (sha: string) => {
+    const o = await reader.read(sha);
+    if (!o || o.type !== 'tree') throw new Error(`no tree ${sha}`);
+    return parseTree(o.content);
+  };
+
+  it('hashes like git hash-object', async () => {
+    const content = Buffer.from('hello\n');
+    expect(hashObject('blob', content)).toBe((await git(['hash-object', '--stdin'], 'hello\n')).trim());
+  });
+
+  it('edits a tree exactly as git would (same tree id, same changed paths), keeping other modes', async () => {
+    const base = (await git(['rev-parse', 'HEAD^{tree}'])).trim();
+    const loose = new LooseObjectWriter(path.join(repo, '.git'));
+    const editor = new TreeEditor(base, readTree);
+    const write = (type: string, c: Buffer) => loose.write(type, c);
+    // A release: the folder replaced by what the job wrote (one file unchanged, one changed, one new,
+    // one gone), a folder removed whole (a namespace move), a new path several levels deep.
+    await editor.remove('dev/releases/a/svc-1');
+    await editor.put('dev/releases/a/svc-1/artifact.json', await write('blob', Buffer.from('{}\n')));
+    await editor.put('dev/releases/a/svc-1/service.yaml', await write('blob', Buffer.from('new\n')));
+    await editor.remove('dev/releases/a/svc-2');
+    await editor.remove('prod/releases/a/svc-1/artifact.json');
+    await editor.put('staging/releases/b/svc-9/artifact.json', await write('blob', Buffer.from('{"id":9}\n')));
+    await editor.remove('does/not/exist');
+    const { tree, changed } = await editor.finish(write);
+
+    // The same change through git's own index.
+    await git(['rm', '-rq', '--', 'dev/releases/a/svc-1', 'dev/releases/a/svc-2', 'prod/releases/a/svc-1/artifact.json']);
+    await fs.mkdir(path.join(repo, 'dev/releases/a/svc-1'), { recursive: true });
+    await fs.writeFile(path.join(repo, 'dev/releases/a/svc-1/artifact.json'), '{}\n');
+    await fs.writeFile(path.join(repo, 'dev/releases/a/svc-1/service.yaml'), 'new\n');
+    await fs.mkdir(path.join(repo, 'staging/releases/b/svc-9'), { recursive: true });
+    await fs.writeFile(path.join(repo, 'staging/releases/b/svc-9/artifact.json'), '{"id":9}\n');
+    await git(['add', '-A']);
+    const expected = (await git(['write-tree'])).trim();
+    expect(tree).toBe(expected);
+    const diff = (await git(['diff-tree', '-r', '--name-only', '--no-renames', '-z', base, expected])).split('\0').filter(Boolean);
+    expect(changed).toEqual(diff);
+    // The objects are valid for git and the executable file kept its mode.
+    await git(['fsck', '--no-dangling', '--strict']);
+    expect(await git(['ls-tree', tree, 'run.sh'])).toMatch(/^100755 blob/);
+  });
+
+  it('replacing a folder by the same content changes no path and gives the same tree', async () => {
+    const base = (await git(['rev-parse', 'HEAD^{tree}'])).trim();
+    const loose = new LooseObjectWriter(path.join(repo, '.git'));
+    const write = (type: string, c: Buffer) => loose.write(type, c);
+    const editor = new TreeEditor(base, readTree);
+    await editor.remove('dev/releases/a/svc-1');
+    await editor.put('dev/releases/a/svc-1/deployment.yaml', await write('blob', Buffer.from('one\n')));
+    await editor.put('dev/releases/a/svc-1/artifact.json', await write('blob', Buffer.from('{}\n')));
+    expect(await editor.finish(write)).toEqual({ tree: base, changed: [] });
+  });
+
+  it('the object reader serves many reads from one process, reports missing objects and restarts after it stops', async () => {
+    const head = (await git(['rev-parse', 'HEAD'])).trim();
+    const reads = await Promise.all([reader.read(head), reader.read('HEAD:README.md'), reader.read('0'.repeat(40))]);
+    expect(reads[0]?.type).toBe('commit');
+    expect(reads[1]?.content.toString()).toBe('config\n');
+    expect(reads[2]).toBeUndefined();
+    expect(reader.started).toBe(1);
+    // An object written after the process started (loose, in process) is found.
+    const sha = await new LooseObjectWriter(path.join(repo, '.git')).write('blob', Buffer.from('later\n'));
+    expect((await reader.read(sha))?.content.toString()).toBe('later\n');
+    reader.close();
+    expect((await reader.read(head))?.type).toBe('commit');
+    expect(reader.started).toBe(2);
+    await expect(reader.read('a\nb')).rejects.toThrow(/line break/);
+  });
+});

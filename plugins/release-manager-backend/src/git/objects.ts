@@ -1,0 +1,341 @@
+import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fsSync from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+/**
+ * Git objects built and written in process (SHA-1 repositories): what the writer needs to make a
+ * commit without a git process per step. Reads go through one long-lived `git cat-file --batch`.
+ */
+
+/** Object id of `content` as a git object of `type`. */
+export function hashObject(type: string, content: Buffer): string {
+  return crypto
+    .createHash('sha1')
+    .update(`${type} ${content.length}\0`)
+    .update(content)
+    .digest('hex');
+}
+
+/**
+ * Writes loose objects (zlib of `<type> <size>\0<content>`, temp file + rename, as git does).
+ * Synchronous on purpose: a few small local writes per commit cost microseconds, while a round
+ * trip through the thread pool per file costs milliseconds on a loaded machine.
+ */
+export class LooseObjectWriter {
+  constructor(private readonly gitDir: string) {}
+
+  write(type: string, content: Buffer): Promise<string> {
+    return Promise.resolve(this.writeSync(type, content));
+  }
+
+  writeSync(type: string, content: Buffer): string {
+    const sha = hashObject(type, content);
+    const dir = path.join(this.gitDir, 'objects', sha.slice(0, 2));
+    const file = path.join(dir, sha.slice(2));
+    // Already there (or it may be in a pack: a second, loose copy is harmless).
+    if (fsSync.existsSync(file)) return sha;
+    const store = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
+    const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    const data = zlib.deflateSync(store, { level: 1 });
+    try {
+      fsSync.writeFileSync(tmp, data, { mode: 0o444 });
+    } catch (e: any) {
+      if (e?.code !== 'ENOENT') throw e;
+      fsSync.mkdirSync(dir, { recursive: true });
+      fsSync.writeFileSync(tmp, data, { mode: 0o444 });
+    }
+    fsSync.renameSync(tmp, file);
+    return sha;
+  }
+}
+
+/** An object as `cat-file --batch` gives it. */
+export type GitObject = { sha: string; type: string; content: Buffer };
+
+type Waiter = { name: string; resolve: (o: GitObject | undefined) => void; reject: (e: Error) => void };
+
+/**
+ * One `git cat-file --batch` kept running for a repository: each read is a line on its stdin,
+ * not a process. Restarted after an error; closed after `idleMs` without reads. The process is
+ * referenced (keeps Node alive) only while a read is pending.
+ */
+export class ObjectReader {
+  private child?: ChildProcessWithoutNullStreams;
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: Waiter[] = [];
+  private idleTimer?: NodeJS.Timeout;
+  /** Processes started (for tests and profiling). */
+  started = 0;
+
+  constructor(private readonly cwd: string, private readonly idleMs = 5000) {}
+
+  /**
+   * Id, type and raw content of an object (any name `cat-file` accepts, resolved when asked:
+   * a ref name reads the ref as it is now); undefined when missing.
+   */
+  read(name: string): Promise<GitObject | undefined> {
+    if (/[\n\r]/.test(name)) return Promise.reject(new Error('object name with a line break'));
+    const child = this.ensure();
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ name, resolve, reject });
+      this.setRef(true);
+      child.stdin.write(`${name}\n`);
+    });
+  }
+
+  /** Stops the process (pending reads fail). */
+  close(): void {
+    const child = this.child;
+    this.child = undefined;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (child) {
+      child.stdin.end();
+      child.kill();
+    }
+    this.fail(new Error('object reader closed'));
+  }
+
+  private ensure(): ChildProcessWithoutNullStreams {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.child) return this.child;
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.started++;
+    this.child = child;
+    this.buf = Buffer.alloc(0);
+    child.stdout.on('data', (d: Buffer) => {
+      if (child !== this.child) return;
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      this.drain();
+    });
+    child.stderr.on('data', () => undefined);
+    const gone = (e: Error) => {
+      if (child !== this.child) return;
+      this.child = undefined;
+      this.fail(e);
+    };
+    child.on('error', gone);
+    child.on('close', code => gone(new Error(`git cat-file --batch exited (${code})`)));
+    child.stdin.on('error', () => undefined);
+    return child;
+  }
+
+  private drain() {
+    while (this.waiting.length) {
+      const nl = this.buf.indexOf(0x0a);
+      if (nl < 0) return;
+      const header = this.buf.subarray(0, nl).toString('utf8');
+      const w = this.waiting[0];
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+        this.buf = this.buf.subarray(nl + 1);
+        this.waiting.shift();
+        w.resolve(undefined);
+        continue;
+      }
+      const [sha, type, size] = header.split(' ');
+      const n = Number(size);
+      if (!type || !Number.isInteger(n)) {
+        this.close();
+        return;
+      }
+      if (this.buf.length < nl + 1 + n + 1) return;
+      const content = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + n));
+      this.buf = this.buf.subarray(nl + 1 + n + 1);
+      this.waiting.shift();
+      w.resolve({ sha, type, content });
+    }
+    if (this.waiting.length === 0) this.idle();
+  }
+
+  private idle() {
+    this.setRef(false);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.waiting.length === 0) this.close();
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private setRef(on: boolean) {
+    const c = this.child as any;
+    if (!c) return;
+    for (const h of [c, c.stdin, c.stdout, c.stderr]) {
+      if (on) h?.ref?.();
+      else h?.unref?.();
+    }
+  }
+
+  private fail(e: Error) {
+    const w = this.waiting;
+    this.waiting = [];
+    this.buf = Buffer.alloc(0);
+    for (const x of w) x.reject(e);
+  }
+}
+
+/** One entry of a tree object; names are kept byte for byte (latin1 strings). */
+export interface TreeEntry {
+  mode: string;
+  name: string;
+  sha: string;
+}
+
+export function parseTree(content: Buffer): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  let pos = 0;
+  while (pos < content.length) {
+    const sp = content.indexOf(0x20, pos);
+    const nul = content.indexOf(0, sp);
+    if (sp < 0 || nul < 0 || nul + 21 > content.length) throw new Error('malformed tree object');
+    out.push({
+      mode: content.subarray(pos, sp).toString('latin1'),
+      name: content.subarray(sp + 1, nul).toString('latin1'),
+      sha: content.subarray(nul + 1, nul + 21).toString('hex'),
+    });
+    pos = nul + 21;
+  }
+  return out;
+}
+
+const isTreeMode = (mode: string) => mode === '40000' || mode === '040000';
+
+/** git's tree order: byte order of names, a directory compared as if its name ended in `/`. */
+function treeOrder(a: TreeEntry, b: TreeEntry): number {
+  const an = isTreeMode(a.mode) ? `${a.name}/` : a.name;
+  const bn = isTreeMode(b.mode) ? `${b.name}/` : b.name;
+  if (an === bn) return 0;
+  return an < bn ? -1 : 1;
+}
+
+export function serializeTree(entries: TreeEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of [...entries].sort(treeOrder)) {
+    parts.push(Buffer.from(`${e.mode} ${e.name}\0`, 'latin1'), Buffer.from(e.sha, 'hex'));
+  }
+  return Buffer.concat(parts);
+}
+
+type Node = { entries: Map<string, { mode: string; sha: string; node?: Node }>; dirty: boolean };
+
+/**
+ * Edits a tree in memory the way `git fast-import` applies `D <path>` / `M 100644 <blob> <path>`
+ * (a path that becomes empty is dropped from its parent), reading only the trees on the edited
+ * paths, and writes the changed trees. Records which file paths changed.
+ */
+export class TreeEditor {
+  private root?: Node;
+  private readonly before = new Map<string, string | undefined>();
+
+  constructor(
+    private readonly rootTree: string | undefined,
+    private readonly readTree: (sha: string) => Promise<TreeEntry[]>,
+  ) {}
+
+  private async load(sha: string | undefined): Promise<Node> {
+    const node: Node = { entries: new Map(), dirty: false };
+    if (sha) for (const e of await this.readTree(sha)) node.entries.set(e.name, { mode: e.mode, sha: e.sha });
+    return node;
+  }
+
+  /** The directory node at `segments`, loading (and with `create`, making) it; marks the way dirty. */
+  private async dir(segments: string[], create: boolean): Promise<Node | undefined> {
+    this.root ??= await this.load(this.rootTree);
+    let node = this.root;
+    for (const [i, s] of segments.entries()) {
+      let e = node.entries.get(s);
+      if (!e || !isTreeMode(e.mode)) {
+        if (!create) return undefined;
+        if (e) await this.noteRemoved(e, segments.slice(0, i + 1).join('/'));
+        e = { mode: '40000', sha: '', node: { entries: new Map(), dirty: true } };
+        node.entries.set(s, e);
+      }
+      e.node ??= await this.load(e.sha);
+      node.dirty = true;
+      node = e.node;
+    }
+    node.dirty = true;
+    return node;
+  }
+
+  /** Remembers the blobs below a removed entry (for the list of changed paths). */
+  private async noteRemoved(e: { mode: string; sha: string; node?: Node }, at: string): Promise<void> {
+    if (!isTreeMode(e.mode)) {
+      if (!this.before.has(at)) this.before.set(at, `${e.mode} ${e.sha}`);
+      return;
+    }
+    const node = e.node ?? (await this.load(e.sha));
+    for (const [name, child] of node.entries) await this.noteRemoved(child, `${at}/${name}`);
+  }
+
+  /** `D <rel>`: removes a file or a whole directory (missing is fine). */
+  async remove(rel: string): Promise<void> {
+    const segs = rel.split('/');
+    const parent = await this.dir(segs.slice(0, -1), false);
+    const e = parent?.entries.get(segs[segs.length - 1]);
+    if (!parent || !e) return;
+    await this.noteRemoved(e, rel);
+    parent.entries.delete(segs[segs.length - 1]);
+    parent.dirty = true;
+  }
+
+  /** `M 100644 <blob> <rel>`. */
+  async put(rel: string, blob: string, mode = '100644'): Promise<void> {
+    const segs = rel.split('/');
+    const parent = (await this.dir(segs.slice(0, -1), true))!;
+    const name = segs[segs.length - 1];
+    const old = parent.entries.get(name);
+    if (old) await this.noteRemoved(old, rel);
+    else if (!this.before.has(rel)) this.before.set(rel, undefined);
+    parent.entries.set(name, { mode, sha: blob });
+    parent.dirty = true;
+  }
+
+  /**
+   * Writes the changed trees (bottom up) and returns the new root tree and the file paths whose
+   * content or mode differs from the base, in git's path order.
+   */
+  async finish(write: (type: string, content: Buffer) => Promise<string>): Promise<{ tree: string; changed: string[] }> {
+    this.root ??= await this.load(this.rootTree);
+    const after = new Map<string, string>();
+    const seal = async (node: Node, at: string): Promise<string | undefined> => {
+      const entries: TreeEntry[] = [];
+      for (const [name, e] of node.entries) {
+        const p = at ? `${at}/${name}` : name;
+        if (e.node && e.node.dirty) {
+          const sha = await seal(e.node, p);
+          if (!sha) continue;
+          e.sha = sha;
+        } else if (!isTreeMode(e.mode) && this.before.has(p)) {
+          after.set(p, `${e.mode} ${e.sha}`);
+        }
+        entries.push({ mode: e.mode, name, sha: e.sha });
+      }
+      if (entries.length === 0 && at) return undefined;
+      node.dirty = false;
+      return write('tree', serializeTree(entries));
+    };
+    const tree = (await seal(this.root, ''))!;
+    const changed = [...this.before.keys()].filter(p => this.before.get(p) !== after.get(p));
+    const bytes = (s: string) => Buffer.from(s, 'latin1');
+    changed.sort((a, b) => Buffer.compare(bytes(a), bytes(b)));
+    return { tree, changed };
+  }
+}
+
+/** The tree and parents named in a raw commit object's header. */
+export function commitHeader(raw: Buffer): { tree: string; parents: string[] } {
+  const end = raw.indexOf('\n\n');
+  const head = raw.subarray(0, end < 0 ? raw.length : end).toString('latin1');
+  let tree = '';
+  const parents: string[] = [];
+  for (const line of head.split('\n')) {
+    if (line.startsWith('tree ')) tree = line.slice(5);
+    else if (line.startsWith('parent ')) parents.push(line.slice(7));
+    else if (!line.startsWith(' ') && tree && !line.startsWith('parent ')) break;
+  }
+  if (!/^[0-9a-f]{40}$/.test(tree)) throw new Error('malformed commit object');
+  return { tree, parents };
+}
