@@ -66,11 +66,12 @@ describe('App', () => {
       await screen.findByRole('button', { name: 'Enter' }, { timeout: 20_000 }),
     );
     // after sign-in the catalog plugin's index page renders (its header is the organisation's
-    // catalog); an unwired plugin or a broken sign-in fails here
+    // catalog, "<organization.name> Catalog"; since 1.57 the plugin's page layout adds its own
+    // "Catalog" title above it); an unwired plugin or a broken sign-in fails here
     await waitFor(
       () =>
         expect(
-          screen.getByRole('heading', { name: /catalog/i }),
+          screen.getByRole('heading', { name: 'Backstage Catalog' }),
         ).toBeInTheDocument(),
       { timeout: 20_000 },
     );

@@ -25,7 +25,7 @@ import {
 
 describe('new frontend system', () => {
   it('is the release-manager plugin with its four extensions', () => {
-    expect(releaseManagerPlugin.id).toBe('release-manager');
+    expect(releaseManagerPlugin.pluginId).toBe('release-manager');
     for (const extension of [
       'api:release-manager',
       'entity-content:release-manager/releases',

@@ -258,7 +258,7 @@ export async function runPromotionBench(
     const raw = Buffer.from((await runGit(['cat-file', 'commit', 'main'], { cwd: remote })).stdout, 'utf8');
     const { payload } = splitSignedCommit(raw);
     let t = performance.now();
-    let signed = raw;
+    let signed: Buffer = raw;
     for (let i = 0; i < 200; i++) signed = manager.signer.signCommit(payload);
     const signUs = Math.round(((performance.now() - t) / 200) * 1000);
     t = performance.now();

@@ -799,7 +799,7 @@ export class GitOpsWriter {
         ),
         Buffer.from(message, 'utf8'),
       ]);
-      let raw = payload;
+      let raw: Buffer = payload;
       // Verified once it is pushed, by whoever ingests it (GitSync), from these same bytes.
       if (this.signer) raw = this.signer.signCommit(payload);
       const sha = await write('commit', raw);

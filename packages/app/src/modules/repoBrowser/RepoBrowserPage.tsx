@@ -1,5 +1,4 @@
 import useAsync from 'react-use/esm/useAsync';
-import { useLocation } from 'react-router-dom';
 import {
   Breadcrumbs,
   Content,
@@ -16,7 +15,8 @@ import {
   discoveryApiRef,
   fetchApiRef,
   useApi,
-} from '@backstage/core-plugin-api';
+  useAppLocation,
+} from '@backstage/frontend-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import Box from '@material-ui/core/Box';
 import Table from '@material-ui/core/Table';
@@ -168,7 +168,8 @@ function TreeView(props: { at: BrowsePath }) {
 
 /** The portal's browser of the local git host's repositories: tree, file, README rendered. */
 export function RepoBrowserPage() {
-  const location = useLocation();
+  // The app owns navigation since 1.57 (router-independent): read the location from it.
+  const location = useAppLocation();
   const discoveryApi = useApi(discoveryApiRef);
   const marker = '/git-host/';
   const idx = location.pathname.indexOf(marker);
