@@ -6,6 +6,7 @@ import { homeModule } from './modules/home';
 import { authModule } from './modules/auth';
 import { goldenPathScaffolderModule } from './modules/goldenPath';
 import { repoBrowserPlugin } from './modules/repoBrowser';
+import { shuttleWarningsModule } from './modules/shuttle';
 
 export default createApp({
   features: [
@@ -16,5 +17,6 @@ export default createApp({
     homeModule,
     goldenPathScaffolderModule,
     repoBrowserPlugin,
+    shuttleWarningsModule,
   ],
 });
