@@ -17,6 +17,12 @@ export interface Config {
        */
       production?: boolean;
       /**
+       * Four-eyes: a person's release, promotion or rollback here becomes a pending approval
+       * request that someone else who may release here approves. Default false.
+       * @visibility frontend
+       */
+      requireApproval?: boolean;
+      /**
        * Organisation guardrails of this environment: service policies may narrow them, never widen
        * or remove them. Shown as locked in the portal's policies panel.
        * @visibility frontend
@@ -176,5 +182,35 @@ export interface Config {
       /** Milliseconds to wait for the on-call backend before releasing unchecked. Default 3000. */
       timeoutMs?: number;
     };
+    /** Four-eyes approvals (environments with `requireApproval`). */
+    approvals?: {
+      /** Hours until a pending request expires (410 on approval afterwards). Default 24. */
+      ttlHours?: number;
+      /** Whether the author of the artifact's source commit may approve its release. Default false. */
+      authorMayApprove?: boolean;
+      /** Whether auto-releases (a guarded branch's PR review was the second pair of eyes) skip approval. Default true. */
+      exemptAutoReleases?: boolean;
+    };
+    /**
+     * Scheduled freeze windows: weekly (`from`/`to` like "Fri 16:00"/"Mon 08:00") or dated
+     * (`start`/`end` "YYYY-MM-DD[THH:mm]"), wall-clock times in `timeZone` (IANA, default UTC).
+     * During a window a release needs break-glass (a reason, and the platform role or a second
+     * person's approval).
+     * @visibility frontend
+     */
+    freezeWindows?: Array<{
+      /** A DNS label, recorded as the `Freeze-window:` trailer. */
+      id: string;
+      title?: string;
+      /** Default: the production environments. */
+      environments?: string[];
+      /** Catalog systems (`spec.system`) it freezes; default every service (org-wide). */
+      systems?: string[];
+      timeZone?: string;
+      from?: string;
+      to?: string;
+      start?: string;
+      end?: string;
+    }>;
   };
 }

@@ -14,6 +14,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogEntityDeletePermission } from '@backstage/plugin-catalog-common/alpha';
 import {
   releaseManagerPolicyWritePermission,
+  releaseManagerBreakGlassPermission,
   releaseManagerPromoteProductionPermission,
 } from '@devplane/plugin-release-manager-common';
 import {
@@ -146,5 +147,11 @@ describe('DevplanePermissionPolicy (real permission backend, real catalog)', () 
     expect(await decide(user(LENDING_DEV), oncallIncidentTriggerPermission, SERVICE)).toBe(AuthorizeResult.ALLOW);
     expect(await decide(user(PAYMENTS_DEV), catalogEntityDeletePermission, SERVICE)).toBe(AuthorizeResult.DENY);
     expect(await decide(user(PLATFORM), catalogEntityDeletePermission, SERVICE)).toBe(AuthorizeResult.ALLOW);
+  });
+
+  it('keeps break-glass (no approval, inside a freeze) to platform, even for the owning squad', async () => {
+    expect(await decide(user(PAYMENTS_DEV), releaseManagerBreakGlassPermission)).toBe(AuthorizeResult.DENY);
+    expect(await decide(user(LENDING_DEV), releaseManagerBreakGlassPermission)).toBe(AuthorizeResult.DENY);
+    expect(await decide(user(PLATFORM), releaseManagerBreakGlassPermission)).toBe(AuthorizeResult.ALLOW);
   });
 });

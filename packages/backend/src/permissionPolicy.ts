@@ -20,6 +20,7 @@ import {
   catalogLocationDeletePermission,
 } from '@backstage/plugin-catalog-common/alpha';
 import {
+  releaseManagerBreakGlassPermission,
   releaseManagerOutsideChangeDecidePermission,
   releaseManagerPolicyWritePermission,
   releaseManagerPromoteProductionPermission,
@@ -43,8 +44,9 @@ const OWNER_ONLY = new Set([
  * - platform admins may do everything;
  * - production promotion, policy changes and acknowledging/resolving incidents are for the owners of the service
  *   (resolved through the catalog: ownership comes from shuttle.yaml);
- * - deleting catalog entities and locations, and deciding on changes made to the config repo
- *   outside the release manager (revert/adopt), is for admins only;
+ * - deleting catalog entities and locations, deciding on changes made to the config repo
+ *   outside the release manager (revert/adopt), and break-glass (releasing without the required
+ *   four-eyes approval or inside a freeze) is for admins only;
  * - everything else (reading, non-production releases, triggering incidents) is open to signed-in users.
  */
 export class DevplanePermissionPolicy implements PermissionPolicy {
@@ -57,7 +59,8 @@ export class DevplanePermissionPolicy implements PermissionPolicy {
     if (
       isPermission(permission, catalogEntityDeletePermission) ||
       isPermission(permission, catalogLocationDeletePermission) ||
-      isPermission(permission, releaseManagerOutsideChangeDecidePermission)
+      isPermission(permission, releaseManagerOutsideChangeDecidePermission) ||
+      isPermission(permission, releaseManagerBreakGlassPermission)
     ) {
       return { result: AuthorizeResult.DENY };
     }

@@ -251,4 +251,29 @@ export function registerReleaseManagerActions(
       output: resultOut(await ops.rollback(credentials, input, { via: 'action:release-manager:rollback' })),
     }),
   });
+
+  registry.register({
+    name: 'approve',
+    title: 'Approve a pending release',
+    description:
+      'Approves a four-eyes approval request: writes exactly the reviewed artifact onto the reviewed environment commit, with the caller as Approved-by. The requester, the artifact\'s author and people who may not release there cannot approve; a request whose environment moved is stale, an old one expired.',
+    attributes: { readOnly: false, destructive: true, idempotent: false },
+    schema: {
+      input: z =>
+        z
+          .object({
+            id: z.string().min(1).max(64).describe('Approval request id (a UUID)'),
+            comment: z.string().max(500).optional().describe('Optional comment, recorded with the decision'),
+          })
+          .strict(),
+      output: resultShape,
+    },
+    action: async ({ input, credentials }) => ({
+      output: resultOut(
+        await ops.approve(credentials, input.id, input.comment ? { comment: input.comment } : {}, {
+          via: 'action:release-manager:approve',
+        }),
+      ),
+    }),
+  });
 }

@@ -6,6 +6,7 @@ import {
 } from '@devplane/plugin-release-manager-common';
 import type { SlackWebhooks } from './service/Notifier';
 import { EnvironmentGuardrails, resolveGuardrails } from './service/guardrails';
+import { FreezeWindow, parseFreezeWindows } from './service/freezeWindows';
 
 /** Release manager settings read from `releaseManager.*`. */
 export interface ReleaseManagerConfig {
@@ -56,6 +57,17 @@ export interface ReleaseManagerConfig {
   guardrails: EnvironmentGuardrails[];
   /** Service principal subjects allowed to post rollout status (`statusWebhook.principals`). */
   statusPrincipals: string[];
+  /** Four-eyes approvals (environments with `requireApproval`). */
+  approvals: ApprovalSettings;
+  /** Scheduled freeze windows (parsed; times are UTC instants or weekly wall-clock points). */
+  freezeWindows: FreezeWindow[];
+}
+
+/** `releaseManager.approvals`. */
+export interface ApprovalSettings {
+  ttlHours: number;
+  authorMayApprove: boolean;
+  exemptAutoReleases: boolean;
 }
 
 /** Environments when none are configured. */
@@ -80,7 +92,13 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
         const name = e.getString('name');
         const reason = invalidNameReason('environment', name);
         if (reason) throw new InputError(`releaseManager.environments: ${reason}`);
-        return { name, production: e.getOptionalBoolean('production') ?? false, order };
+        const requireApproval = e.getOptionalBoolean('requireApproval');
+        return {
+          name,
+          production: e.getOptionalBoolean('production') ?? false,
+          order,
+          ...(requireApproval ? { requireApproval } : {}),
+        };
       })
     : DEFAULT_ENVIRONMENTS;
   const guardrails = environments.map((env, i) => {
@@ -143,5 +161,24 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
     },
     guardrails,
     statusPrincipals: c?.getOptionalStringArray('statusWebhook.principals') ?? [],
+    approvals: {
+      ttlHours: Math.max(c?.getOptionalNumber('approvals.ttlHours') ?? 24, 0.001),
+      authorMayApprove: c?.getOptionalBoolean('approvals.authorMayApprove') ?? false,
+      exemptAutoReleases: c?.getOptionalBoolean('approvals.exemptAutoReleases') ?? true,
+    },
+    freezeWindows: parseFreezeWindows(
+      (c?.getOptionalConfigArray('freezeWindows') ?? []).map(w => ({
+        id: w.getString('id'),
+        title: w.getOptionalString('title'),
+        environments: w.getOptionalStringArray('environments'),
+        systems: w.getOptionalStringArray('systems'),
+        timeZone: w.getOptionalString('timeZone'),
+        from: w.getOptionalString('from'),
+        to: w.getOptionalString('to'),
+        start: w.getOptionalString('start'),
+        end: w.getOptionalString('end'),
+      })),
+      environments,
+    ),
   };
 }

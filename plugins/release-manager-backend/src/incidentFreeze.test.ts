@@ -256,7 +256,7 @@ describe('production freeze while the service has an open incident', () => {
       { service: 'payment-gateway', principal: 'plugin:release-manager' },
     ]);
 
-    // promotions and rollbacks into prod are frozen as well
+    // promotions into prod are frozen as well; a rollback is the fix and stays possible
     await request(server).post(api('/releases')).set('Authorization', alice())
       .send({ service: 'payment-gateway', environment: 'staging', artifactId: second })
       .expect(200); // non-production environments are not frozen
@@ -270,7 +270,8 @@ describe('production freeze while the service has an open incident', () => {
       .post(api('/rollbacks'))
       .set('Authorization', alice())
       .send({ service: 'payment-gateway', environment: 'prod', artifactId: first });
-    expect(rb.status).toBe(409);
+    expect(rb.status).toBe(200);
+    expect(rb.body.changed).toBe(false); // prod still runs `first`
     expect(await head()).not.toBe(before); // only the staging release was written
     const prodLog = await request(server)
       .get(api('/services/payment-gateway/releases?environment=prod'))
@@ -321,6 +322,22 @@ describe('production freeze while the service has an open incident', () => {
     const { trailers } = parseTrailers(await messageOf(res.body.release.id));
     expect(trailers['Release-intent']).toBe('rollback');
     expect(trailers['Freeze-override']).toBe('rollback during incident');
+  });
+
+  it('rolls back without an override during an incident (the fix), recorded as such', async () => {
+    oncall.mode = 'frozen';
+    const id = await newArtifact();
+    expect((await release(id, { overrideFreeze: { reason: 'to have something to roll back' } })).status).toBe(200);
+    const res = await request(server)
+      .post(api('/rollbacks'))
+      .set('Authorization', alice())
+      .send({ service: 'payment-gateway', environment: 'prod' });
+    expect(res.status).toBe(200);
+    expect(res.body.changed).toBe(true);
+    const { trailers } = parseTrailers(await messageOf(res.body.release.id));
+    expect(trailers['Release-intent']).toBe('rollback');
+    expect(trailers['Freeze-override']).toBe('rollback during an incident freeze (INC-42)');
+    expect(trailers['Freeze-incidents']).toBe('INC-42');
   });
 
   it('rejects an override without a reason and unknown fields in it', async () => {

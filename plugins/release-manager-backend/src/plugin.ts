@@ -14,6 +14,7 @@ import { releaseManagerPermissions } from '@devplane/plugin-release-manager-comm
 import { DatabaseBlobStore } from './blobs/DatabaseBlobStore';
 import { readReleaseManagerConfig } from './config';
 import { ReleaseManagerStore } from './database/ReleaseManagerStore';
+import { ApprovalStore } from './database/ApprovalStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
 import { OpenPgpCommitSigner } from './git/Signer';
 import { claimWorkDir } from './git/workDirs';
@@ -152,6 +153,21 @@ export const releaseManagerPlugin = createBackendPlugin({
               })
             : undefined,
           guardrails: new Guardrails(settings.environments, settings.guardrails),
+          // four-eyes requests live in the database (the store's migrations created the table)
+          approvals: { store: new ApprovalStore(await deps.database.getClient()), settings: settings.approvals },
+          freezeWindows: settings.freezeWindows,
+          systemOf: async service => {
+            try {
+              const entity = await deps.catalog.getEntityByRef(`component:default/${service}`, {
+                credentials: await deps.auth.getOwnServiceCredentials(),
+              });
+              const system = (entity?.spec as any)?.system;
+              return typeof system === 'string' && system ? system.replace(/^system:(default\/)?/, '') : null;
+            } catch (e: any) {
+              logger.warn(`Could not look up the system of ${service}: ${e?.message ?? e}`);
+              return null;
+            }
+          },
           branchVerifier: new CatalogBranchVerifier({
             catalog: deps.catalog,
             auth: deps.auth,

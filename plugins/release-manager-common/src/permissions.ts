@@ -42,6 +42,15 @@ export const releaseManagerOutsideChangeDecidePermission = createPermission({
   attributes: { action: 'update' },
 });
 
+/**
+ * Break-glass: write a release without the required four-eyes approval, or inside a freeze
+ * window / incident freeze, with a reason (recorded as the `Break-glass:` trailer). Platform only.
+ */
+export const releaseManagerBreakGlassPermission = createPermission({
+  name: 'release-manager.break-glass',
+  attributes: { action: 'update' },
+});
+
 /** All release manager permissions. */
 export const releaseManagerPermissions = [
   releaseManagerReleasePermission,
@@ -50,4 +59,5 @@ export const releaseManagerPermissions = [
   releaseManagerArtifactCreatePermission,
   releaseManagerRolloutStatusPermission,
   releaseManagerOutsideChangeDecidePermission,
+  releaseManagerBreakGlassPermission,
 ];

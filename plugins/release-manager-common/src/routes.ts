@@ -1,5 +1,7 @@
 import type {
+  ApprovalRequest,
   Artifact,
+  FreezeWindowView,
   ArtifactUpload,
   Environment,
   EnvironmentStatus,
@@ -196,6 +198,60 @@ export class ReleaseManagerRoutes {
       method: 'PUT',
       path: `${svc(service)}/policies/branch-restrictions`,
       body: policy,
+    });
+  }
+
+  /** Approval requests: `mine=true` → those the caller may approve; filter by service/status. */
+  getApprovals(
+    options: PageOptions & {
+      service?: string;
+      status?: string;
+      mine?: boolean;
+    } = {},
+  ): Promise<Page<ApprovalRequest>> {
+    const { service, status, mine, limit, cursor } = options;
+    return this.transport({
+      method: 'GET',
+      path: '/approvals',
+      query: {
+        service,
+        status,
+        mine: mine ? 'true' : undefined,
+        limit,
+        cursor,
+      },
+    });
+  }
+
+  getApproval(id: string): Promise<ApprovalRequest> {
+    return this.transport({ method: 'GET', path: `/approvals/${enc(id)}` });
+  }
+
+  /** Approves: writes exactly the reviewed artifact onto the reviewed environment commit. */
+  approve(id: string, comment?: string): Promise<ReleaseResult> {
+    return this.transport({
+      method: 'POST',
+      path: `/approvals/${enc(id)}/approve`,
+      body: comment ? { comment } : {},
+    });
+  }
+
+  reject(id: string, comment: string): Promise<ApprovalRequest> {
+    return this.transport({
+      method: 'POST',
+      path: `/approvals/${enc(id)}/reject`,
+      body: { comment },
+    });
+  }
+
+  /** Freeze windows in force now and coming up (optionally for one service's system). */
+  getFreezeWindows(
+    options: { service?: string; environment?: string; days?: number } = {},
+  ): Promise<FreezeWindowView[]> {
+    return this.transport({
+      method: 'GET',
+      path: '/freeze-windows',
+      query: options,
     });
   }
 

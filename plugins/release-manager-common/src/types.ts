@@ -67,6 +67,8 @@ export interface Environment {
   production: boolean;
   /** Display order, lowest first (dev → staging → prod). */
   order: number;
+  /** Four-eyes: a person's release, promotion or rollback here needs someone else's approval. */
+  requireApproval?: boolean;
 }
 
 /** Why a release happened. */
@@ -235,6 +237,17 @@ export const PRODUCTION_FROZEN_ERROR = 'ProductionFrozenError';
 /** Longest freeze override reason the server accepts. */
 export const FREEZE_OVERRIDE_REASON_MAX_LENGTH = 500;
 
+/**
+ * Break-glass (issue 14): release without the required approval, or inside a freeze window or an
+ * incident freeze. With the break-glass permission (platform) the change is written at once with a
+ * `Break-glass:` trailer; without it, a reason turns the change into an approval request that a
+ * second person must approve. The reason is required and recorded everywhere.
+ */
+export interface BreakGlass {
+  /** Why this cannot wait: non-blank, one line, at most 500 characters. */
+  reason: string;
+}
+
 /** Request bodies. Identity never travels in a body: it comes from credentials. */
 export interface ReleaseRequest {
   service: string;
@@ -243,6 +256,8 @@ export interface ReleaseRequest {
   reason?: string;
   /** Release into a frozen production anyway. */
   overrideFreeze?: FreezeOverride;
+  /** Release without the required approval / inside a freeze (see {@link BreakGlass}). */
+  breakGlass?: BreakGlass;
   /** What the user saw (409 when it moved). */
   pin?: ActionPin;
 }
@@ -254,6 +269,7 @@ export interface PromoteRequest {
   reason?: string;
   /** Promote into a frozen production anyway. */
   overrideFreeze?: FreezeOverride;
+  breakGlass?: BreakGlass;
   /** What the user saw: the source environment's artifact and the target's commit (409 when either moved). */
   pin?: ActionPin;
 }
@@ -266,6 +282,7 @@ export interface RollbackRequest {
   reason?: string;
   /** Roll back a frozen production anyway. */
   overrideFreeze?: FreezeOverride;
+  breakGlass?: BreakGlass;
   /** What the user saw: the rollback target and the environment's commit (409 when either moved). */
   pin?: ActionPin;
 }
@@ -276,7 +293,104 @@ export interface ReleaseResult {
   changed: boolean;
   message: string;
   release?: Release;
+  /**
+   * Four-eyes: the change needs someone else's approval. Nothing was written; this pending
+   * request was stored instead (HTTP 202).
+   */
+  approval?: ApprovalRequest;
 }
+
+/** State of an approval request. `applying` is the short moment between approval and commit. */
+export type ApprovalStatus =
+  | 'pending'
+  | 'applying'
+  | 'approved'
+  | 'rejected'
+  | 'stale'
+  | 'expired';
+
+/**
+ * A four-eyes approval request (issue 14): a change someone asked for and nobody has written yet.
+ * It lives in the database (a request, not a change); once approved, the result is a release
+ * commit in the config repo carrying `Approved-by:` and `Approval-request:` trailers.
+ */
+export interface ApprovalRequest {
+  id: string;
+  service: string;
+  environment: string;
+  /** The exact artifact that will be written when approved. */
+  artifactId: string;
+  intent: ReleaseIntent;
+  promotedFrom?: string;
+  rollbackOf?: string;
+  reason?: string;
+  /** Requester: email (as in commits) and entity ref. */
+  requestedBy: string;
+  requestedByRef: string;
+  requestedAt: string;
+  expiresAt: string;
+  /** The environment commit the request was made against; approval writes only onto this commit. */
+  environmentCommit: string;
+  /** What ran in the environment when requested ('' when nothing). */
+  runningArtifactId?: string;
+  /** Author of the artifact's source commit (may not approve unless configured). */
+  artifactAuthor: string;
+  branch: string;
+  squad?: string;
+  /** The policy engine's verdict when requested. */
+  verdict: PolicyVerdict;
+  /** Manifest diff the approver reviews (against `environmentCommit`). */
+  diff: ManifestDiff;
+  /** Why the change needs approval: the environment requires it, and/or a freeze is in force. */
+  why: string[];
+  /** Break-glass / freeze override reason asked for by a person without the break-glass permission. */
+  breakGlass?: string;
+  /** The freeze window (id) in force when requested, if any. */
+  freezeWindow?: string;
+  status: ApprovalStatus;
+  decidedBy?: string;
+  decidedByRef?: string;
+  decidedAt?: string;
+  /** Reject reason or why it became stale. */
+  decisionComment?: string;
+  /** The release commit written on approval. */
+  releaseId?: string;
+  /**
+   * For the caller: whether they may approve it, and if not, why (the requester, the artifact's
+   * author, not an owner). Only on answers to a signed-in user.
+   */
+  canApprove?: { allowed: boolean; reason?: string };
+}
+
+/** Body of `POST /approvals/:id/approve` and `/reject`. The approver comes from credentials. */
+export interface ApprovalDecision {
+  /** Optional comment; required for a rejection. */
+  comment?: string;
+}
+
+/** A freeze window as configured (`releaseManager.freezeWindows`), and when it is in force. */
+export interface FreezeWindowView {
+  id: string;
+  title: string;
+  /** Environments it freezes. */
+  environments: string[];
+  /** Systems it freezes (catalog `spec.system` of the service); absent → org-wide. */
+  systems?: string[];
+  /** Human description, e.g. "every Fri 16:00 – Mon 08:00 Europe/Copenhagen". */
+  schedule: string;
+  kind: 'weekly' | 'dated' | 'incident';
+  /** The occurrence in force now, if any. */
+  current?: { start: string; end: string };
+  /** The next occurrences (up to 3) within the horizon asked for. */
+  upcoming: Array<{ start: string; end: string }>;
+}
+
+/** Error name of a 410: the approval request expired. */
+export const APPROVAL_EXPIRED_ERROR = 'ApprovalExpiredError';
+/** Error name of a 409: the environment moved since the request; nothing was written. */
+export const APPROVAL_STALE_ERROR = 'ApprovalStaleError';
+/** Error name of a 409: a freeze window or incident freeze is in force. */
+export const FREEZE_WINDOW_ERROR = 'ProductionFrozenError';
 
 /** Verdict of the policy engine for one artifact and environment. */
 export interface PolicyVerdict {
@@ -335,7 +449,9 @@ export type ReleaseEventKind =
   | 'rollout-status'
   | 'artifact-uploaded'
   | 'outside-change'
-  | 'push-progress';
+  | 'push-progress'
+  | 'approval-requested'
+  | 'approval-decided';
 
 /** Payload of the signal on channel `release-manager:<service>` and `release-manager`. */
 export interface ReleaseSignal {

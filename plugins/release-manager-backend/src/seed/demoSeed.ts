@@ -153,10 +153,13 @@ export async function seedDemo(options: {
       const a2 = await upload(builds[1]);
       const a3 = await upload(builds[2]);
       // Older main build everywhere (production), newer main build up to the last non-production env.
+      // Demo data has no second person: where an environment requires approval (or a freeze
+      // window is in force) the seed's initial rollout is recorded as break-glass, flagged.
       for (const env of envs) {
         await manager.release(
           { service, environment: env.name, artifactId: a1.artifact.id, reason: 'Demo — initial rollout' },
           SEED_ACTOR,
+          { breakGlass: { reason: 'demo seed: initial rollout of the demo data', permitted: true } },
         );
       }
       for (const env of envs.filter(e => !e.production)) {

@@ -1,4 +1,5 @@
 import type {
+  FreezeWindowView,
   Artifact,
   ArtifactUpload,
   EnvironmentStatus,
@@ -20,6 +21,8 @@ import { GitSync } from '../sync/GitSync';
 import { ArtifactService } from './ArtifactService';
 import { Actor, ReleaseManagerOptions, ReleaseManagerPart, ReleaseOptions } from './context';
 import { PolicyService } from './PolicyService';
+import { ApprovalService, Decider } from './ApprovalService';
+import { FreezeWindows } from './freezeWindows';
 import { ReleaseService } from './ReleaseService';
 import { StateService } from './StateService';
 
@@ -45,6 +48,9 @@ export class ReleaseManager extends ReleaseManagerPart {
   readonly reader: HistoryReader;
   readonly signer: CommitSigner;
   readonly outsideDecisions: OutsideDecisions;
+  /** Four-eyes approval requests and freeze windows. */
+  readonly approvals: ApprovalService;
+  readonly freezeWindows: FreezeWindows;
 
   constructor(options: ReleaseManagerOptions) {
     super(options);
@@ -64,6 +70,18 @@ export class ReleaseManager extends ReleaseManagerPart {
     this.state = new StateService(options);
     this.sync = new GitSync(options);
     this.outsideDecisions = new OutsideDecisions(options);
+    this.freezeWindows = new FreezeWindows(options.freezeWindows ?? []);
+    this.approvals = new ApprovalService(options);
+    this.approvals.approvalStore = options.approvals?.store;
+    if (options.approvals?.settings) this.approvals.settings = options.approvals.settings;
+    this.approvals.windows = this.freezeWindows;
+    if (options.systemOf) this.approvals.systemOf = options.systemOf;
+    this.approvals.releases = this.releases;
+    this.approvals.state = this.state;
+    this.releases.approvals = this.approvals;
+    if (!options.approvals?.store && options.environments.some(e => e.requireApproval)) {
+      throw new Error('an environment requires approval but the release manager has no approval store');
+    }
     this.outsideDecisions.reader = this.reader;
     this.outsideDecisions.sync = this.sync;
     this.artifacts.policies = this.policies;
@@ -117,7 +135,7 @@ export class ReleaseManager extends ReleaseManagerPart {
   promote(
     req: PromoteRequest,
     actor: Actor,
-    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden'> = {},
+    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden' | 'breakGlass'> = {},
   ): Promise<ReleaseResult> {
     return this.releases.promote(req, actor, opts);
   }
@@ -127,9 +145,43 @@ export class ReleaseManager extends ReleaseManagerPart {
   rollback(
     req: RollbackRequest,
     actor: Actor,
-    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden'> = {},
+    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden' | 'breakGlass'> = {},
   ): Promise<ReleaseResult> {
     return this.releases.rollback(req, actor, opts);
+  }
+
+  // --- approvals and freeze windows ----------------------------------------------
+  approve(id: string, decider: Decider, comment?: string): Promise<ReleaseResult> {
+    return this.approvals.approve(id, decider, comment);
+  }
+  reject(id: string, decider: Decider, comment: string) {
+    return this.approvals.reject(id, decider, comment);
+  }
+  /**
+   * Freeze windows in force and coming up; with a service, only those of its system, plus its
+   * incident freeze (one kind of freeze, same override rules) when one is in force.
+   */
+  async freezeWindowsFor(options: { service?: string; environment?: string; days?: number }): Promise<FreezeWindowView[]> {
+    const system = options.service ? await this.approvals.systemOf(options.service) : undefined;
+    const views = this.freezeWindows.list({ environment: options.environment, system, days: options.days });
+    if (options.service && this.freeze) {
+      const prod = this.envs.filter(e => e.production && (!options.environment || e.name === options.environment));
+      if (prod.length) {
+        const state = await this.freeze.check(options.service);
+        if (state.checked && state.frozen) {
+          views.unshift({
+            id: 'incident',
+            title: `Incident freeze: ${state.incidents.map(i => `${i.id}${i.title ? ` (${i.title})` : ''}`).join(', ') || state.reason || 'an incident is open'}`,
+            environments: prod.map(e => e.name),
+            schedule: 'until the incident is resolved; rollbacks stay possible',
+            kind: 'incident',
+            current: { start: new Date().toISOString(), end: '' },
+            upcoming: [],
+          });
+        }
+      }
+    }
+    return views;
   }
 
   // --- state, log, diff ----------------------------------------------------------

@@ -7,6 +7,9 @@ import {
   invalidNameReason,
 } from '@devplane/plugin-release-manager-common';
 import type {
+  ApprovalRequest,
+  Artifact,
+  Environment,
   Page,
   PromoteRequest,
   Release,
@@ -28,6 +31,7 @@ import { checkPin, ChangedSinceYouLookedError, environmentCommit } from './pins'
 import { branchVerdict, parsePolicies } from './policies';
 import type { GitSync } from '../sync/GitSync';
 import type { StateService } from './StateService';
+import type { ApprovalService } from './ApprovalService';
 import { check } from './uploadValidation';
 
 const VERBS: Record<ReleaseIntent, { verb: string; kind: ReleaseEventKind }> = {
@@ -42,6 +46,7 @@ export class ReleaseService extends ReleaseManagerPart {
   artifacts!: ArtifactService;
   state!: StateService;
   sync!: GitSync;
+  approvals!: ApprovalService;
 
   /** Current artifact id in an environment as the config repo says (re-read inside writes). */
   private async currentInTree(tree: WorkTree, dir: string): Promise<string | undefined> {
@@ -120,6 +125,127 @@ export class ReleaseService extends ReleaseManagerPart {
     }
   }
 
+  /**
+   * Freezes and four-eyes approval, before anything is written. Rules (issue 14):
+   * - a scheduled freeze window or an open incident freezes the environment; a rollback during an
+   *   incident freeze is the fix and goes ahead, recorded as such;
+   * - frozen without a break-glass (or freeze override) reason → 409, nothing written;
+   * - with a reason and the break-glass permission (platform) → written, `Break-glass:` trailer;
+   * - with a reason and without the permission, or into an environment that requires approval →
+   *   a pending approval request instead of a commit;
+   * - applying an approved request: the approval is the second person; a freeze that began since
+   *   needs the request to have carried a break-glass reason.
+   */
+  private async gate(
+    env: Environment,
+    artifact: Artifact,
+    intent: ReleaseIntent,
+    opts: ReleaseOptions,
+    actor: Actor,
+    reason?: string,
+  ): Promise<
+    | { approval: ApprovalRequest }
+    | { freezeOverride?: string; freezeIncidents?: string; freezeWarning?: string; breakGlass?: string; freezeWindow?: string }
+  > {
+    const why: string[] = [];
+    let freezeIncidents: string | undefined;
+    let freezeWarning: string | undefined;
+    let freezeOverride: string | undefined;
+    const window = await this.approvals.activeWindow(env.name, artifact.service);
+    if (window) {
+      why.push(`${env.name} is inside freeze window ${window.window.id} (${window.window.title}) until ${window.end.toISOString()}`);
+    }
+    let incidentFrozen = false;
+    let incidentMessage = '';
+    if (env.production && this.freeze) {
+      const state = await this.freeze.check(artifact.service);
+      if (!state.checked) {
+        freezeWarning = state.warning;
+      } else if (state.frozen) {
+        freezeIncidents = state.incidents.map(i => i.id).join(', ') || undefined;
+        if (intent === 'rollback') {
+          // rollbacks stay possible during an incident freeze: they are the fix
+          freezeOverride = opts.overrideFreeze?.reason?.trim() || opts.breakGlass?.reason?.trim() || `rollback during an incident freeze (${freezeIncidents ?? 'open incident'})`;
+        } else {
+          incidentFrozen = true;
+          incidentMessage = frozenMessage(env.name, artifact.service, state.incidents, state.reason);
+          why.push(incidentMessage.replace(/; pass overrideFreeze.*$/, ''));
+        }
+      }
+    }
+    const frozen = !!window || incidentFrozen;
+    const askedReason = (opts.breakGlass?.reason ?? opts.overrideFreeze?.reason)?.trim() || undefined;
+    if (opts.approval) {
+      if (frozen && !opts.approval.breakGlass) {
+        throw new ProductionFrozenError(
+          `${why.join('; ')}; this approval request did not ask to break the freeze, so nothing was written. Ask again with a break-glass reason.`,
+        );
+      }
+      return {
+        freezeIncidents,
+        freezeWarning,
+        freezeOverride: incidentFrozen ? opts.approval.breakGlass : freezeOverride,
+        breakGlass: frozen ? opts.approval.breakGlass : undefined,
+        freezeWindow: window?.window.id,
+      };
+    }
+    if (frozen && !askedReason) {
+      if (!window) throw new ProductionFrozenError(incidentMessage);
+      throw new ProductionFrozenError(
+        `${why.join('; ')}; pass breakGlass (or overrideFreeze) with a reason to release anyway: written at once by platform, otherwise a second person must approve`,
+      );
+    }
+    const needsApproval = this.approvals.needsApproval(env, intent);
+    if (needsApproval) why.unshift(`${env.name} requires a second person's approval (four eyes)`);
+    if ((needsApproval || frozen) && (await this.state.currentRelease(artifact.service, env.name))?.artifactId === artifact.id) {
+      // already running there: the write below says "nothing to do"; no request, no override
+      return { freezeWarning };
+    }
+    if (needsApproval || frozen) {
+      if (askedReason && opts.breakGlass?.permitted) {
+        if (frozen && opts.onFreezeOverridden && incidentFrozen) {
+          await opts.onFreezeOverridden({
+            service: artifact.service,
+            environment: env.name,
+            artifactId: artifact.id,
+            reason: askedReason,
+            incidents: (freezeIncidents ?? '').split(', ').filter(Boolean).map(id => ({ id, title: '' })),
+          });
+        }
+        return {
+          freezeIncidents,
+          freezeWarning,
+          freezeOverride: incidentFrozen ? askedReason : freezeOverride,
+          breakGlass: askedReason,
+          freezeWindow: window?.window.id,
+        };
+      }
+      if (askedReason && !opts.breakGlass?.permitted) {
+        why.push('break-glass without the platform role needs a second person');
+      }
+      // a request that could never be applied is refused now, not after someone reviewed it
+      const policies = parsePolicies(artifact.service, await this.writer.readFile(`policies/${artifact.service}.json`), this.envs);
+      const verdict = branchVerdict(policies, artifact.branch, env.name);
+      if (!verdict.allowed) throw new NotAllowedError(verdict.reason);
+      const approval = await this.approvals.create(
+        {
+          env,
+          artifact,
+          intent,
+          promotedFrom: opts.promotedFrom,
+          rollbackOf: opts.rollbackOf,
+          reason,
+          why,
+          breakGlass: askedReason,
+          freezeWindow: window?.window.id,
+        },
+        actor,
+      );
+      return { approval };
+    }
+    return { freezeOverride, freezeIncidents, freezeWarning };
+  }
+
   /** Releases an artifact into an environment: one commit in the config repo. */
   async release(
     req: ReleaseRequest,
@@ -144,31 +270,17 @@ export class ReleaseService extends ReleaseManagerPart {
     const dir = releaseDir(env.name, artifact.namespace, artifact.service);
     // Organisation guardrail (no service policy widens it), the claimed branch verified, pins.
     const pinned = await this.preflight(req, opts, artifact, env.name, dir);
-    let freezeOverride: string | undefined;
-    let freezeIncidents: string | undefined;
-    let freezeWarning: string | undefined;
-    if (env.production && this.freeze) {
-      const state = await this.freeze.check(artifact.service);
-      if (!state.checked) {
-        freezeWarning = state.warning;
-      } else if (state.frozen) {
-        const overrideReason = opts.overrideFreeze?.reason?.trim();
-        if (!overrideReason) {
-          throw new ProductionFrozenError(
-            frozenMessage(env.name, artifact.service, state.incidents, state.reason),
-          );
-        }
-        freezeOverride = overrideReason;
-        freezeIncidents = state.incidents.map(i => i.id).join(', ') || undefined;
-        await opts.onFreezeOverridden?.({
-          service: artifact.service,
-          environment: env.name,
-          artifactId: artifact.id,
-          reason: overrideReason,
-          incidents: state.incidents,
-        });
-      }
+    // Freezes (incident, scheduled window) and four-eyes approval: written now, refused, or a
+    // pending approval request (see ApprovalService.ts).
+    const gate = await this.gate(env, artifact, intent, opts, actor, req.reason);
+    if ('approval' in gate) {
+      return {
+        changed: false,
+        message: `Nothing was written: ${gate.approval.why.join('; ')}. Approval request ${gate.approval.id} waits for someone else who may release ${artifact.service} to ${env.name} (expires ${gate.approval.expiresAt}).`,
+        approval: gate.approval,
+      };
     }
+    const { freezeOverride, freezeIncidents, freezeWarning, breakGlass, freezeWindow } = gate;
     const info = {
       service: artifact.service,
       environment: env.name,
@@ -184,6 +296,10 @@ export class ReleaseService extends ReleaseManagerPart {
       freezeIncidents,
       policyAuthor: opts.policyAuthor,
       uploadedBy: opts.uploadedBy,
+      approvedBy: opts.approval?.approvedBy,
+      approvalRequest: opts.approval?.requestId,
+      breakGlass,
+      freezeWindow,
     };
     const message = releaseCommitMessage(info);
     let written;
@@ -247,6 +363,9 @@ export class ReleaseService extends ReleaseManagerPart {
     }
     if (!written.commit) return written.result;
     const note = [
+      opts.approval ? `approved by ${opts.approval.approvedBy}` : undefined,
+      breakGlassNote(breakGlass, freezeOverride),
+      freezeWindow ? `inside freeze window ${freezeWindow}` : undefined,
       freezeOverride ? `production freeze overridden: ${freezeOverride}` : undefined,
       freezeWarning,
     ].filter(Boolean);
@@ -264,6 +383,11 @@ export class ReleaseService extends ReleaseManagerPart {
       rollbackOf: opts.rollbackOf,
       reason: req.reason,
       commitTitle: message.split('\n')[0],
+      approvedBy: info.approvedBy,
+      approvalRequest: info.approvalRequest,
+      breakGlass,
+      freezeOverride,
+      freezeWindow,
     };
     // The index learns the commit (and its position in history) through the one reader.
     await this.sync.syncFromGit({ fetch: false });
@@ -281,7 +405,7 @@ export class ReleaseService extends ReleaseManagerPart {
         releaseId: release.id,
       },
       title: `${artifact.service}: ${text}`,
-      description: `${release.commitTitle}${req.reason ? `\n${req.reason}` : ''}${freezeOverride ? `\nProduction freeze overridden (incidents ${freezeIncidents ?? 'open'}): ${freezeOverride}` : ''}`,
+      description: `${release.commitTitle}${req.reason ? `\n${req.reason}` : ''}${opts.approval ? `\nApproved by ${opts.approval.approvedBy}` : ''}${breakGlass ? `\nBREAK-GLASS: ${breakGlass}` : ''}${freezeOverride ? `\nProduction freeze overridden (incidents ${freezeIncidents ?? 'open'}): ${freezeOverride}` : ''}`,
       squad: artifact.spec.squad,
       severity: env.production ? 'high' : 'normal',
     });
@@ -297,7 +421,7 @@ export class ReleaseService extends ReleaseManagerPart {
   async promote(
     req: PromoteRequest,
     actor: Actor,
-    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden'> = {},
+    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden' | 'breakGlass'> = {},
   ): Promise<ReleaseResult> {
     check(invalidNameReason('service', req.service));
     this.environment(req.fromEnvironment);
@@ -388,7 +512,7 @@ export class ReleaseService extends ReleaseManagerPart {
   async rollback(
     req: RollbackRequest,
     actor: Actor,
-    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden'> = {},
+    opts: Pick<ReleaseOptions, 'overrideFreeze' | 'onFreezeOverridden' | 'breakGlass'> = {},
   ): Promise<ReleaseResult> {
     const { target, current } = await this.rollbackTarget(req);
     return this.release(
@@ -397,6 +521,12 @@ export class ReleaseService extends ReleaseManagerPart {
       { ...opts, intent: 'rollback', rollbackOf: current, pin: req.pin },
     );
   }
+}
+
+/** "BREAK-GLASS: reason" for the answer (just "BREAK-GLASS" when the freeze override says the same). */
+function breakGlassNote(breakGlass?: string, freezeOverride?: string): string | undefined {
+  if (!breakGlass) return undefined;
+  return breakGlass === freezeOverride ? 'BREAK-GLASS' : `BREAK-GLASS: ${breakGlass}`;
 }
 
 /** `<env>/releases/<ns>/<service>` folders of a service under namespaces other than `namespace`. */

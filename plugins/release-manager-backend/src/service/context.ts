@@ -12,6 +12,9 @@ import { Guardrails } from './guardrails';
 import type { CommitSigner } from '../git/Signer';
 import { FreezeChecker, FreezeIncident } from './IncidentFreeze';
 import { Notifier } from './Notifier';
+import type { ApprovalSettings } from '../config';
+import type { ApprovalStore } from '../database/ApprovalStore';
+import type { FreezeWindow } from './freezeWindows';
 import { check } from './uploadValidation';
 
 /** The caller, as established from credentials (never from a request body). */
@@ -43,6 +46,12 @@ export interface ReleaseManagerOptions {
   branchVerifier?: BranchVerifier;
   /** Flux objects written with releases (flux/<env>/…); absent → none. */
   flux?: FluxSettings;
+  /** Four-eyes approval requests (database) and settings; absent → no environment may require approval. */
+  approvals?: { store: ApprovalStore; settings?: ApprovalSettings };
+  /** Scheduled freeze windows (parsed config); absent → none. */
+  freezeWindows?: FreezeWindow[];
+  /** A service's catalog system (`spec.system`), null when unknown; for system-scoped freeze windows. */
+  systemOf?: (service: string) => Promise<string | null>;
 }
 
 /** Explicit override of a production freeze, from the request body. */
@@ -63,6 +72,14 @@ export interface ReleaseOptions {
   /** auto-release: who set the policy and who uploaded (commit trailers). */
   policyAuthor?: string;
   uploadedBy?: string;
+  /**
+   * Break-glass / freeze override asked for, and whether the caller holds the break-glass
+   * permission (established by the caller from credentials). Permitted: written at once with a
+   * `Break-glass:` trailer; not permitted: the change becomes an approval request.
+   */
+  breakGlass?: { reason: string; permitted: boolean };
+  /** Applying an approved request (ApprovalService): the approver and the request id (trailers). */
+  approval?: { approvedBy: string; requestId: string; breakGlass?: string };
   /** Called before the commit when an override lifts a freeze (for the audit trail). */
   onFreezeOverridden?: (details: {
     service: string;

@@ -14,8 +14,12 @@ import {
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
 import {
+  ApprovalRequest,
+  ApprovalStatus,
+  Page,
   ReleaseResult,
   invalidArtifactIdReason,
+  releaseManagerBreakGlassPermission,
   invalidNameReason,
   releaseManagerPromoteProductionPermission,
   releaseManagerReleasePermission,
@@ -23,8 +27,11 @@ import {
 import type { Request } from 'express';
 import { actorFromIdentity } from './actors';
 import { Actor, ReleaseManager } from './ReleaseManager';
+import type { Decider } from './ApprovalService';
 import {
+  approveBodySchema,
   parseBody,
+  rejectBodySchema,
   promoteRequestSchema,
   releaseRequestSchema,
   rollbackRequestSchema,
@@ -142,11 +149,28 @@ export class ReleaseOperations {
     }
   }
 
-  /** Freeze override from a body, recorded as its own (high severity) audit event when it applies. */
-  freezeOptions(origin: CallOrigin, overrideFreeze: { reason: string } | undefined, actor: Actor) {
-    if (!overrideFreeze) return {};
+  /**
+   * Freeze override / break-glass from a body: whether the caller holds the break-glass permission
+   * (platform: written at once) or not (a second person must approve), and the freeze override
+   * recorded as its own (high severity) audit event when it applies.
+   */
+  async freezeOptions(
+    origin: CallOrigin,
+    overrideFreeze: { reason: string } | undefined,
+    actor: Actor,
+    credentials?: BackstageCredentials,
+    breakGlassBody?: { reason: string },
+  ) {
+    const asked = breakGlassBody ?? overrideFreeze;
+    if (!asked) return {};
+    const permitted = credentials
+      ? await this.isAllowed(credentials, releaseManagerBreakGlassPermission)
+      : false;
+    const breakGlass = { reason: asked.reason, permitted };
+    if (!overrideFreeze) return { breakGlass };
     const auditor = this.options.auditor;
     return {
+      breakGlass,
       overrideFreeze,
       onFreezeOverridden: async (details: {
         service: string;
@@ -180,6 +204,71 @@ export class ReleaseOperations {
     }
   }
 
+  /** Who decides on an approval request: the caller, and whether they may release there. */
+  async deciderFor(credentials: BackstageCredentials, r: { service: string; environment: string }): Promise<Decider> {
+    const permission = this.releasePermissionFor(r.environment);
+    return {
+      actor: await this.actorOf(credentials),
+      mayRelease: await this.isAllowed(credentials, permission, r.service),
+      permissionName: permission.name,
+    };
+  }
+
+  /**
+   * `GET /approvals`: newest first, each with whether the caller may approve it (and why not).
+   * `mine`: only pending requests the caller may approve ("approvals waiting for me").
+   */
+  async listApprovals(
+    credentials: BackstageCredentials,
+    query: { service?: string; status?: string; mine?: boolean; limit?: number; cursor?: string },
+  ): Promise<Page<ApprovalRequest>> {
+    if (query.service !== undefined) checkName('service', query.service);
+    const status = query.mine ? ['pending' as const] : approvalStatuses(query.status);
+    const page = await this.manager.approvals.list({ service: query.service, status, limit: query.limit, cursor: query.cursor });
+    const isUser = this.options.auth.isPrincipal(credentials, 'user');
+    const items = await Promise.all(
+      page.items.map(async r => {
+        if (!isUser || r.status !== 'pending') return r;
+        return { ...r, canApprove: this.manager.approvals.canApprove(r, await this.deciderFor(credentials, r)) };
+      }),
+    );
+    return { ...page, items: query.mine ? items.filter(r => r.canApprove?.allowed) : items };
+  }
+
+  async getApproval(credentials: BackstageCredentials, id: string): Promise<ApprovalRequest> {
+    const r = await this.manager.approvals.get(id);
+    if (r.status !== 'pending' || !this.options.auth.isPrincipal(credentials, 'user')) return r;
+    return { ...r, canApprove: this.manager.approvals.canApprove(r, await this.deciderFor(credentials, r)) };
+  }
+
+  /** `POST /approvals/:id/approve` and the `approve` action: the approver is the caller, never the body. */
+  async approve(credentials: BackstageCredentials, id: string, rawBody: unknown, origin: CallOrigin = {}): Promise<ReleaseResult> {
+    this.requireUser(credentials);
+    const body = parseBody(approveBodySchema, rawBody ?? {});
+    const r = await this.manager.approvals.get(id);
+    const decider = await this.deciderFor(credentials, r);
+    return this.audited(
+      origin,
+      'approval-approve',
+      { id, service: r.service, environment: r.environment, artifactId: r.artifactId, requestedBy: r.requestedByRef, actor: decider.actor.ref },
+      () => this.manager.approve(id, decider, body.comment),
+    );
+  }
+
+  /** `POST /approvals/:id/reject`: someone who could approve, or the requester withdrawing it. */
+  async reject(credentials: BackstageCredentials, id: string, rawBody: unknown, origin: CallOrigin = {}): Promise<ApprovalRequest> {
+    this.requireUser(credentials);
+    const body = parseBody(rejectBodySchema, rawBody ?? {});
+    const r = await this.manager.approvals.get(id);
+    const decider = await this.deciderFor(credentials, r);
+    return this.audited(
+      origin,
+      'approval-reject',
+      { id, service: r.service, environment: r.environment, artifactId: r.artifactId, actor: decider.actor.ref },
+      () => this.manager.reject(id, decider, body.comment),
+    );
+  }
+
   /** `POST /releases` and the `release` action. */
   async release(
     credentials: BackstageCredentials,
@@ -197,9 +286,9 @@ export class ReleaseOperations {
       body.service,
     );
     const actor = await this.actorOf(credentials);
-    return this.audited(origin, 'release', { ...body, actor: actor.ref }, () => {
-      const { overrideFreeze, ...release } = body;
-      return this.manager.release(release, actor, this.freezeOptions(origin, overrideFreeze, actor));
+    return this.audited(origin, 'release', { ...body, actor: actor.ref }, async () => {
+      const { overrideFreeze, breakGlass, ...release } = body;
+      return this.manager.release(release, actor, await this.freezeOptions(origin, overrideFreeze, actor, credentials, breakGlass));
     });
   }
 
@@ -220,9 +309,9 @@ export class ReleaseOperations {
       body.service,
     );
     const actor = await this.actorOf(credentials);
-    return this.audited(origin, 'promote', { ...body, actor: actor.ref }, () => {
-      const { overrideFreeze, ...promotion } = body;
-      return this.manager.promote(promotion, actor, this.freezeOptions(origin, overrideFreeze, actor));
+    return this.audited(origin, 'promote', { ...body, actor: actor.ref }, async () => {
+      const { overrideFreeze, breakGlass, ...promotion } = body;
+      return this.manager.promote(promotion, actor, await this.freezeOptions(origin, overrideFreeze, actor, credentials, breakGlass));
     });
   }
 
@@ -243,18 +332,33 @@ export class ReleaseOperations {
       body.service,
     );
     const actor = await this.actorOf(credentials);
-    return this.audited(origin, 'rollback', { ...body, actor: actor.ref }, () => {
-      const { overrideFreeze, ...rollback } = body;
-      return this.manager.rollback(rollback, actor, this.freezeOptions(origin, overrideFreeze, actor));
+    return this.audited(origin, 'rollback', { ...body, actor: actor.ref }, async () => {
+      const { overrideFreeze, breakGlass, ...rollback } = body;
+      return this.manager.rollback(rollback, actor, await this.freezeOptions(origin, overrideFreeze, actor, credentials, breakGlass));
     });
   }
+}
+
+/** Request statuses a query may name. */
+const STATUSES: ApprovalStatus[] = ['pending', 'applying', 'approved', 'rejected', 'stale', 'expired'];
+
+/** Parses `status=pending,approved`; InputError naming the field. */
+export function approvalStatuses(value: string | undefined): ApprovalStatus[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const list = value.split(',');
+  for (const s of list) {
+    if (!(STATUSES as string[]).includes(s)) {
+      throw new InputError(`status '${s.slice(0, 40)}' is invalid; one of ${STATUSES.join(', ')}`);
+    }
+  }
+  return list as ApprovalStatus[];
 }
 
 /** What an audit event records of a result. */
 export function summarise(result: unknown): any {
   if (!result || typeof result !== 'object') return null;
   const r = result as any;
-  if ('changed' in r) return { changed: r.changed, releaseId: r.release?.id ?? null };
+  if ('changed' in r) return { changed: r.changed, releaseId: r.release?.id ?? null, approvalRequest: r.approval?.id ?? null };
   if ('artifact' in r) return { artifactId: r.artifact?.id, autoReleases: r.autoReleases?.length ?? 0 };
   return null;
 }

@@ -14,6 +14,7 @@ import {
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
 import {
+  ReleaseResult,
   invalidArtifactIdReason,
   invalidNameReason,
   releaseManagerArtifactCreatePermission,
@@ -231,19 +232,71 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   // --- release, promote, rollback --------------------------------------------
 
+  // 202 when the change became a pending approval request (nothing written)
+  const answer = (res: express.Response, result: ReleaseResult) =>
+    res.status(result.approval ? 202 : 200).json(result);
+
   router.post('/releases', async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-    res.json(await ops.release(credentials, req.body, { request: req }));
+    answer(res, await ops.release(credentials, req.body, { request: req }));
   });
 
   router.post('/promotions', async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-    res.json(await ops.promote(credentials, req.body, { request: req }));
+    answer(res, await ops.promote(credentials, req.body, { request: req }));
   });
 
   router.post('/rollbacks', async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
-    res.json(await ops.rollback(credentials, req.body, { request: req }));
+    answer(res, await ops.rollback(credentials, req.body, { request: req }));
+  });
+
+  // --- four-eyes approvals and freeze windows (issue 14) ---------------------------
+
+  router.get('/approvals', async (req, res) => {
+    const credentials = await httpAuth.credentials(req);
+    const mine = optionalString(req, 'mine');
+    if (mine !== undefined && mine !== 'true' && mine !== 'false') throw new InputError('mine must be true or false');
+    res.json(
+      await ops.listApprovals(credentials, {
+        service: optionalString(req, 'service'),
+        status: optionalString(req, 'status'),
+        mine: mine === 'true',
+        limit: limitParam(req),
+        cursor: optionalString(req, 'cursor'),
+      }),
+    );
+  });
+
+  router.get('/approvals/:id', async (req, res) => {
+    const credentials = await httpAuth.credentials(req);
+    res.json(await ops.getApproval(credentials, String(req.params.id)));
+  });
+
+  router.post('/approvals/:id/approve', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    res.json(await ops.approve(credentials, String(req.params.id), req.body, { request: req }));
+  });
+
+  router.post('/approvals/:id/reject', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    res.json(await ops.reject(credentials, String(req.params.id), req.body, { request: req }));
+  });
+
+  /** Freeze windows in force and coming up; with `service`, its system's windows and incident freeze. */
+  router.get('/freeze-windows', async (req, res) => {
+    await httpAuth.credentials(req);
+    const service = optionalString(req, 'service');
+    if (service !== undefined) name('service', service);
+    const environment = optionalString(req, 'environment');
+    if (environment !== undefined) manager.environment(environment);
+    const daysRaw = optionalString(req, 'days');
+    if (daysRaw !== undefined && (!/^[0-9]{1,3}$/.test(daysRaw) || Number(daysRaw) < 1 || Number(daysRaw) > 366)) {
+      throw new InputError('days must be a whole number from 1 to 366');
+    }
+    res.json(
+      await manager.freezeWindowsFor({ service, environment, days: daysRaw ? Number(daysRaw) : undefined }),
+    );
   });
 
   // --- diff and verdict --------------------------------------------------------

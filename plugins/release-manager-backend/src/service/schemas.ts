@@ -89,6 +89,14 @@ const overrideFreeze = z
   .strict()
   .optional();
 
+/** Break-glass (issue 14): release without approval / inside a freeze; the reason is required (a trailer value). */
+const breakGlass = z
+  .object({
+    reason: text({ maxLength: 500, required: true }),
+  })
+  .strict()
+  .optional();
+
 /** What the user saw: the artifact and the environment's commit (see pins.ts). */
 const pin = z
   .object({
@@ -102,11 +110,11 @@ const pin = z
   .optional();
 
 export const releaseRequestSchema = z
-  .object({ service: nameish, environment: nameish, artifactId: z.string().min(1).max(200), reason, overrideFreeze, pin })
+  .object({ service: nameish, environment: nameish, artifactId: z.string().min(1).max(200), reason, overrideFreeze, breakGlass, pin })
   .strict();
 
 export const promoteRequestSchema = z
-  .object({ service: nameish, fromEnvironment: nameish, toEnvironment: nameish, reason, overrideFreeze, pin })
+  .object({ service: nameish, fromEnvironment: nameish, toEnvironment: nameish, reason, overrideFreeze, breakGlass, pin })
   .strict();
 
 export const rollbackRequestSchema = z
@@ -116,8 +124,19 @@ export const rollbackRequestSchema = z
     artifactId: z.string().min(1).max(200).optional(),
     reason,
     overrideFreeze,
+    breakGlass,
     pin,
   })
+  .strict();
+
+/** Approve: an optional comment. The approver comes from credentials; any other field is refused. */
+export const approveBodySchema = z
+  .object({ comment: text({ maxLength: 500 }).optional() })
+  .strict();
+
+/** Reject: the reason is required. */
+export const rejectBodySchema = z
+  .object({ comment: text({ maxLength: 500, required: true }) })
   .strict();
 
 export const autoReleaseBodySchema = z

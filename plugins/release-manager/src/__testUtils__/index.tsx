@@ -171,6 +171,11 @@ export function mockReleaseManagerApi(): MockApi {
     setAutoReleasePolicy: jest.fn().mockResolvedValue(policies),
     setBranchRestrictionPolicy: jest.fn().mockResolvedValue(policies),
     deletePolicy: jest.fn().mockResolvedValue(policies),
+    getApprovals: jest.fn().mockResolvedValue({ items: [] }),
+    getApproval: jest.fn(),
+    approve: jest.fn(),
+    reject: jest.fn(),
+    getFreezeWindows: jest.fn().mockResolvedValue([]),
   };
 }
 
