@@ -93,6 +93,8 @@ export interface WriteJob<T> {
 export interface WrittenCommit {
   sha: string;
   parent: string;
+  /** The root tree the commit names (built in process from `parent`'s tree). */
+  tree: string;
   /** The raw commit object (with its `gpgsig` header when signing is on). */
   raw: Buffer;
   /** Files whose content changed against `parent`, in git's path order. */
@@ -807,7 +809,7 @@ export class GitOpsWriter {
       this.commitTrees.set(sha, tree);
       p.localSha = sha;
       p.committedAt = committedAt;
-      p.written = { sha, parent, raw, paths: changed };
+      p.written = { sha, parent, tree, raw, paths: changed };
       parent = sha;
     }
     this.treeHead = parent;
