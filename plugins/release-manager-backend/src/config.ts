@@ -7,6 +7,14 @@ import {
 import type { SlackWebhooks } from './service/Notifier';
 import { EnvironmentGuardrails, resolveGuardrails } from './service/guardrails';
 
+function readLockWait(ms: number | undefined): number | undefined {
+  if (ms === undefined) return undefined;
+  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) {
+    throw new InputError('releaseManager.configRepo.lockWaitMs: an integer between 100 and 600000 (milliseconds)');
+  }
+  return ms;
+}
+
 /** Release manager settings read from `releaseManager.*`. */
 export interface ReleaseManagerConfig {
   environments: Environment[];
@@ -16,6 +24,8 @@ export interface ReleaseManagerConfig {
     token?: string;
     branch?: string;
     name: string;
+    /** Longest wait for the replicas' shared push lock (PostgreSQL only), ms. */
+    lockWaitMs?: number;
   };
   workDir?: string;
   slack: SlackWebhooks;
@@ -105,6 +115,7 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       token: repo?.getOptionalString('token'),
       branch: repo?.getOptionalString('branch'),
       name: repo?.getOptionalString('name') ?? 'config',
+      lockWaitMs: readLockWait(repo?.getOptionalNumber('lockWaitMs')),
     },
     workDir: c?.getOptionalString('workDir'),
     slack: {
