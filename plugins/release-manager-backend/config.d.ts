@@ -78,6 +78,12 @@ export interface Config {
       branch?: string;
       /** Repository name on the local git host when `url` is absent. Default `config`. */
       name?: string;
+      /**
+       * On PostgreSQL, replicas take turns writing the branch (an advisory lock around each
+       * fetch → sign → push); the longest a write waits for its turn before a 503, in
+       * milliseconds (100 to 600000). Default 30000.
+       */
+      lockWaitMs?: number;
     };
     /** Directory of the working clone. Default `<dataDir>/release-manager/work/...`. */
     workDir?: string;

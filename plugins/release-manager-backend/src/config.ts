@@ -8,6 +8,14 @@ import type { SlackWebhooks } from './service/Notifier';
 import { EnvironmentGuardrails, resolveGuardrails } from './service/guardrails';
 import { FreezeWindow, parseFreezeWindows } from './service/freezeWindows';
 
+function readLockWait(ms: number | undefined): number | undefined {
+  if (ms === undefined) return undefined;
+  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) {
+    throw new InputError('releaseManager.configRepo.lockWaitMs: an integer between 100 and 600000 (milliseconds)');
+  }
+  return ms;
+}
+
 /** Release manager settings read from `releaseManager.*`. */
 export interface ReleaseManagerConfig {
   environments: Environment[];
@@ -17,6 +25,8 @@ export interface ReleaseManagerConfig {
     token?: string;
     branch?: string;
     name: string;
+    /** Longest wait for the replicas' shared push lock (PostgreSQL only), ms. */
+    lockWaitMs?: number;
   };
   workDir?: string;
   slack: SlackWebhooks;
@@ -123,6 +133,7 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       token: repo?.getOptionalString('token'),
       branch: repo?.getOptionalString('branch'),
       name: repo?.getOptionalString('name') ?? 'config',
+      lockWaitMs: readLockWait(repo?.getOptionalNumber('lockWaitMs')),
     },
     workDir: c?.getOptionalString('workDir'),
     slack: {

@@ -16,6 +16,7 @@ import { readReleaseManagerConfig } from './config';
 import { ReleaseManagerStore } from './database/ReleaseManagerStore';
 import { ApprovalStore } from './database/ApprovalStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
+import { PostgresAdvisoryLock } from './git/PushLock';
 import { OpenPgpCommitSigner } from './git/Signer';
 import { claimWorkDir } from './git/workDirs';
 import { seedDemo } from './seed/demoSeed';
@@ -100,13 +101,23 @@ export const releaseManagerPlugin = createBackendPlugin({
         const claimed = claimWorkDir(
           settings.workDir ?? path.join(dataDir, 'release-manager', 'work', `config-${keyHash}`),
         );
+        const branch = settings.configRepo.branch ?? (settings.configRepo.url ? 'main' : gitHost.defaultBranch);
+        // Replicas on one PostgreSQL take turns writing the branch (docs/decisions.md, "Config
+        // repo pushes across replicas"); SQLite means one process: no lock.
+        const pushLock = PostgresAdvisoryLock.forDatabase(
+          await deps.database.getClient(),
+          `release-manager:config-repo:${configRepoKey}#${branch}`,
+          settings.configRepo.lockWaitMs,
+        );
         const writer = await GitOpsWriter.create({
           workDir: claimed.dir,
           remoteUrl,
           token: settings.configRepo.token,
-          branch: settings.configRepo.branch ?? (settings.configRepo.url ? 'main' : gitHost.defaultBranch),
+          branch,
           logger,
+          pushLock,
         });
+        if (pushLock) logger.info('Config repo pushes are serialised across replicas (PostgreSQL advisory lock)');
         const signer = settings.signing.privateKey
           ? OpenPgpCommitSigner.fromSecretKey(settings.signing.privateKey)
           : await OpenPgpCommitSigner.fromGnupgHome({

@@ -10,6 +10,7 @@ import {
   safeJoin,
 } from '@devplane/plugin-git-host-node';
 import { commitHeader, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
+import type { PushLock } from './PushLock';
 import type { CommitSigner } from './Signer';
 
 /** Who the release manager commits as (the author is the releaser). */
@@ -48,6 +49,12 @@ export interface GitOpsWriterOptions {
    * `bypassGate` (platform's revert/adopt decision) are not refused.
    */
   gate?: (tip: string) => Promise<void>;
+  /**
+   * Held around each batch's fetch → apply → sign → push, shared with the other replicas that
+   * write the same branch (a PostgreSQL advisory lock, see PushLock.ts). Without it replicas
+   * still write correctly (git refuses non-fast-forward pushes; the writer retries).
+   */
+  pushLock?: PushLock;
 }
 
 /** Access to the working tree while a write job runs. All paths are repository-relative. */
@@ -93,6 +100,8 @@ export interface WriteJob<T> {
 export interface WrittenCommit {
   sha: string;
   parent: string;
+  /** The root tree the commit names (built in process from `parent`'s tree). */
+  tree: string;
   /** The raw commit object (with its `gpgsig` header when signing is on). */
   raw: Buffer;
   /** Files whose content changed against `parent`, in git's path order. */
@@ -237,6 +246,7 @@ export class GitOpsWriter {
   private readonly maxBatch: number;
   private signer?: CommitSigner;
   private gate?: (tip: string) => Promise<void>;
+  private readonly pushLock?: PushLock;
   private readonly queue: Pending[] = [];
   private draining = false;
   private needsReset = true;
@@ -285,6 +295,7 @@ export class GitOpsWriter {
     this.maxBatch = options.maxBatch ?? 100;
     this.signer = options.signer;
     this.gate = options.gate;
+    this.pushLock = options.pushLock;
     this.objects = new ObjectReader(this.workDir);
     this.loose = new LooseObjectWriter(path.join(this.workDir, '.git'));
   }
@@ -460,7 +471,7 @@ export class GitOpsWriter {
       }
       const batch = this.queue.splice(0, this.maxBatch);
       try {
-        await this.withLock(() => this.runBatch(batch));
+        await this.withLock(() => (this.pushLock ? this.pushLock.run(() => this.runBatch(batch)) : this.runBatch(batch)));
       } catch (err: any) {
         this.needsReset = true;
         this.logger?.error(`Config repo write failed: ${err?.message ?? err}`);
@@ -807,7 +818,7 @@ export class GitOpsWriter {
       this.commitTrees.set(sha, tree);
       p.localSha = sha;
       p.committedAt = committedAt;
-      p.written = { sha, parent, raw, paths: changed };
+      p.written = { sha, parent, tree, raw, paths: changed };
       parent = sha;
     }
     this.treeHead = parent;

@@ -67,27 +67,82 @@ export function releaseCommitTitle(info: ReleaseCommitInfo): string {
   return `[${info.environment}/${info.service}] ${VERB[info.intent]} ${info.artifactId} by ${oneLine(info.releasedBy)}`;
 }
 
+/**
+ * The trailer key of every field a release commit records: the one table the writer
+ * ({@link releaseCommitMessage}) and both readers ({@link releaseInfoFromMessage} and the verified
+ * history reader's `releaseInfoOf`) use. Its order is the order trailers are written in.
+ */
+export const RELEASE_TRAILERS = {
+  service: 'Service',
+  environment: 'Environment',
+  artifactId: 'Artifact-ID',
+  releasedBy: 'Artifact-released-by',
+  artifactCreatedBy: 'Artifact-created-by',
+  intent: 'Release-intent',
+  branch: 'Release-of-branch',
+  promotedFrom: 'Promoted-from-environment',
+  rollbackOf: 'Rollback-of-artifact-id',
+  freezeOverride: 'Freeze-override',
+  freezeIncidents: 'Freeze-incidents',
+  policyAuthor: 'Auto-release-policy-by',
+  uploadedBy: 'Artifact-uploaded-by',
+  approvedBy: 'Approved-by',
+  approvalRequest: 'Approval-request',
+  breakGlass: 'Break-glass',
+  freezeWindow: 'Freeze-window',
+} as const satisfies Record<Exclude<keyof ReleaseCommitInfo, 'reason'>, string>;
+
+type TrailerField = keyof typeof RELEASE_TRAILERS;
+
+/** Fields a reader may find absent (no default). */
+const OPTIONAL_FIELDS = [
+  'artifactCreatedBy',
+  'branch',
+  'promotedFrom',
+  'rollbackOf',
+  'freezeOverride',
+  'freezeIncidents',
+  'policyAuthor',
+  'uploadedBy',
+  'approvedBy',
+  'approvalRequest',
+  'breakGlass',
+  'freezeWindow',
+] as const satisfies readonly Exclude<TrailerField, 'service' | 'environment' | 'artifactId' | 'releasedBy' | 'intent'>[];
+
+/** What a reader gets back from a release commit's trailers (`artifactCreatedBy` may be absent). */
+export type ReleaseTrailerInfo = Omit<ReleaseCommitInfo, 'reason' | 'artifactCreatedBy'> & {
+  artifactCreatedBy?: string;
+};
+
+const INTENTS: ReleaseIntent[] = ['release', 'promote', 'rollback', 'auto-release'];
+
+/**
+ * The release a commit's trailers record, through {@link RELEASE_TRAILERS}; `get` returns a
+ * trailer's value by key (undefined when absent). Undefined when a required trailer is missing.
+ */
+export function releaseFromTrailers(get: (key: string) => string | undefined): ReleaseTrailerInfo | undefined {
+  const service = get(RELEASE_TRAILERS.service);
+  const environment = get(RELEASE_TRAILERS.environment);
+  const artifactId = get(RELEASE_TRAILERS.artifactId);
+  if (!service || !environment || !artifactId) return undefined;
+  const intentText = get(RELEASE_TRAILERS.intent);
+  const out: ReleaseTrailerInfo = {
+    service,
+    environment,
+    artifactId,
+    releasedBy: get(RELEASE_TRAILERS.releasedBy) ?? 'unknown',
+    intent: INTENTS.find(i => i === intentText) ?? 'release',
+  };
+  for (const k of OPTIONAL_FIELDS) out[k] = get(RELEASE_TRAILERS[k]);
+  return out;
+}
+
 /** Full commit message: title, optional reason paragraph, trailers. */
 export function releaseCommitMessage(info: ReleaseCommitInfo): string {
-  const trailers: Array<[string, string | undefined]> = [
-    ['Service', info.service],
-    ['Environment', info.environment],
-    ['Artifact-ID', info.artifactId],
-    ['Artifact-released-by', info.releasedBy],
-    ['Artifact-created-by', info.artifactCreatedBy],
-    ['Release-intent', info.intent],
-    ['Release-of-branch', info.branch],
-    ['Promoted-from-environment', info.promotedFrom],
-    ['Rollback-of-artifact-id', info.rollbackOf],
-    ['Freeze-override', info.freezeOverride],
-    ['Freeze-incidents', info.freezeIncidents],
-    ['Auto-release-policy-by', info.policyAuthor],
-    ['Artifact-uploaded-by', info.uploadedBy],
-    ['Approved-by', info.approvedBy],
-    ['Approval-request', info.approvalRequest],
-    ['Break-glass', info.breakGlass],
-    ['Freeze-window', info.freezeWindow],
-  ];
+  const trailers = (Object.keys(RELEASE_TRAILERS) as TrailerField[]).map(
+    k => [RELEASE_TRAILERS[k], info[k]] as [string, string | undefined],
+  );
   for (const [k, v] of trailers) assertCommitText(k, v);
   assertCommitText('reason', info.reason, true);
   const lines = [releaseCommitTitle(info), ''];
@@ -122,41 +177,14 @@ export function parseTrailers(message: string): {
   return { title, body: bodyParas.join('\n\n'), trailers };
 }
 
-const INTENTS: ReleaseIntent[] = ['release', 'promote', 'rollback', 'auto-release'];
-
 /** Reads a release back from a commit message; undefined for commits that are not releases. */
 export function releaseInfoFromMessage(
   message: string,
 ): (ReleaseCommitInfo & { title: string }) | undefined {
   const { title, body, trailers } = parseTrailers(message);
-  const service = trailers.Service;
-  const environment = trailers.Environment;
-  const artifactId = trailers['Artifact-ID'];
-  if (!service || !environment || !artifactId) return undefined;
-  const intent = (INTENTS as string[]).includes(trailers['Release-intent'])
-    ? (trailers['Release-intent'] as ReleaseIntent)
-    : 'release';
-  return {
-    title,
-    service,
-    environment,
-    artifactId,
-    releasedBy: trailers['Artifact-released-by'] ?? 'unknown',
-    artifactCreatedBy: trailers['Artifact-created-by'] ?? 'unknown',
-    intent,
-    branch: trailers['Release-of-branch'],
-    promotedFrom: trailers['Promoted-from-environment'],
-    rollbackOf: trailers['Rollback-of-artifact-id'],
-    freezeOverride: trailers['Freeze-override'],
-    freezeIncidents: trailers['Freeze-incidents'],
-    policyAuthor: trailers['Auto-release-policy-by'],
-    uploadedBy: trailers['Artifact-uploaded-by'],
-    approvedBy: trailers['Approved-by'],
-    approvalRequest: trailers['Approval-request'],
-    breakGlass: trailers['Break-glass'],
-    freezeWindow: trailers['Freeze-window'],
-    reason: body || undefined,
-  };
+  const info = releaseFromTrailers(k => trailers[k]);
+  if (!info) return undefined;
+  return { ...info, title, artifactCreatedBy: info.artifactCreatedBy ?? 'unknown', reason: body || undefined };
 }
 
 /** Commit message of a policy change: title and trailers, every value checked. */

@@ -3,6 +3,8 @@ import crypto from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { ConflictError } from '@backstage/errors';
 import type { ArtifactSpec, OutsideChange } from '@devplane/plugin-release-manager-common';
+import { releaseFromTrailers, ReleaseTrailerInfo } from '../git/commitMessage';
+import { hashObject } from '../git/objects';
 import type { CommitSigner } from '../git/Signer';
 
 /** One commit of the config repo's first-parent history, read and verified. */
@@ -107,6 +109,172 @@ function parseSpec(raw: Buffer): ArtifactSpec | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** One commit's fields as a history read yields them, before its signature is verified. */
+interface CommitFields {
+  sha: string;
+  parents: string[];
+  an: string;
+  ae: string;
+  cn: string;
+  ce: string;
+  /** Committer date, any form `Date` parses. */
+  date: string;
+  subject: string;
+  body: string;
+  trailers: Record<string, string[]>;
+  paths: string[];
+}
+
+/**
+ * The one place a {@link VerifiedCommit} is made, whether its fields came from `git log` or from
+ * the bytes the writer signed: the signature verified over the raw commit object (against the
+ * release manager's key only), the kind decided by {@link kindOf}.
+ */
+function recordOf(signer: CommitSigner, p: CommitFields, raw: Buffer | undefined, seq: number): VerifiedCommit {
+  if (!/^[0-9a-f]{40,64}$/.test(p.sha)) throw new Error('config repo history could not be read (bad record)');
+  const v = raw ? signer.verifyCommit(raw) : { signature: 'none' as const, signerFingerprint: undefined };
+  const c = {
+    sha: p.sha,
+    parents: p.parents,
+    authorName: p.an,
+    authorEmail: p.ae,
+    committerName: p.cn,
+    committerEmail: p.ce,
+    committedAt: new Date(p.date).toISOString(),
+    subject: p.subject,
+    body: p.body,
+    trailers: p.trailers,
+    signature: v.signature,
+    signerFingerprint: v.signerFingerprint,
+    paths: p.paths,
+  };
+  return { ...c, kind: kindOf(c), seq };
+}
+
+/** An empty trailer map (no prototype: a trailer named `constructor` is just a key). */
+const noTrailers = (): Record<string, string[]> => Object.create(null);
+
+/** Why commit bytes were not turned into a record (the caller reads the commit through git). */
+export class CommitBytesRefused extends Error {
+  constructor(
+    message: string,
+    /** True when the bytes fail verification (a bug or tampering), false when merely not plain enough. */
+    readonly tampered: boolean,
+  ) {
+    super(`commit bytes refused: ${message}`);
+  }
+}
+
+const blank = (l: string) => l.trim() === '';
+/** A line git could read as a trailer (`token: value`, `token : value`) or a continuation. */
+const TRAILER_LIKE = /^([A-Za-z0-9-]+\s*:|\s)/;
+/** The exact trailer lines our writer makes: `Key: value`, one line, nothing to unfold. */
+const PLAIN_TRAILER = /^([A-Za-z0-9][A-Za-z0-9-]*): (\S(?:.*\S)?)$/;
+
+/**
+ * Subject, body and trailers of a commit message exactly as `git log`'s `%s`, `%b` and
+ * `%(trailers:only,unfold)` give them, for the plain messages our writer makes: one subject
+ * line, a last paragraph that is either all `Key: value` lines or holds nothing git could take
+ * for a trailer, no comment or patch-divider lines, no control characters but newlines. Anything
+ * else throws {@link CommitBytesRefused} (the caller asks git instead).
+ */
+function messageFields(message: string): Pick<CommitFields, 'subject' | 'body' | 'trailers'> {
+  for (let k = 0; k < message.length; k++) {
+    const code = message.charCodeAt(k);
+    if ((code < 0x20 && code !== 0x0a) || code === 0x7f) {
+      throw new CommitBytesRefused('control characters in the message', false);
+    }
+  }
+  const lines = message.split('\n');
+  if (lines.some(l => l.startsWith('#') || l.startsWith('---'))) {
+    throw new CommitBytesRefused('comment or divider lines in the message', false);
+  }
+  let i = 0;
+  while (i < lines.length && blank(lines[i])) i++;
+  const subject = (lines[i] ?? '').replace(/\s+$/, '');
+  if (i + 1 < lines.length && !blank(lines[i + 1])) throw new CommitBytesRefused('a subject of several lines', false);
+  let b = i + 1;
+  while (b < lines.length && blank(lines[b])) b++;
+  const body = lines.slice(b).join('\n');
+  // The last paragraph after the subject (git never reads the subject as trailers).
+  let end = lines.length;
+  while (end > b && blank(lines[end - 1])) end--;
+  let start = end;
+  while (start > b && !blank(lines[start - 1])) start--;
+  const trailers = noTrailers();
+  const last = lines.slice(start, end);
+  if (last.length && last.every(l => PLAIN_TRAILER.test(l))) {
+    for (const l of last) {
+      const m = PLAIN_TRAILER.exec(l)!;
+      (trailers[m[1]] ??= []).push(m[2]);
+    }
+  } else if (last.some(l => TRAILER_LIKE.test(l))) {
+    throw new CommitBytesRefused('a last paragraph git might read as trailers', false);
+  }
+  return { subject, body, trailers };
+}
+
+/** `Name <email> <seconds> <zone>` of an author/committer header line, as git splits it. */
+function identOf(line: string): { name: string; email: string; date: string } {
+  const m = /^([^<>]*)<([^<>]*)> (\d+) [+-]\d{4}$/.exec(line);
+  if (!m) throw new CommitBytesRefused('an identity line git would not read plainly', false);
+  return { name: m[1].replace(/\s+$/, ''), email: m[2], date: new Date(Number(m[3]) * 1000).toISOString() };
+}
+
+/**
+ * The record of a commit this process signed and pushed, made from the exact bytes it signed
+ * instead of reading them back with git: the id is the hash of the bytes, the signature must be
+ * the release manager's and good, the header must name the `tree` and `parent` the writer built
+ * the commit from (so `paths`, from its in-memory tree edit, belong to these bytes), and the
+ * message is parsed to what `git log` would give (see {@link messageFields}). Then the same
+ * {@link recordOf} as a read through git. Throws {@link CommitBytesRefused} otherwise.
+ */
+export function verifiedCommitFromBytes(
+  signer: CommitSigner,
+  input: { raw: Buffer; sha?: string; tree: string; parent: string; paths: string[]; seq: number },
+): VerifiedCommit {
+  const sha = hashObject('commit', input.raw);
+  if (input.sha !== undefined && input.sha !== sha) throw new CommitBytesRefused('the id is not the hash of the bytes', true);
+  const v = signer.verifyCommit(input.raw);
+  if (v.signature !== 'good') throw new CommitBytesRefused(`signature ${v.signature}`, true);
+  const split = input.raw.indexOf('\n\n');
+  if (split < 0) throw new CommitBytesRefused('no message', true);
+  const header = input.raw.subarray(0, split).toString('utf8').split('\n');
+  let tree = '';
+  const parents: string[] = [];
+  let author: ReturnType<typeof identOf> | undefined;
+  let committer: ReturnType<typeof identOf> | undefined;
+  for (let k = 0; k < header.length; k++) {
+    const line = header[k];
+    const sp = line.indexOf(' ');
+    const key = sp < 0 ? line : line.slice(0, sp);
+    const value = line.slice(sp + 1);
+    if (key === 'tree' && !tree && !parents.length) tree = value;
+    else if (key === 'parent' && tree && !author) parents.push(value);
+    else if (key === 'author' && tree && !author) author = identOf(value);
+    else if (key === 'committer' && author && !committer) committer = identOf(value);
+    else if (key === 'gpgsig' && committer) {
+      while (k + 1 < header.length && header[k + 1].startsWith(' ')) k++;
+    } else throw new CommitBytesRefused(`header '${key.slice(0, 20)}' the writer does not write`, true);
+  }
+  if (!author || !committer) throw new CommitBytesRefused('no author or committer', true);
+  if (tree !== input.tree || (parents[0] ?? '') !== input.parent || parents.length > 1) {
+    throw new CommitBytesRefused('tree or parent differ from the ones the commit was built on', true);
+  }
+  const fields: CommitFields = {
+    sha,
+    parents,
+    an: author.name,
+    ae: author.email,
+    cn: committer.name,
+    ce: committer.email,
+    date: committer.date,
+    ...messageFields(input.raw.subarray(split + 2).toString('utf8')),
+    paths: input.paths,
+  };
+  return recordOf(signer, fields, input.raw, input.seq);
 }
 
 /** Runs git, streaming stdout chunks to `onData`. */
@@ -337,37 +505,18 @@ export class HistoryReader {
         // After the format git writes one newline, then the NUL-terminated paths.
         const tail = fields.slice(10).join(FLD);
         const paths = (tail.startsWith('\n') ? tail.slice(1) : tail).split('\0').filter(Boolean);
-        const trailers: Record<string, string[]> = {};
+        const trailers = noTrailers();
         for (const t of (trailerText ?? '').split(TSEP)) {
           const k = t.indexOf(KSEP);
           if (k <= 0) continue;
           const key = t.slice(0, k).trim();
           (trailers[key] ??= []).push(t.slice(k + KSEP.length).trim());
         }
-        return { sha, parents: parents ? parents.split(' ') : [], an, ae, cn, ce, date, subject, body, trailers, paths };
+        const f: CommitFields = { sha, parents: parents ? parents.split(' ') : [], an, ae, cn, ce, date, subject, body, trailers, paths };
+        return f;
       });
       const raws = await catFile(this.options.cwd, parsed.map(p => p.sha));
-      for (const p of parsed) {
-        if (!/^[0-9a-f]{40,64}$/.test(p.sha)) throw new Error('config repo history could not be read (bad record)');
-        const raw = raws.get(p.sha);
-        const v = raw ? this.options.signer.verifyCommit(raw) : { signature: 'none' as const };
-        const c = {
-          sha: p.sha,
-          parents: p.parents,
-          authorName: p.an,
-          authorEmail: p.ae,
-          committerName: p.cn,
-          committerEmail: p.ce,
-          committedAt: new Date(p.date).toISOString(),
-          subject: p.subject,
-          body: p.body,
-          trailers: p.trailers,
-          signature: v.signature,
-          signerFingerprint: v.signerFingerprint,
-          paths: p.paths,
-        };
-        yield { ...c, kind: kindOf(c), seq: ++seq };
-      }
+      for (const p of parsed) yield recordOf(this.options.signer, p, raws.get(p.sha), ++seq);
       if (done && records.length === 0) break;
     }
     await proc;
@@ -594,72 +743,37 @@ export class HistoryReader {
     return out;
   }
 
+  /**
+   * The record of a commit this process wrote, from the bytes it signed (see
+   * {@link verifiedCommitFromBytes}): what {@link HistoryReader.commits} yields for the same
+   * commit, without a git process. Commits read from anywhere else go through `commits`.
+   */
+  fromBytes(input: { raw: Buffer; sha?: string; tree: string; parent: string; paths: string[]; seq: number }): VerifiedCommit {
+    return verifiedCommitFromBytes(this.options.signer, input);
+  }
+
   /** Number of first-parent commits up to the last scanned tip. */
   get scannedCount(): number {
     return this.scan?.count ?? 0;
   }
 }
 
+/** What a verified release commit records: its trailers, the folder it wrote, reason and title. */
+export type RecordedReleaseInfo = ReleaseTrailerInfo & { namespace?: string; reason?: string; title: string };
+
 /** The release a verified commit records (only for kind 'release'; each key exactly once). */
-export function releaseInfoOf(c: VerifiedCommit):
-  | {
-      service: string;
-      environment: string;
-      namespace?: string;
-      artifactId: string;
-      intent: 'release' | 'promote' | 'rollback' | 'auto-release';
-      releasedBy: string;
-      artifactCreatedBy?: string;
-      branch?: string;
-      promotedFrom?: string;
-      rollbackOf?: string;
-      freezeOverride?: string;
-      freezeIncidents?: string;
-      policyAuthor?: string;
-      uploadedBy?: string;
-      approvedBy?: string;
-      approvalRequest?: string;
-      breakGlass?: string;
-      freezeWindow?: string;
-      reason?: string;
-      title: string;
-    }
-  | undefined {
+export function releaseInfoOf(c: VerifiedCommit): RecordedReleaseInfo | undefined {
   if (c.kind !== 'release') return undefined;
-  const one = (k: string) => {
-    const v = c.trailers[k];
-    return v && v.length === 1 ? v[0] : undefined;
-  };
-  const service = one('Service');
-  const environment = one('Environment');
-  const artifactId = one('Artifact-ID');
-  if (!service || !environment || !artifactId) return undefined;
   for (const k of Object.keys(c.trailers)) if (c.trailers[k].length > 1) return undefined;
-  const intents = ['release', 'promote', 'rollback', 'auto-release'] as const;
-  const intent = intents.find(i => i === one('Release-intent')) ?? 'release';
+  const info = releaseFromTrailers(k => c.trailers[k]?.[0]);
+  if (!info) return undefined;
   // The release folder this commit wrote (the one holding artifact.json).
   const dir = c.paths
     .map(p => RELEASE_PATH.exec(p))
-    .find(m => m && m[1] === environment && m[3] === service && m[4] === 'artifact.json');
+    .find(m => m && m[1] === info.environment && m[3] === info.service && m[4] === 'artifact.json');
   return {
-    service,
-    environment,
+    ...info,
     namespace: dir?.[2],
-    artifactId,
-    intent,
-    releasedBy: one('Artifact-released-by') ?? 'unknown',
-    artifactCreatedBy: one('Artifact-created-by'),
-    branch: one('Release-of-branch'),
-    promotedFrom: one('Promoted-from-environment'),
-    rollbackOf: one('Rollback-of-artifact-id'),
-    freezeOverride: one('Freeze-override'),
-    freezeIncidents: one('Freeze-incidents'),
-    policyAuthor: one('Auto-release-policy-by'),
-    uploadedBy: one('Artifact-uploaded-by'),
-    approvedBy: one('Approved-by'),
-    approvalRequest: one('Approval-request'),
-    breakGlass: one('Break-glass'),
-    freezeWindow: one('Freeze-window'),
     reason: c.body.replace(/\n+$/, '').trim() ? stripTrailers(c.body) : undefined,
     title: c.subject,
   };

@@ -87,7 +87,7 @@ export class OutsideDecisions extends ReleaseManagerPart {
         };
       },
     });
-    await this.sync.syncFromGit({ fetch: false });
+    await this.sync.syncFromGit({ fetch: false, pushed: written.pushed });
     this.notifier.notify({
       signal: { kind: 'outside-change', service: '*' },
       title: `Config repo: ${pending.length} outside change(s) ${decision === 'revert' ? 'reverted' : 'adopted'} by ${who}`,

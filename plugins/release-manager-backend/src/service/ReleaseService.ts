@@ -389,8 +389,9 @@ export class ReleaseService extends ReleaseManagerPart {
       freezeOverride,
       freezeWindow,
     };
-    // The index learns the commit (and its position in history) through the one reader.
-    await this.sync.syncFromGit({ fetch: false });
+    // The index learns the commit (and its position in history) through the one reader: from the
+    // signed bytes the writer pushed when they continue what it last read, else through git.
+    await this.sync.syncFromGit({ fetch: false, pushed: written.pushed });
     if (!(await this.store.getRelease(this.configRepoKey, release.id))) {
       await this.store.insertReleases(this.configRepoKey, [release]);
     }

@@ -6,7 +6,15 @@ import {
 import type { Artifact } from '@devplane/plugin-release-manager-common';
 import { NewRelease } from '../database/ReleaseManagerStore';
 import type { OutsideChange } from '@devplane/plugin-release-manager-common';
-import { HistoryReader, outsideChangeOf, releaseInfoOf, VerifiedCommit } from '../history/HistoryReader';
+import {
+  CommitBytesRefused,
+  HistoryReader,
+  outsideChangeOf,
+  RecordedReleaseInfo,
+  releaseInfoOf,
+  VerifiedCommit,
+} from '../history/HistoryReader';
+import type { WrittenCommit } from '../git/GitOpsWriter';
 import { releaseDir } from '../git/paths';
 import type { ArtifactService } from '../service/ArtifactService';
 import { ReleaseManagerPart } from '../service/context';
@@ -42,8 +50,13 @@ export class GitSync extends ReleaseManagerPart {
    * Ingests the verified release commits the index does not know yet. A call made while a sync
    * runs waits for the next one (so it sees every commit pushed before the call). Returns how
    * many releases were read.
+   *
+   * `pushed`: the commits a write of this process just pushed (the writer's signed bytes). When
+   * they continue exactly what this process last ingested, the index learns them from those bytes
+   * (signature verified, see `HistoryReader.fromBytes`) without a git process; otherwise, or when
+   * the bytes are refused, the history is read through git as always.
    */
-  syncFromGit(options: { fetch?: boolean } = {}): Promise<number> {
+  syncFromGit(options: { fetch?: boolean; pushed?: WrittenCommit[] } = {}): Promise<number> {
     if (this.syncing) {
       if (!this.queued) {
         this.queued = this.syncing
@@ -55,20 +68,47 @@ export class GitSync extends ReleaseManagerPart {
       }
       return this.queued;
     }
-    this.syncing = this.doSync(options.fetch ?? true).finally(() => {
+    this.syncing = this.doSync(options.fetch ?? true, options.pushed).finally(() => {
       this.syncing = undefined;
     });
     return this.syncing;
   }
 
-  private async doSync(fetch: boolean): Promise<number> {
+  /**
+   * The records of `pushed` from the writer's bytes, when they continue the last commit this
+   * process ingested (which the database marker still names); undefined when they do not, or
+   * when any of them is refused (then the caller reads through git).
+   */
+  private async fromWritten(
+    pushed: WrittenCommit[] | undefined,
+    marker: string | undefined,
+  ): Promise<VerifiedCommit[] | undefined> {
+    const last = this.lastSynced;
+    if (!pushed?.length || !last || !marker || marker !== last.sha || pushed[0].parent !== marker) return undefined;
+    for (let i = 1; i < pushed.length; i++) if (pushed[i].parent !== pushed[i - 1].sha) return undefined;
+    if (await this.store.hasUnorderedReleases(this.configRepoKey)) return undefined;
+    try {
+      return pushed.map((w, i) =>
+        this.reader.fromBytes({ raw: w.raw, sha: w.sha, tree: w.tree, parent: w.parent, paths: w.paths, seq: last.seq + i + 1 }),
+      );
+    } catch (e: any) {
+      if (!(e instanceof CommitBytesRefused)) throw e;
+      if (e.tampered) this.logger.warn(`Reading the pushed commits through git: ${e.message}`);
+      return undefined;
+    }
+  }
+
+  private async doSync(fetch: boolean, pushed?: WrittenCommit[]): Promise<number> {
     if (fetch) await this.writer.refresh(0);
     const marker = await this.store.getSyncMarker(this.configRepoKey);
+    // The commits just pushed are in the index already (a caller of the same push synced first).
+    if (marker && marker === this.lastSynced?.sha && marker === pushed?.[pushed.length - 1]?.sha) return 0;
+    const written = fetch ? undefined : await this.fromWritten(pushed, marker);
     // No marker: the index is being rebuilt from scratch. Rebuilding only reads: it never
     // releases, commits or notifies (outside changes found now were reported when they came).
     const rebuilding = !marker;
-    const since =
-      rebuilding || (await this.store.hasUnorderedReleases(this.configRepoKey)) ? undefined : marker;
+    let since: string | undefined = marker;
+    if (!written && (rebuilding || (await this.store.hasUnorderedReleases(this.configRepoKey)))) since = undefined;
     const startSeq = since && since === this.lastSynced?.sha ? this.lastSynced.seq : undefined;
     // (With startSeq the reader trusts `since` as an ancestor; a rewritten history is caught below.)
     const releases: NewRelease[] = [];
@@ -80,7 +120,7 @@ export class GitSync extends ReleaseManagerPart {
     // A full read also gives the reader its scan (outside changes, last commit per folder), so
     // the history is read and verified once at start, not twice.
     const observer = since ? undefined : this.reader.fullReadObserver();
-    for await (const c of this.reader.commits({ since, startSeq })) {
+    for await (const c of written ?? this.reader.commits({ since, startSeq })) {
       last = c.sha;
       lastSeq = c.seq;
       if (since) seen.push(c);
@@ -167,7 +207,7 @@ export class GitSync extends ReleaseManagerPart {
     };
     // Candidates first (the store's answer per artifact), then their release folders read in
     // batches (two `git cat-file --batch` runs per batch, not a process per file).
-    const candidates: { c: VerifiedCommit; info: NonNullable<ReturnType<typeof releaseInfoOf>>; namespace: string; key: string }[] = [];
+    const candidates: { c: VerifiedCommit; info: RecordedReleaseInfo; namespace: string; key: string }[] = [];
     for (const c of commits) {
       const info = releaseInfoOf(c);
       if (!info) continue;

@@ -1,20 +1,22 @@
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
 import { SignInPageBlueprint } from '@backstage/plugin-app-react';
+import { oidcAuthApi } from './oidcAuthApi';
 
 /**
- * Local sign-in: the demo identities (payments developer, lending developer, platform engineer)
- * and the guest. Production deployments swap in GitHub (see README).
+ * Sign-in as configured by `app.signIn.providers` (config.d.ts): locally the demo identities
+ * (payments developer, lending developer, platform engineer) and the guest; in production the
+ * organisation's OIDC and/or GitHub provider (app-config.production.yaml).
  */
 const signInPage = SignInPageBlueprint.make({
   params: {
     loader: async () => {
-      const { DemoSignInPage } = await import('./DemoSignInPage');
-      return props => <DemoSignInPage {...props} />;
+      const { ConfiguredSignInPage } = await import('./ConfiguredSignInPage');
+      return props => <ConfiguredSignInPage {...props} />;
     },
   },
 });
 
 export const authModule = createFrontendModule({
   pluginId: 'app',
-  extensions: [signInPage],
+  extensions: [signInPage, oidcAuthApi],
 });
