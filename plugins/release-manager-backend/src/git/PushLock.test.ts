@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { TestDatabases } from '@backstage/backend-test-utils';
+import { TestDatabaseId, TestDatabases } from '@backstage/backend-test-utils';
 import { ServiceUnavailableError } from '@backstage/errors';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 import { GitOpsWriter, WriteJob } from './GitOpsWriter';
@@ -13,7 +13,7 @@ const databases = TestDatabases.create({ ids: ['POSTGRES_16', 'SQLITE_3'] });
 const pg = databases
   .eachSupportedId()
   .filter(([id]) => id.startsWith('POSTGRES'));
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
 
 function fileJob(rel: string): WriteJob<string> {
   return {
@@ -36,9 +36,11 @@ describe('PostgresAdvisoryLock', () => {
   });
 });
 
-(pg.length ? describe.each(pg) : describe.skip.each([['POSTGRES_16']]))(
+(pg.length
+  ? describe.each(pg)
+  : describe.skip.each([['POSTGRES_16' as TestDatabaseId]]))(
   'config repo writers of two replicas on %s',
-  databaseId => {
+  (databaseId: TestDatabaseId) => {
     let root: string;
     let remote: string;
 
