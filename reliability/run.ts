@@ -2,6 +2,8 @@
 // Reliability suite (`./dev reliability`; also run by `./dev test`).
 //   node scripts/reliability.js [--only adversarial,racing,crash,upstream] [--promotions 200] [--services 50]
 //                               [--kills 20] [--json <file>]
+//                               [--prod-bundle <dir> [--lock-wait-ms N]]  (adds section prod-racing:
+//                               scripts/prod-replicas.js)
 // Adversarial sections: reliability/sections/adversarial.ts plus every
 // reliability/sections/adversarial-<name>.ts (picked up by name; `--only adversarial` runs them all,
 // `--only adversarial-<name>` one of them). Such a file exports `default` (or `adversarial`):
@@ -17,6 +19,8 @@ const onlyIdx = argv.indexOf('--only');
 const only = onlyIdx >= 0 ? argv[onlyIdx + 1].split(',') : undefined;
 const jsonIdx = argv.indexOf('--json');
 const jsonFile = jsonIdx >= 0 ? argv[jsonIdx + 1] : undefined;
+const prodIdx = argv.indexOf('--prod-bundle');
+const prodBundle = prodIdx >= 0 ? argv[prodIdx + 1] : undefined;
 export const flag = (name: string, def: number) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : def;
@@ -97,6 +101,21 @@ async function main() {
     ['racing', async () => require('./sections/racing').racing({ promotions: flag('promotions', 200), services: flag('services', 50) })],
     ['crash', async () => require('./sections/crash').crash({ kills: flag('kills', 20), services: flag('crash-services', 6) })],
     ['upstream', async () => require('./sections/upstream').upstream()],
+    // Only with --prod-bundle <dir> (scripts/prod-replicas.js): two replicas of the production bundle.
+    ...(prodBundle
+      ? ([
+          [
+            'prod-racing',
+            async () =>
+              require('./sections/prod-racing').prodRacing({
+                bundle: prodBundle,
+                promotions: flag('promotions', 200),
+                services: flag('services', 50),
+                lockWaitMs: flag('lock-wait-ms', 0) || undefined,
+              }),
+          ],
+        ] as [string, () => Promise<unknown>][])
+      : []),
   ];
   // Every section runs the real database service on PostgreSQL: without a server they are
   // reported as skipped (and counted so), never as passed.

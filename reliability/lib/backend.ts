@@ -54,6 +54,23 @@ export function demoEntities(services: string[], annotations: Record<string, Rec
   return [...users, ...groups, ...components];
 }
 
+/**
+ * The organisation as the catalog reads it: one file location (kinds, owners, memberships), written
+ * to `<dir>/catalog-test-org.yaml`; returns its path.
+ */
+export function writeCatalogOrg(dir: string, entities: ReturnType<typeof demoEntities>): string {
+  const catalogFile = path.join(dir, 'catalog-test-org.yaml');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    catalogFile,
+    entities
+      .map(({ relations: _relations, ...e }: any) =>
+        toYaml(e.kind === 'Component' ? { ...e, spec: { ...e.spec, owner: 'group:default/payments' } } : e),
+      )
+      .join('---\n'),
+  );
+  return catalogFile;
+}
 
 export interface BackendOptions {
   dataDir: string;
@@ -72,18 +89,7 @@ export interface BackendOptions {
 }
 
 export async function startBackend(options: BackendOptions) {
-  const entities = demoEntities(options.services, options.annotations);
-  // The organisation as the catalog reads it: one file location (kinds, owners, memberships).
-  const catalogFile = path.join(options.dataDir, 'catalog-test-org.yaml');
-  fs.mkdirSync(options.dataDir, { recursive: true });
-  fs.writeFileSync(
-    catalogFile,
-    entities
-      .map(({ relations: _relations, ...e }: any) =>
-        toYaml(e.kind === 'Component' ? { ...e, spec: { ...e.spec, owner: 'group:default/payments' } } : e),
-      )
-      .join('---\n'),
-  );
+  const catalogFile = writeCatalogOrg(options.dataDir, demoEntities(options.services, options.annotations));
   let catalogReady: () => Promise<boolean> = async () => false;
   const sentNotifications: any[] = [];
   const backend = await startTestBackend({

@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Knex } from 'knex';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { runGit } from '@devplane/plugin-git-host-node';
 import { assert, check, counters, errorMessage, freshDatabase, gitOut, request, skip, sleep } from '../lib/harness';
@@ -91,26 +92,80 @@ export async function racing(options: { promotions: number; services: number }) 
   }
   const [a, b] = started.map(r => (r as PromiseFulfilledResult<Replica>).value);
   const rmDb = db.knexFor(`${db.prefix}release-manager`);
-  let committer: ReturnType<typeof outsideCommitter> | undefined;
   try {
     if (LIVE_SIGNALS) await signalAcrossReplicas(S, a, b);
     else skip(S, 'a release on replica A reaches a Releases page subscribed on replica B (signals via the events bus)', SIGNALS_SKIP_REASON);
 
-    const services = Array.from({ length: options.services }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
-    const plan = Array.from({ length: options.promotions }, (_, i) => {
+    await raceOn(S, {
+      a,
+      b,
+      remote,
+      committerDir: path.join(dataDir, 'outsider'),
+      rmDb,
+      releaseAuth: ALICE,
+      uploadAuth: ALICE,
+      services: options.services,
+      promotions: options.promotions,
+      dataDirs: [dirA, dirB],
+      // the signal check uploads one more artifact
+      extraBlobs: LIVE_SIGNALS ? 1 : 0,
+    });
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+    await db.drop();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Where {@link raceOn} races: two running replicas, their config remote and database. */
+export interface RaceTarget {
+  a: { url: string };
+  b: { url: string };
+  /** The config remote as a local path (read with git; the outside committer pushes to it). */
+  remote: string;
+  /** Where the outside committer keeps its clone. */
+  committerDir: string;
+  /** The release manager's database (rm_releases, rm_blobs). */
+  rmDb: Knex;
+  /** Authorization header of the promotions (a user who owns the services). */
+  releaseAuth: string;
+  /** Authorization header of the uploads (the owner, or CI's token). */
+  uploadAuth: string;
+  /** Environments the uploaded artifacts carry manifests for (default dev, staging, prod). */
+  uploadEnvs?: string[];
+  services: number;
+  promotions: number;
+  /** Each replica's data directory (none may hold a local blob directory). */
+  dataDirs: string[];
+  /** Manifests uploaded before the race (counted in rm_blobs). */
+  extraBlobs?: number;
+}
+
+/**
+ * The racing core: uploads one artifact per promotion (alternating replicas), then 20 clients
+ * promote them across both replicas while an outside committer pushes every 100 ms; checks that
+ * every promotion answered 200 and wrote exactly one commit, history is linear, trailers are
+ * there, the database agrees with git and nothing is kept on a replica's disk.
+ */
+export async function raceOn(S: string, t: RaceTarget): Promise<{ statuses: Record<string, number>; wallMs: number }> {
+  const { a, b } = t;
+  let committer: ReturnType<typeof outsideCommitter> | undefined;
+  try {
+    const services = Array.from({ length: t.services }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
+    const plan = Array.from({ length: t.promotions }, (_, i) => {
       const service = services[i % services.length];
-      return { service, environment: ['dev', 'staging'][Math.floor(i / services.length) % 2], art: upload(service, 1000 + i) };
+      return { service, environment: ['dev', 'staging'][Math.floor(i / services.length) % 2], art: upload(service, 1000 + i, 'main', t.uploadEnvs) };
     });
     // Uploads alternate between the replicas.
     for (let i = 0; i < plan.length; i += 10) {
       await Promise.all(
         plan.slice(i, i + 10).map(async (p, k) => {
-          const r = await request([a, b][k % 2].url, 'POST', '/api/release-manager/artifacts', { auth: ALICE, body: p.art.body });
+          const r = await request([a, b][k % 2].url, 'POST', '/api/release-manager/artifacts', { auth: t.uploadAuth, body: p.art.body });
           if (r.status !== 201) throw new Error(`upload ${p.art.id}: ${r.status} ${errorMessage(r)}`);
         }),
       );
     }
-    committer = outsideCommitter(remote, path.join(dataDir, 'outsider'));
+    committer = outsideCommitter(t.remote, t.committerDir);
     const answers: { status: number; changed?: boolean; msg: string }[] = [];
     const t0 = Date.now();
     let next = 0;
@@ -121,7 +176,7 @@ export async function racing(options: { promotions: number; services: number }) 
           const p = plan[idx];
           try {
             const r = await request([a, b][c % 2].url, 'POST', '/api/release-manager/releases', {
-              auth: ALICE,
+              auth: t.releaseAuth,
               body: { service: p.service, environment: p.environment, artifactId: p.art.id },
               timeoutMs: 120_000,
             });
@@ -136,12 +191,13 @@ export async function racing(options: { promotions: number; services: number }) 
     const wall = Date.now() - t0;
     const outside = await committer.stop();
     committer = undefined;
-    const commits = await releaseCommits(remote);
+    const commits = await releaseCommits(t.remote);
 
+    const statuses = answers.reduce<Record<string, number>>((m, x) => ({ ...m, [x.status]: (m[x.status] ?? 0) + 1 }), {});
     await check(S, `${plan.length} promotions across ${services.length} services on 2 replicas answered 200/changed`, async () => {
       const bad = answers.filter(x => x.status !== 200 || x.changed !== true);
-      assert(bad.length === 0, `${bad.length} failed, e.g. ${bad[0]?.status} ${bad[0]?.msg}`);
-      return `${(plan.length / (wall / 1000)).toFixed(1)}/s; outside committer pushed ${outside.pushed} commits (${outside.rejected} rejected pushes)`;
+      assert(bad.length === 0, `${bad.length} failed (answers by status: ${JSON.stringify(statuses)}), e.g. ${bad[0]?.status} ${bad[0]?.msg}`);
+      return `${(plan.length / (wall / 1000)).toFixed(1)}/s in ${(wall / 1000).toFixed(0)} s; answers by status ${JSON.stringify(statuses)}; outside committer pushed ${outside.pushed} commits (${outside.rejected} rejected pushes)`;
     });
     await check(S, 'nothing lost or duplicated (one release commit per promotion)', async () => {
       // lost = answered 200 but no commit; rejected = answered an error (told, not silently lost).
@@ -159,13 +215,13 @@ export async function racing(options: { promotions: number; services: number }) 
       counters.lostUpdates += lost;
       counters.duplicates += dup;
       assert(lost === 0 && dup === 0 && rejected === 0, `${lost} lost (200 without commit), ${dup} duplicated/written despite an error, ${rejected} rejected with an error`);
-      const files = (await gitOut(remote, ['ls-tree', '--name-only', 'HEAD', 'outside/'])).split('\n').filter(Boolean).length;
+      const files = (await gitOut(t.remote, ['ls-tree', '--name-only', 'HEAD', 'outside/'])).split('\n').filter(Boolean).length;
       assert(files === outside.pushed, `outside files ${files} != pushed ${outside.pushed}`);
       counters.lostUpdates += Math.max(0, outside.pushed - files);
       return `${commits.length} release commits; ${files} outside files kept`;
     });
     await check(S, 'history linear (git rev-list --merges empty)', async () => {
-      const merges = (await gitOut(remote, ['rev-list', '--merges', 'HEAD'])).trim();
+      const merges = (await gitOut(t.remote, ['rev-list', '--merges', 'HEAD'])).trim();
       assert(merges === '', `merge commits: ${merges.split('\n').length}`);
     });
     await check(S, 'every release commit carries its trailers', async () => {
@@ -175,28 +231,26 @@ export async function racing(options: { promotions: number; services: number }) 
     await check(S, 'the database agrees with git', async () => {
       let diff: string | undefined;
       for (let i = 0; i < 40; i++) {
-        diff = await dbAgreesWithGit(rmDb, remote);
+        diff = await dbAgreesWithGit(t.rmDb, t.remote);
         if (!diff) return;
         await sleep(1000);
       }
       throw new Error(diff);
     }, 60_000);
     await check(S, 'replicas kept nothing shared on disk: manifests in PostgreSQL, separate clones', async () => {
-      for (const dir of [dirA, dirB]) {
+      for (const dir of t.dataDirs) {
         assert(!existsSync(path.join(dir, 'release-manager', 'blobs')), `${dir} has a local blob directory`);
       }
-      const blobs = Number((await rmDb('rm_blobs').count({ n: '*' }))[0].n);
-      // One per planned artifact plus the one of the signal check.
-      const expected = plan.length + (LIVE_SIGNALS ? 1 : 0); // the signal check uploads one more artifact
+      const blobs = Number((await t.rmDb('rm_blobs').count({ n: '*' }))[0].n);
+      // One per planned artifact plus any the caller uploaded before (the signal check's).
+      const expected = plan.length + (t.extraBlobs ?? 0);
       assert(blobs === expected, `rm_blobs holds ${blobs} manifests, expected ${expected}`);
       return `${blobs} manifests in rm_blobs, no blob directory in either data directory`;
     });
+    return { statuses, wallMs: wall };
   } finally {
     // Stop the outside committer before its clone is removed (else it crashes the suite).
     await committer?.stop().catch(() => undefined);
-    await Promise.all([a.stop(), b.stop()]);
-    await db.drop();
-    await fs.rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -205,17 +259,17 @@ export async function racing(options: { promotions: number; services: number }) 
  * Releases page uses (`useSignal('release-manager:<service>')`), through the events backend's
  * PostgreSQL event bus.
  */
-async function signalAcrossReplicas(S: string, a: Replica, b: Replica) {
+export async function signalAcrossReplicas(S: string, a: { url: string }, b: { url: string }, auth = ALICE, uploadAuth = auth) {
   await check(S, 'a release on replica A reaches a Releases page subscribed on replica B (signals via the events bus)', async () => {
     const service = 'svc-00';
     const art = upload(service, 999_999);
-    const up = await request(a.url, 'POST', '/api/release-manager/artifacts', { auth: ALICE, body: art.body });
+    const up = await request(a.url, 'POST', '/api/release-manager/artifacts', { auth: uploadAuth, body: art.body });
     assert(up.status === 201, `upload ${up.status} ${errorMessage(up)}`);
     const ws = await openSignals(b.url, `release-manager:${service}`);
     try {
       const t0 = Date.now();
       const r = await request(a.url, 'POST', '/api/release-manager/releases', {
-        auth: ALICE,
+        auth,
         body: { service, environment: 'dev', artifactId: art.id },
       });
       assert(r.status === 200 && r.json?.changed === true, `release on A: ${r.status} ${errorMessage(r)}`);
