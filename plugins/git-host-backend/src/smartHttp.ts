@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import type { Request, Response } from 'express';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import { LocalGitHost, ZERO_SHA, gitEnv } from '@devplane/plugin-git-host-node';
+import { LocalGitHost, REPO_NAME_SOURCE, ZERO_SHA, gitEnv } from '@devplane/plugin-git-host-node';
 import { RefUpdateCommand, captureReceivePackCommands } from './receivePack';
 
 /** The smart-HTTP endpoints git clients use; the dumb protocol is not served. */
-const SMART_PATH = /^((?:[a-z0-9][a-z0-9-]{0,62}\/)?[a-z0-9][a-z0-9._-]{0,99})\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
+const SMART_PATH = new RegExp(`^(${REPO_NAME_SOURCE})\\.git\\/(info\\/refs|git-upload-pack|git-receive-pack)$`);
 
 /** Parses `<repo>.git/<endpoint>` and validates the repository name. */
 export function parseSmartPath(rel: string): { repo: string; endpoint: string } | undefined {

@@ -5,10 +5,11 @@ import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import { GitCommandError, runGit, runGitBuffer } from './git';
 
 /**
- * Repository names on the local git host: a lowercase DNS-label-like name, optionally with
+ * Repository names on the local git host (the pattern's source, for routes that embed it): a lowercase DNS-label-like name, optionally with
  * one `group/` prefix. Nothing that could climb out of the root directory gets through.
  */
-const REPO_NAME = /^(?:[a-z0-9][a-z0-9-]{0,62}\/)?[a-z0-9][a-z0-9._-]{0,99}$/;
+export const REPO_NAME_SOURCE = '(?:[a-z0-9][a-z0-9-]{0,62}\\/)?[a-z0-9][a-z0-9._-]{0,99}';
+const REPO_NAME = new RegExp(`^${REPO_NAME_SOURCE}$`);
 
 /** Validates a repository name and returns it without a trailing `.git`. Throws InputError. */
 export function validateRepoName(raw: unknown): string {

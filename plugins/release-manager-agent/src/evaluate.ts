@@ -3,7 +3,7 @@ import {
   ENVIRONMENT_ANNOTATION,
   SERVICE_ANNOTATION,
 } from '@devplane/plugin-release-manager-common';
-import type { RolloutStatusReport } from '@devplane/plugin-release-manager-common';
+import { NAME_PATTERN, type RolloutStatusReport } from '@devplane/plugin-release-manager-common';
 
 /** What the agent learns from one Kubernetes object. */
 export interface Observation {
@@ -113,7 +113,7 @@ export function fluxFailure(event: any): { service: string; message: string; rea
   const obj = event?.involvedObject;
   if (event?.severity !== 'error' || obj?.kind !== 'Kustomization' || typeof obj?.name !== 'string') return undefined;
   const service = String(obj.name).replace(/^release-/, '');
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(service)) return undefined;
+  if (!NAME_PATTERN.test(service)) return undefined;
   const reason = typeof event.reason === 'string' && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(event.reason) ? event.reason : 'ReconciliationFailed';
   return { service, reason, message: `Flux ${obj.kind} ${obj.namespace ?? ''}/${obj.name}: ${String(event.message ?? '').slice(0, 3000)}` };
 }
