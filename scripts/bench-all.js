@@ -5,7 +5,8 @@
 // bench/results/summary.json. The bench functions live in the plugins (promotionBench,
 // shuttleBench) and in bench/lib/ (listing, on-call, push, replicas).
 //
-// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent,history,rebuild]
+// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent,history,rebuild,prod-bundle]
+//        [--prod-bundle DIR [--prod-samples 10]]  (the prod-bundle row runs only with a bundle: scripts/prod-bundle.js --out DIR)
 //   sizes: --services 1000 --samples 100 --clients 20 --per-client 15 --artifacts 10000
 //          --entities 5000 --repos 5000 --real-git-repos 100 --gp-runs 5
 //          --oncall-views 1000 --oncall-seconds 60 --replica-clients 20 --replica-per-client 10
@@ -389,6 +390,26 @@ async function section(name, fn) {
         '≥ 50 releases/s, 0 lost, 0 dup, linear',
         `${m.perSecond.toFixed(1)}/s; ${m.errors} errors, ${m.lost} lost, ${m.duplicated} dup, ${m.linear ? 'linear' : 'MERGES'}`,
         m.perSecond >= 50 && m.errors === 0 && m.lost === 0 && m.duplicated === 0 && m.linear,
+      );
+    });
+  }
+
+  // Only with --prod-bundle DIR (a bundle of scripts/prod-bundle.js): starts the production bundle.
+  const prodIdx = argv.indexOf('--prod-bundle');
+  if (prodIdx >= 0 && want('prod-bundle')) {
+    await section('prod-bundle', async () => {
+      const { runProdBundleBench } = require('../bench/lib/prodBundleBench');
+      const r = await runProdBundleBench({
+        bundle: argv[prodIdx + 1],
+        samples: arg('prod-samples', 10, 5),
+      });
+      raw.prodBundle = r;
+      row(
+        `Releases tab interactive, production bundle (app-backend serving the built frontend, PostgreSQL, OIDC session): full navigation to a service's Releases tab until "Promote dev to staging" is enabled, Chromium, p50 of ${r.samples}`,
+        `static load of the same URL (index.html + scripts + styles to the load event) p50 ${ms(r.staticLoad.p50Ms)}`,
+        '≤ 1.5 s',
+        `${ms(r.releasesTab.p50Ms)} (max ${ms(r.releasesTab.maxMs)})`,
+        r.releasesTab.p50Ms <= r.targetMs,
       );
     });
   }

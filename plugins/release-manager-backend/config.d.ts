@@ -58,7 +58,7 @@ export interface Config {
         allowClusterScoped?: boolean;
         /**
          * Who may upload artifacts with manifests for this environment besides the service's owners:
-         * user/group entity refs or service principal subjects (e.g. `external:ci`). Absent → anyone
+         * user/group entity refs or service principal subjects (a static external-access token's `subject` as configured, e.g. `ci`). Absent → anyone
          * with the upload permission (non-production) or the owners only (production).
          * @visibility frontend
          */

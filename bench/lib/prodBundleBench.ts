@@ -1,0 +1,105 @@
+/* eslint-disable no-console */
+// The production bundle serving the built frontend (app-backend, one port for `/` and `/api`):
+// in Chromium, how long a service's Releases tab takes to become interactive — from a full
+// navigation to /catalog/default/component/<service>/releases until the "Promote dev to staging"
+// button is enabled (the environments, their artifacts and the promotion guard have loaded).
+// Baseline in the same run and browser: the static load of the same URL's index.html with its
+// scripts and styles (navigation until the `load` event, nothing rendered from the API).
+// One replica of reliability/lib/prodStack.ts (PostgreSQL, config repo over HTTP, OIDC sign-in
+// through the app's own sign-in page and popup against the stand-in IdP).
+import { assert, errorMessage, request } from '../../reliability/lib/harness';
+import { upload } from '../../reliability/lib/fixtures';
+import { startProdStack } from '../../reliability/lib/prodStack';
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+
+export async function runProdBundleBench(o: { bundle: string; samples: number }) {
+  const stack = await startProdStack({ bundle: o.bundle, replicas: 1, services: 3, log: l => console.error(`[bench] ${l}`) });
+  const [replica] = stack.replicas;
+  const url = replica.url;
+  let browser: any;
+  try {
+    await stack.catalogReady();
+    // What the tab shows: svc-00 with an artifact in staging and a newer one in dev (so the
+    // promotion from dev to staging is allowed), made through the API as CI and alice.
+    const { response } = await stack.signIn(url);
+    const token = response?.response?.backstageIdentity?.token;
+    assert(token, `sign-in failed: ${JSON.stringify(response).slice(0, 200)}`);
+    const service = 'svc-00';
+    const arts = [upload(service, 1), upload(service, 2)];
+    for (const art of arts) {
+      const r = await request(url, 'POST', '/api/release-manager/artifacts', { auth: `Bearer ${stack.tokens.ci}`, body: art.body });
+      assert(r.status === 201, `upload ${r.status} ${errorMessage(r)}`);
+    }
+    for (const [art, environment] of [
+      [arts[0], 'dev'],
+      [arts[0], 'staging'],
+      [arts[1], 'dev'],
+    ] as const) {
+      const r = await request(url, 'POST', '/api/release-manager/releases', {
+        auth: `Bearer ${token}`,
+        body: { service, environment, artifactId: art.id },
+      });
+      assert(r.status === 200, `release ${environment} ${r.status} ${errorMessage(r)}`);
+    }
+
+    const { chromium } = require('playwright-core');
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage();
+    // Sign in as a user would: the app's sign-in page, the OIDC popup (the stand-in IdP redirects
+    // straight back), then the portal. Later full loads restore the session from the refresh cookie.
+    stack.signInAs({ sub: 'u-alice', email: 'alice@bank.example', name: 'Alice' });
+    await page.goto(url);
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup', { timeout: 60_000 }),
+      page.getByRole('button', { name: 'Sign in' }).first().click({ timeout: 60_000 }),
+    ]);
+    await popup.waitForEvent('close', { timeout: 60_000 }).catch(() => undefined);
+    await page.getByRole('link', { name: 'Catalog', exact: true }).first().waitFor({ timeout: 60_000 });
+
+    const tab = `${url}/catalog/default/component/${service}/releases`;
+    const interactive = async () => {
+      const t0 = Date.now();
+      await page.goto(tab, { waitUntil: 'commit' });
+      await page.waitForFunction(
+        () => {
+          const b = document.querySelector('[data-testid="promote-dev-to-staging"]') as HTMLButtonElement | null;
+          return !!b && !b.disabled;
+        },
+        undefined,
+        { timeout: 60_000, polling: 'raf' },
+      );
+      return Date.now() - t0;
+    };
+    const staticLoad = async () => {
+      const t0 = Date.now();
+      await page.goto(tab, { waitUntil: 'load' });
+      return Date.now() - t0;
+    };
+    // One warm-up of each (first compile of the page's scripts, connection setup), then alternate.
+    await interactive();
+    await staticLoad();
+    const tabMs: number[] = [];
+    const baseMs: number[] = [];
+    for (let i = 0; i < o.samples; i++) {
+      baseMs.push(await staticLoad());
+      tabMs.push(await interactive());
+    }
+    return {
+      samples: o.samples,
+      releasesTab: { p50Ms: quantile(tabMs, 0.5), maxMs: Math.max(...tabMs), all: tabMs },
+      staticLoad: { p50Ms: quantile(baseMs, 0.5), maxMs: Math.max(...baseMs), all: baseMs },
+      targetMs: 1500,
+    };
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await stack.stop();
+  }
+}
