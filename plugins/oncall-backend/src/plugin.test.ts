@@ -461,6 +461,46 @@ describe('oncall backend (router)', () => {
     expect(unknown.body.error.message).toMatch(/vars\.service/);
   });
 
+  it('lists a service\'s incidents since a time with their resolve time (DORA), 400 naming since', async () => {
+    const server = await start();
+    const before = new Date(Date.now() - 1000).toISOString();
+    const triggered = await request(server)
+      .post('/api/oncall/entities/component/default/cards-web/incidents')
+      .set('Authorization', mockCredentials.user.header(KIM))
+      .send({ description: 'Card payments time out' })
+      .expect(201);
+    const id = triggered.body.incident.id;
+    await request(server)
+      .post(`/api/oncall/incidents/${id}/resolve`)
+      .set('Authorization', mockCredentials.user.header(ANNA))
+      .expect(200);
+    const list = await request(server)
+      .get(`/api/oncall/services/cards/incidents?since=${encodeURIComponent(before)}`)
+      .set('Authorization', mockCredentials.service.header())
+      .expect(200);
+    expect(list.body).toMatchObject({ service: 'cards', since: before, truncated: false });
+    const mine = list.body.incidents.find((i: any) => i.id === id);
+    expect(mine).toMatchObject({ status: 'resolved', entityRef: 'component:default/cards-web' });
+    expect(Date.parse(mine.resolvedAt)).toBeGreaterThanOrEqual(Date.parse(mine.createdAt));
+    // resolved before a later `since`, opened before it: not listed
+    const later = await request(server)
+      .get(`/api/oncall/services/cards/incidents?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)
+      .set('Authorization', mockCredentials.service.header())
+      .expect(200);
+    expect(later.body.incidents.find((i: any) => i.id === id)).toBeUndefined();
+    for (const since of ['', 'yesterday', '2026-13-45T00:00:00Z']) {
+      const bad = await request(server)
+        .get(`/api/oncall/services/cards/incidents?since=${encodeURIComponent(since)}`)
+        .set('Authorization', mockCredentials.service.header())
+        .expect(400);
+      expect(bad.body.error.message).toMatch(/since/);
+    }
+    await request(server)
+      .get(`/api/oncall/services/nothing-here/incidents?since=${encodeURIComponent(before)}`)
+      .set('Authorization', mockCredentials.service.header())
+      .expect(404);
+  });
+
   it('refuses to trigger without the permission (403)', async () => {
     const server = await start({ permission: AuthorizeResult.DENY });
     const res = await request(server)

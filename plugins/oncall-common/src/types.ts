@@ -44,6 +44,8 @@ export type Incident = {
   severity: IncidentSeverity;
   status: IncidentStatus;
   createdAt: string;
+  /** When it was resolved (embedded incidents). */
+  resolvedAt?: string;
   /** User ref of whoever triggered it (from their credentials). */
   triggeredBy?: string;
   assignedTo?: string;
@@ -103,6 +105,16 @@ export type OnCallResponse =
       openIncidents: Incident[];
       canTrigger: boolean;
     };
+
+/** Answer of `GET /services/:name/incidents?since=` (read by the release manager's DORA metrics). */
+export type ServiceIncidents = {
+  service: string;
+  since: string;
+  /** Incidents opened or resolved since `since`, and all still open; oldest first. */
+  incidents: Incident[];
+  /** More matched than the answer carries (the newest were left off). */
+  truncated: boolean;
+};
 
 /** Body of `POST /entities/:kind/:namespace/:name/incidents`. */
 export type TriggerIncidentRequest = {

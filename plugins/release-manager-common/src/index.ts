@@ -10,3 +10,5 @@ export * from './freeText';
 export * from './routes';
 export * from './annotations';
 export * from './push';
+export * from './dora';
+export { DORA_FIXTURE } from './doraFixture';

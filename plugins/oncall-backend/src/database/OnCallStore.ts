@@ -91,6 +91,7 @@ function toIncident(row: IncidentRow): StoredIncident {
     severity: row.severity as IncidentSeverity,
     status: row.status as IncidentStatus,
     createdAt: row.created_at,
+    resolvedAt: row.resolved_at ?? undefined,
     triggeredBy: row.triggered_by,
     assignedTo: row.assigned_to ?? undefined,
     acknowledgedBy: row.acknowledged_by ?? undefined,
@@ -196,6 +197,32 @@ export class OnCallStore {
       .orderBy('created_at', 'desc')
       .limit(50);
     return this.withTimelines(rows.map(toIncident));
+  }
+
+  /**
+   * Incidents of the entities opened or resolved at or after `since`, and those still open,
+   * oldest first, at most `limit` (no timelines: the DORA metrics need times only).
+   */
+  async listIncidentsSince(
+    entityRefs: string[],
+    since: string,
+    limit: number,
+  ): Promise<{ incidents: StoredIncident[]; truncated: boolean }> {
+    if (entityRefs.length === 0) return { incidents: [], truncated: false };
+    const rows = await this.db<IncidentRow>('oncall_incidents')
+      .whereIn('entity_ref', entityRefs)
+      .andWhere(q =>
+        q
+          .where('created_at', '>=', since)
+          .orWhere('resolved_at', '>=', since)
+          .orWhereIn('status', ['triggered', 'acknowledged']),
+      )
+      .orderBy('created_at', 'asc')
+      .limit(limit + 1);
+    return {
+      incidents: rows.slice(0, limit).map(toIncident),
+      truncated: rows.length > limit,
+    };
   }
 
   /** Adds each incident's timeline and reporters (one query for all). */

@@ -67,6 +67,7 @@ export const openApiDocument = {
         severity,
         status: { type: 'string', enum: ['triggered', 'acknowledged', 'resolved'] },
         createdAt: { type: 'string', format: 'date-time' },
+        resolvedAt: { type: 'string', format: 'date-time' },
         triggeredBy: str,
         assignedTo: str,
         acknowledgedBy: str,
@@ -163,6 +164,28 @@ export const openApiDocument = {
         responses: {
           '200': ok(ref('ServiceFreeze')),
           '400': error('Invalid name'),
+          '404': error('No such component'),
+        },
+      },
+    },
+    '/services/{name}/incidents': {
+      get: {
+        summary:
+          'Incidents of the service opened or resolved since a time, and all still open, oldest first (read by the release manager for DORA metrics; at most 5000)',
+        parameters: [
+          pathParam('name', 'component name or shuttle vars.service'),
+          { name: 'since', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+        ],
+        responses: {
+          '200': ok(
+            obj(['service', 'since', 'incidents', 'truncated'], {
+              service: str,
+              since: { type: 'string', format: 'date-time' },
+              incidents: { type: 'array', items: ref('Incident') },
+              truncated: bool,
+            }),
+          ),
+          '400': error('Invalid name or since'),
           '404': error('No such component'),
         },
       },

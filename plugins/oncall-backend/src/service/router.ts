@@ -9,7 +9,9 @@ import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
+  Incident,
   ServiceFreeze,
+  ServiceIncidents,
   oncallIncidentUpdatePermission,
 } from '@devplane/plugin-oncall-common';
 import express from 'express';
@@ -23,6 +25,15 @@ import { OnCallOperations, nameSchema, parseOrThrow } from './operations';
 import { openApiDocument } from './openapi';
 
 export { TooManyRequestsError } from './operations';
+
+/** Most incidents one `GET /services/:name/incidents` answers with. */
+const INCIDENT_HISTORY_LIMIT = 5000;
+
+const sinceSchema = z
+  .string({ required_error: 'since is required (an ISO 8601 time)' })
+  .max(40)
+  .refine(v => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), 'since must be an ISO 8601 time')
+  .transform(v => new Date(v).toISOString());
 
 /** Written by the shuttle catalog module: the component's shuttle `vars.service`. */
 const SHUTTLE_SERVICE_ANNOTATION = 'devplane.io/shuttle-service';
@@ -146,14 +157,16 @@ export async function createRouter(
     });
   }
 
-  router.get('/services/:name/freeze', async (req, res) => {
-    const credentials = await httpAuth.credentials(req, {
-      allow: ['user', 'service'],
-    });
-    const name = parseOrThrow(nameSchema, req.params.name);
-    // The release manager names services by shuttle's `vars.service`, which need not be the
-    // component's name: look the service up both ways (entity ref, and the shuttle-service
-    // annotation the shuttle module writes) and freeze on any open incident of either.
+  /**
+   * The components a release manager service name stands for: the release manager names
+   * services by shuttle's `vars.service`, which need not be the component's name, so look the
+   * service up both ways (entity ref, and the shuttle-service annotation the shuttle module
+   * writes).
+   */
+  async function componentsOfService(
+    name: string,
+    credentials: BackstageCredentials,
+  ): Promise<Map<string, Entity>> {
     const [byName, { items: byShuttleService }] = await Promise.all([
       catalog.getEntityByRef(
         { kind: 'component', namespace: 'default', name },
@@ -178,6 +191,16 @@ export async function createRouter(
         `No component named '${name}' and none with shuttle vars.service '${name}' in the catalog`,
       );
     }
+    return entities;
+  }
+
+  router.get('/services/:name/freeze', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const name = parseOrThrow(nameSchema, req.params.name);
+    // freeze on any open incident of any component the service name stands for
+    const entities = await componentsOfService(name, credentials);
     const incidents = (
       await Promise.all(
         [...entities.entries()].map(async ([entityRef, entity]) => {
@@ -199,6 +222,35 @@ export async function createRouter(
         : undefined,
       incidents,
     };
+    res.json(body);
+  });
+
+  router.get('/services/:name/incidents', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const name = parseOrThrow(nameSchema, req.params.name);
+    const since = parseOrThrow(sinceSchema, req.query.since);
+    const entities = await componentsOfService(name, credentials);
+    // Embedded incidents with their history; PagerDuty-backed components add their open
+    // incidents only (their history stays in PagerDuty).
+    const refs = [...entities.keys()];
+    const [{ incidents: stored, truncated }, external] = await Promise.all([
+      store.listIncidentsSince(refs, since, INCIDENT_HISTORY_LIMIT),
+      Promise.all(
+        [...entities.values()].map(async entity => {
+          const target = await targetFor(entity);
+          return target && target.provider !== 'embedded'
+            ? providerFor(target).listOpenIncidents(target)
+            : [];
+        }),
+      ),
+    ]);
+    const incidents: Incident[] = [
+      ...stored.map(({ rotation: _r, escalationPath: _p, ...incident }) => incident),
+      ...external.flat(),
+    ];
+    const body: ServiceIncidents = { service: name, since, incidents, truncated };
     res.json(body);
   });
 

@@ -4,4 +4,10 @@ export {
   HomeSinceYesterdayCard,
   HomeSinceYesterdayContent,
 } from './SinceYesterday';
+export {
+  ApprovalsWaitingForMe,
+  ApprovalsWaitingForMeCard,
+  FreezeWindowsBanner,
+  PendingApprovalsPanel,
+} from './Approvals';
 export { EntityReleaseHealthCard, GroupServicesHealthCard } from './ReleaseHealth';
