@@ -264,7 +264,7 @@ export async function signalAcrossReplicas(S: string, a: { url: string }, b: { u
     const art = upload(service, 999_999);
     const up = await request(a.url, 'POST', '/api/release-manager/artifacts', { auth: uploadAuth, body: art.body });
     assert(up.status === 201, `upload ${up.status} ${errorMessage(up)}`);
-    const ws = await openSignals(b.url, `release-manager:${service}`, ALICE);
+    const ws = await openSignals(b.url, `release-manager:${service}`, auth);
     try {
       const t0 = Date.now();
       const r = await request(a.url, 'POST', '/api/release-manager/releases', {
