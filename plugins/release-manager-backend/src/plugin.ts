@@ -257,6 +257,7 @@ export const releaseManagerPlugin = createBackendPlugin({
             auditor: deps.auditor,
             logger,
             statusPrincipals: settings.statusPrincipals,
+            auditMaxRangeDays: settings.audit.maxRangeDays,
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });

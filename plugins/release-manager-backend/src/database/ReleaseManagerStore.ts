@@ -379,6 +379,22 @@ export class ReleaseManagerStore {
       .merge();
   }
 
+  /**
+   * The rollout state cluster agents reported for each of these release commits (absent: none
+   * reported). Status reports are keyed by commit and are not part of the index that a rebuild
+   * from git drops.
+   */
+  async rolloutStates(releaseIds: string[]): Promise<Map<string, RolloutState>> {
+    const out = new Map<string, RolloutState>();
+    for (let i = 0; i < releaseIds.length; i += 500) {
+      const rows: Array<{ release_id: string; state: string }> = await this.db('rm_rollout_status')
+        .whereIn('release_id', releaseIds.slice(i, i + 500))
+        .select('release_id', 'state');
+      for (const r of rows) out.set(r.release_id, r.state as RolloutState);
+    }
+    return out;
+  }
+
   // --- git sync marker -----------------------------------------------------
 
   async getSyncMarker(configRepo: string): Promise<string | undefined> {
