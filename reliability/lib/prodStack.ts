@@ -59,6 +59,10 @@ async function startProdReplica(
     ['packages/backend', '--config', 'app-config.yaml', '--config', 'app-config.production.yaml', '--config', overlay],
     { cwd: bundle, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // Never outlive the runner (the suite's hard bound exits the process without the finally blocks).
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  proc.once('exit', () => process.off('exit', killOnExit));
   let out = '';
   const keep = (d: Buffer) => (out = (out + d).slice(-20_000));
   proc.stdout!.on('data', keep);
