@@ -290,3 +290,21 @@ export function computeDora(
     daily,
   };
 }
+
+/** Windows the API offers (`GET /dora?days=`). */
+export const DORA_WINDOWS = [30, 90] as const;
+
+/** Answer of `GET /api/release-manager/dora?service=|squad=&days=30|90`. */
+export interface DoraReport {
+  /** What was asked for: one service, or a squad's services. */
+  scope: { service: string } | { squad: string };
+  /** Services counted. */
+  services: string[];
+  /** Production environments counted. */
+  environments: string[];
+  metrics: DoraMetrics;
+  /** Whether incidents were counted (the on-call backend answered for every service). */
+  incidents: { checked: boolean; warnings: string[] };
+  /** Deployments whose lead time starts at the artifact's upload time (no source commit time recorded). */
+  leadTimeFromUpload: number;
+}

@@ -29,6 +29,7 @@ import { openApiDocument } from './openapi';
 import { ReleaseOperations } from './operations';
 import { Actor, ReleaseManager } from './ReleaseManager';
 import { assertMayUpload } from './uploaders';
+import { componentsOwnedBy } from './teamServices';
 import {
   artifactUploadSchema,
   autoReleaseBodySchema,
@@ -214,19 +215,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const sinceRaw = optionalString(req, 'since');
     const since = sinceRaw ? new Date(sinceRaw) : new Date(Date.now() - 24 * 3600 * 1000);
     if (Number.isNaN(since.getTime())) throw new InputError('since must be an ISO timestamp');
-    let owned: string[] = [];
-    try {
-      const { items } = await catalog.getEntities(
-        {
-          filter: { kind: 'Component', 'relations.ownedBy': `group:default/${team}` },
-          fields: ['metadata.name'],
-        },
-        { credentials: await auth.getOwnServiceCredentials() },
-      );
-      owned = items.map(e => e.metadata.name).filter(n => !invalidNameReason('service', n));
-    } catch (e: any) {
-      options.logger.warn(`Catalog lookup of services owned by ${team} failed: ${e?.message ?? e}`);
-    }
+    const owned = await componentsOwnedBy({ catalog, auth, logger: options.logger }, team);
     res.json(await manager.teamReleases(owned, team, since.toISOString()));
   });
 
