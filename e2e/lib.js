@@ -84,6 +84,69 @@ async function guestHeaders() {
   };
 }
 
+/** A Backstage token of a demo identity (what the sign-in page gets for it, e.g. 'anna.jensen'). */
+async function demoToken(user) {
+  const res = await fetch(`${BACKEND_URL}/api/auth/demo/refresh`, {
+    headers: {
+      'X-Requested-With': 'XMLHttpRequest',
+      'x-devplane-demo-user': user,
+    },
+  });
+  if (!res.ok)
+    throw new Error(
+      `demo sign-in as ${user}: ${res.status} ${await res.text()}`,
+    );
+  return (await res.json()).backstageIdentity.token;
+}
+
+/**
+ * Calls a plugin's REST API as the browser would: JSON, the guest's token (or a demo identity's
+ * with `as: 'anna.jensen'`); throws with method, path, status and body unless `raw` is set, in
+ * which case the Response is returned as is.
+ */
+async function backendApi(plugin, path, { as, raw, ...init } = {}) {
+  const token = as ? await demoToken(as) : await guestToken();
+  const res = await fetch(`${BACKEND_URL}/api/${plugin}${path}`, {
+    ...init,
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      ...init.headers,
+    },
+  });
+  if (raw) return res;
+  const body = await res.json().catch(() => undefined);
+  if (!res.ok)
+    throw new Error(
+      `${init.method || 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`,
+    );
+  return body;
+}
+
+/** The release manager's REST API (see backendApi). */
+const releaseApi = (path, init) => backendApi('release-manager', path, init);
+
+/** The artifact id running in an environment of a service, or undefined. */
+async function runningArtifact(service, env, init) {
+  const status = await releaseApi(`/services/${service}/status`, init);
+  return status.find(e => e.environment === env)?.release?.artifactId;
+}
+
+/**
+ * Opens the app and picks a demo identity on the sign-in page by its button title
+ * ('Payments developer', 'Lending developer', …); waits for the signed-in sidebar.
+ */
+async function signInAs(page, title) {
+  await page.goto(APP_URL, { timeout: 180_000 });
+  await page
+    .getByRole('button', { name: `Sign in as ${title}` })
+    .click({ timeout: 90_000 });
+  await page
+    .getByRole('link', { name: 'Catalog', exact: true })
+    .first()
+    .waitFor({ timeout: 90_000 });
+}
+
 /**
  * Waits until the catalog serves an entity with an owner. The demo services are ingested
  * asynchronously after a fresh start (their owners come from shuttle.yaml once the squads' Groups
@@ -185,6 +248,11 @@ async function runTests(file, tests) {
 }
 
 module.exports = {
+  demoToken,
+  backendApi,
+  releaseApi,
+  runningArtifact,
+  signInAs,
   waitForEntity,
   guestToken,
   guestHeaders,

@@ -8,41 +8,23 @@
  */
 const {
   APP_URL,
-  BACKEND_URL,
   screenshot,
   runTests,
   eventually,
-  guestHeaders,
+  releaseApi,
+  runningArtifact,
+  signInAs,
   waitForEntity,
 } = require('./lib');
 
 const SERVICE = 'payment-gateway';
 
-/** A Backstage token of a demo identity (what the sign-in page gets for it). */
-async function demoToken(user) {
-  const res = await fetch(`${BACKEND_URL}/api/auth/demo/refresh`, {
-    headers: { 'X-Requested-With': 'XMLHttpRequest', 'x-devplane-demo-user': user },
-  });
-  if (!res.ok) throw new Error(`demo sign-in as ${user}: ${res.status} ${await res.text()}`);
-  return (await res.json()).backstageIdentity.token;
-}
+const status = env => runningArtifact(SERVICE, env);
 
-async function status(env) {
-  const res = await fetch(`${BACKEND_URL}/api/release-manager/services/${SERVICE}/status`, {
-    headers: await guestHeaders(),
-  });
-  return (await res.json()).find(e => e.environment === env)?.release?.artifactId;
-}
-
-/** Opens the app, picks a demo identity on the sign-in page, opens the Releases tab. */
-async function signInAs(page, title) {
+/** Picks a demo identity on the sign-in page and opens the Releases tab. */
+async function openReleasesAs(page, title) {
   await waitForEntity('component', SERVICE);
-  await page.goto(APP_URL, { timeout: 180_000 });
-  await page.getByRole('button', { name: `Sign in as ${title}` }).click({ timeout: 90_000 });
-  await page
-    .getByRole('link', { name: 'Catalog', exact: true })
-    .first()
-    .waitFor({ timeout: 90_000 });
+  await signInAs(page, title);
   await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`, { timeout: 180_000 });
   await page.getByTestId('env-card-prod').waitFor({ timeout: 120_000 });
 }
@@ -54,7 +36,7 @@ runTests(__filename, [
       // the demo seed releases every service on first start (minutes on a loaded machine)
       await eventually(() => status('staging'), { timeoutMs: 420_000, intervalMs: 3000, what: 'the demo seed in staging' });
       await eventually(() => status('prod'), { timeoutMs: 300_000, intervalMs: 3000, what: 'the demo seed in prod' });
-      await signInAs(page, 'Lending developer');
+      await openReleasesAs(page, 'Lending developer');
       // the portal asks the policy before offering the action: the button is disabled and the
       // reason is shown next to it
       const blocked = page.getByTestId('promote-blocked-staging-to-prod');
@@ -66,12 +48,10 @@ runTests(__filename, [
       await screenshot(page, 'owner-rule-lending-refused');
       // the server refuses her whatever the browser shows
       const prodBefore = await status('prod');
-      const res = await fetch(`${BACKEND_URL}/api/release-manager/promotions`, {
+      const res = await releaseApi('/promotions', {
+        raw: true,
+        as: 'sofie.larsen',
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${await demoToken('sofie.larsen')}`,
-        },
         body: JSON.stringify({ service: SERVICE, fromEnvironment: 'staging', toEnvironment: 'prod' }),
       });
       const body = await res.json().catch(() => ({}));
@@ -84,7 +64,7 @@ runTests(__filename, [
     name: 'a payments developer promotes payment-gateway from staging to prod',
     async fn({ page }) {
       const staging = await status('staging');
-      await signInAs(page, 'Payments developer');
+      await openReleasesAs(page, 'Payments developer');
       await page.getByTestId('promote-staging-to-prod').click();
       const verdict = page.getByTestId('release-dialog-verdict');
       await verdict.getByText(/Allowed/).waitFor({ timeout: 30_000 });

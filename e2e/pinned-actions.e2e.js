@@ -6,27 +6,17 @@
  */
 const {
   APP_URL,
-  BACKEND_URL,
   signIn,
   screenshot,
   runTests,
   eventually,
-  guestHeaders,
+  releaseApi,
   waitForEntity,
 } = require('./lib');
 
 const SERVICE = 'ledger';
 
-async function api(path, init = {}) {
-  const res = await fetch(`${BACKEND_URL}/api/release-manager${path}`, {
-    ...init,
-    headers: await guestHeaders(),
-  });
-  const body = await res.json().catch(() => undefined);
-  if (!res.ok)
-    throw new Error(`${init.method || 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
+const api = releaseApi;
 
 const envStatus = async env =>
   (await api(`/services/${SERVICE}/status`)).find(e => e.environment === env);

@@ -16,18 +16,14 @@ const {
   screenshot,
   runTests,
   eventually,
-  guestHeaders,
+  releaseApi,
   guestToken,
   waitForEntity,
 } = require('./lib');
 
 const SERVICE = 'payment-gateway';
 
-async function api(p) {
-  const res = await fetch(`${BACKEND_URL}/api/release-manager${p}`, { headers: await guestHeaders() });
-  if (!res.ok) throw new Error(`GET ${p}: ${res.status}`);
-  return res.json();
-}
+const api = releaseApi;
 
 function git(args, cwd, env = {}) {
   return execFileSync('git', args, {

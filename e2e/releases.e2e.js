@@ -7,33 +7,19 @@
  */
 const {
   APP_URL,
-  BACKEND_URL,
   signIn,
   screenshot,
   runTests,
   eventually,
-  guestHeaders,
+  releaseApi,
+  runningArtifact,
   waitForEntity,
 } = require('./lib');
 
 const SERVICE = 'payment-gateway';
 
-async function api(path, init = {}) {
-  const res = await fetch(`${BACKEND_URL}/api/release-manager${path}`, {
-    ...init,
-    headers: await guestHeaders(),
-  });
-  const body = await res.json().catch(() => undefined);
-  if (!res.ok)
-    throw new Error(
-      `${init.method || 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`,
-    );
-  return body;
-}
-
-const running = async env =>
-  (await api(`/services/${SERVICE}/status`)).find(e => e.environment === env)
-    ?.release?.artifactId;
+const api = releaseApi;
+const running = env => runningArtifact(SERVICE, env);
 
 async function openReleasesTab(page) {
   await waitForEntity('component', SERVICE);
@@ -123,9 +109,9 @@ runTests(__filename, [
           'the prod release button is enabled for a feature branch',
         );
       // The server refuses too, whatever the browser shows.
-      const res = await fetch(`${BACKEND_URL}/api/release-manager/releases`, {
+      const res = await releaseApi('/releases', {
+        raw: true,
         method: 'POST',
-        headers: await guestHeaders(),
         body: JSON.stringify({
           service: SERVICE,
           environment: 'prod',

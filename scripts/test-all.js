@@ -11,6 +11,7 @@
  *
  * Flags: --skip-e2e, --skip-reliability, --skip-install,
  *        --only=typecheck|lint|unit|install|reliability|e2e (comma separated)
+ * Env: DEVPLANE_E2E_ONLY=releases,owner-rule runs only the e2e files whose names contain one of these.
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -218,10 +219,13 @@ async function main() {
 }
 
 async function runE2e() {
+  // DEVPLANE_E2E_ONLY=releases,owner-rule runs only the e2e files whose names contain one of these
+  const only = (process.env.DEVPLANE_E2E_ONLY || '').split(',').filter(Boolean);
   const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
   const files = fs
     .readdirSync(path.join(ROOT, 'e2e'))
     .filter(f => f.endsWith('.e2e.js'))
+    .filter(f => !only.length || only.some(o => f.includes(o)))
     .sort();
   if (!fs.existsSync(chromium)) {
     console.log(

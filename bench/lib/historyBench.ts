@@ -10,43 +10,24 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LoggerService } from '@backstage/backend-plugin-api';
 import { runGit } from '@devplane/plugin-git-host-node';
-import knexFactory, { Knex } from 'knex';
-import { DatabaseBlobStore } from '../../plugins/release-manager-backend/src/blobs/DatabaseBlobStore';
-import { DEFAULT_ENVIRONMENTS } from '../../plugins/release-manager-backend/src/config';
-import { ReleaseManagerStore } from '../../plugins/release-manager-backend/src/database/ReleaseManagerStore';
-import { GitOpsWriter } from '../../plugins/release-manager-backend/src/git/GitOpsWriter';
 import { OpenPgpCommitSigner } from '../../plugins/release-manager-backend/src/git/Signer';
-import { Notifier } from '../../plugins/release-manager-backend/src/service/Notifier';
-import { Actor, ReleaseManager } from '../../plugins/release-manager-backend/src/service/ReleaseManager';
+import { Actor } from '../../plugins/release-manager-backend/src/service/ReleaseManager';
+import {
+  BenchEngine,
+  countGitProcesses,
+  startBenchEngine,
+  stats,
+} from '../../plugins/release-manager-backend/src/bench/promotionBench';
 import {
   artifactJson,
   BenchService,
   benchUpload,
-  deploymentYaml,
   generateSignedHistory,
   GeneratedRepo,
 } from './signedHistory';
 
-const silentLogger: LoggerService = {
-  info() {},
-  warn() {},
-  error() {},
-  debug() {},
-  child() {
-    return silentLogger;
-  },
-};
-
 const round = (n: number) => Math.round(n * 10) / 10;
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-function stats(values: number[]) {
-  return { samples: values.length, p50Ms: round(pct(values, 50)), p99Ms: round(pct(values, 99)) };
-}
 
 const ALICE: Actor = { ref: 'user:default/alice', email: 'alice@bench.local' };
 const CI: Actor = { ref: 'external:ci', email: 'ci@bench.local' };
@@ -94,32 +75,10 @@ export async function cleanupHistoryBenches(): Promise<void> {
   workspace = undefined;
 }
 
-interface Engine {
-  manager: ReleaseManager;
-  writer: GitOpsWriter;
-  knex: Knex;
-  store: ReleaseManagerStore;
-  close(): Promise<void>;
-}
+type Engine = BenchEngine;
 
 async function startEngine(remote: string, workDir: string): Promise<Engine> {
-  const w = await ws();
-  const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
-  const store = await ReleaseManagerStore.create({
-    database: { getClient: async () => knex, migrations: { skip: false } } as any,
-  });
-  const writer = await GitOpsWriter.create({ workDir, remoteUrl: remote });
-  const manager = new ReleaseManager({
-    store,
-    blobs: new DatabaseBlobStore(knex),
-    writer,
-    environments: DEFAULT_ENVIRONMENTS,
-    notifier: new Notifier({ logger: silentLogger }),
-    logger: silentLogger,
-    configRepoKey: 'bench',
-    signer: w.signer,
-  });
-  return { manager, writer, knex, store, close: () => knex.destroy() };
+  return startBenchEngine({ remote, workDir, signer: (await ws()).signer });
 }
 
 /** `git count-objects -vH` of a clone, as one line. */
@@ -156,6 +115,8 @@ export interface HistoryLatencyRow {
   promote: { samples: number; p50Ms: number; p99Ms: number };
   ratioP50: number;
   ratioP99: number;
+  /** Git processes the timed promotions started, per promotion (a raw write+commit+push: 3). */
+  gitProcessesPerPromote: number;
   clone: string;
 }
 
@@ -187,6 +148,7 @@ async function latencyAt(options: { services: number; commits: number; samples: 
     const indexBuildSeconds = (performance.now() - t0) / 1000;
     const { manager } = engine;
     try {
+      let gitProcesses = 0;
       const rawSample = async (svc: BenchService, i: number) => {
         const folder = `staging/releases/${svc.namespace}/${svc.name}`;
         const up = benchUpload(svc, 5_000_000 + i);
@@ -205,6 +167,7 @@ async function latencyAt(options: { services: number; commits: number; samples: 
         if (!r0.changed) throw new Error(`release to dev ${i} was a no-op`);
         // What the promote dialog shows (and pins): the diff for staging.
         const diff = await manager.diff(svc.name, 'staging', up.spec.id);
+        const count = countGitProcesses();
         const s = performance.now();
         const r = await manager.promote(
           {
@@ -216,6 +179,8 @@ async function latencyAt(options: { services: number; commits: number; samples: 
           ALICE,
         );
         const ms = performance.now() - s;
+        count.stop();
+        gitProcesses += count.total;
         if (!r.changed) throw new Error(`promotion ${i} was a no-op`);
         return ms;
       };
@@ -238,6 +203,8 @@ async function latencyAt(options: { services: number; commits: number; samples: 
       }
       const base = stats(raw);
       const prom = stats(promote);
+      // the warm-up promotions (3) are counted too
+      const gitProcessesPerPromote = round(gitProcesses / (options.samples + 3));
       return {
         services: options.services,
         environments: DEFAULT_ENVIRONMENTS.length,
@@ -248,6 +215,7 @@ async function latencyAt(options: { services: number; commits: number; samples: 
         promote: prom,
         ratioP50: Math.round((prom.p50Ms / base.p50Ms) * 100) / 100,
         ratioP99: Math.round((prom.p99Ms / base.p99Ms) * 100) / 100,
+        gitProcessesPerPromote,
         clone: (await countObjects(engine.writer.workDir)).text,
       } as HistoryLatencyRow;
     } finally {
@@ -484,5 +452,3 @@ export async function runRebuildBench(options: { services: number; commits: numb
   }
 }
 
-// kept for callers that want a deployment text of their own
-export { deploymentYaml };

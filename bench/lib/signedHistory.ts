@@ -16,6 +16,7 @@ import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { runGit } from '@devplane/plugin-git-host-node';
 import type { ArtifactSpec } from '@devplane/plugin-release-manager-common';
+import { deploymentYaml } from '../../plugins/release-manager-backend/src/bench/promotionBench';
 import { DEFAULT_ENVIRONMENTS } from '../../plugins/release-manager-backend/src/config';
 import { releaseCommitMessage } from '../../plugins/release-manager-backend/src/git/commitMessage';
 import type { CommitSigner } from '../../plugins/release-manager-backend/src/git/Signer';
@@ -34,27 +35,6 @@ export function benchServices(count: number): BenchService[] {
     name: `svc-${String(i).padStart(5, '0')}`,
     namespace: `team-${String(Math.floor(i / 100)).padStart(2, '0')}`,
   }));
-}
-
-export function deploymentYaml(service: string, namespace: string, tag: string): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${service}
-  namespace: ${namespace}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: { app: ${service} }
-  template:
-    metadata:
-      labels: { app: ${service} }
-    spec:
-      containers:
-        - name: ${service}
-          image: registry.local/${service}:${tag}
-          ports: [{ containerPort: 8080 }]
-`;
 }
 
 /** The upload a CI build `n` of `svc` makes (same manifests for every environment). */

@@ -7,6 +7,8 @@ import { AddressInfo } from 'node:net';
 import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { databaseServiceFactory } from '@backstage/backend-defaults/database';
 import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
+import { createBackend } from '@backstage/backend-defaults';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -66,9 +68,24 @@ export interface BackendOptions {
   annotations?: Record<string, Record<string, string>>;
   /**
    * Run the real signals path: Backstage's events backend (PostgreSQL event bus) and signals
-   * backend, and the default SignalsService, instead of a no-op signals stand-in.
+   * backend, and the default SignalsService, instead of a no-op signals stand-in. The backend
+   * then serves through backend-defaults' own root HTTP router and server (what `createBackend()`
+   * uses), on a port chosen here: the signals backend registers its WebSocket route on that
+   * server, which the test backend's router (backend-test-utils 1.11.7) does not hand over.
    */
   liveSignals?: boolean;
+}
+
+/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 export async function startBackend(options: BackendOptions) {
@@ -85,9 +102,11 @@ export async function startBackend(options: BackendOptions) {
       .join('---\n'),
   );
   let catalogReady: () => Promise<boolean> = async () => false;
+  // The real server needs its port up front (config), the test backend's picks one itself.
+  const livePort = options.liveSignals ? options.port ?? (await freePort()) : undefined;
+  const listenPort = livePort ?? options.port;
   const sentNotifications: any[] = [];
-  const backend = await startTestBackend({
-    features: [
+  const features = [
       releaseManagerPlugin,
       gitHostPlugin,
       oncallPlugin,
@@ -110,9 +129,9 @@ export async function startBackend(options: BackendOptions) {
       mockServices.rootConfig.factory({
         data: {
           backend: {
-            baseUrl: 'http://127.0.0.1:7007',
+            baseUrl: `http://127.0.0.1:${livePort ?? 7007}`,
             database: { client: 'pg', connection: `${process.env.DEVPLANE_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432'}/postgres`, prefix: options.dbPrefix },
-            ...(options.port ? { listen: { port: options.port, host: '127.0.0.1' } } : {}),
+            ...(listenPort ? { listen: { port: listenPort, host: '127.0.0.1' } } : {}),
           },
           devplane: { dataDir: options.dataDir },
           gitHost: { allowPush: true },
@@ -149,6 +168,7 @@ export async function startBackend(options: BackendOptions) {
       }),
       ...(options.liveSignals
         ? [
+            // the real auditor, metrics, ... come with createBackend (below)
             // the real EventsService (the test backend's default is an in-memory mock)
             eventsServiceFactory,
             import('@backstage/plugin-events-backend'),
@@ -172,14 +192,29 @@ export async function startBackend(options: BackendOptions) {
           });
         },
       }),
-    ],
-  });
+  ];
+  // Live signals: Backstage's own backend (createBackend: real root HTTP router and server, which
+  // the signals backend's WebSocket route needs) with the same features; the services given
+  // above (mock tokens, config, catalog-backed user info, ...) replace its defaults. Otherwise the
+  // test backend (its router cannot route WebSockets in backend-test-utils 1.11.7).
+  let backend: { stop(): Promise<void> };
+  let testServer: { address(): unknown } | undefined;
+  if (options.liveSignals) {
+    const live = createBackend();
+    for (const f of features) live.add(f);
+    await live.start();
+    backend = live;
+  } else {
+    const test = await startTestBackend({ features });
+    backend = test;
+    testServer = test.server;
+  }
   // The catalog ingests the organisation asynchronously: wait until owners and members resolve.
   const deadline = Date.now() + 90_000;
   while (!(await catalogReady().catch(() => false))) {
     if (Date.now() > deadline) throw new Error('the catalog did not ingest the test organisation within 90 s');
     await new Promise(r => setTimeout(r, 200));
   }
-  const port = (backend.server.address() as AddressInfo).port;
+  const port = livePort ?? (testServer!.address() as AddressInfo).port;
   return { backend, port, url: `http://127.0.0.1:${port}`, sentNotifications };
 }

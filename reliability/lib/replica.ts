@@ -17,5 +17,7 @@ startBackend({
     console.error(e);
     process.exit(1);
   });
+// Profiling (REPLICA_CPU_PROF_DIR, see replicas.ts): a stop exits normally, so V8 writes the profile.
+if (process.env.REPLICA_CPU_PROF_DIR) process.once('SIGTERM', () => process.exit(0));
 // Never outlive the suite.
 setTimeout(() => process.exit(3), Number(process.env.REPLICA_MAX_MS ?? 600_000)).unref();

@@ -15,9 +15,12 @@ export interface Replica {
 /** Starts reliability/lib/replica.ts as its own OS process; resolves when it serves HTTP. */
 export function startReplica(
   env: { dataDir: string; dbPrefix: string; services: number; extraConfig?: Record<string, any>; liveSignals?: boolean },
-  timeoutMs = 120_000,
+  timeoutMs = 300_000,
 ): Promise<Replica> {
-  const proc = spawn(process.execPath, [path.join(__dirname, 'replica-main.js')], {
+  // REPLICA_CPU_PROF_DIR: each replica writes a V8 CPU profile there when stopped (profiling the
+  // HTTP release path, e.g. of the replicas bench).
+  const prof = process.env.REPLICA_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.REPLICA_CPU_PROF_DIR}`] : [];
+  const proc = spawn(process.execPath, [...prof, path.join(__dirname, 'replica-main.js')], {
     env: {
       ...process.env,
       REPLICA_DATA_DIR: env.dataDir,

@@ -1,4 +1,5 @@
 /* eslint-disable no-console */
+import childProcess from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,13 +7,14 @@ import { performance } from 'node:perf_hooks';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 import type { ArtifactUpload } from '@devplane/plugin-release-manager-common';
-import knexFactory from 'knex';
-import { LocalDirectoryBlobStore } from '../blobs/BlobStore';
+import knexFactory, { Knex } from 'knex';
+import { BlobStore, LocalDirectoryBlobStore } from '../blobs/BlobStore';
+import { DatabaseBlobStore } from '../blobs/DatabaseBlobStore';
 import { DEFAULT_ENVIRONMENTS } from '../config';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
 import { GitOpsWriter } from '../git/GitOpsWriter';
 import { splitSignedCommit } from '../git/openpgp';
-import { OpenPgpCommitSigner } from '../git/Signer';
+import { CommitSigner, OpenPgpCommitSigner } from '../git/Signer';
 import { Notifier } from '../service/Notifier';
 import { Actor, ReleaseManager } from '../service/ReleaseManager';
 
@@ -31,6 +33,8 @@ export interface PromotionBenchResult {
   baseline: { samples: number; p50Ms: number; p99Ms: number; meanMs: number };
   release: { samples: number; p50Ms: number; p99Ms: number; meanMs: number };
   ratioP50: number;
+  /** Git processes started during the serial releases (uploads included), per release and by subcommand. */
+  gitProcesses: { perRelease: number; breakdown: string };
   /** In-process OpenPGP cost per commit. */
   signing: { signUs: number; verifyUs: number };
   /** A full verified read of the config repo's history (what an index rebuild does). */
@@ -50,7 +54,42 @@ export interface PromotionBenchResult {
   targets: { p50WithinOneAndHalfBaseline: boolean; p99Under400Ms: boolean; atLeast20PerSecond: boolean; zeroLost: boolean };
 }
 
-const silentLogger: LoggerService = {
+/**
+ * Counts the git processes this process starts (by subcommand) until `stop()`: the profile of a
+ * release's git cost (a raw write+commit+push starts 3). Counts every `child_process.spawn` of
+ * `git`, whichever module calls it.
+ */
+export function countGitProcesses() {
+  const original = childProcess.spawn;
+  const counts = new Map<string, number>();
+  let total = 0;
+  (childProcess as any).spawn = (cmd: string, args?: readonly string[], ...rest: any[]) => {
+    if (cmd === 'git' && Array.isArray(args)) {
+      total++;
+      const sub = args.find(a => !a.startsWith('-') && !a.includes('=')) ?? '?';
+      counts.set(sub, (counts.get(sub) ?? 0) + 1);
+    }
+    return (original as any)(cmd, args, ...rest);
+  };
+  return {
+    counts,
+    get total() {
+      return total;
+    },
+    /** `push 100, ls-remote 100` (most first). */
+    breakdown: () =>
+      [...counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    stop: () => {
+      (childProcess as any).spawn = original;
+    },
+  };
+}
+
+/** A logger that drops everything (the benches time the engine, not its logging). */
+export const silentLogger: LoggerService = {
   info() {},
   warn() {},
   error() {},
@@ -62,12 +101,14 @@ const silentLogger: LoggerService = {
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
-function pct(values: number[], p: number): number {
+/** The `p`th percentile (nearest rank) of `values`. */
+export function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
-function stats(values: number[]) {
+/** Sample count, p50, p99 and mean of latencies in ms (rounded to 0.1 ms). */
+export function stats(values: number[]) {
   return {
     samples: values.length,
     p50Ms: round(pct(values, 50)),
@@ -76,13 +117,13 @@ function stats(values: number[]) {
   };
 }
 
-
-function deployment(service: string, tag: string) {
+/** The Deployment every bench service runs (one container, the image tag naming the build). */
+export function deploymentYaml(service: string, namespace: string, tag: string): string {
   return `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: ${service}
-  namespace: bench
+  namespace: ${namespace}
 spec:
   replicas: 2
   selector:
@@ -98,9 +139,50 @@ spec:
 `;
 }
 
+const deployment = (service: string, tag: string) => deploymentYaml(service, 'bench', tag);
+
+/** The release engine a bench drives in process: store on SQLite in memory, the real writer. */
+export interface BenchEngine {
+  manager: ReleaseManager;
+  writer: GitOpsWriter;
+  knex: Knex;
+  store: ReleaseManagerStore;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real release engine on `remote` with its working clone in `workDir`: store on an
+ * in-memory SQLite database, the given blob store (default: in the same database), the real
+ * GitOpsWriter, HistoryReader, GitSync and ReleaseService, signing with `signer`.
+ */
+export async function startBenchEngine(options: {
+  remote: string;
+  workDir: string;
+  signer: CommitSigner;
+  blobs?: BlobStore;
+}): Promise<BenchEngine> {
+  const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+  const store = await ReleaseManagerStore.create({
+    database: { getClient: async () => knex, migrations: { skip: false } } as any,
+  });
+  const writer = await GitOpsWriter.create({ workDir: options.workDir, remoteUrl: options.remote });
+  const manager = new ReleaseManager({
+    store,
+    blobs: options.blobs ?? new DatabaseBlobStore(knex),
+    writer,
+    environments: DEFAULT_ENVIRONMENTS,
+    notifier: new Notifier({ logger: silentLogger }),
+    logger: silentLogger,
+    configRepoKey: 'bench',
+    signer: options.signer,
+  });
+  return { manager, writer, knex, store, close: () => knex.destroy() };
+}
+
 /**
  * Promotion benchmark: a config repo of `services` × 3 environments on a local bare repo; serial
- * release latency against a raw `git` write+commit+push measured in the same run, then
+ * release latency against a raw `git` write+commit+push measured in the same run (interleaved,
+ * on an identical copy of the repo), then
  * throughput with concurrent clients, and a check that nothing was lost.
  */
 export async function runPromotionBench(
@@ -126,11 +208,14 @@ export async function runPromotionBench(
     await host.createRepo('config', { files });
     const remote = host.repoPath('config');
 
-    // --- baseline: raw git write + commit + push in its own clone -----------------
+    // --- baseline: raw git write + commit + push, in its own clone of an identical copy of the
+    // repo (so neither side's pushes make the other fetch), samples interleaved with the engine's
+    const rawRemote = path.join(root, 'raw.git');
+    await runGit(['clone', '--quiet', '--bare', remote, rawRemote]);
     const rawDir = path.join(root, 'raw');
-    await runGit(['clone', '--quiet', remote, rawDir]);
+    await runGit(['clone', '--quiet', rawRemote, rawDir]);
     const baseline: number[] = [];
-    for (let i = 0; i < samples + 5; i++) {
+    const rawSample = async (i: number) => {
       const s = services[i % services.length];
       const rel = `dev/releases/bench/${s}/deployment.yaml`;
       const t0 = performance.now();
@@ -138,26 +223,18 @@ export async function runPromotionBench(
       await runGit(['add', '--', rel], { cwd: rawDir });
       await runGit(['commit', '--quiet', '-m', `raw ${i}`], { cwd: rawDir });
       await runGit(['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: rawDir });
-      if (i >= 5) baseline.push(performance.now() - t0);
-    }
+      return performance.now() - t0;
+    };
+    for (let i = 0; i < 5; i++) await rawSample(i);
 
     // --- the release manager on the same remote ------------------------------------
-    const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
-    const store = await ReleaseManagerStore.create({
-      database: { getClient: async () => knex, migrations: { skip: false } } as any,
-    });
-    const writer = await GitOpsWriter.create({ workDir: path.join(root, 'work'), remoteUrl: remote });
-    const manager = new ReleaseManager({
-      store,
+    const { manager, writer, close } = await startBenchEngine({
+      remote,
+      workDir: path.join(root, 'work'),
       blobs: new LocalDirectoryBlobStore(path.join(root, 'blobs')),
-      writer,
-      environments: envs,
-      notifier: new Notifier({ logger: silentLogger }),
-      logger: silentLogger,
-      configRepoKey: 'bench',
       signer: await OpenPgpCommitSigner.fromGnupgHome({ gnupgHome: path.join(root, 'gnupg'), name: 'RM', email: 'rm@bench' }),
     });
-    // The repo was written by raw git (setup and baseline): platform adopts it once, as an org
+    // The repo was written by raw git (setup): platform adopts it once, as an org
     // moving an existing config repo under the release manager would (one signed decision commit).
     await writer.refresh(0);
     await manager.decideOutsideChanges(
@@ -191,19 +268,36 @@ export async function runPromotionBench(
     const newArtifact = async (service: string) =>
       (await manager.uploadArtifact(uploadFor(service, ++counter), ci)).artifact.id;
 
-    // Warm-up (first push rebases over the baseline's commits).
+    // Warm-up.
     for (let i = 0; i < 5; i++) {
       const s = services[(i * 7) % services.length];
       await manager.release({ service: s, environment: 'staging', artifactId: await newArtifact(s) }, alice);
     }
     const releaseLatency: number[] = [];
-    for (let i = 0; i < samples; i++) {
+    let gitProcesses = 0;
+    const gitByCommand = new Map<string, number>();
+    const releaseSample = async (i: number) => {
       const s = services[(i * 13) % services.length];
       const artifactId = await newArtifact(s);
+      const count = countGitProcesses();
       const t0 = performance.now();
       const r = await manager.release({ service: s, environment: 'dev', artifactId }, alice);
-      releaseLatency.push(performance.now() - t0);
+      const ms = performance.now() - t0;
+      count.stop();
+      gitProcesses += count.total;
+      for (const [k, v] of count.counts) gitByCommand.set(k, (gitByCommand.get(k) ?? 0) + v);
       if (!r.changed) throw new Error(`bench release ${i} was a no-op`);
+      return ms;
+    };
+    for (let i = 0; i < samples; i++) {
+      // Alternate which goes first so load spikes on this shared machine hit both alike.
+      if (i % 2) {
+        baseline.push(await rawSample(5 + i));
+        releaseLatency.push(await releaseSample(i));
+      } else {
+        releaseLatency.push(await releaseSample(i));
+        baseline.push(await rawSample(5 + i));
+      }
     }
 
     // --- concurrent clients ----------------------------------------------------------
@@ -250,9 +344,10 @@ export async function runPromotionBench(
     }
     const { stdout: merges } = await runGit(['rev-list', '--merges', 'main'], { cwd: remote });
     const { stdout: count } = await runGit(['rev-list', '--count', 'main'], { cwd: remote });
-    const expectedCommits = 1 + (samples + 5) + 1 + 5 + samples + total;
+    // setup, platform's adopt decision, warm-up, serial samples, concurrent releases
+    const expectedCommits = 1 + 1 + 5 + samples + total;
     lost += Math.max(0, expectedCommits - Number(count.trim()));
-    await knex.destroy();
+    await close();
 
     // Signing and verification cost, and a full verified history read of the repo as it is now.
     const raw = Buffer.from((await runGit(['cat-file', 'commit', 'main'], { cwd: remote })).stdout, 'utf8');
@@ -282,6 +377,13 @@ export async function runPromotionBench(
       baseline: base,
       release: rel,
       ratioP50: Math.round((rel.p50Ms / base.p50Ms) * 100) / 100,
+      gitProcesses: {
+        perRelease: round(gitProcesses / samples),
+        breakdown: [...gitByCommand.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${round(v / samples)}`)
+          .join(', '),
+      },
       signing: { signUs, verifyUs },
       history: { commits: read, ms: historyMs },
       concurrent: {

@@ -94,6 +94,12 @@ export interface WriteJob<T> {
   apply(tree: WorkTree): Promise<JobOutcome<T>>;
   /** Written even when the gate refuses the tip (only platform's decision on an outside change). */
   bypassGate?: boolean;
+  /**
+   * When the caller last looked at the remote ({@link GitOpsWriter.lookedAt} after `refresh(0)`,
+   * e.g. to check what the user pinned): the batch needs no newer look for this job, and an
+   * upstream change to its paths after that moment is a conflict. Default: when it is queued.
+   */
+  lookedAt?: number;
 }
 
 /** A commit the writer made and pushed: the exact bytes it signed and the paths it changed. */
@@ -452,7 +458,9 @@ export class GitOpsWriter {
   /** Queues a write; resolves once its commit is pushed (or it was a no-op). */
   write<T>(job: WriteJob<T>): Promise<WriteResult<T>> {
     return new Promise<WriteResult<T>>((resolve, reject) => {
-      this.queue.push({ job, resolve, reject, queuedAt: Date.now() });
+      // A look at the remote that started at `lookedAt` is recent enough (see syncToOrigin).
+      const queuedAt = job.lookedAt !== undefined ? Math.min(Date.now(), job.lookedAt - 1) : Date.now();
+      this.queue.push({ job, resolve, reject, queuedAt });
       this.kick();
     });
   }
@@ -860,15 +868,25 @@ export class GitOpsWriter {
     await this.fetchInFlight;
   }
 
-  /** Reads a file from the remote branch as last fetched; undefined when missing. */
+  /** When the last look at the remote (fetch or ls-remote) started (ms epoch; 0 before any). */
+  get lookedAt(): number {
+    return this.lastFetchStarted;
+  }
+
+  /** The commit a ref of the clone names now ('' when none), through the clone's object reader. */
+  resolveRef(ref: string): Promise<string> {
+    return this.resolveCommit(ref);
+  }
+
+  /**
+   * Reads a file from the remote branch as last fetched; undefined when missing. Through the
+   * clone's long-lived object reader (no git process per read).
+   */
   async readFile(rel: string): Promise<string | undefined> {
-    try {
-      const { stdout } = await this.git(['cat-file', 'blob', `${this.originRef}:${rel}`]);
-      return stdout;
-    } catch (e) {
-      if (e instanceof GitCommandError) return undefined;
-      throw e;
-    }
+    // Paths are validated names joined by '/'; anything else names no file we write.
+    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel)) return undefined;
+    const o = await this.objects.read(`${this.originRef}:${rel}`);
+    return o?.type === 'blob' ? o.content.toString('utf8') : undefined;
   }
 
   /** A file's bytes at any commit-ish; undefined when it does not exist there. */

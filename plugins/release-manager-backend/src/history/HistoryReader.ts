@@ -392,11 +392,19 @@ export class HistoryReader {
       ref: string;
       signer: CommitSigner;
       chunk?: number;
+      /**
+       * Resolves a ref to a commit id ('' when none) without a process of its own (the writer's
+       * long-lived object reader); default: `git rev-parse` per call.
+       */
+      resolveRef?: (ref: string) => Promise<string>;
     },
   ) {}
 
   /** Resolves a ref to a commit id; undefined when it does not exist. */
   async resolve(ref?: string): Promise<string | undefined> {
+    if (this.options.resolveRef) {
+      return (await this.options.resolveRef(ref ?? this.options.ref).catch(() => '')) || undefined;
+    }
     try {
       return (await gitOut(this.options.cwd, ['rev-parse', '--verify', '--quiet', `${ref ?? this.options.ref}^{commit}`]))
         .toString('utf8')

@@ -59,6 +59,8 @@ export class ReleaseManager extends ReleaseManagerPart {
       cwd: options.writer.workDir,
       ref: options.writer.originRef,
       signer: options.signer,
+      // refs read through the writer's object reader: no rev-parse process per status or pin
+      resolveRef: typeof options.writer.resolveRef === 'function' ? ref => options.writer.resolveRef(ref) : undefined,
     });
     options.writer.configureTrust({
       signer: options.signer,

@@ -81,7 +81,7 @@ export class ReleaseService extends ReleaseManagerPart {
     artifact: { id: string; service: string; branch: string; spec: { application: { sha: string } } },
     env: string,
     dir: string,
-  ): Promise<{ pin?: ReleaseRequest['pin']; pinnedRunning?: string }> {
+  ): Promise<{ pin?: ReleaseRequest['pin']; pinnedRunning?: string; lookedAt?: number }> {
     assertAllowed(this.guardrails.branchVerdict(artifact.branch, env));
     if (this.guardrails.needsBranchVerification(env)) {
       if (!this.branchVerifier) {
@@ -92,6 +92,8 @@ export class ReleaseService extends ReleaseManagerPart {
     const pin = opts.pin ?? req.pin;
     if (!pin && !opts.sourceCheck) return {};
     await this.writer.refresh(0);
+    // the write below needs no newer look at the remote: a change after this one is a conflict
+    const lookedAt = this.writer.lookedAt;
     const pinnedRunning = (await this.readCurrent(dir)) ?? '';
     checkPin({
       pin,
@@ -102,7 +104,7 @@ export class ReleaseService extends ReleaseManagerPart {
       runningNow: pinnedRunning || undefined,
       from: opts.promotedFrom,
     });
-    return { pin, pinnedRunning };
+    return { pin, pinnedRunning, lookedAt };
   }
 
   /** Inside the write: the pinned target and the promotion source still are what the user saw. */
@@ -305,6 +307,7 @@ export class ReleaseService extends ReleaseManagerPart {
     let written;
     try {
       written = await this.writer.write<ReleaseResult>({
+        lookedAt: pinned.lookedAt,
         apply: async tree => {
           const policies = parsePolicies(
             artifact.service,
