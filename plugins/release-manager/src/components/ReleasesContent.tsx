@@ -11,6 +11,7 @@ import { releaseManagerApiRef } from '../api';
 import { ArtifactTable } from './ArtifactTable';
 import { EnvironmentCard } from './EnvironmentCard';
 import { orderEnvironments, serviceNameOf } from './helpers';
+import { DoraCard } from './Dora/DoraCard';
 import { PoliciesPanel } from './PoliciesPanel';
 import { PushProgressPanel } from './PushProgressPanel';
 import { ReleaseAction, ReleaseDialog } from './ReleaseDialog';
@@ -90,6 +91,9 @@ export function ReleasesContent() {
             />
           </Grid>
         ))}
+        <Grid item xs={12}>
+          <DoraCard scope={{ service }} />
+        </Grid>
         <Grid item xs={12}>
           <PushProgressPanel service={service} refreshKey={refreshKey} />
         </Grid>

@@ -5,3 +5,4 @@ export {
   HomeSinceYesterdayContent,
 } from './SinceYesterday';
 export { EntityReleaseHealthCard, GroupServicesHealthCard } from './ReleaseHealth';
+export { EntityDoraCard, GroupDoraCard, HomeDoraContent } from './Dora/DoraCard';
