@@ -3,7 +3,8 @@
  *  - a lending developer (Sofie Larsen) opens payment-gateway's Releases tab: "promote staging to
  *    prod" is disabled with the reason next to it, and the server refuses her token too (403);
  *    prod is unchanged;
- *  - a payments developer (Anna Jensen, payments owns payment-gateway) promotes staging to prod.
+ *  - a payments developer (Anna Jensen, payments owns payment-gateway) may promote staging to prod:
+ *    prod requires four eyes, so it becomes a pending request (e2e/approvals.e2e.js approves one).
  * Both go through the real permission policy and the real catalog of the running app.
  */
 const {
@@ -61,20 +62,20 @@ runTests(__filename, [
     },
   },
   {
-    name: 'a payments developer promotes payment-gateway from staging to prod',
+    // prod requires four eyes in the demo (app-config.yaml requireApproval): the owner's promotion
+    // is allowed and becomes a pending request; e2e/approvals.e2e.js has a second person approve one.
+    name: 'a payments developer may promote payment-gateway to prod: it waits for a second person',
     async fn({ page }) {
-      const staging = await status('staging');
+      const prodBefore = await status('prod');
       await openReleasesAs(page, 'Payments developer');
       await page.getByTestId('promote-staging-to-prod').click();
       const verdict = page.getByTestId('release-dialog-verdict');
       await verdict.getByText(/Allowed/).waitFor({ timeout: 30_000 });
+      await page.getByTestId('release-dialog-needs-approval').waitFor({ timeout: 30_000 });
       await page.getByTestId('release-dialog-confirm').click();
-      await page.getByTestId('release-dialog-commit').waitFor({ timeout: 60_000 });
-      await screenshot(page, 'owner-rule-payments-promoted');
-      await eventually(async () => (await status('prod')) === staging, {
-        timeoutMs: 30_000,
-        what: `prod to run ${staging}`,
-      });
+      await page.getByTestId('release-dialog-pending').waitFor({ timeout: 60_000 });
+      await screenshot(page, 'owner-rule-payments-requested');
+      if ((await status('prod')) !== prodBefore) throw new Error('prod changed before anyone approved');
     },
   },
 ]);

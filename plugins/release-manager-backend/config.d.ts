@@ -205,6 +205,11 @@ export interface Config {
       /** Whether auto-releases (a guarded branch's PR review was the second pair of eyes) skip approval. Default true. */
       exemptAutoReleases?: boolean;
     };
+    /** The auditor's export (`GET /audit/export`). */
+    audit?: {
+      /** Longest from..to range one export may span, in days (larger: 400). Default 366. */
+      maxRangeDays?: number;
+    };
     /**
      * Scheduled freeze windows: weekly (`from`/`to` like "Fri 16:00"/"Mon 08:00") or dated
      * (`start`/`end` "YYYY-MM-DD[THH:mm]"), wall-clock times in `timeZone` (IANA, default UTC).

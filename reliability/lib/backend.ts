@@ -29,6 +29,8 @@ import { oncallPlugin } from '../../plugins/oncall-backend/src/plugin';
 export function demoEntities(services: string[], annotations: Record<string, Record<string, string>> = {}) {
   const users = [
     ['alice', 'payments'],
+    // a second payments member: approves alice's requests (four eyes, adversarial-approvals)
+    ['bert', 'payments'],
     ['mallory', 'lending'],
     ['pat', 'platform'],
     // lending, owns nothing; on call for services whose rotation names her (adversarial-boundary)
@@ -184,7 +186,7 @@ export async function startBackend(options: BackendOptions) {
               const last = options.services[options.services.length - 1];
               catalogReady = async () => {
                 const credentials = await auth.getOwnServiceCredentials();
-                const refs = ['user:default/alice', 'user:default/mallory', 'user:default/pat', ...(last ? [`component:default/${last}`] : [])];
+                const refs = ['user:default/alice', 'user:default/bert', 'user:default/mallory', 'user:default/pat', ...(last ? [`component:default/${last}`] : [])];
                 const found = await Promise.all(refs.map(ref => catalog.getEntityByRef(ref, { credentials })));
                 return found.every(e => (e?.relations?.length ?? 0) > 0);
               };

@@ -13,6 +13,7 @@ import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogEntityDeletePermission } from '@backstage/plugin-catalog-common/alpha';
 import {
+  releaseManagerAuditExportPermission,
   releaseManagerPolicyWritePermission,
   releaseManagerBreakGlassPermission,
   releaseManagerPromoteProductionPermission,
@@ -131,6 +132,7 @@ describe('DevplanePermissionPolicy (real permission backend, real catalog)', () 
     ['promote to production', releaseManagerPromoteProductionPermission],
     ['write policies', releaseManagerPolicyWritePermission],
     ['acknowledge/resolve incidents', oncallIncidentUpdatePermission],
+    ['export the audit trail of a service', releaseManagerAuditExportPermission],
   ])('%s: the owning squad and platform yes, another squad no', async (_name, permission) => {
     expect(await decide(user(PAYMENTS_DEV), permission, SERVICE)).toBe(AuthorizeResult.ALLOW);
     expect(await decide(user(LENDING_DEV), permission, SERVICE)).toBe(AuthorizeResult.DENY);
@@ -153,5 +155,15 @@ describe('DevplanePermissionPolicy (real permission backend, real catalog)', () 
     expect(await decide(user(PAYMENTS_DEV), releaseManagerBreakGlassPermission)).toBe(AuthorizeResult.DENY);
     expect(await decide(user(LENDING_DEV), releaseManagerBreakGlassPermission)).toBe(AuthorizeResult.DENY);
     expect(await decide(user(PLATFORM), releaseManagerBreakGlassPermission)).toBe(AuthorizeResult.ALLOW);
+  });
+
+  it('the audit export across all services (no resource): only platform gets an unconditional allow', async () => {
+    const unconditional = async (ref: string) =>
+      (await permissions.authorizeConditional([{ permission: releaseManagerAuditExportPermission }], { credentials: user(ref) }))[0]
+        .result;
+    expect(await unconditional(PLATFORM)).toBe(AuthorizeResult.ALLOW);
+    // owners get the ownership condition, which the export treats as "not for everything"
+    expect(await unconditional(PAYMENTS_DEV)).toBe(AuthorizeResult.CONDITIONAL);
+    expect(await unconditional(LENDING_DEV)).toBe(AuthorizeResult.CONDITIONAL);
   });
 });

@@ -20,6 +20,7 @@ import {
   catalogLocationDeletePermission,
 } from '@backstage/plugin-catalog-common/alpha';
 import {
+  releaseManagerAuditExportPermission,
   releaseManagerBreakGlassPermission,
   releaseManagerOutsideChangeDecidePermission,
   releaseManagerPolicyWritePermission,
@@ -34,6 +35,9 @@ export const ADMIN_GROUPS = ['group:default/platform'];
 const OWNER_ONLY = new Set([
   releaseManagerPromoteProductionPermission.name,
   releaseManagerPolicyWritePermission.name,
+  // the audit export of a service: its squad (and platform); across all services only platform
+  // (an unconditional ALLOW, which owners never get: they get the isEntityOwner condition)
+  releaseManagerAuditExportPermission.name,
   // acknowledging/resolving an incident lifts a release freeze; the on-call router also lets
   // the people on call for the service do it
   oncallIncidentUpdatePermission.name,
@@ -42,7 +46,8 @@ const OWNER_ONLY = new Set([
 /**
  * The control plane's permission policy:
  * - platform admins may do everything;
- * - production promotion, policy changes and acknowledging/resolving incidents are for the owners of the service
+ * - production promotion, policy changes, the audit export and acknowledging/resolving incidents are for the
+ *   owners of the service
  *   (resolved through the catalog: ownership comes from shuttle.yaml);
  * - deleting catalog entities and locations, deciding on changes made to the config repo
  *   outside the release manager (revert/adopt), and break-glass (releasing without the required

@@ -81,6 +81,8 @@ export interface ReleaseManagerConfig {
   approvals: ApprovalSettings;
   /** Scheduled freeze windows (parsed; times are UTC instants or weekly wall-clock points). */
   freezeWindows: FreezeWindow[];
+  /** The auditor's export (`releaseManager.audit`). */
+  audit: { maxRangeDays: number };
 }
 
 /** `releaseManager.approvals`. */
@@ -88,6 +90,15 @@ export interface ApprovalSettings {
   ttlHours: number;
   authorMayApprove: boolean;
   exemptAutoReleases: boolean;
+}
+
+/** `releaseManager.audit.maxRangeDays`: default 366 (a year, leap day included). */
+function readMaxRangeDays(v: number | undefined): number {
+  if (v === undefined) return 366;
+  if (!Number.isInteger(v) || v < 1 || v > 36600) {
+    throw new InputError('releaseManager.audit.maxRangeDays: an integer between 1 and 36600 (days)');
+  }
+  return v;
 }
 
 /** Environments when none are configured. */
@@ -188,6 +199,7 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       authorMayApprove: c?.getOptionalBoolean('approvals.authorMayApprove') ?? false,
       exemptAutoReleases: c?.getOptionalBoolean('approvals.exemptAutoReleases') ?? true,
     },
+    audit: { maxRangeDays: readMaxRangeDays(c?.getOptionalNumber('audit.maxRangeDays')) },
     freezeWindows: parseFreezeWindows(
       (c?.getOptionalConfigArray('freezeWindows') ?? []).map(w => ({
         id: w.getString('id'),

@@ -259,6 +259,7 @@ export const releaseManagerPlugin = createBackendPlugin({
             auditor: deps.auditor,
             logger,
             statusPrincipals: settings.statusPrincipals,
+            auditMaxRangeDays: settings.audit.maxRangeDays,
           }),
         );
         deps.httpRouter.use(

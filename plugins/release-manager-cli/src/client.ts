@@ -131,6 +131,8 @@ export function exitCodeFor(
   if (status === 400 || status === 413 || status === 422) return ExitCode.Usage;
   if (status === 401 || status === 403) return ExitCode.Refused;
   if (status === 404) return ExitCode.NotFound;
+  // an approval request that expired: ask again, like a conflict
+  if (status === 410) return ExitCode.Conflict;
   if (status === 409) {
     return name === 'NotAllowedError' ||
       name === PRODUCTION_FROZEN_ERROR ||

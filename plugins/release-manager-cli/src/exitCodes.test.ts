@@ -207,5 +207,6 @@ describe('exit codes', () => {
     expect(exitCodeFor(413)).toBe(2);
     expect(exitCodeFor(409, 'x', 'NotAllowedError')).toBe(4);
     expect(exitCodeFor(503)).toBe(1);
+    expect(exitCodeFor(410, 'approval request x expired')).toBe(5);
   });
 });

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { Command, CommanderError } from 'commander';
+import { registerApprovalCommands } from './commands/approvals';
 import { registerArtifactCommands } from './commands/artifact';
 import { registerCompletionCommand } from './commands/completion';
 import { registerLoginCommands } from './commands/login';
@@ -46,6 +47,7 @@ export function createProgram(world: Environment): Command {
   registerReleaseCommands(program, world);
   registerStatusCommands(program, world);
   registerPolicyCommands(program, world);
+  registerApprovalCommands(program, world);
   registerArtifactCommands(program, world);
   registerLoginCommands(program, world);
   registerCompletionCommand(program, world);

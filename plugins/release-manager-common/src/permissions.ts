@@ -51,6 +51,18 @@ export const releaseManagerBreakGlassPermission = createPermission({
   attributes: { action: 'update' },
 });
 
+/**
+ * Export the audit trail (`GET /audit/export`): every change to an environment, from git.
+ * A resource permission on the service: its owners (the squad) and platform may export a
+ * service or a squad's services; an export across all services needs it without conditions
+ * (platform). See docs/decisions.md "Who may export the audit trail".
+ */
+export const releaseManagerAuditExportPermission = createPermission({
+  name: 'release-manager.audit.export',
+  attributes: { action: 'read' },
+  resourceType: 'catalog-entity',
+});
+
 /** All release manager permissions. */
 export const releaseManagerPermissions = [
   releaseManagerReleasePermission,
@@ -60,4 +72,5 @@ export const releaseManagerPermissions = [
   releaseManagerRolloutStatusPermission,
   releaseManagerOutsideChangeDecidePermission,
   releaseManagerBreakGlassPermission,
+  releaseManagerAuditExportPermission,
 ];

@@ -463,3 +463,87 @@ export interface ReleaseSignal {
   artifactId?: string;
   releaseId?: string;
 }
+
+/** Formats of `GET /audit/export`. */
+export type AuditExportFormat = 'csv' | 'ndjson';
+
+/** What a row of the audit export records. */
+export type AuditChangeKind =
+  | ReleaseIntent
+  | 'policy-change'
+  | 'outside-change'
+  | 'outside-decision';
+
+/**
+ * The columns of the auditor's export, in order (CSV header and NDJSON key order). Built from
+ * the config repo's verified history; `rollout_outcome` is the one column from cluster agents'
+ * status reports (`rollout_source` says so; empty when none was reported).
+ */
+export const AUDIT_EXPORT_COLUMNS = [
+  'commit',
+  'seq',
+  'committed_at',
+  'environment',
+  'service',
+  'namespace',
+  'squad',
+  'kind',
+  'requested_by',
+  'approved_by',
+  'approval_request',
+  'artifact',
+  'source_repo',
+  'source_branch',
+  'source_commit',
+  'source_author',
+  'rollout_outcome',
+  'rollout_source',
+  'signature',
+  'signature_verified',
+  'freeze_override',
+  'freeze_window',
+  'break_glass',
+  'break_glass_reason',
+  'reason',
+  'detail',
+] as const;
+
+/** One row of the auditor's export (one change to one service in one environment). */
+export interface AuditExportRow {
+  /** Config repo commit. */
+  commit: string;
+  /** Position in the config repo's first-parent history (1 = root): the export's order. */
+  seq: number;
+  /** Committer time, ISO. */
+  committed_at: string;
+  /** '' for policy changes and outside decisions that touch no release folder. */
+  environment: string;
+  service: string;
+  namespace: string;
+  /** The squad the artifact's spec names (as uploaded by CI), releases only. */
+  squad: string;
+  kind: AuditChangeKind;
+  /** Who asked: the releaser, the policy author, the platform member deciding, or (outside changes) the committer git records. */
+  requested_by: string;
+  approved_by: string;
+  approval_request: string;
+  artifact: string;
+  source_repo: string;
+  source_branch: string;
+  source_commit: string;
+  source_author: string;
+  rollout_outcome: '' | RolloutState;
+  rollout_source: '' | 'status-report';
+  /** The release manager's signature on the commit: good, bad or none. */
+  signature: 'good' | 'bad' | 'none';
+  signature_verified: boolean;
+  /** The freeze override reason (incident freeze). */
+  freeze_override: string;
+  freeze_window: string;
+  break_glass: boolean;
+  break_glass_reason: string;
+  /** The release's reason paragraph. */
+  reason: string;
+  /** The commit subject; for outside decisions, the decision and the commits it covers. */
+  detail: string;
+}

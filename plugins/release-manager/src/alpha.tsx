@@ -110,6 +110,25 @@ export const homeSinceYesterdayWidget = HomePageWidgetBlueprint.make({
   },
 });
 
+/** "Approvals waiting for me" widget of the home page (four-eyes, issue 14). */
+export const homeApprovalsWidget = HomePageWidgetBlueprint.make({
+  name: 'approvals',
+  params: {
+    name: 'ReleaseManagerApprovals',
+    title: 'Approvals waiting for me',
+    description:
+      'Releases into four-eyes environments that you may approve or reject',
+    components: () =>
+      import('./components').then(m => ({
+        Content: m.ApprovalsWaitingForMe,
+      })),
+    layout: {
+      width: { defaultColumns: 6, minColumns: 4 },
+      height: { defaultRows: 4, minRows: 2 },
+    },
+  },
+});
+
 /**
  * The release manager plugin for the new frontend system.
  *
@@ -126,6 +145,7 @@ export default createFrontendPlugin({
     entityGroupServicesHealthCard,
     entitySinceYesterdayCard,
     homeSinceYesterdayWidget,
+    homeApprovalsWidget,
     entityGroupDoraCard,
     homeDoraWidget,
   ],

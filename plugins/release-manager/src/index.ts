@@ -8,6 +8,7 @@ export {
   EntityReleasesContent,
   EntitySinceYesterdayCard,
   HomePageSinceYesterdayCard,
+  HomePageApprovalsCard,
 } from './plugin';
 export { releaseManagerApiRef, ReleaseManagerClient } from './api';
 export type { ReleaseManagerApi, PageOptions } from './api';

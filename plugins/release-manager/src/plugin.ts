@@ -43,6 +43,18 @@ export const EntitySinceYesterdayCard = releaseManagerPlugin.provide(
   }),
 );
 
+/** "Approvals waiting for me" card for the legacy home page (four-eyes, issue 14). */
+export const HomePageApprovalsCard = releaseManagerPlugin.provide(
+  createCardExtension({
+    name: 'HomePageApprovalsCard',
+    title: 'Approvals waiting for me',
+    components: () =>
+      import('./components').then(m => ({
+        Content: m.ApprovalsWaitingForMe,
+      })),
+  }),
+);
+
 /** "Since yesterday" card for the legacy home page. */
 export const HomePageSinceYesterdayCard = releaseManagerPlugin.provide(
   createCardExtension({

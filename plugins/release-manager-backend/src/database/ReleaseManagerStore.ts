@@ -89,6 +89,11 @@ type ReleaseRow = {
   reason: string | null;
   commit_title: string;
   commit_seq?: number | null;
+  approved_by?: string | null;
+  approval_request?: string | null;
+  break_glass?: string | null;
+  freeze_override?: string | null;
+  freeze_window?: string | null;
   state?: string | null;
   ready?: number | null;
   desired?: number | null;
@@ -255,6 +260,11 @@ export class ReleaseManagerStore {
       reason: r.reason ?? null,
       commit_title: r.commitTitle,
       commit_seq: r.commitSeq ?? null,
+      approved_by: r.approvedBy ?? null,
+      approval_request: r.approvalRequest ?? null,
+      break_glass: r.breakGlass ?? null,
+      freeze_override: r.freezeOverride ?? null,
+      freeze_window: r.freezeWindow ?? null,
     }));
     for (let i = 0; i < rows.length; i += 100) {
       await this.db('rm_releases')
@@ -420,6 +430,22 @@ export class ReleaseManagerStore {
       .merge();
   }
 
+  /**
+   * The rollout state cluster agents reported for each of these release commits (absent: none
+   * reported). Status reports are keyed by commit and are not part of the index that a rebuild
+   * from git drops.
+   */
+  async rolloutStates(releaseIds: string[]): Promise<Map<string, RolloutState>> {
+    const out = new Map<string, RolloutState>();
+    for (let i = 0; i < releaseIds.length; i += 500) {
+      const rows: Array<{ release_id: string; state: string }> = await this.db('rm_rollout_status')
+        .whereIn('release_id', releaseIds.slice(i, i + 500))
+        .select('release_id', 'state');
+      for (const r of rows) out.set(r.release_id, r.state as RolloutState);
+    }
+    return out;
+  }
+
   // --- git sync marker -----------------------------------------------------
 
   async getSyncMarker(configRepo: string): Promise<string | undefined> {
@@ -478,6 +504,11 @@ function toRelease(row: ReleaseRow): Release {
     rollbackOf: row.rollback_of ?? undefined,
     reason: row.reason ?? undefined,
     commitTitle: row.commit_title,
+    ...(row.approved_by ? { approvedBy: row.approved_by } : {}),
+    ...(row.approval_request ? { approvalRequest: row.approval_request } : {}),
+    ...(row.break_glass ? { breakGlass: row.break_glass } : {}),
+    ...(row.freeze_override ? { freezeOverride: row.freeze_override } : {}),
+    ...(row.freeze_window ? { freezeWindow: row.freeze_window } : {}),
     rollout: row.state
       ? {
           state: row.state as RolloutState,

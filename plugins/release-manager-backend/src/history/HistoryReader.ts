@@ -760,6 +760,14 @@ export class HistoryReader {
     return verifiedCommitFromBytes(this.options.signer, input);
   }
 
+  /**
+   * Blobs by `<commit>:<path>` name, one `git cat-file --batch` for the whole list; names that
+   * do not exist are absent from the map.
+   */
+  async readBlobs(names: string[]): Promise<Map<string, Buffer>> {
+    return catFile(this.options.cwd, names);
+  }
+
   /** Number of first-parent commits up to the last scanned tip. */
   get scannedCount(): number {
     return this.scan?.count ?? 0;

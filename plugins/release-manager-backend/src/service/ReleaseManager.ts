@@ -14,6 +14,7 @@ import type {
   RolloutStatusReport,
   ServicePolicies,
 } from '@devplane/plugin-release-manager-common';
+import { AuditExport } from '../audit/AuditExport';
 import type { CommitSigner } from '../git/Signer';
 import { HistoryReader } from '../history/HistoryReader';
 import { OutsideDecisions } from '../history/OutsideDecisions';
@@ -51,6 +52,8 @@ export class ReleaseManager extends ReleaseManagerPart {
   /** Four-eyes approval requests and freeze windows. */
   readonly approvals: ApprovalService;
   readonly freezeWindows: FreezeWindows;
+  /** The auditor's export, from the verified history. */
+  readonly audit: AuditExport;
 
   constructor(options: ReleaseManagerOptions) {
     super(options);
@@ -74,6 +77,8 @@ export class ReleaseManager extends ReleaseManagerPart {
     this.outsideDecisions = new OutsideDecisions(options);
     this.freezeWindows = new FreezeWindows(options.freezeWindows ?? []);
     this.approvals = new ApprovalService(options);
+    this.audit = new AuditExport(options);
+    this.audit.reader = this.reader;
     this.approvals.approvalStore = options.approvals?.store;
     if (options.approvals?.settings) this.approvals.settings = options.approvals.settings;
     this.approvals.windows = this.freezeWindows;

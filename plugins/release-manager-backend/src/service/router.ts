@@ -10,12 +10,14 @@ import {
 import { InputError, NotAllowedError } from '@backstage/errors';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import {
+  AuthorizeResult,
   BasicPermission,
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
 import {
   ReleaseResult,
   invalidArtifactIdReason,
+  releaseManagerAuditExportPermission,
   invalidNameReason,
   releaseManagerArtifactCreatePermission,
   releaseManagerOutsideChangeDecidePermission,
@@ -24,12 +26,12 @@ import {
 } from '@devplane/plugin-release-manager-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
+import { parseAuditExportQuery, writeAuditExport } from '../audit/AuditExport';
 import { intakeArtifact } from './artifactIntake';
 import { openApiDocument } from './openapi';
 import { ReleaseOperations } from './operations';
 import { Actor, ReleaseManager } from './ReleaseManager';
 import { assertMayUpload } from './uploaders';
-import { componentsOwnedBy } from './teamServices';
 import {
   artifactUploadSchema,
   autoReleaseBodySchema,
@@ -55,6 +57,8 @@ export interface RouterOptions {
   bodyLimit?: string;
   /** Service principal subjects allowed to post rollout status; everyone else gets 403. */
   statusPrincipals?: string[];
+  /** `releaseManager.audit.maxRangeDays` (default 366). */
+  auditMaxRangeDays?: number;
 }
 
 function name(kind: string, value: unknown): string {
@@ -111,6 +115,18 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   const releasePermissionFor = (environment: string) => ops.releasePermissionFor(environment);
   const audited = <T>(req: Request, eventId: string, meta: Record<string, any>, fn: () => Promise<T>) =>
     ops.audited({ request: req }, eventId, meta, fn);
+
+  /** Services the catalog says a team (group) owns. */
+  const servicesOwnedBy = async (team: string): Promise<string[]> => {
+    const { items } = await catalog.getEntities(
+      {
+        filter: { kind: 'Component', 'relations.ownedBy': `group:default/${team}` },
+        fields: ['metadata.name'],
+      },
+      { credentials: await auth.getOwnServiceCredentials() },
+    );
+    return items.map(e => e.metadata.name).filter(n => !invalidNameReason('service', n)).sort();
+  };
 
   router.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
@@ -215,8 +231,95 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const sinceRaw = optionalString(req, 'since');
     const since = sinceRaw ? new Date(sinceRaw) : new Date(Date.now() - 24 * 3600 * 1000);
     if (Number.isNaN(since.getTime())) throw new InputError('since must be an ISO timestamp');
-    const owned = await componentsOwnedBy({ catalog, auth, logger: options.logger }, team);
+    let owned: string[] = [];
+    try {
+      owned = await servicesOwnedBy(team);
+    } catch (e: any) {
+      options.logger.warn(`Catalog lookup of services owned by ${team} failed: ${e?.message ?? e}`);
+    }
     res.json(await manager.teamReleases(owned, team, since.toISOString()));
+  });
+
+  // --- the auditor's export ------------------------------------------------------
+
+  /**
+   * Every change to an environment, from the verified git history, streamed as it is read
+   * (CSV or NDJSON). Who may: a service's owners (its squad) and platform for a service or a
+   * squad's services (squad membership from the catalog, never from the artifact's claim);
+   * an export across all services needs the permission unconditionally (platform).
+   */
+  router.get('/audit/export', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const q: Record<string, string | undefined> = {};
+    for (const key of ['format', 'from', 'to', 'environment', 'service', 'squad']) q[key] = optionalString(req, key);
+    const unknown = Object.keys(req.query).filter(k => !(k in q));
+    if (unknown.length) throw new InputError(`unknown query parameter(s) ${unknown.map(k => `'${k.slice(0, 30)}'`).join(', ')}`);
+    const query = parseAuditExportQuery(q, {
+      maxRangeDays: options.auditMaxRangeDays ?? 366,
+      environments: manager.environments().map(e => e.name),
+    });
+    const what = 'export the audit trail';
+    let services: Set<string> | undefined;
+    if (query.service) {
+      await requirePermission(credentials, releaseManagerAuditExportPermission, `${what} of ${query.service}`, query.service);
+      services = new Set([query.service]);
+    } else if (query.squad) {
+      const owned = await servicesOwnedBy(query.squad);
+      const decisions = owned.length
+        ? await permissions.authorize(
+            owned.map(s => ({ permission: releaseManagerAuditExportPermission, resourceRef: `component:default/${s}` })),
+            { credentials },
+          )
+        : [];
+      const denied = owned.filter((_s, i) => decisions[i].result !== AuthorizeResult.ALLOW);
+      if (denied.length) {
+        throw new NotAllowedError(
+          `You are not allowed to ${what} of squad ${query.squad} (permission ${releaseManagerAuditExportPermission.name} denied for ${denied.slice(0, 5).join(', ')})`,
+        );
+      }
+      services = new Set(owned);
+    } else {
+      const [decision] = await permissions.authorizeConditional([{ permission: releaseManagerAuditExportPermission }], {
+        credentials,
+      });
+      if (decision.result !== AuthorizeResult.ALLOW) {
+        throw new NotAllowedError(
+          `You are not allowed to ${what} of all services (permission ${releaseManagerAuditExportPermission.name} without conditions: platform); give service= or squad=`,
+        );
+      }
+    }
+    const actor = await actorOf(credentials);
+    const event = await auditor.createEvent({
+      eventId: 'audit-export',
+      request: req,
+      severityLevel: 'medium',
+      meta: { ...query, from: query.from.toISOString(), to: query.to.toISOString(), actor: actor.ref },
+    });
+    const stamp = `${query.from.toISOString().slice(0, 10)}_${query.to.toISOString().slice(0, 10)}`;
+    res.status(200);
+    res.setHeader('Content-Type', query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="audit-${stamp}.${query.format === 'csv' ? 'csv' : 'ndjson'}"`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    let closed = false;
+    res.on('close', () => {
+      closed = true;
+    });
+    try {
+      const rows = await writeAuditExport(
+        res,
+        query.format,
+        manager.audit.rows({ from: query.from, to: query.to, environment: query.environment, services }),
+        () => closed,
+      );
+      res.end();
+      await event.success({ meta: { rows } });
+    } catch (error: any) {
+      await event.fail({ error });
+      // the status line is gone: cut the transfer so the client sees it incomplete
+      if (res.headersSent) res.destroy(error);
+      else throw error;
+    }
   });
 
   // --- release, promote, rollback --------------------------------------------

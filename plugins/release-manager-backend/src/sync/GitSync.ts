@@ -150,6 +150,11 @@ export class GitSync extends ReleaseManagerPart {
         reason: info.reason,
         commitTitle: info.title,
         commitSeq: c.seq,
+        approvedBy: info.approvedBy,
+        approvalRequest: info.approvalRequest,
+        breakGlass: info.breakGlass,
+        freezeOverride: info.freezeOverride,
+        freezeWindow: info.freezeWindow,
       });
     }
     observer?.done();

@@ -37,6 +37,10 @@ export function checkedPin(opts: { pinCommit?: string; pinArtifact?: string }): 
   };
 }
 
+const BREAK_GLASS_HELP =
+  'release without the required approval or inside a freeze window, with a reason (this value, else --reason): ' +
+  'written at once with the platform role (Break-glass: trailer, flagged), otherwise a request a second person approves';
+
 const OVERRIDE_FREEZE_HELP =
   'release into production although an open incident froze it; the reason is recorded in the release commit';
 
@@ -52,12 +56,14 @@ export function registerReleaseCommands(program: Command, world: World): void {
     )
     .option('--reason <text>', 'why, recorded in the release log')
     .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
+    .option('--break-glass [reason]', BREAK_GLASS_HELP)
     .option('--pin-commit <sha>', PIN_COMMIT_HELP)
     .option('--pin-artifact <id>', PIN_ARTIFACT_HELP)
     .action(
       withService(world, async (opts, ctx, service) => {
         const environment = checkedName('environment', opts.env);
         const override = checkedOverride(opts.overrideFreeze);
+        const breakGlass = checkedBreakGlass(opts.breakGlass, opts.reason);
         const artifactId = await chosenArtifact(world, ctx, service, opts);
         const result = await ctx.client.release({
           service,
@@ -65,6 +71,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
           artifactId,
           reason: opts.reason,
           ...override,
+          ...breakGlass,
           ...checkedPin(opts),
         });
         showResult(ctx, result, {
@@ -90,6 +97,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
     .option('-e, --env <environment>', 'same as --to (hamctl habit)')
     .option('--reason <text>', 'why, recorded in the release log')
     .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
+    .option('--break-glass [reason]', BREAK_GLASS_HELP)
     .option('--pin-commit <sha>', PIN_COMMIT_HELP)
     .option('--pin-artifact <id>', PIN_ARTIFACT_HELP)
     .action(
@@ -110,12 +118,14 @@ export function registerReleaseCommands(program: Command, world: World): void {
           );
         }
         const override = checkedOverride(opts.overrideFreeze);
+        const breakGlass = checkedBreakGlass(opts.breakGlass, opts.reason);
         const result = await ctx.client.promote({
           service,
           fromEnvironment,
           toEnvironment,
           reason: opts.reason,
           ...override,
+          ...breakGlass,
           ...checkedPin(opts),
         });
         showResult(ctx, result, {
@@ -140,6 +150,7 @@ export function registerReleaseCommands(program: Command, world: World): void {
     )
     .option('--reason <text>', 'why, recorded in the release log')
     .option('--override-freeze <reason>', OVERRIDE_FREEZE_HELP)
+    .option('--break-glass [reason]', BREAK_GLASS_HELP)
     .option('--pin-commit <sha>', PIN_COMMIT_HELP)
     .option('--pin-artifact <id>', PIN_ARTIFACT_HELP)
     .action(
@@ -166,12 +177,14 @@ export function registerReleaseCommands(program: Command, world: World): void {
           pinned = { pin: { artifactId, environmentCommit: picked.environmentCommit, ...pinned.pin } };
         }
         const override = checkedOverride(opts.overrideFreeze);
+        const breakGlass = checkedBreakGlass(opts.breakGlass, opts.reason);
         const result = await ctx.client.rollback({
           service,
           environment,
           ...(artifactId ? { artifactId } : {}),
           reason: opts.reason,
           ...override,
+          ...breakGlass,
           ...pinned,
         });
         showResult(ctx, result, {
@@ -210,6 +223,24 @@ export function checkedOverride(reason: string | undefined): {
   return { overrideFreeze: { reason: reason.trim() } };
 }
 
+/**
+ * `--break-glass [reason]` as the request field: the flag's value, else `--reason`; a usage error
+ * (nothing sent) when there is no reason or it is not one line of at most 500 characters.
+ */
+export function checkedBreakGlass(
+  flag: string | boolean | undefined,
+  reason: string | undefined,
+): { breakGlass?: { reason: string } } {
+  if (flag === undefined || flag === false) return {};
+  const text = typeof flag === 'string' ? flag : reason;
+  if (text === undefined) {
+    throw usageError('--break-glass needs a reason: --break-glass "<why it cannot wait>" or --reason "<why>"');
+  }
+  const invalid = invalidFreezeOverrideReason(text);
+  if (invalid) throw usageError(`--break-glass: ${invalid}`);
+  return { breakGlass: { reason: text.trim() } };
+}
+
 /** Plain words for a release result; a no-op says so. */
 export function describeResult(
   result: ReleaseResult,
@@ -223,6 +254,14 @@ export function describeResult(
   },
 ): string[] {
   const artifactId = result.release?.artifactId ?? what.artifactId;
+  if (result.approval) {
+    const r = result.approval;
+    return [
+      `${what.service}: waiting for approval, nothing was written (${r.why.join('; ')})`,
+      `  request ${r.id} for ${r.artifactId} in ${r.environment}, expires ${formatTime(r.expiresAt)}`,
+      `  someone else who may release there runs: release-manager approvals approve ${r.id}`,
+    ];
+  }
   if (!result.changed) {
     if (artifactId) {
       return [
@@ -262,6 +301,9 @@ export function describeResult(
         result.release.releasedBy
       }: ${result.release.commitTitle}`,
     );
+    if (result.release.breakGlass) {
+      lines.push(`  BREAK-GLASS (recorded and flagged): ${result.release.breakGlass}`);
+    }
   }
   // The server's message says so when the override lifted a freeze (else it was ignored).
   if (

@@ -6,7 +6,9 @@ import Typography from '@material-ui/core/Typography';
 import {
   Environment,
   EnvironmentStatus,
+  FreezeWindowView,
 } from '@devplane/plugin-release-manager-common';
+import { at, range } from './Approvals';
 import { RolloutStatus } from './common';
 import {
   firstLine,
@@ -40,6 +42,8 @@ export function EnvironmentCard(props: {
   environment: Environment;
   status?: EnvironmentStatus;
   next?: Environment;
+  /** Freeze windows of this environment in force now or coming up. */
+  freezes?: FreezeWindowView[];
   guard: (branch: string, environment: Environment) => GuardResult;
   onAction: (action: ReleaseAction) => void;
   onRollback: (environment: string, currentArtifactId?: string) => void;
@@ -58,6 +62,15 @@ export function EnvironmentCard(props: {
             {env}{' '}
             {environment.production && (
               <Chip size="small" color="secondary" label="production" />
+            )}{' '}
+            {environment.requireApproval && (
+              <Chip
+                size="small"
+                variant="outlined"
+                label="four eyes"
+                title="A person's release here needs someone else's approval"
+                data-testid={`env-four-eyes-${testId(env)}`}
+              />
             )}
           </span>
         }
@@ -89,6 +102,18 @@ export function EnvironmentCard(props: {
             </Typography>
           </Box>
         ) : null}
+        {props.freezes?.map(w => (
+          <Box mb={1} key={w.id} data-testid={`env-freeze-${testId(env)}-${testId(w.id)}`}>
+            <Typography
+              variant="body2"
+              color={w.current ? 'error' : 'textSecondary'}
+            >
+              {w.current
+                ? `Frozen until ${at(w.current.end)} (${w.title}): releases need break-glass`
+                : `Freeze ahead: ${w.title}, ${range(w.upcoming[0])}`}
+            </Typography>
+          </Box>
+        ))}
         {!artifact && !release && (
           <Typography color="textSecondary" data-testid={`env-empty-${testId(env)}`}>
             Nothing released to {env} yet.
@@ -128,6 +153,23 @@ export function EnvironmentCard(props: {
                 </Field>
                 {release.reason && (
                   <Field label="Reason">{release.reason}</Field>
+                )}
+                {release.approvedBy && (
+                  <Field label="Approved by">
+                    <span data-testid={`env-approved-by-${testId(env)}`}>
+                      {release.approvedBy}
+                    </span>
+                  </Field>
+                )}
+                {release.breakGlass && (
+                  <Field label="Break-glass">
+                    <Chip
+                      size="small"
+                      color="secondary"
+                      label={`BREAK-GLASS: ${release.breakGlass}`}
+                      data-testid={`env-break-glass-${testId(env)}`}
+                    />
+                  </Field>
                 )}
                 <Field label="Rollout">
                   <RolloutStatus

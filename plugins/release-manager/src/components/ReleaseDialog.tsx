@@ -59,7 +59,7 @@ export function ReleaseDialog(props: {
     artifactId: action.artifact.id,
     environmentCommit: diff.value?.environmentCommit,
   };
-  const call: ReleaseCall = override =>
+  const call: ReleaseCall = (override, breakGlass) =>
     action.kind === 'promote'
       ? api.promote({
           service,
@@ -67,6 +67,7 @@ export function ReleaseDialog(props: {
           toEnvironment: action.environment,
           pin,
           ...(override ? { overrideFreeze: override } : {}),
+          ...(breakGlass ? { breakGlass } : {}),
         })
       : api.release({
           service,
@@ -74,6 +75,7 @@ export function ReleaseDialog(props: {
           artifactId: action.artifact.id,
           pin,
           ...(override ? { overrideFreeze: override } : {}),
+          ...(breakGlass ? { breakGlass } : {}),
         });
 
   const verb = action.kind === 'promote' ? 'Promote' : 'Release';
@@ -87,7 +89,9 @@ export function ReleaseDialog(props: {
       runningLabel={verb === 'Promote' ? 'Promoting' : 'Releasing'}
       doneLabel="Done"
       onClose={onClose}
-      onConfirm={() => run(call)}
+      onConfirm={breakGlass => run(call, undefined, breakGlass)}
+      service={service}
+      environment={action.environment}
       confirmDisabled={!allowed || !diff.value}
       confirmLabel={`${verb} to ${action.environment}`}
       onOverrideFreeze={reason => run(call, reason)}

@@ -1,4 +1,9 @@
 import { ReactNode, useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
+import { useApi } from '@backstage/core-plugin-api';
+import { usePermission } from '@backstage/plugin-permission-react';
+import Checkbox from '@material-ui/core/Checkbox';
+import FormControlLabel from '@material-ui/core/FormControlLabel';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Dialog from '@material-ui/core/Dialog';
@@ -12,10 +17,13 @@ import Alert from '@material-ui/lab/Alert';
 import AlertTitle from '@material-ui/lab/AlertTitle';
 import {
   FREEZE_OVERRIDE_REASON_MAX_LENGTH,
+  BreakGlass,
   FreezeOverride,
   invalidFreezeOverrideReason,
+  releaseManagerBreakGlassPermission,
   ReleaseResult,
 } from '@devplane/plugin-release-manager-common';
+import { releaseManagerApiRef } from '../api';
 import { isProductionFrozen, plainError } from './common';
 import { shortSha } from './helpers';
 
@@ -23,14 +31,23 @@ import { shortSha } from './helpers';
 export type ReleasePhase =
   | { name: 'idle' }
   | { name: 'running' }
-  | { name: 'done'; result: ReleaseResult; overrideFreeze?: FreezeOverride }
+  | {
+      name: 'done';
+      result: ReleaseResult;
+      overrideFreeze?: FreezeOverride;
+      breakGlass?: BreakGlass;
+    }
   | { name: 'failed'; message: string }
   /** Refused because production is frozen by an open incident; may be retried with an override. */
   | { name: 'frozen'; message: string };
 
-/** One release call; `overrideFreeze` is set only when retried through "Release anyway". */
+/**
+ * One release call; `overrideFreeze` is set only when retried through "Release anyway",
+ * `breakGlass` only when platform ticked "Break-glass" with a reason.
+ */
 export type ReleaseCall = (
   overrideFreeze?: FreezeOverride,
+  breakGlass?: BreakGlass,
 ) => Promise<ReleaseResult>;
 
 /**
@@ -40,15 +57,28 @@ export type ReleaseCall = (
  */
 export function useReleasePhase(onDone: (result: ReleaseResult) => void) {
   const [phase, setPhase] = useState<ReleasePhase>({ name: 'idle' });
-  const run = async (call: ReleaseCall, overrideReason?: string) => {
+  const run = async (
+    call: ReleaseCall,
+    overrideReason?: string,
+    breakGlassReason?: string,
+  ) => {
     const override =
       overrideReason === undefined
         ? undefined
         : { reason: overrideReason.trim() };
+    const breakGlass =
+      breakGlassReason === undefined
+        ? undefined
+        : { reason: breakGlassReason.trim() };
     setPhase({ name: 'running' });
     try {
-      const result = await call(override);
-      setPhase({ name: 'done', result, overrideFreeze: override });
+      const result = await call(override, breakGlass);
+      setPhase({
+        name: 'done',
+        result,
+        overrideFreeze: override,
+        breakGlass,
+      });
       onDone(result);
     } catch (e) {
       setPhase(
@@ -85,7 +115,11 @@ export function ReleaseDialogFrame(props: {
   /** e.g. "Done" */
   doneLabel: string;
   onClose: () => void;
-  onConfirm: () => void;
+  /** Confirms; `breakGlassReason` when platform ticked "Break-glass" (see {@link BreakGlassForm}). */
+  onConfirm: (breakGlassReason?: string) => void;
+  /** Service and target environment: for the "needs approval" notice and break-glass. */
+  service?: string;
+  environment?: string;
   /** Whether confirming is not possible yet (it never is while running). */
   confirmDisabled: boolean;
   confirmLabel: ReactNode;
@@ -95,10 +129,31 @@ export function ReleaseDialogFrame(props: {
   overrideLabel?: string;
   children: ReactNode;
 }) {
-  const { title, children, onOverrideFreeze, overrideLabel, ...rest } = props;
+  const {
+    title,
+    children,
+    onOverrideFreeze,
+    overrideLabel,
+    service,
+    environment,
+    ...rest
+  } = props;
   const { testIdPrefix, onClose, phase } = rest;
   // Kept here so that a reason survives a retry that is refused again.
   const [reason, setReason] = useState('');
+  const [breakGlass, setBreakGlass] = useState<string | undefined>();
+  const api = useApi(releaseManagerApiRef);
+  const target = useAsync(
+    async () =>
+      environment
+        ? (await api.getEnvironments()).find(e => e.name === environment)
+        : undefined,
+    [api, environment],
+  );
+  const breakGlassPermission = usePermission({
+    permission: releaseManagerBreakGlassPermission,
+  });
+  const needsApproval = target.value?.requireApproval === true;
   return (
     <Dialog
       open
@@ -110,7 +165,24 @@ export function ReleaseDialogFrame(props: {
     >
       <DialogTitle id={`${testIdPrefix}-title`}>{title}</DialogTitle>
       <DialogContent dividers>
+        {needsApproval && (
+          <Box mb={2} data-testid={`${testIdPrefix}-needs-approval`}>
+            <Alert severity="info">
+              <AlertTitle>This needs approval</AlertTitle>
+              {environment} requires four eyes: confirming stores a request
+              (nothing is written yet) that someone else who may release{' '}
+              {service ?? 'this service'} to {environment} approves on the
+              Releases tab or with the CLI. The reviewed artifact is then
+              written exactly onto the commit you see here.
+            </Alert>
+          </Box>
+        )}
         {children}
+        {needsApproval &&
+          breakGlassPermission.allowed &&
+          phase.name !== 'done' && (
+            <BreakGlassForm reason={breakGlass} onChange={setBreakGlass} />
+          )}
         <ReleaseOutcome {...rest} />
         {phase.name === 'frozen' && (
           <FreezeOverrideForm
@@ -121,7 +193,15 @@ export function ReleaseDialogFrame(props: {
           />
         )}
       </DialogContent>
-      <ReleaseActions {...rest} />
+      <ReleaseActions
+        {...rest}
+        onConfirm={() => rest.onConfirm(breakGlass)}
+        confirmDisabled={
+          rest.confirmDisabled ||
+          (breakGlass !== undefined &&
+            Boolean(invalidFreezeOverrideReason(breakGlass)))
+        }
+      />
     </Dialog>
   );
 }
@@ -142,11 +222,22 @@ function ReleaseOutcome(props: {
     );
   }
   if (phase.name === 'done') {
-    const { changed, release, message } = phase.result;
-    const { overrideFreeze } = phase;
+    const { changed, release, message, approval } = phase.result;
+    const { overrideFreeze, breakGlass } = phase;
     return (
       <Box my={2} data-testid={`${testIdPrefix}-result`}>
-        {changed && release ? (
+        {approval && (
+          <Alert severity="info" data-testid={`${testIdPrefix}-pending`}>
+            <AlertTitle>Waiting for approval</AlertTitle>
+            Nothing was written. Request{' '}
+            <code data-testid={`${testIdPrefix}-request-id`}>{approval.id}</code>{' '}
+            ({approval.why.join('; ')}) expires {approval.expiresAt}; someone
+            else who may release here approves or rejects it on the Releases
+            tab or with{' '}
+            <code>release-manager approvals approve {approval.id}</code>.
+          </Alert>
+        )}
+        {!approval && changed && release && (
           <Alert severity="success">
             {doneLabel}: commit{' '}
             <code data-testid={`${testIdPrefix}-commit`}>
@@ -154,7 +245,8 @@ function ReleaseOutcome(props: {
             </code>{' '}
             — {release.commitTitle}
           </Alert>
-        ) : (
+        )}
+        {!approval && !(changed && release) && (
           <Alert severity="info">Nothing changed: {message}</Alert>
         )}
         {changed && overrideFreeze && (
@@ -164,6 +256,17 @@ function ReleaseOutcome(props: {
               data-testid={`${testIdPrefix}-freeze-overridden`}
             >
               Production freeze overridden: {overrideFreeze.reason}
+            </Alert>
+          </Box>
+        )}
+        {changed && breakGlass && (
+          <Box mt={1}>
+            <Alert
+              severity="warning"
+              data-testid={`${testIdPrefix}-break-glass`}
+            >
+              BREAK-GLASS: released without approval — {breakGlass.reason}
+              (recorded in the commit, the squad is notified)
             </Alert>
           </Box>
         )}
@@ -216,6 +319,48 @@ function ReleaseActions(props: {
         </Button>
       )}
     </DialogActions>
+  );
+}
+
+/**
+ * Platform only (the break-glass permission): release without the required approval. The
+ * reason is required, recorded as the commit's `Break-glass:` trailer and flagged everywhere.
+ */
+function BreakGlassForm(props: {
+  reason: string | undefined;
+  onChange: (reason: string | undefined) => void;
+}) {
+  const { reason, onChange } = props;
+  const on = reason !== undefined;
+  return (
+    <Box my={2} data-testid="break-glass">
+      <FormControlLabel
+        control={
+          <Checkbox
+            checked={on}
+            onChange={e => onChange(e.target.checked ? '' : undefined)}
+            inputProps={{ 'data-testid': 'break-glass-toggle' } as any}
+          />
+        }
+        label="Break-glass: release without approval (platform)"
+      />
+      {on && (
+        <TextField
+          label="Why this cannot wait for a second person"
+          required
+          fullWidth
+          variant="outlined"
+          value={reason}
+          onChange={e => onChange(e.target.value)}
+          helperText={`Recorded in the release commit and flagged. ${reason.length}/${FREEZE_OVERRIDE_REASON_MAX_LENGTH}`}
+          error={reason.length > FREEZE_OVERRIDE_REASON_MAX_LENGTH}
+          inputProps={{
+            maxLength: FREEZE_OVERRIDE_REASON_MAX_LENGTH,
+            'data-testid': 'break-glass-reason',
+          }}
+        />
+      )}
+    </Box>
   );
 }
 

@@ -8,7 +8,9 @@ import { useSignal } from '@backstage/plugin-signals-react';
 import Box from '@material-ui/core/Box';
 import Grid from '@material-ui/core/Grid';
 import { releaseManagerApiRef } from '../api';
+import { FreezeWindowView } from '@devplane/plugin-release-manager-common';
 import { ArtifactTable } from './ArtifactTable';
+import { FreezeWindowsBanner, PendingApprovalsPanel } from './Approvals';
 import { EnvironmentCard } from './EnvironmentCard';
 import { orderEnvironments, serviceNameOf } from './helpers';
 import { DoraCard } from './Dora/DoraCard';
@@ -50,6 +52,11 @@ export function ReleasesContent() {
     ]);
     return { environments, statuses };
   }, [api, service, refreshKey]);
+  // Freeze windows in force or within two weeks: the banner and each environment card.
+  const freezes = useAsync(
+    () => api.getFreezeWindows({ service, days: 14 }),
+    [api, service, refreshKey],
+  );
   const policies = useAsync(
     () => api.getPolicies(service),
     [api, service, refreshKey],
@@ -77,12 +84,23 @@ export function ReleasesContent() {
   return (
     <Box data-testid="releases-content">
       <Grid container spacing={3} alignItems="stretch">
+        <Grid item xs={12}>
+          <FreezeWindowsBanner service={service} state={freezes} />
+        </Grid>
+        <Grid item xs={12}>
+          <PendingApprovalsPanel
+            service={service}
+            refreshKey={refreshKey}
+            onDecided={refresh}
+          />
+        </Grid>
         {ordered.map(({ environment, status }, index) => (
           <Grid item xs={12} md={4} key={environment.name}>
             <EnvironmentCard
               environment={environment}
               status={status}
               next={ordered[index + 1]?.environment}
+              freezes={freezesOf(freezes.value, environment.name)}
               guard={guard}
               onAction={setAction}
               onRollback={(environmentName, currentArtifactId) =>
@@ -138,5 +156,17 @@ export function ReleasesContent() {
         />
       )}
     </Box>
+  );
+}
+
+/** The windows that freeze one environment now or soon. */
+function freezesOf(
+  windows: FreezeWindowView[] | undefined,
+  environment: string,
+): FreezeWindowView[] {
+  return (windows ?? []).filter(
+    w =>
+      w.environments.includes(environment) &&
+      (w.current || w.upcoming.length > 0),
   );
 }

@@ -59,7 +59,7 @@ export function RollbackDialog(props: {
   );
 
   // Built on every render, so that a retry with an override rolls back to the current choice.
-  const call: ReleaseCall = override =>
+  const call: ReleaseCall = (override, breakGlass) =>
     api.rollback({
       service,
       environment,
@@ -67,10 +67,11 @@ export function RollbackDialog(props: {
       // what the dialog showed: the chosen artifact and the commit its diff was made against
       pin: { artifactId: selected, environmentCommit: diff.value?.environmentCommit },
       ...(override ? { overrideFreeze: override } : {}),
+      ...(breakGlass ? { breakGlass } : {}),
     });
-  const confirm = async (overrideReason?: string) => {
+  const confirm = async (overrideReason?: string, breakGlassReason?: string) => {
     if (!selected) return;
-    await run(call, overrideReason);
+    await run(call, overrideReason, breakGlassReason);
   };
 
   return (
@@ -81,7 +82,9 @@ export function RollbackDialog(props: {
       runningLabel="Rolling back"
       doneLabel="Rolled back"
       onClose={onClose}
-      onConfirm={() => confirm()}
+      onConfirm={breakGlass => confirm(undefined, breakGlass)}
+      service={service}
+      environment={environment}
       confirmDisabled={!selected || !diff.value}
       confirmLabel={`Roll back to ${selected ?? '…'}`}
       onOverrideFreeze={confirm}

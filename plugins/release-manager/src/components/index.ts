@@ -4,5 +4,11 @@ export {
   HomeSinceYesterdayCard,
   HomeSinceYesterdayContent,
 } from './SinceYesterday';
+export {
+  ApprovalsWaitingForMe,
+  ApprovalsWaitingForMeCard,
+  FreezeWindowsBanner,
+  PendingApprovalsPanel,
+} from './Approvals';
 export { EntityReleaseHealthCard, GroupServicesHealthCard } from './ReleaseHealth';
 export { EntityDoraCard, GroupDoraCard, HomeDoraContent } from './Dora/DoraCard';

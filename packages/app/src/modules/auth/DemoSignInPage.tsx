@@ -24,6 +24,12 @@ export const DEMO_IDENTITIES = [
     description: 'Owns payment-gateway and ledger: may promote them to prod.',
   },
   {
+    user: 'mikkel.holm',
+    title: 'Second payments developer',
+    who: 'Mikkel Holm, payments squad',
+    description: "Anna's teammate: approves her prod releases (four eyes), and she his.",
+  },
+  {
     user: 'sofie.larsen',
     title: 'Lending developer',
     who: 'Sofie Larsen, lending squad',
