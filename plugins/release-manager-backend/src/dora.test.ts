@@ -70,7 +70,27 @@ describe('GET /dora', () => {
               kind: 'User',
               metadata: { name: 'alice', namespace: 'default' },
               spec: { profile: { email: 'alice@bank.example' }, memberOf: ['payments'] },
+              relations: [{ type: 'memberOf', targetRef: 'group:default/payments' }],
             },
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'User',
+              metadata: { name: 'bob', namespace: 'default' },
+              spec: { memberOf: [] },
+            },
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'User',
+              metadata: { name: 'pat', namespace: 'default' },
+              spec: { memberOf: ['platform'] },
+              relations: [{ type: 'memberOf', targetRef: 'group:default/platform' }],
+            },
+            ...['payments', 'lending', 'platform'].map(name => ({
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Group',
+              metadata: { name, namespace: 'default' },
+              spec: { type: 'team', children: [] },
+            })),
             {
               apiVersion: 'backstage.io/v1alpha1',
               kind: 'Component',
@@ -203,6 +223,44 @@ describe('GET /dora', () => {
     expect(none.body.services).toEqual([]);
     expect(none.body.metrics.deploymentFrequency.deployments).toBe(0);
     expect(none.body.metrics.changeFailureRate.rate).toBeUndefined();
+  });
+
+  it('since yesterday: my squads from the catalog, their releases and incidents; platform sees all; others 403', async () => {
+    const since = new Date(Date.now() - 3 * H).toISOString();
+    const mine = await request(server)
+      .get(api(`/me/since?since=${encodeURIComponent(since)}`))
+      .set('Authorization', alice());
+    expect(mine.status).toBe(200);
+    expect(mine.body.platform).toBe(false);
+    expect(mine.body.squads).toEqual([{ name: 'payments', services: ['payment-gateway'] }]);
+    // the first test's three prod releases and the rollback, newest first
+    const intents = mine.body.releases.map((r: any) => r.intent);
+    expect(intents).toEqual(['release', 'rollback', 'release', 'release']);
+    expect(mine.body.incidents).toEqual([
+      expect.objectContaining({ service: 'payment-gateway', title: 'Card payments failing', status: 'resolved' }),
+    ]);
+    // a squad that is not mine: 403, nothing read
+    const other = await request(server).get(api('/me/since?squad=lending')).set('Authorization', alice());
+    expect(other.status).toBe(403);
+    expect(other.body.error.message).toMatch(/not one of your squads/);
+    // no squad at all: an empty list the UI explains
+    const bob = await request(server).get(api('/me/since')).set('Authorization', mockCredentials.user.header('user:default/bob'));
+    expect(bob.status).toBe(200);
+    expect(bob.body.squads).toEqual([]);
+    expect(bob.body.releases).toEqual([]);
+    // platform: every squad owning services, and may narrow to any
+    const pat = await request(server)
+      .get(api(`/me/since?since=${encodeURIComponent(since)}&squad=payments`))
+      .set('Authorization', mockCredentials.user.header('user:default/pat'));
+    expect(pat.status).toBe(200);
+    expect(pat.body.platform).toBe(true);
+    expect(pat.body.squads).toEqual([{ name: 'payments', services: ['payment-gateway'] }]);
+    expect(pat.body.releases).toHaveLength(4);
+    const bad = await request(server).get(api('/me/since?since=yesterday')).set('Authorization', alice());
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/since must be an ISO 8601 time/);
+    // services cannot call it (it is about a person)
+    await request(server).get(api('/me/since')).set('Authorization', ci()).expect(403);
   });
 
   it('400 naming the parameter for bad input; 401 without credentials', async () => {

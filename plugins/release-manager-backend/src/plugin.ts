@@ -278,6 +278,7 @@ export const releaseManagerPlugin = createBackendPlugin({
             auth: deps.auth,
             catalog: deps.catalog,
             logger,
+            platformGroup: settings.signing.platformGroup,
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });

@@ -8,6 +8,7 @@ import {
   DoraRelease,
   DoraReport,
   Environment,
+  Release,
   computeDora,
 } from '@devplane/plugin-release-manager-common';
 import { ReleaseManagerStore } from '../database/ReleaseManagerStore';
@@ -66,6 +67,9 @@ export class OnCallIncidentSource implements IncidentSource {
         service,
         openedAt: i.createdAt,
         resolvedAt: typeof i.resolvedAt === 'string' ? i.resolvedAt : undefined,
+        title: typeof i.title === 'string' ? i.title.slice(0, 300) : undefined,
+        status: typeof i.status === 'string' ? i.status : undefined,
+        url: typeof i.url === 'string' && /^https?:\/\//.test(i.url) ? i.url : undefined,
       }));
   }
 }
@@ -91,7 +95,7 @@ export class DoraService {
     days: number,
     now = Date.now(),
   ): Promise<DoraReport> {
-    const { store, configRepoKey, failureWindowHours, logger } = this.options;
+    const { store, configRepoKey, failureWindowHours } = this.options;
     const production = this.options.environments.filter(e => e.production).map(e => e.name);
     const to = now;
     const from = to - days * DAY_MS;
@@ -117,27 +121,7 @@ export class DoraService {
       };
     });
 
-    const warnings: string[] = [];
-    const incidents: DoraIncident[] = [];
-    if (!this.options.incidents) {
-      warnings.push('no incident source is configured: change failures count rollbacks only');
-    } else {
-      const source = this.options.incidents;
-      // a few services at a time: a squad owns tens of services, not thousands
-      for (let i = 0; i < services.length; i += 8) {
-        await Promise.all(
-          services.slice(i, i + 8).map(async service => {
-            try {
-              incidents.push(...(await source.incidentsSince(service, since)));
-            } catch (e: any) {
-              const why = e?.name === 'TimeoutError' ? 'no answer in time' : e?.cause?.code ?? e?.message ?? String(e);
-              warnings.push(`incidents of ${service} not counted: on-call backend unreachable (${why})`);
-              logger.warn(`DORA: incidents of ${service} not counted (${why})`);
-            }
-          }),
-        );
-      }
-    }
+    const { incidents, warnings } = await this.incidentsOf(services, since);
 
     return {
       scope,
@@ -147,5 +131,36 @@ export class DoraService {
       incidents: { checked: warnings.length === 0, warnings: warnings.slice(0, 20) },
       leadTimeFromUpload,
     };
+  }
+
+  /** Incidents of the services since `since` from the on-call backend; who could not be read, in words. */
+  async incidentsOf(services: string[], since: string): Promise<{ incidents: DoraIncident[]; warnings: string[] }> {
+    const warnings: string[] = [];
+    const incidents: DoraIncident[] = [];
+    const source = this.options.incidents;
+    if (!source) {
+      return { incidents, warnings: ['no incident source is configured: incidents are not counted'] };
+    }
+    // a few services at a time: a squad owns tens of services, not thousands
+    for (let i = 0; i < services.length; i += 8) {
+      await Promise.all(
+        services.slice(i, i + 8).map(async service => {
+          try {
+            incidents.push(...(await source.incidentsSince(service, since)));
+          } catch (e: any) {
+            const why = e?.name === 'TimeoutError' ? 'no answer in time' : e?.cause?.code ?? e?.message ?? String(e);
+            warnings.push(`incidents of ${service} not counted: on-call backend unreachable (${why})`);
+            this.options.logger.warn(`Incidents of ${service} not read (${why})`);
+          }
+        }),
+      );
+    }
+    return { incidents, warnings };
+  }
+
+  /** Releases of the services (every environment) at or after `since`, newest first, from the index. */
+  async releasesSince(services: string[], since: string): Promise<Release[]> {
+    await this.options.ensureSynced();
+    return this.options.store.releasesSince(this.options.configRepoKey, services, since);
   }
 }

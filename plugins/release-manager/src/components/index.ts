@@ -1,9 +1,6 @@
 export { ReleasesContent } from './ReleasesContent';
-export {
-  EntitySinceYesterdayCard,
-  HomeSinceYesterdayCard,
-  HomeSinceYesterdayContent,
-} from './SinceYesterday';
+export { EntitySinceYesterdayCard } from './SinceYesterday';
+export { HomeSinceYesterdayCard, HomeSinceYesterdayContent } from './Home/MySinceYesterday';
 export {
   ApprovalsWaitingForMe,
   ApprovalsWaitingForMeCard,

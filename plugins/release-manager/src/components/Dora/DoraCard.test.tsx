@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { TestApiProvider, renderInTestApp } from '@backstage/test-utils';
-import { discoveryApiRef, fetchApiRef, identityApiRef } from '@backstage/core-plugin-api';
+import { identityApiRef } from '@backstage/core-plugin-api';
 import { catalogApiRef } from '@backstage/plugin-catalog-react';
 import {
   DORA_FIXTURE,
@@ -8,6 +8,8 @@ import {
   computeDora,
 } from '@devplane/plugin-release-manager-common';
 import { DoraCard, HomeDoraContent, formatHours } from './DoraCard';
+import { releaseManagerApiRef } from '../../api';
+import { mockReleaseManagerApi } from '../../__testUtils__';
 
 /** The report the backend answers for the fixture history (computed by the real module). */
 function fixtureReport(): DoraReport {
@@ -25,26 +27,17 @@ function fixtureReport(): DoraReport {
   };
 }
 
-function apis(answer: (url: string) => Response) {
-  const urls: string[] = [];
-  const fetchApi = {
-    fetch: jest.fn(async (url: string) => {
-      urls.push(url);
-      return answer(url);
-    }),
-  };
-  const discoveryApi = { getBaseUrl: async (id: string) => `http://backend/api/${id}` };
-  return { urls, fetchApi, discoveryApi };
+function apis(answer: () => Promise<DoraReport>) {
+  const api = mockReleaseManagerApi();
+  api.getDora.mockImplementation(answer);
+  return api;
 }
-
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 
 describe('DoraCard', () => {
   it('renders the fixture history\'s hand-computed numbers and its chart', async () => {
-    const { urls, fetchApi, discoveryApi } = apis(() => json(fixtureReport()));
+    const api = apis(async () => fixtureReport());
     await renderInTestApp(
-      <TestApiProvider apis={[[fetchApiRef, fetchApi], [discoveryApiRef, discoveryApi]]}>
+      <TestApiProvider apis={[[releaseManagerApiRef, api]]}>
         <DoraCard scope={{ squad: 'payments' }} />
       </TestApiProvider>,
     );
@@ -64,21 +57,21 @@ describe('DoraCard', () => {
     const day = within(chart).getByTestId('dora-bar-2026-11-15');
     expect(day.querySelector('title')!.textContent).toBe('2026-11-15: 2 deployments, 1 failed');
     expect(day.querySelectorAll('rect')).toHaveLength(2);
-    expect(urls).toEqual(['http://backend/api/release-manager/dora?squad=payments&days=30']);
+    expect(api.getDora.mock.calls).toEqual([[{ squad: 'payments' }, 30]]);
 
     // the 90-day window asks again
     fireEvent.click(screen.getByTestId('dora-90'));
-    await waitFor(() => expect(urls).toHaveLength(2));
-    expect(urls[1]).toBe('http://backend/api/release-manager/dora?squad=payments&days=90');
+    await waitFor(() => expect(api.getDora).toHaveBeenCalledTimes(2));
+    expect(api.getDora.mock.calls[1]).toEqual([{ squad: 'payments' }, 90]);
   });
 
   it('says so when nothing was deployed, and shows incident warnings', async () => {
     const report = fixtureReport();
     report.metrics = computeDora([], [], { from: 0, to: 30 * 86_400_000, failureWindowHours: 24 });
     report.incidents = { checked: false, warnings: ['incidents of ledger not counted: on-call backend unreachable (HTTP 503)'] };
-    const { fetchApi, discoveryApi } = apis(() => json(report));
+    const api = apis(async () => report);
     await renderInTestApp(
-      <TestApiProvider apis={[[fetchApiRef, fetchApi], [discoveryApiRef, discoveryApi]]}>
+      <TestApiProvider apis={[[releaseManagerApiRef, api]]}>
         <DoraCard scope={{ service: 'ledger' }} />
       </TestApiProvider>,
     );
@@ -88,11 +81,11 @@ describe('DoraCard', () => {
   });
 
   it('shows the error the backend answers', async () => {
-    const { fetchApi, discoveryApi } = apis(() =>
-      json({ error: { name: 'InputError', message: 'days must be one of 30, 90' } }, 400),
-    );
+    const api = apis(async () => {
+      throw new Error('days must be one of 30, 90');
+    });
     await renderInTestApp(
-      <TestApiProvider apis={[[fetchApiRef, fetchApi], [discoveryApiRef, discoveryApi]]}>
+      <TestApiProvider apis={[[releaseManagerApiRef, api]]}>
         <DoraCard scope={{ service: 'ledger' }} />
       </TestApiProvider>,
     );
@@ -100,8 +93,8 @@ describe('DoraCard', () => {
   });
 
   it('home: the squads come from the user\'s catalog memberships; none → a clear message', async () => {
-    const { urls, fetchApi, discoveryApi } = apis(() => json(fixtureReport()));
-    const identityApi = { getBackstageIdentity: async () => ({ type: 'user', userEntityRef: 'user:default/anna', ownershipEntityRefs: ['group:default/made-up'] }) };
+    const api = apis(async () => fixtureReport());
+    const identityApi = { getBackstageIdentity: async () => ({ type: 'user' as const, userEntityRef: 'user:default/anna', ownershipEntityRefs: ['group:default/made-up'] }) };
     const memberships: Record<string, any> = {
       'user:default/anna': {
         relations: [
@@ -113,20 +106,20 @@ describe('DoraCard', () => {
     const catalogApi = { getEntityByRef: jest.fn(async (ref: string) => memberships[ref]) };
     const { unmount } = await renderInTestApp(
       <TestApiProvider
-        apis={[[fetchApiRef, fetchApi], [discoveryApiRef, discoveryApi], [identityApiRef, identityApi], [catalogApiRef, catalogApi]]}
+        apis={[[releaseManagerApiRef, api], [identityApiRef, identityApi], [catalogApiRef, catalogApi]]}
       >
         <HomeDoraContent />
       </TestApiProvider>,
     );
     expect(await screen.findByTestId('dora-deployments')).toHaveTextContent('7');
     // the token's ownership claim (made-up) is not used: the catalog's memberOf is
-    expect(urls).toEqual(['http://backend/api/release-manager/dora?squad=payments&days=30']);
+    expect(api.getDora.mock.calls).toEqual([[{ squad: 'payments' }, 30]]);
     unmount();
 
     memberships['user:default/anna'] = { relations: [] };
     await renderInTestApp(
       <TestApiProvider
-        apis={[[fetchApiRef, fetchApi], [discoveryApiRef, discoveryApi], [identityApiRef, identityApi], [catalogApiRef, catalogApi]]}
+        apis={[[releaseManagerApiRef, api], [identityApiRef, identityApi], [catalogApiRef, catalogApi]]}
       >
         <HomeDoraContent />
       </TestApiProvider>,

@@ -5,14 +5,8 @@ import {
   Progress,
   ResponseErrorPanel,
 } from '@backstage/core-components';
-import {
-  discoveryApiRef,
-  fetchApiRef,
-  identityApiRef,
-  useApi,
-} from '@backstage/core-plugin-api';
+import { identityApiRef, useApi } from '@backstage/core-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
-import { ResponseError } from '@backstage/errors';
 import { catalogApiRef, useEntity } from '@backstage/plugin-catalog-react';
 import Box from '@material-ui/core/Box';
 import Grid from '@material-ui/core/Grid';
@@ -21,6 +15,7 @@ import Typography from '@material-ui/core/Typography';
 import ToggleButton from '@material-ui/lab/ToggleButton';
 import ToggleButtonGroup from '@material-ui/lab/ToggleButtonGroup';
 import type { DoraDay, DoraReport } from '@devplane/plugin-release-manager-common';
+import { releaseManagerApiRef } from '../../api';
 import { serviceNameOf } from '../helpers';
 
 /** What a card shows: one service or one squad. */
@@ -28,15 +23,10 @@ export type DoraScope = { service: string } | { squad: string };
 
 /** Reads `GET /api/release-manager/dora`. */
 export function useDoraReport(scope: DoraScope, days: number) {
-  const discoveryApi = useApi(discoveryApiRef);
-  const fetchApi = useApi(fetchApiRef);
-  const key = 'service' in scope ? `service=${encodeURIComponent(scope.service)}` : `squad=${encodeURIComponent(scope.squad)}`;
-  return useAsync(async (): Promise<DoraReport> => {
-    const base = await discoveryApi.getBaseUrl('release-manager');
-    const res = await fetchApi.fetch(`${base}/dora?${key}&days=${days}`);
-    if (!res.ok) throw await ResponseError.fromResponse(res);
-    return res.json();
-  }, [discoveryApi, fetchApi, key, days]);
+  const api = useApi(releaseManagerApiRef);
+  const key = 'service' in scope ? `service:${scope.service}` : `squad:${scope.squad}`;
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  return useAsync(() => api.getDora(scope, days), [api, key, days]);
 }
 
 /** Hours as people read them: minutes under an hour, else hours with one decimal. */
