@@ -1,7 +1,9 @@
 /**
  * Golden path through the form in the browser: five fields, Create, and the task ends with the
- * repository on the local git host, the component in the catalog owned by the squad, and a
- * production release commit in the config repo carrying the audit trailers.
+ * repository on the local git host, the component in the catalog owned by the squad, a
+ * production release commit in the config repo carrying the audit trailers, and the service's
+ * Releases tab showing prod running the first artifact, built from the push of the repository's
+ * main (its commit checked against the git host).
  */
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
@@ -14,6 +16,8 @@ const {
   waitForEntity,
   guestHeaders,
   eventually,
+  backendApi,
+  releaseApi,
 } = require('./lib');
 
 const dataDir = () =>
@@ -32,6 +36,22 @@ async function pickFromAutocomplete(page, label, optionText) {
     .getByRole('option', { name: new RegExp(optionText, 'i') })
     .first()
     .click();
+}
+
+
+/** The head of `main` of a repository, from the git host's smart HTTP ref advertisement. */
+async function mainHeadOnGitHost(repo) {
+  const res = await backendApi(
+    'git-host',
+    `/repos/${repo}.git/info/refs?service=git-upload-pack`,
+    { raw: true },
+  );
+  if (!res.ok)
+    throw new Error(`git host refs of ${repo}: HTTP ${res.status}`);
+  const text = await res.text();
+  const m = /([0-9a-f]{40}) refs\/heads\/main(?:\0|\n)/.exec(text);
+  if (!m) throw new Error(`the git host advertises no main for ${repo}`);
+  return m[1];
 }
 
 runTests(__filename, [
@@ -201,6 +221,35 @@ runTests(__filename, [
             `prod release commit lacks trailer ${trailer}:\n${prodCommit}`,
           );
       }
+
+      // The Releases tab shows prod running the first artifact, and that artifact came from the
+      // push of the scaffolded repository's main: its commit is main's head as the git host
+      // serves it (smart HTTP ref advertisement, what `git ls-remote` reads).
+      const main = await mainHeadOnGitHost(NAME);
+      const pushes = (await releaseApi(`/services/${NAME}/pushes`)).items;
+      const artifacts = (
+        await releaseApi(`/services/${NAME}/artifacts?limit=50`)
+      ).items;
+      if (pushes.length !== 1 || artifacts.length !== 1)
+        throw new Error(
+          `expected one push and one artifact for the new service, found ${pushes.length} push(es) and ${artifacts.length} artifact(s)`,
+        );
+      const [push] = pushes;
+      if (push.sha !== main || push.branch !== 'main' || !push.artifactId)
+        throw new Error(
+          `the push the release manager saw (${push.branch}@${push.sha} → ${push.artifactId}) is not main at ${main} on the git host`,
+        );
+      await page.goto(`${APP_URL}/catalog/default/component/${NAME}/releases`);
+      const prodCard = page.getByTestId('env-card-prod');
+      await prodCard
+        .getByTestId('env-artifact-prod')
+        .filter({ hasText: push.artifactId })
+        .waitFor({ timeout: 60_000 });
+      // the card's commit is the short sha of main's head
+      await prodCard
+        .getByText(main.slice(0, 7), { exact: true })
+        .waitFor({ timeout: 10_000 });
+      await screenshot(page, 'golden-path-releases-prod');
     },
   },
 ]);

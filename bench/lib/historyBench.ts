@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runGit } from '@devplane/plugin-git-host-node';
+import { DEFAULT_ENVIRONMENTS } from '../../plugins/release-manager-backend/src/config';
 import { OpenPgpCommitSigner } from '../../plugins/release-manager-backend/src/git/Signer';
 import { Actor } from '../../plugins/release-manager-backend/src/service/ReleaseManager';
 import {

@@ -22,15 +22,13 @@ import { httpRouterServiceFactory } from '@backstage/backend-defaults/httpRouter
 import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
 import { permissionsRegistryServiceFactory } from '@backstage/backend-defaults/permissionsRegistry';
 import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { notificationService } from '@backstage/plugin-notifications-node';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { runGit } from '@devplane/plugin-git-host-node';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import mcpActionsPlugin from '@backstage/plugin-mcp-actions-backend';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import gitHostPlugin from '@devplane/plugin-git-host-backend';
 import oncallPlugin from '@devplane/plugin-oncall-backend';
-import releaseManagerPlugin from '@devplane/plugin-release-manager-backend';
+import { releaseManagerTestFeatures } from '@devplane/plugin-release-manager-backend/testing';
 import request from 'supertest';
 import devplanePolicy from './permissionPolicy';
 
@@ -172,67 +170,56 @@ describe('actions for agents through MCP, with the real permission policy', () =
     const catalogFile = path.join(dataDir, 'catalog.yaml');
     await fs.writeFile(catalogFile, CATALOG);
     const backend = await startTestBackend({
-      features: [
-        catalogPlugin,
-        permissionPlugin,
-        devplanePolicy,
-        gitHostPlugin,
-        releaseManagerPlugin,
-        oncallPlugin,
-        mcpActionsPlugin,
-        permissionsServiceFactory,
-        httpRouterServiceFactory,
-        // A request without a token is anonymous (the mock's default is a signed-in user).
-        mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
-        authWithActorFactory,
-        permissionsRegistryServiceFactory,
-        actionsRegistryServiceFactory,
-        actionsServiceFactory,
-        mockServices.rootConfig.factory({
-          data: {
-            backend: {
-              baseUrl: 'http://localhost:7007',
-              actions: { pluginSources: ['release-manager', 'oncall'] },
-            },
-            permission: { enabled: true },
-            mcpActions: { namespacedToolNames: true },
-            devplane: { dataDir },
-            // the fixture artifact claims a made-up commit and is uploaded by the mock CI principal
-            // (guardrails are tested in the release manager and the reliability suite)
-            releaseManager: {
-              environments: [
-                { name: 'dev' },
-                { name: 'staging' },
-                { name: 'prod', production: true, guardrails: { uploaders: ['external:test-service'], verifyBranch: false } },
-              ],
-            },
-            catalog: {
-              rules: [{ allow: ['Component', 'Group', 'User'] }],
-              locations: [{ type: 'file', target: catalogFile }],
-            },
+      // the real release manager with the real catalog and permission framework: no stand-ins
+      // for those (allow: false); the shared helper brings the notification and signal sinks
+      features: releaseManagerTestFeatures({
+        dataDir,
+        // the fixture artifact claims a made-up commit and is uploaded by the mock CI principal
+        // (guardrails are tested in the release manager and the reliability suite)
+        releaseManager: {
+          environments: [
+            { name: 'dev' },
+            { name: 'staging' },
+            { name: 'prod', production: true, guardrails: { uploaders: ['external:test-service'], verifyBranch: false } },
+          ],
+        },
+        config: {
+          backend: { actions: { pluginSources: ['release-manager', 'oncall'] } },
+          permission: { enabled: true },
+          mcpActions: { namespacedToolNames: true },
+          catalog: {
+            rules: [{ allow: ['Component', 'Group', 'User'] }],
+            locations: [{ type: 'file', target: catalogFile }],
           },
-        }),
-        createServiceFactory({
-          service: coreServices.userInfo,
-          deps: {},
-          factory: () => ({
-            async getUserInfo(credentials: any) {
-              const ref = credentials.principal.userEntityRef;
-              return { userEntityRef: ref, ownershipEntityRefs: MEMBERSHIPS[ref] ?? [ref] };
-            },
+        },
+        allow: false,
+        features: [
+          catalogPlugin,
+          permissionPlugin,
+          devplanePolicy,
+          gitHostPlugin,
+          oncallPlugin,
+          mcpActionsPlugin,
+          permissionsServiceFactory,
+          httpRouterServiceFactory,
+          // A request without a token is anonymous (the mock's default is a signed-in user).
+          mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
+          authWithActorFactory,
+          permissionsRegistryServiceFactory,
+          actionsRegistryServiceFactory,
+          actionsServiceFactory,
+          createServiceFactory({
+            service: coreServices.userInfo,
+            deps: {},
+            factory: () => ({
+              async getUserInfo(credentials: any) {
+                const ref = credentials.principal.userEntityRef;
+                return { userEntityRef: ref, ownershipEntityRefs: MEMBERSHIPS[ref] ?? [ref] };
+              },
+            }),
           }),
-        }),
-        createServiceFactory({
-          service: notificationService,
-          deps: {},
-          factory: () => ({ send: async () => {} }),
-        }),
-        createServiceFactory({
-          service: signalsServiceRef,
-          deps: {},
-          factory: () => ({ publish: async () => {} }),
-        }),
-      ],
+        ],
+      }),
     });
     server = backend.server;
     stop = () => backend.stop();

@@ -1,17 +1,13 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { mockCredentials, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { notificationService } from '@backstage/plugin-notifications-node';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ClusterAgent, FakeKubernetesApi } from '@devplane/release-manager-agent';
 import { ARTIFACT_ID_ANNOTATION, ENVIRONMENT_ANNOTATION, SERVICE_ANNOTATION } from '@devplane/plugin-release-manager-common';
 import request from 'supertest';
-import { releaseManagerPlugin } from './plugin';
+import { releaseManagerTestFeatures } from './testing';
 
 jest.setTimeout(120_000);
 
@@ -32,28 +28,13 @@ describe('cluster agent → release manager (stand-in Kubernetes API)', () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'rm-agent-'));
     const send = jest.fn(async () => {});
     const backend = await startTestBackend({
-      features: [
-        releaseManagerPlugin,
-        mockServices.rootConfig.factory({
-          data: {
-            backend: { baseUrl: 'http://localhost:7007' },
-            devplane: { dataDir },
-            // the agent's own credential: only this subject may post rollout status
-            releaseManager: { statusWebhook: { principals: ['external:cluster-agent-dev'] } },
-          },
-        }),
-        catalogServiceMock.factory({ entities: [] }),
-        createServiceFactory({ service: notificationService, deps: {}, factory: () => ({ send }) }),
-        createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
-        createServiceFactory({
-          service: coreServices.permissions,
-          deps: {},
-          factory: () => ({
-            authorize: async (requests: any[]) => requests.map(() => ({ result: AuthorizeResult.ALLOW })),
-            authorizeConditional: async (requests: any[]) => requests.map(() => ({ result: AuthorizeResult.ALLOW })),
-          }),
-        }),
-      ],
+      features: releaseManagerTestFeatures({
+        dataDir,
+        // the agent's own credential: only this subject may post rollout status
+        releaseManager: { statusWebhook: { principals: ['external:cluster-agent-dev'] } },
+        catalog: catalogServiceMock.factory({ entities: [] }),
+        send,
+      }),
     });
     const kube = new FakeKubernetesApi();
     const kubeUrl = await kube.start();

@@ -3,25 +3,14 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  coreServices,
-  createServiceFactory,
-} from '@backstage/backend-plugin-api';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
+import { mockCredentials, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { notificationService } from '@backstage/plugin-notifications-node';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 import type { ArtifactUpload } from '@devplane/plugin-release-manager-common';
 import request from 'supertest';
 import { parseTrailers } from './git/commitMessage';
 import { stopGpgAgent } from './git/Signer';
-import { releaseManagerPlugin } from './plugin';
+import { releaseManagerTestFeatures } from './testing';
 import { realCommit, sourceLocation } from './testing/sourceRepos';
 import { annotateManifest } from './push/annotate';
 
@@ -138,28 +127,22 @@ async function startBackend(options: {
   /** `<permission>|<user>` pairs that are denied. */
   const denied = new Set<string>();
   const backend = await startTestBackend({
-    features: [
-      releaseManagerPlugin,
-      mockServices.rootConfig.factory({
-        data: {
-          backend: { baseUrl: 'http://localhost:7007' },
-          devplane: { dataDir },
-          releaseManager: {
-            environments: [
-              { name: 'dev' },
-              { name: 'staging' },
-              {
-                name: 'prod',
-                production: true,
-                guardrails: { uploaders: ['external:test-service', 'user:default/alice'] },
-              },
-            ],
-            statusWebhook: { principals: ['external:test-service'] },
-            ...(options.slackUrl ? { slack: { webhooks: { environments: { prod: options.slackUrl } } } } : {}),
+    features: releaseManagerTestFeatures({
+      dataDir,
+      releaseManager: {
+        environments: [
+          { name: 'dev' },
+          { name: 'staging' },
+          {
+            name: 'prod',
+            production: true,
+            guardrails: { uploaders: ['external:test-service', 'user:default/alice'] },
           },
-        },
-      }),
-      catalogServiceMock.factory({
+        ],
+        statusWebhook: { principals: ['external:test-service'] },
+        ...(options.slackUrl ? { slack: { webhooks: { environments: { prod: options.slackUrl } } } } : {}),
+      },
+      catalog: catalogServiceMock.factory({
         entities: [
           ...entities,
           ...['ledger', 'outside', 'rebuild', 'restore', 'rb', 'victim', 'idx', 'signed', 'adopted'].map(name => ({
@@ -170,34 +153,10 @@ async function startBackend(options: {
           })),
         ],
       }),
-      createServiceFactory({
-        service: notificationService,
-        deps: {},
-        factory: () => ({ send }),
-      }),
-      createServiceFactory({
-        service: signalsServiceRef,
-        deps: {},
-        factory: () => ({ publish }),
-      }),
-      createServiceFactory({
-        service: coreServices.permissions,
-        deps: {},
-        factory: () => ({
-          authorize: async (requests: any[], opts: any) =>
-            requests.map(r => {
-              const who = opts?.credentials?.principal?.userEntityRef ?? 'service';
-              return {
-                result: denied.has(`${r.permission.name}|${who}`)
-                  ? AuthorizeResult.DENY
-                  : AuthorizeResult.ALLOW,
-              };
-            }),
-          authorizeConditional: async (requests: any[]) =>
-            requests.map(() => ({ result: AuthorizeResult.ALLOW })),
-        }),
-      }),
-    ],
+      send,
+      publish,
+      allow: (permission, user) => !denied.has(`${permission}|${user ?? 'service'}`),
+    }),
   });
   const host = new LocalGitHost({
     rootDir: path.join(dataDir, 'git'),

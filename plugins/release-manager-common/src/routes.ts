@@ -18,6 +18,7 @@ import type {
   ServicePolicies,
 } from './types';
 import type { PushProgress } from './push';
+import type { DoraReport, SinceYesterdayReport } from './dora';
 
 /** Query parameters of a route; `undefined` and `''` values are left out. */
 export type ReleaseManagerQuery = Record<string, string | number | undefined>;
@@ -150,6 +151,24 @@ export class ReleaseManagerRoutes {
   /** The auditor's export as NDJSON rows (the portal's preview; downloads go to the URL itself). */
   getAuditPreview(query: AuditExportQueryParams & { limit?: number }): Promise<AuditExportRow[]> {
     return this.transport({ method: 'GET', path: '/audit/preview', query: { ...query } });
+  }
+
+  /** DORA metrics of a service or a squad over `days` (30 or 90). */
+  getDora(scope: { service: string } | { squad: string }, days: number): Promise<DoraReport> {
+    return this.transport({
+      method: 'GET',
+      path: '/dora',
+      query: { ...scope, days },
+    });
+  }
+
+  /** The signed-in person's squads since a time ("since yesterday"), optionally one squad. */
+  getSinceYesterday(since: Date, squad?: string): Promise<SinceYesterdayReport> {
+    return this.transport({
+      method: 'GET',
+      path: '/me/since',
+      query: { since: since.toISOString(), squad },
+    });
   }
 
   getTeamReleases(team: string, since: Date): Promise<Release[]> {

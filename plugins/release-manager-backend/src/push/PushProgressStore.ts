@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { PushProgress, PushStep } from '@devplane/plugin-release-manager-common';
 import { Knex } from 'knex';
 
@@ -41,7 +42,38 @@ function toProgress(row: Row): PushProgress {
  * received it.
  */
 export class PushProgressStore {
+  /** Emits the service name whenever this replica starts a push record or adds a step. */
+  private readonly changes = new EventEmitter().setMaxListeners(0);
+
   constructor(private readonly db: Knex) {}
+
+  /**
+   * The pushes of a service once one changed after `changedAfter` (an ISO time: the newest
+   * `updatedAt` the caller has seen): at once when the stored records already say so, else as
+   * soon as this replica records a change for the service, else after `waitMs` (a change made
+   * by another replica is seen then, or on the caller's next request).
+   */
+  async waitForChange(service: string, changedAfter: string, waitMs: number, limit = 20): Promise<PushProgress[]> {
+    let wake: () => void = () => {};
+    const woken = new Promise<void>(resolve => {
+      wake = resolve;
+    });
+    const onChange = (s: string) => {
+      if (s === service) wake();
+    };
+    // listen before reading, so a change between the read and the wait is not missed
+    this.changes.on('change', onChange);
+    const timer = setTimeout(wake, waitMs);
+    try {
+      const now = await this.list(service, limit);
+      if (now.some(p => p.updatedAt > changedAfter)) return now;
+      await woken;
+      return await this.list(service, limit);
+    } finally {
+      clearTimeout(timer);
+      this.changes.off('change', onChange);
+    }
+  }
 
   async start(p: Omit<PushProgress, 'id' | 'steps' | 'state' | 'createdAt' | 'updatedAt' | 'imageBuilt'>, first: Omit<PushStep, 'at'>): Promise<PushProgress> {
     const now = new Date().toISOString();
@@ -60,6 +92,7 @@ export class PushProgressStore {
       updated_at: now,
     };
     await this.db('rm_push_progress').insert(row);
+    this.changes.emit('change', row.service);
     return toProgress(row);
   }
 
@@ -68,7 +101,7 @@ export class PushProgressStore {
     step: Omit<PushStep, 'at'>,
     update: { state?: PushProgress['state']; artifactId?: string } = {},
   ): Promise<PushProgress> {
-    return this.db.transaction(async tx => {
+    const updated = await this.db.transaction(async tx => {
       const row: Row | undefined = await tx('rm_push_progress').where({ id }).first();
       if (!row) throw new Error(`push progress ${id} not found`);
       const now = new Date().toISOString();
@@ -82,6 +115,8 @@ export class PushProgressStore {
       await tx('rm_push_progress').where({ id }).update(next);
       return toProgress({ ...row, ...next } as Row);
     });
+    this.changes.emit('change', updated.service);
+    return updated;
   }
 
   async list(service: string, limit = 20): Promise<PushProgress[]> {

@@ -2,19 +2,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { mockCredentials, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { notificationService } from '@backstage/plugin-notifications-node';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
 // the real git host plugin serves the pushes this test makes (no stand-in for our own component)
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import gitHostPlugin from '@devplane/plugin-git-host-backend';
 import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
 import { ARTIFACT_ID_ANNOTATION } from '@devplane/plugin-release-manager-common';
 import request from 'supertest';
-import { releaseManagerPlugin } from '../plugin';
+import { releaseManagerTestFeatures } from '../testing';
 
 jest.setTimeout(120_000);
 
@@ -71,18 +67,11 @@ describe('push → artifact → auto-release', () => {
       await fs.writeFile(path.join(seed, repo, 'k8s', 'deployment.yaml'), DEPLOYMENT);
     }
     backend = await startTestBackend({
-      features: [
-        gitHostPlugin,
-        releaseManagerPlugin,
-        mockServices.rootConfig.factory({
-          data: {
-            backend: { baseUrl: 'http://localhost:7007' },
-            devplane: { dataDir },
-            gitHost: { allowPush: true, seedFrom: seed },
-            releaseManager: { push: { github: { webhookSecret: WEBHOOK_SECRET } } },
-          },
-        }),
-        catalogServiceMock.factory({
+      features: releaseManagerTestFeatures({
+        dataDir,
+        releaseManager: { push: { github: { webhookSecret: WEBHOOK_SECRET } } },
+        config: { gitHost: { allowPush: true, seedFrom: seed } },
+        catalog: catalogServiceMock.factory({
           entities: [
             {
               apiVersion: 'backstage.io/v1alpha1',
@@ -92,17 +81,9 @@ describe('push → artifact → auto-release', () => {
             },
           ],
         }),
-        createServiceFactory({ service: notificationService, deps: {}, factory: () => ({ send }) }),
-        createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
-        createServiceFactory({
-          service: coreServices.permissions,
-          deps: {},
-          factory: () => ({
-            authorize: async (requests: any[]) => requests.map(() => ({ result: AuthorizeResult.ALLOW })),
-            authorizeConditional: async (requests: any[]) => requests.map(() => ({ result: AuthorizeResult.ALLOW })),
-          }),
-        }),
-      ],
+        send,
+        features: [gitHostPlugin],
+      }),
     });
     base = `http://localhost:${backend.server.port()}/api/git-host/repos`;
     host = new LocalGitHost({ rootDir: path.join(dataDir, 'git'), baseUrl: 'http://localhost:7007/api/git-host/repos' });
@@ -258,5 +239,32 @@ describe('push → artifact → auto-release', () => {
       .send(invalid);
     expect(refused.status).toBe(400);
     expect(refused.body.error.message).toMatch(/after must be a commit sha/);
+  });
+  it('long-polls the push progress: answers when a step is recorded, not after a fixed interval', async () => {
+    const pushes = async (query = '') =>
+      request(backend.server)
+        .get(api(`/services/payment-gateway/pushes${query}`))
+        .set('Authorization', mockCredentials.user.header(ALICE));
+    const before = (await pushes()).body.items as Array<{ updatedAt: string }>;
+    const seen = before.reduce((max, p) => (p.updatedAt > max ? p.updatedAt : max), new Date(0).toISOString());
+    // nothing changes: the answer comes after waitMs with the same records
+    const idle = await pushes(`?changedAfter=${encodeURIComponent(seen)}&waitMs=300`);
+    expect(idle.status).toBe(200);
+    expect(idle.body.items.map((p: any) => p.updatedAt)).toEqual(before.map(p => p.updatedAt));
+    // a request waiting (up to 10 s) answers with the push made while it waits
+    const waiting = pushes(`?changedAfter=${encodeURIComponent(seen)}&waitMs=10000`);
+    const sha = await pushCommit('payment-gateway', 'main', 'LONGPOLL.md', 'x\n', 'Long poll');
+    const answered = await waiting;
+    expect(answered.status).toBe(200);
+    const newest = answered.body.items[0];
+    expect(newest.sha).toBe(sha);
+    expect(newest.updatedAt > seen).toBe(true);
+    // bad parameters are refused, naming the field
+    const badTime = await pushes('?changedAfter=yesterday&waitMs=10');
+    expect(badTime.status).toBe(400);
+    expect(badTime.body.error.message).toMatch(/^changedAfter:/);
+    const badWait = await pushes(`?changedAfter=${encodeURIComponent(seen)}&waitMs=60000`);
+    expect(badWait.status).toBe(400);
+    expect(badWait.body.error.message).toMatch(/^waitMs:/);
   });
 });

@@ -120,7 +120,20 @@ export async function createPushRouter(options: {
     await options.httpAuth.credentials(req);
     const reason = invalidNameReason('service', req.params.service);
     if (reason) throw new InputError(reason);
-    res.json({ items: await options.progress.list(req.params.service) });
+    // Long poll (the golden path follows its push this way): `changedAfter` is the newest
+    // `updatedAt` the caller has seen; the answer comes once a push of the service changed after
+    // it, or after `waitMs` (at most 10 s) with the records as they are.
+    const { changedAfter, waitMs } = req.query;
+    if (changedAfter === undefined && waitMs === undefined) {
+      res.json({ items: await options.progress.list(req.params.service) });
+      return;
+    }
+    if (typeof changedAfter !== 'string' || Number.isNaN(Date.parse(changedAfter)) || !/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(changedAfter)) {
+      throw new InputError('changedAfter: expected an ISO time such as 2026-12-02T01:00:00.000Z (the newest updatedAt seen)');
+    }
+    const wait = typeof waitMs === 'string' && /^\d{1,5}$/.test(waitMs) ? Number(waitMs) : NaN;
+    if (!(wait >= 0 && wait <= 10_000)) throw new InputError('waitMs: expected whole milliseconds from 0 to 10000');
+    res.json({ items: await options.progress.waitForChange(req.params.service, changedAfter, wait) });
   });
 
   router.post('/webhooks/github', express.raw({ type: '*/*', limit: '5mb' }), async (req, res) => {

@@ -350,12 +350,20 @@ describe('devplane:release:first-deploy (through the push path, real release man
 
   it('when the progress cannot be followed but prod runs the push, the deploy succeeds and says how it knows', async () => {
     await setUp();
-    const deps = depsWith(
-      f => async (url, init) =>
-        String(url).endsWith('/pushes')
-          ? new Response('{}', { status: 503 })
-          : f(url, init),
-    );
+    // The progress answers 503, but only once the real release manager has released the push
+    // to prod (so the outcome does not depend on how fast a loaded machine processes it): by
+    // then the 3 s stage timeout has passed, and the action must find out from the status.
+    const deps = depsWith(f => async (url, init) => {
+      if (!/\/pushes(\?|$)/.test(String(url))) return f(url, init);
+      for (const deadline = Date.now() + 100_000; Date.now() < deadline; ) {
+        const real = await f(String(url).replace(/\?.*$/, ''), init);
+        const items: any[] = real.ok ? (await real.json()).items : [];
+        if (items[0]?.steps.some((st: any) => st.step === 'release:prod'))
+          break;
+        await new Promise(r => setTimeout(r, 100));
+      }
+      return new Response('{}', { status: 503 });
+    });
     const { error, outputs, logger } = await deploy(
       { stageTimeoutSeconds: 3 },
       { deps },
@@ -374,7 +382,7 @@ describe('devplane:release:first-deploy (through the push path, real release man
     await setUp();
     const deps = depsWith(
       f => async (url, init) =>
-        /\/(pushes|status)$/.test(String(url))
+        /\/(pushes|status)(\?|$)/.test(String(url))
           ? new Response('{}', { status: 503 })
           : f(url, init),
     );

@@ -36,7 +36,7 @@ const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /**
  * Follows one push through the release manager (`GET /services/:service/pushes`, the per-step
- * progress the portal shows) until every auto-release environment reports a release, calling
+ * progress the portal shows, long-polled: each answer comes when a step is recorded) until every auto-release environment reports a release, calling
  * `onStage` once per stage in order. Throws {@link PushStageError} when a step is refused, failed
  * or skipped, and {@link PushStageTimeoutError} when a stage gets no answer within `stageTimeoutMs`
  * (the clock restarts with every stage reached).
@@ -49,6 +49,9 @@ export async function followPush(options: {
   sha: string;
   environments: string[];
   stageTimeoutMs: number;
+  /** Longest wait of one long-poll request (default 1000 ms). */
+  waitMs?: number;
+  /** Pause before asking again when an answer came back at once without a change (default 200 ms). */
   pollMs?: number;
   onStage(report: StageReport): void;
 }): Promise<{ artifactId: string; progress: PushProgress }> {
@@ -60,22 +63,49 @@ export async function followPush(options: {
       environment,
     })),
   ];
+  // how long one request may wait for a change: short enough that a change recorded by another
+  // replica (which does not wake this one) is seen within it
+  const waitMs = options.waitMs ?? 1000;
+  const minPauseMs = options.pollMs ?? 200;
   let next = 0;
   let artifactId: string | undefined;
   let deadline = Date.now() + options.stageTimeoutMs;
   let lastError: string | undefined;
+  /** The newest `updatedAt` seen: the release manager answers as soon as a push changes after it. */
+  let seen: string | undefined;
   for (;;) {
     let items: PushProgress[] = [];
+    const asked = Date.now();
+    let changed = false;
     try {
-      items = (
+      const all = (
         await options.releaseManager.getPushes(
           options.credentials,
           options.service,
+          seen === undefined
+            ? undefined
+            : {
+                changedAfter: seen,
+                waitMs: Math.max(
+                  0,
+                  Math.min(waitMs, deadline - Date.now() + 50),
+                ),
+              },
         )
-      ).items.filter(p => p.sha === options.sha && p.branch === options.branch);
+      ).items;
+      for (const p of all) {
+        if (seen === undefined || p.updatedAt > seen) {
+          seen = p.updatedAt;
+          changed = true;
+        }
+      }
+      seen ??= new Date(0).toISOString();
+      items = all.filter(
+        p => p.sha === options.sha && p.branch === options.branch,
+      );
       lastError = undefined;
     } catch (e) {
-      // a 4xx is a definite answer (e.g. 403); anything else may pass: keep polling until the deadline
+      // a 4xx is a definite answer (e.g. 403); anything else may pass: keep asking until the deadline
       if (e instanceof ResponseError && e.response.status < 500) throw e;
       lastError = stringifyError(e);
     }
@@ -151,6 +181,8 @@ export async function followPush(options: {
         )} s${lastError ? ` (last error: ${lastError})` : ''}`,
       );
     }
-    await sleep(options.pollMs ?? 200);
+    // The long poll waited for a change; an answer that came back at once without one (an
+    // error, or a server that does not wait) is retried after a pause, never in a busy loop.
+    if (!changed && Date.now() - asked < minPauseMs) await sleep(minPauseMs);
   }
 }

@@ -109,11 +109,24 @@ export class ReleaseManagerClient {
   }
 
   /** Progress of the service's recent pushes, newest first (`GET /services/:service/pushes`). */
-  getPushes(c: BackstageCredentials, service: string) {
+  /**
+   * Pushes of a service. With `wait`, a long poll: the answer comes once a push changed after
+   * `changedAfter` (the newest `updatedAt` seen) or after `waitMs`.
+   */
+  getPushes(
+    c: BackstageCredentials,
+    service: string,
+    wait?: { changedAfter: string; waitMs: number },
+  ) {
+    const query = wait
+      ? `?changedAfter=${encodeURIComponent(
+          wait.changedAfter,
+        )}&waitMs=${Math.max(0, Math.min(10_000, Math.round(wait.waitMs)))}`
+      : '';
     return this.call<{ items: PushProgress[] }>(
       c,
       'GET',
-      `/services/${encodeURIComponent(service)}/pushes`,
+      `/services/${encodeURIComponent(service)}/pushes${query}`,
     );
   }
 

@@ -8,6 +8,10 @@ import { RepoHosts } from './repoHosts';
 import { describeRollback, repoUndo, rollBack } from './rollback';
 import { mockServices } from '@backstage/backend-test-utils';
 
+// the GitHub stand-in is a real HTTP server and the local host runs git: 5 s is too short on a
+// loaded 2-core machine
+jest.setTimeout(60_000);
+
 /** A stand-in for the parts of the GitHub REST API the golden path uses. */
 async function startGithubStandIn() {
   const calls: Array<{

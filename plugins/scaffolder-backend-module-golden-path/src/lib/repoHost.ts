@@ -311,11 +311,15 @@ export class GithubRepoHost implements RepoHost {
     return { commit };
   }
 
-  async commitFiles(
+  /**
+   * One commit on the default branch through the git data API: read the branch head, build the
+   * tree from the parent's (`treeOf`), create the commit and move the branch to it.
+   */
+  private async commitOnBranch(
     name: string,
-    files: Record<string, string>,
     options: { message: string; author?: CommitAuthor },
-  ) {
+    treeOf: (base: string, parentTree: string) => Promise<string>,
+  ): Promise<{ sha: string; branch: string }> {
     const branch = await this.branch(name);
     const base = this.repoPath(name);
     const ref = await this.api(
@@ -324,29 +328,42 @@ export class GithubRepoHost implements RepoHost {
     );
     const parent = ref.object.sha as string;
     const parentCommit = await this.api('GET', `${base}/git/commits/${parent}`);
-    const tree = await this.api('POST', `${base}/git/trees`, {
-      base_tree: parentCommit.tree.sha,
-      tree: Object.entries(files).map(([path, content]) => ({
-        path,
-        mode: path.endsWith('.sh') ? '100755' : '100644',
-        type: 'blob',
-        content,
-      })),
-    });
     const commit = await this.api('POST', `${base}/git/commits`, {
       message: options.message,
-      tree: tree.sha,
+      tree: await treeOf(base, parentCommit.tree.sha),
       parents: [parent],
       ...(options.author ? { author: options.author } : {}),
     });
     await this.api(
       'PATCH',
       `${base}/git/refs/heads/${encodeURIComponent(branch)}`,
-      {
-        sha: commit.sha,
-      },
+      { sha: commit.sha },
     );
-    return commit.sha as string;
+    return { sha: commit.sha as string, branch };
+  }
+
+  async commitFiles(
+    name: string,
+    files: Record<string, string>,
+    options: { message: string; author?: CommitAuthor },
+  ) {
+    const { sha } = await this.commitOnBranch(
+      name,
+      options,
+      async (base, parentTree) =>
+        (
+          await this.api('POST', `${base}/git/trees`, {
+            base_tree: parentTree,
+            tree: Object.entries(files).map(([path, content]) => ({
+              path,
+              mode: path.endsWith('.sh') ? '100755' : '100644',
+              type: 'blob',
+              content,
+            })),
+          })
+        ).sha,
+    );
+    return sha;
   }
 
   /**
@@ -358,27 +375,13 @@ export class GithubRepoHost implements RepoHost {
     name: string,
     options: { pusher: string; message: string; author?: CommitAuthor },
   ) {
-    const branch = await this.branch(name);
-    const base = this.repoPath(name);
-    const ref = await this.api(
-      'GET',
-      `${base}/git/ref/heads/${encodeURIComponent(branch)}`,
-    );
-    const parent = ref.object.sha as string;
-    const parentCommit = await this.api('GET', `${base}/git/commits/${parent}`);
-    const commit = await this.api('POST', `${base}/git/commits`, {
-      message: options.message,
-      tree: parentCommit.tree.sha,
-      parents: [parent],
-      ...(options.author ? { author: options.author } : {}),
-    });
-    await this.api(
-      'PATCH',
-      `${base}/git/refs/heads/${encodeURIComponent(branch)}`,
-      { sha: commit.sha },
+    const { sha, branch } = await this.commitOnBranch(
+      name,
+      options,
+      async (_base, parentTree) => parentTree,
     );
     return {
-      sha: commit.sha as string,
+      sha,
       branch,
       how: `pushed an empty commit to ${this.options.owner}/${name} ${branch}; GitHub's push webhook delivers it`,
     };

@@ -4,20 +4,11 @@
 // catalog that shows a component once the golden path registered its location.
 import path from 'node:path';
 import { AddressInfo } from 'node:net';
-import {
-  coreServices,
-  createServiceFactory,
-} from '@backstage/backend-plugin-api';
+import { createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { notificationService } from '@backstage/plugin-notifications-node';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
-import {
-  gitHostServiceRef,
-  LocalGitHost,
-} from '@devplane/plugin-git-host-node';
-import releaseManagerPlugin from '@devplane/plugin-release-manager-backend';
+import { LocalGitHost } from '@devplane/plugin-git-host-node';
+import { releaseManagerTestFeatures } from '@devplane/plugin-release-manager-backend/testing';
 
 /** Users of the test organisation: all in payments; mallory may not release to production. */
 export const TEST_USERS = ['alice', 'mallory'].map(name => ({
@@ -66,55 +57,22 @@ export async function startRealReleaseManager(options: {
     },
   );
   const backend = await startTestBackend({
-    features: [
-      releaseManagerPlugin,
-      mockServices.rootConfig.factory({
-        data: {
-          backend: { baseUrl: 'http://localhost:7007' },
-          devplane: { dataDir: options.dataDir },
-          gitHost: { rootDir: options.gitHost.rootDir },
-        },
-      }),
-      createServiceFactory({
-        service: gitHostServiceRef,
-        deps: {},
-        factory: () => options.gitHost,
-      }),
-      createServiceFactory({
+    features: releaseManagerTestFeatures({
+      dataDir: options.dataDir,
+      gitHost: options.gitHost,
+      catalog: createServiceFactory({
         service: catalogServiceRef,
         deps: {},
         factory: () => catalog,
       }),
-      createServiceFactory({
-        service: notificationService,
-        deps: {},
-        factory: () => ({ send: async () => {} }),
-      }),
-      createServiceFactory({
-        service: signalsServiceRef,
-        deps: {},
-        factory: () => ({ publish: async () => {} }),
-      }),
-      createServiceFactory({
-        service: coreServices.permissions,
-        deps: {},
-        // Mallory may do everything except release to production (and so may not set an
-        // auto-release policy into production).
-        factory: () => ({
-          authorize: async (requests: any[], opts: any) =>
-            requests.map(r => ({
-              result:
-                opts?.credentials?.principal?.userEntityRef ===
-                  'user:default/mallory' &&
-                r.permission.name === 'release-manager.promote.production'
-                  ? AuthorizeResult.DENY
-                  : AuthorizeResult.ALLOW,
-            })),
-          authorizeConditional: async (requests: any[]) =>
-            requests.map(() => ({ result: AuthorizeResult.ALLOW })),
-        }),
-      }),
-    ],
+      // Mallory may do everything except release to production (and so may not set an
+      // auto-release policy into production).
+      allow: (permission, user) =>
+        !(
+          user === 'user:default/mallory' &&
+          permission === 'release-manager.promote.production'
+        ),
+    }),
   });
   const port = (backend.server.address() as AddressInfo).port;
   return {
