@@ -16,6 +16,7 @@ import type {
   ServicePolicies,
 } from './types';
 import type { PushProgress } from './push';
+import type { DoraReport, SinceYesterdayReport } from './dora';
 
 /** Query parameters of a route; `undefined` and `''` values are left out. */
 export type ReleaseManagerQuery = Record<string, string | number | undefined>;
@@ -120,6 +121,24 @@ export class ReleaseManagerRoutes {
       method: 'GET',
       path: `${svc(service)}/releases`,
       query: { environment, limit, cursor },
+    });
+  }
+
+  /** DORA metrics of a service or a squad over `days` (30 or 90). */
+  getDora(scope: { service: string } | { squad: string }, days: number): Promise<DoraReport> {
+    return this.transport({
+      method: 'GET',
+      path: '/dora',
+      query: { ...scope, days },
+    });
+  }
+
+  /** The signed-in person's squads since a time ("since yesterday"), optionally one squad. */
+  getSinceYesterday(since: Date, squad?: string): Promise<SinceYesterdayReport> {
+    return this.transport({
+      method: 'GET',
+      path: '/me/since',
+      query: { since: since.toISOString(), squad },
     });
   }
 

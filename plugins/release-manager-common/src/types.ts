@@ -15,6 +15,8 @@ export interface ArtifactApplication {
   name: string;
   url?: string;
   provider?: string;
+  /** ISO time of the source commit (its committer date): where DORA's lead time for changes starts. */
+  committedAt?: string;
 }
 
 /** CI job that produced an artifact. */

@@ -6,6 +6,7 @@ import { signalApiRef } from '@backstage/plugin-signals-react';
 import { storageApiRef, identityApiRef } from '@backstage/core-plugin-api';
 import { TestApiProvider, mockApis } from '@backstage/test-utils';
 import {
+  computeDora,
   Artifact,
   Environment,
   EnvironmentStatus,
@@ -148,6 +149,22 @@ export function mockReleaseManagerApi(): MockApi {
     getPushes: jest.fn().mockResolvedValue({ items: [] }),
     getReleases: jest.fn().mockResolvedValue({ items: [] }),
     getTeamReleases: jest.fn().mockResolvedValue([]),
+    getDora: jest.fn().mockImplementation(async (scope: any, days: number) => ({
+      scope,
+      services: [],
+      environments: ['prod'],
+      metrics: computeDora([], [], { from: Date.now() - days * 86_400_000, to: Date.now(), failureWindowHours: 24 }),
+      incidents: { checked: true, warnings: [] },
+      leadTimeFromUpload: 0,
+    })),
+    getSinceYesterday: jest.fn().mockImplementation(async (since: Date) => ({
+      since: since.toISOString(),
+      platform: false,
+      squads: [],
+      releases: [],
+      incidents: [],
+      warnings: [],
+    })),
     release: jest.fn(),
     promote: jest.fn(),
     rollback: jest.fn(),

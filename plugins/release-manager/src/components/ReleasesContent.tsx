@@ -13,6 +13,7 @@ import { ArtifactTable } from './ArtifactTable';
 import { FreezeWindowsBanner, PendingApprovalsPanel } from './Approvals';
 import { EnvironmentCard } from './EnvironmentCard';
 import { orderEnvironments, serviceNameOf } from './helpers';
+import { DoraCard } from './Dora/DoraCard';
 import { PoliciesPanel } from './PoliciesPanel';
 import { PushProgressPanel } from './PushProgressPanel';
 import { ReleaseAction, ReleaseDialog } from './ReleaseDialog';
@@ -108,6 +109,9 @@ export function ReleasesContent() {
             />
           </Grid>
         ))}
+        <Grid item xs={12}>
+          <DoraCard scope={{ service }} />
+        </Grid>
         <Grid item xs={12}>
           <PushProgressPanel service={service} refreshKey={refreshKey} />
         </Grid>

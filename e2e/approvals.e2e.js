@@ -1,0 +1,187 @@
+/**
+ * Four eyes and freeze windows in the browser (issue 14), with the demo identities of the sign-in
+ * page, the real permission policy, catalog and config repo of the running app (app-config.yaml:
+ * prod requires approval; customer-onboarding's prod is inside the demo window `kyc-audit`):
+ *  - a payments developer (Anna Jensen) asks to promote ledger from staging to prod: a pending
+ *    request, nothing written; on the Releases tab she cannot approve her own request (reason shown);
+ *  - a second payments developer (Mikkel Holm) approves it: prod runs exactly that artifact and the
+ *    prod commit in the config repo carries both names (author Anna, `Approved-by:` Mikkel);
+ *  - inside a freeze window a release of kyc-checker to prod is refused; platform (the guest)
+ *    breaks the glass with a reason: written, with `Break-glass:` / `Freeze-window:` trailers and
+ *    flagged on the environment card.
+ * ledger (not payment-gateway) so that owner-rule.e2e.js still finds a promotion to ask for.
+ */
+const nodePath = require('node:path');
+const { execFileSync } = require('node:child_process');
+const {
+  APP_URL,
+  screenshot,
+  runTests,
+  eventually,
+  releaseApi,
+  signIn,
+  signInAs,
+  waitForEntity,
+} = require('./lib');
+
+const SERVICE = 'ledger';
+const FROZEN_SERVICE = 'kyc-checker';
+let requestId;
+let requested;
+
+async function envStatus(service, env) {
+  return (await releaseApi(`/services/${service}/status`)).find(
+    e => e.environment === env,
+  );
+}
+
+function configRepoLog(commit) {
+  const configRepo = nodePath.join(
+    process.env.DEVPLANE_DATA_DIR || nodePath.resolve(__dirname, '..', '.data'),
+    'git',
+    'config.git',
+  );
+  return execFileSync(
+    'git',
+    ['log', '-1', '--format=author: %an <%ae>%n%B', commit],
+    { cwd: configRepo, encoding: 'utf8' },
+  );
+}
+
+/** Picks a demo identity on the sign-in page and opens the service's Releases tab. */
+async function openReleasesAs(page, title) {
+  await waitForEntity('component', SERVICE);
+  await signInAs(page, title);
+  await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`, {
+    timeout: 180_000,
+  });
+  await page.getByTestId('env-card-prod').waitFor({ timeout: 120_000 });
+}
+
+runTests(__filename, [
+  {
+    name: 'a payments developer asks to promote ledger to prod: a pending request, nothing written',
+    async fn({ page }) {
+      await eventually(
+        async () => (await envStatus(SERVICE, 'staging'))?.release,
+        { timeoutMs: 420_000, intervalMs: 3000, what: 'the demo seed in staging' },
+      );
+      const prodBefore = await envStatus(SERVICE, 'prod');
+      requested = (await envStatus(SERVICE, 'staging')).release.artifactId;
+      if (prodBefore.release?.artifactId === requested)
+        throw new Error('prod already runs what staging runs: nothing to ask for');
+      await openReleasesAs(page, 'Payments developer');
+      await page.getByTestId('env-four-eyes-prod').waitFor();
+      await page.getByTestId('promote-staging-to-prod').click();
+      const dialog = page.getByTestId('release-dialog');
+      await dialog.getByTestId('release-dialog-needs-approval').waitFor({ timeout: 30_000 });
+      await eventually(
+        async () => page.getByTestId('release-dialog-confirm').isEnabled(),
+        { timeoutMs: 60_000, what: 'the dialog to load its diff and verdict' },
+      );
+      await page.getByTestId('release-dialog-confirm').click();
+      await dialog.getByTestId('release-dialog-pending').waitFor({ timeout: 60_000 });
+      requestId = (await dialog.getByTestId('release-dialog-request-id').innerText()).trim();
+      await screenshot(page, 'approvals-requested');
+      const prodAfter = await envStatus(SERVICE, 'prod');
+      if (prodAfter.commit !== prodBefore.commit)
+        throw new Error('prod changed before anyone approved');
+      await page.getByTestId('release-dialog-close').click();
+
+      // her own request on the Releases tab: Approve disabled, the reason next to it
+      const card = page.getByTestId(`approval-${requestId}`);
+      await card.waitFor({ timeout: 60_000 });
+      if (await card.getByTestId(`approval-${requestId}-approve`).isEnabled())
+        throw new Error('the requester may click Approve on her own request');
+      const whyNot = await card.getByTestId(`approval-${requestId}-why-not`).innerText();
+      if (!/you asked for this change/.test(whyNot))
+        throw new Error(`unexpected reason: ${whyNot}`);
+      const diff = await card.getByTestId(`approval-${requestId}-diff`).innerText();
+      if (!diff.includes('Changes in prod'))
+        throw new Error(`the request does not show the diff: ${diff.slice(0, 200)}`);
+      await card.scrollIntoViewIfNeeded();
+      await screenshot(page, 'approvals-own-request');
+    },
+  },
+  {
+    name: 'a second payments developer approves it: the prod commit carries both names',
+    async fn({ page }) {
+      if (!requestId) throw new Error('no request from the previous test');
+      await openReleasesAs(page, 'Second payments developer');
+      const card = page.getByTestId(`approval-${requestId}`);
+      await card.waitFor({ timeout: 60_000 });
+      await screenshot(page, 'approvals-to-approve');
+      await card.getByTestId(`approval-${requestId}-approve`).click();
+      const outcome = card.getByTestId(`approval-${requestId}-outcome`);
+      await outcome.waitFor({ timeout: 60_000 });
+      const text = await outcome.innerText();
+      if (!/Approved and released/.test(text)) throw new Error(`approval failed: ${text}`);
+      await screenshot(page, 'approvals-approved');
+
+      const prod = await eventually(
+        async () => {
+          const s = await envStatus(SERVICE, 'prod');
+          return s.release?.artifactId === requested ? s : undefined;
+        },
+        { timeoutMs: 30_000, what: `prod to run ${requested}` },
+      );
+      const log = configRepoLog(prod.release.id);
+      for (const expected of [
+        /author: .*anna\.jensen@example\.com/,
+        /Approved-by: mikkel\.holm@example\.com/,
+        new RegExp(`Approval-request: ${requestId}`),
+      ]) {
+        if (!expected.test(log))
+          throw new Error(`prod commit lacks ${expected}:\n${log}`);
+      }
+      await page.getByTestId('env-approved-by-prod').waitFor({ timeout: 30_000 });
+    },
+  },
+  {
+    name: 'a freeze window refuses a release; break-glass with a reason goes through, flagged',
+    async fn({ page }) {
+      await eventually(
+        async () => (await envStatus(FROZEN_SERVICE, 'staging'))?.release,
+        { timeoutMs: 300_000, intervalMs: 3000, what: `the demo seed of ${FROZEN_SERVICE}` },
+      );
+      const prodBefore = await envStatus(FROZEN_SERVICE, 'prod');
+      await waitForEntity('component', FROZEN_SERVICE);
+      // signIn navigates with the default 30 s: not enough on a loaded machine (it failed so once)
+      page.setDefaultNavigationTimeout(180_000);
+      await signIn(page); // the guest: platform, holds the break-glass permission
+      await page.goto(`${APP_URL}/catalog/default/component/${FROZEN_SERVICE}/releases`);
+      await page.getByTestId('freeze-windows-active-kyc-audit').waitFor({ timeout: 120_000 });
+      await page.getByTestId('env-freeze-prod-kyc-audit').waitFor();
+      await screenshot(page, 'approvals-freeze-banner');
+
+      await page.getByTestId('promote-staging-to-prod').click();
+      const dialog = page.getByTestId('release-dialog');
+      await eventually(
+        async () => page.getByTestId('release-dialog-confirm').isEnabled(),
+        { timeoutMs: 60_000, what: 'the dialog to load its diff and verdict' },
+      );
+      await page.getByTestId('release-dialog-confirm').click();
+      const error = dialog.getByTestId('release-dialog-error');
+      await error.waitFor({ timeout: 60_000 });
+      const refusal = await error.innerText();
+      if (!/freeze window kyc-audit/.test(refusal))
+        throw new Error(`expected the freeze window refusal, got: ${refusal}`);
+      if ((await envStatus(FROZEN_SERVICE, 'prod')).commit !== prodBefore.commit)
+        throw new Error('written despite the freeze');
+
+      await dialog.getByTestId('break-glass-toggle').check();
+      await dialog.getByTestId('break-glass-reason').fill('KYC check outage: the fix');
+      await page.getByTestId('release-dialog-confirm').click();
+      await dialog.getByTestId('release-dialog-break-glass').waitFor({ timeout: 60_000 });
+      await screenshot(page, 'approvals-break-glass');
+      const prod = await envStatus(FROZEN_SERVICE, 'prod');
+      if (prod.commit === prodBefore.commit) throw new Error('break-glass wrote nothing');
+      const log = configRepoLog(prod.release.id);
+      for (const expected of [/Break-glass: KYC check outage: the fix/, /Freeze-window: kyc-audit/]) {
+        if (!expected.test(log)) throw new Error(`commit lacks ${expected}:\n${log}`);
+      }
+      await page.getByTestId('release-dialog-close').click();
+      await page.getByTestId('env-break-glass-prod').waitFor({ timeout: 30_000 });
+    },
+  },
+]);
