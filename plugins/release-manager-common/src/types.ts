@@ -76,6 +76,9 @@ export interface Environment {
 /** Why a release happened. */
 export type ReleaseIntent = 'release' | 'promote' | 'rollback' | 'auto-release';
 
+/** Every {@link ReleaseIntent}, for validation and filters. */
+export const RELEASE_INTENTS: readonly ReleaseIntent[] = ['release', 'promote', 'rollback', 'auto-release'];
+
 /** Rollout state reported by cluster agents through the status webhook. */
 export type RolloutState = 'pending' | 'progressing' | 'succeeded' | 'failed';
 

@@ -106,6 +106,23 @@ type ReleaseRow = {
 
 const MAX_PAGE = 200;
 
+/** Filters of the release log: environment, intent (kind), and a person who released or approved. */
+export interface ReleaseFilter {
+  environment?: string;
+  intent?: ReleaseIntent;
+  /** Matches the releaser or the approver (as recorded: an email, or a user ref for service callers). */
+  actor?: string;
+}
+
+function filterReleases(q: Knex.QueryBuilder, prefix: string, f: ReleaseFilter): void {
+  if (f.environment) q.andWhere(`${prefix}environment`, f.environment);
+  if (f.intent) q.andWhere(`${prefix}intent`, f.intent);
+  if (f.actor) {
+    const actor = f.actor;
+    q.andWhere(w => w.where(`${prefix}released_by`, actor).orWhere(`${prefix}approved_by`, actor));
+  }
+}
+
 function pageLimit(limit?: number): number {
   if (limit === undefined) return 50;
   if (!Number.isInteger(limit) || limit < 1) throw new InputError('limit must be a positive integer');
@@ -306,12 +323,12 @@ export class ReleaseManagerStore {
   async listReleases(
     configRepo: string,
     service: string,
-    options: { environment?: string; limit?: number; cursor?: string } = {},
+    options: ReleaseFilter & { limit?: number; cursor?: string } = {},
   ): Promise<Page<Release>> {
     const limit = pageLimit(options.limit);
     const offset = parseCursor(options.cursor) ?? 0;
     const q = this.releaseQuery(configRepo).andWhere('r.service', service);
-    if (options.environment) q.andWhere('r.environment', options.environment);
+    filterReleases(q, 'r.', options);
     const rows = (await q
       .orderBy([
         { column: 'r.commit_seq', order: 'desc', nulls: 'last' },
@@ -320,7 +337,7 @@ export class ReleaseManagerStore {
       .offset(offset)
       .limit(limit + 1)) as ReleaseRow[];
     const countQ = this.db('rm_releases').where({ config_repo: configRepo, service });
-    if (options.environment) countQ.andWhere({ environment: options.environment });
+    filterReleases(countQ, '', options);
     const [{ count }] = await countQ.count({ count: '*' });
     return {
       items: rows.slice(0, limit).map(toRelease),

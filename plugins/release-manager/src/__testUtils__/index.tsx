@@ -148,6 +148,8 @@ export function mockReleaseManagerApi(): MockApi {
     getStatus: jest.fn().mockResolvedValue(statuses),
     getPushes: jest.fn().mockResolvedValue({ items: [] }),
     getReleases: jest.fn().mockResolvedValue({ items: [] }),
+    getHistory: jest.fn().mockResolvedValue({ items: [], total: 0 }),
+    getAuditPreview: jest.fn().mockResolvedValue([]),
     getTeamReleases: jest.fn().mockResolvedValue([]),
     getDora: jest.fn().mockImplementation(async (scope: any, days: number) => ({
       scope,

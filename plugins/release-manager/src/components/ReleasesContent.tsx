@@ -17,6 +17,7 @@ import { DoraCard } from './Dora/DoraCard';
 import { PoliciesPanel } from './PoliciesPanel';
 import { PushProgressPanel } from './PushProgressPanel';
 import { ReleaseAction, ReleaseDialog } from './ReleaseDialog';
+import { ReleaseHistory } from './ReleaseHistory/ReleaseHistory';
 import { RollbackDialog } from './RollbackDialog';
 import { useReleaseGuard } from './useReleaseGuard';
 
@@ -115,6 +116,7 @@ export function ReleasesContent() {
         <Grid item xs={12}>
           <PushProgressPanel service={service} refreshKey={refreshKey} />
         </Grid>
+        <Grid item xs={12}><ReleaseHistory service={service} environments={ordered.map(o => o.environment.name)} refreshKey={refreshKey} /></Grid>
         <Grid item xs={12}>
           <ArtifactTable
             service={service}
