@@ -5,12 +5,12 @@
 // bench/results/summary.json. The bench functions live in the plugins (promotionBench,
 // shuttleBench) and in bench/lib/ (listing, on-call, push, replicas).
 //
-// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent,history,rebuild]
+// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent,history,rebuild,dora]
 //   sizes: --services 1000 --samples 100 --clients 20 --per-client 15 --artifacts 10000
 //          --entities 5000 --repos 5000 --real-git-repos 100 --gp-runs 5
 //          --oncall-views 1000 --oncall-seconds 60 --replica-clients 20 --replica-per-client 10
 //          --history-services 10000 --histories 0,20000,100000 --history-samples 100 --soak-releases 10000
-//          --rebuild-commits 100000
+//          --rebuild-commits 100000 --dora-releases 100000 --dora-services 100 --dora-samples 200
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -289,6 +289,39 @@ async function section(name, fn) {
         '',
         `p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}`,
         undefined,
+      );
+    });
+  }
+
+  if (want('dora')) {
+    await section('dora', async () => {
+      const { runDoraBench } = require('../bench/lib/doraBench');
+      const o = {
+        releases: arg('dora-releases', 100000, 100000),
+        services: arg('dora-services', 100, 100),
+        samples: arg('dora-samples', 200, 60),
+      };
+      const r = await runDoraBench(o);
+      raw.dora = { options: o, ...r };
+      const what = `${r.releases} prod releases in the index (SQLite in memory, ${r.services} services, ${r.releasesPerService} releases each over 90 days; incidents from an in-process source)`;
+      row(
+        `DORA service page p50: GET /dora?service=…&days=90 over HTTP (real router, store query + computeDora), ${what}`,
+        `plain index read of the same rows as JSON (GET /rows, same app) p50 ${ms(r.baseline.p50Ms)}`,
+        'reported',
+        `${ms(r.dora.p50Ms)} (${r.deploymentsPerService} deployments per service)`,
+      );
+      row(
+        `DORA service page p99 (${r.dora.samples} samples, interleaved with the baseline)`,
+        `plain index read p99 ${ms(r.baseline.p99Ms)}`,
+        '≤ 200 ms',
+        ms(r.dora.p99Ms),
+        r.dora.p99Ms <= 200,
+      );
+      row(
+        `DORA squad page p50/p99: GET /dora?squad=…&days=90, ${r.squad.services} services (${r.squad.samples} samples)`,
+        '',
+        'reported',
+        `${ms(r.squad.p50Ms)} / ${ms(r.squad.p99Ms)}`,
       );
     });
   }

@@ -182,6 +182,14 @@ export interface Config {
      * has an open incident (asked from the on-call backend, `GET /api/oncall/services/:name/freeze`).
      * A request body may carry `overrideFreeze: { reason }` to release anyway.
      */
+    /** DORA metrics (README "DORA metrics"). */
+    dora?: {
+      /**
+       * A production deployment followed within this many hours by a rollback or an incident of
+       * its service counts as a failed change. Default 24, at most 720.
+       */
+      failureWindowHours?: number;
+    };
     incidentFreeze?: {
       /** Default false. */
       enabled?: boolean;

@@ -237,6 +237,31 @@ describe('the auditor export (real policy, real git host)', () => {
     expect(new Set(services)).toEqual(new Set(['payment-gateway', 'loan-engine']));
   });
 
+  it('the release history: newest first, paged, filtered by environment, kind and person (released or approved)', async () => {
+    const all = await get(SOFIE, '/services/payment-gateway/history?limit=2');
+    expect(all.status).toBe(200);
+    expect(all.body.total).toBe(4);
+    expect(all.body.items.map((r: any) => r.intent)).toEqual(['rollback', 'promote']);
+    const next = await get(SOFIE, `/services/payment-gateway/history?limit=2&cursor=${all.body.nextCursor}`);
+    expect(next.body.items.map((r: any) => r.intent)).toEqual(['release', 'release']);
+    expect(next.body.nextCursor).toBeUndefined();
+    const approved = await get(SOFIE, '/services/payment-gateway/history?actor=mikkel.holm@example.com');
+    expect(approved.body.items.map((r: any) => [r.environment, r.intent, r.approvedBy])).toEqual([
+      ['prod', 'promote', 'mikkel.holm@example.com'],
+    ]);
+    const devReleases = await get(SOFIE, '/services/payment-gateway/history?environment=dev&kind=release');
+    expect(devReleases.body.total).toBe(2);
+    for (const [query, message] of [
+      ['kind=deploy', /kind must be one of release, promote, rollback, auto-release/],
+      ['environment=qa', /unknown environment 'qa'/],
+      ['actor=', /actor/],
+    ]) {
+      const bad = await get(SOFIE, `/services/payment-gateway/history?${query}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toMatch(message);
+    }
+  });
+
   it.each([
     ['from=2024-01-01&to=2026-01-01', /more than releaseManager\.audit\.maxRangeDays \(400\)/],
     ['format=xlsx', /format must be csv or ndjson/],

@@ -16,6 +16,14 @@ function readLockWait(ms: number | undefined): number | undefined {
   return ms;
 }
 
+function readFailureWindow(hours: number | undefined): number {
+  if (hours === undefined) return 24;
+  if (!(hours > 0 && hours <= 24 * 30)) {
+    throw new InputError('releaseManager.dora.failureWindowHours: a number of hours above 0, at most 720');
+  }
+  return hours;
+}
+
 /** Release manager settings read from `releaseManager.*`. */
 export interface ReleaseManagerConfig {
   environments: Environment[];
@@ -63,6 +71,8 @@ export interface ReleaseManagerConfig {
   };
   /** Production freeze while the service has an open incident (asks the on-call backend). */
   incidentFreeze: { enabled: boolean; timeoutMs: number };
+  /** DORA metrics: a rollback or incident this many hours after a production deployment fails it. */
+  dora: { failureWindowHours: number };
   /** Organisation guardrails per environment (defaults applied). */
   guardrails: EnvironmentGuardrails[];
   /** Service principal subjects allowed to post rollout status (`statusWebhook.principals`). */
@@ -177,6 +187,7 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       localGitHost: c?.getOptionalBoolean('push.localGitHost') ?? true,
       githubWebhookSecret: c?.getOptionalString('push.github.webhookSecret'),
     },
+    dora: { failureWindowHours: readFailureWindow(c?.getOptionalNumber('dora.failureWindowHours')) },
     incidentFreeze: {
       enabled: c?.getOptionalBoolean('incidentFreeze.enabled') ?? false,
       timeoutMs: c?.getOptionalNumber('incidentFreeze.timeoutMs') ?? 3000,

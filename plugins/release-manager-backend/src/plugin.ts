@@ -25,6 +25,8 @@ import { Notifier } from './service/Notifier';
 import { ReleaseManager } from './service/ReleaseManager';
 import { ReleaseOperations } from './service/operations';
 import { createRouter } from './service/router';
+import { createDoraRouter } from './service/doraRouter';
+import { DoraService, OnCallIncidentSource } from './service/DoraService';
 import { CatalogBranchVerifier } from './service/branchVerifier';
 import { Guardrails } from './service/guardrails';
 import { ScmIntegrations } from '@backstage/integration';
@@ -258,6 +260,25 @@ export const releaseManagerPlugin = createBackendPlugin({
             logger,
             statusPrincipals: settings.statusPrincipals,
             auditMaxRangeDays: settings.audit.maxRangeDays,
+          }),
+        );
+        deps.httpRouter.use(
+          await createDoraRouter({
+            dora: new DoraService({
+              store,
+              configRepoKey,
+              environments: settings.environments,
+              failureWindowHours: settings.dora.failureWindowHours,
+              ensureSynced: () => manager.ensureSynced(),
+              incidents: new OnCallIncidentSource({ discovery: deps.discovery, auth: deps.auth }),
+              logger,
+            }),
+            store,
+            httpAuth: deps.httpAuth,
+            auth: deps.auth,
+            catalog: deps.catalog,
+            logger,
+            platformGroup: settings.signing.platformGroup,
           }),
         );
         deps.httpRouter.addAuthPolicy({ path: '/openapi.json', allow: 'unauthenticated' });

@@ -1,4 +1,5 @@
 import {
+  AuditExportQueryParams,
   PRODUCTION_FROZEN_ERROR,
   ReleaseManagerRequest,
   ReleaseManagerRoutes,
@@ -24,8 +25,59 @@ export interface ClientOptions {
 
 /** Thin typed client of the release manager REST API; failures become {@link CliError}s. */
 export class ReleaseManagerClient extends ReleaseManagerRoutes {
-  constructor(options: ClientOptions) {
+  constructor(private readonly options: ClientOptions) {
     super(cliTransport(options));
+  }
+
+  /**
+   * `GET /audit/export`, streamed: each chunk of the body goes to `write` as it arrives (the
+   * export is never held whole); `write` may return a promise to slow the download down.
+   */
+  async streamAuditExport(
+    query: AuditExportQueryParams & { format: 'csv' | 'ndjson' },
+    write: (chunk: Uint8Array) => void | Promise<void>,
+  ): Promise<number> {
+    const baseUrl = this.options.baseUrl.replace(/\/+$/, '');
+    const url = new URL(releaseManagerUrl(baseUrl, '/audit/export', { ...query }));
+    const headers: Record<string, string> = {};
+    const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await (this.options.fetch ?? fetch)(url, { headers });
+    } catch (error) {
+      throw new CliError(
+        `cannot reach the release manager at ${baseUrl} (${networkReason(error)}); is the backend running? Set --url or RELEASE_MANAGER_URL.`,
+        ExitCode.Unreachable,
+      );
+    }
+    if (!response.ok || !response.body) {
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      throw errorFromResponse(response.status, response.statusText, body, `GET ${url.pathname}`);
+    }
+    let bytes = 0;
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.byteLength;
+        await write(value);
+      }
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(
+        `the export broke off after ${bytes} bytes (${networkReason(error)}); the output is incomplete`,
+        ExitCode.Error,
+      );
+    }
+    return bytes;
   }
 }
 

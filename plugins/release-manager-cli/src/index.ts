@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerApprovalCommands } from './commands/approvals';
 import { registerArtifactCommands } from './commands/artifact';
+import { registerAuditCommands } from './commands/audit';
 import { registerCompletionCommand } from './commands/completion';
 import { registerLoginCommands } from './commands/login';
 import { registerPolicyCommands } from './commands/policy';
@@ -49,6 +50,7 @@ export function createProgram(world: Environment): Command {
   registerPolicyCommands(program, world);
   registerApprovalCommands(program, world);
   registerArtifactCommands(program, world);
+  registerAuditCommands(program, world);
   registerLoginCommands(program, world);
   registerCompletionCommand(program, world);
   return program;

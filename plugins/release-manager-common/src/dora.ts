@@ -37,6 +37,10 @@ export interface DoraIncident {
   openedAt: string;
   /** ISO time it was resolved; absent while open. */
   resolvedAt?: string;
+  /** For lists (since yesterday); not used by the metrics. */
+  title?: string;
+  status?: string;
+  url?: string;
 }
 
 export interface DoraOptions {
@@ -289,4 +293,39 @@ export function computeDora(
     },
     daily,
   };
+}
+
+/** Windows the API offers (`GET /dora?days=`). */
+export const DORA_WINDOWS = [30, 90] as const;
+
+/** Answer of `GET /api/release-manager/dora?service=|squad=&days=30|90`. */
+export interface DoraReport {
+  /** What was asked for: one service, or a squad's services. */
+  scope: { service: string } | { squad: string };
+  /** Services counted. */
+  services: string[];
+  /** Production environments counted. */
+  environments: string[];
+  metrics: DoraMetrics;
+  /** Whether incidents were counted (the on-call backend answered for every service). */
+  incidents: { checked: boolean; warnings: string[] };
+  /** Deployments whose lead time starts at the artifact's upload time (no source commit time recorded). */
+  leadTimeFromUpload: number;
+}
+
+/** Answer of `GET /api/release-manager/me/since?since=&squad=` (the home page's "Since yesterday"). */
+export interface SinceYesterdayReport {
+  since: string;
+  /** The caller is platform: every squad is theirs to look at. */
+  platform: boolean;
+  /** The caller's squads (catalog memberships; all squads for platform) and the services each owns. */
+  squads: Array<{ name: string; services: string[] }>;
+  /** The squad the answer is narrowed to (`squad=`), if any. */
+  squad?: string;
+  /** Releases (incl. rollbacks and failed rollouts) of those services since `since`, newest first. */
+  releases: import('./types').Release[];
+  /** Incidents of those services opened or resolved since `since`, or still open. */
+  incidents: DoraIncident[];
+  /** Whose incidents could not be read. */
+  warnings: string[];
 }

@@ -98,6 +98,20 @@ describe('ReleaseManagerRoutes', () => {
       },
     ],
     [
+      'getDora',
+      r => r.getDora({ squad: 'payments' }, 90),
+      { method: 'GET', path: '/dora', query: { squad: 'payments', days: 90 } },
+    ],
+    [
+      'getSinceYesterday',
+      r => r.getSinceYesterday(new Date(0), 'payments'),
+      {
+        method: 'GET',
+        path: '/me/since',
+        query: { since: '1970-01-01T00:00:00.000Z', squad: 'payments' },
+      },
+    ],
+    [
       'release',
       r => r.release(release),
       { method: 'POST', path: '/releases', body: release },

@@ -9,13 +9,16 @@ import type {
   Page,
   PolicyVerdict,
   PromoteRequest,
+  AuditExportRow,
   Release,
+  ReleaseIntent,
   ReleaseRequest,
   ReleaseResult,
   RollbackRequest,
   ServicePolicies,
 } from './types';
 import type { PushProgress } from './push';
+import type { DoraReport, SinceYesterdayReport } from './dora';
 
 /** Query parameters of a route; `undefined` and `''` values are left out. */
 export type ReleaseManagerQuery = Record<string, string | number | undefined>;
@@ -38,6 +41,15 @@ export interface ReleaseManagerRequest {
 export type ReleaseManagerTransport = <T>(
   request: ReleaseManagerRequest,
 ) => Promise<T>;
+
+/** Query of the auditor's export (`GET /audit/export`): dates as YYYY-MM-DD or ISO with a zone. */
+export interface AuditExportQueryParams {
+  from?: string;
+  to?: string;
+  environment?: string;
+  service?: string;
+  squad?: string;
+}
 
 /** Paging options of list routes. */
 export interface PageOptions {
@@ -120,6 +132,42 @@ export class ReleaseManagerRoutes {
       method: 'GET',
       path: `${svc(service)}/releases`,
       query: { environment, limit, cursor },
+    });
+  }
+
+  /** The release history (newest first, paged), filtered by environment, kind and person. */
+  getHistory(
+    service: string,
+    options: PageOptions & { environment?: string; kind?: ReleaseIntent; actor?: string } = {},
+  ): Promise<Page<Release>> {
+    const { environment, kind, actor, limit, cursor } = options;
+    return this.transport({
+      method: 'GET',
+      path: `${svc(service)}/history`,
+      query: { environment, kind, actor, limit, cursor },
+    });
+  }
+
+  /** The auditor's export as NDJSON rows (the portal's preview; downloads go to the URL itself). */
+  getAuditPreview(query: AuditExportQueryParams & { limit?: number }): Promise<AuditExportRow[]> {
+    return this.transport({ method: 'GET', path: '/audit/preview', query: { ...query } });
+  }
+
+  /** DORA metrics of a service or a squad over `days` (30 or 90). */
+  getDora(scope: { service: string } | { squad: string }, days: number): Promise<DoraReport> {
+    return this.transport({
+      method: 'GET',
+      path: '/dora',
+      query: { ...scope, days },
+    });
+  }
+
+  /** The signed-in person's squads since a time ("since yesterday"), optionally one squad. */
+  getSinceYesterday(since: Date, squad?: string): Promise<SinceYesterdayReport> {
+    return this.transport({
+      method: 'GET',
+      path: '/me/since',
+      query: { since: since.toISOString(), squad },
     });
   }
 

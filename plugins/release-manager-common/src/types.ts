@@ -15,6 +15,8 @@ export interface ArtifactApplication {
   name: string;
   url?: string;
   provider?: string;
+  /** ISO time of the source commit (its committer date): where DORA's lead time for changes starts. */
+  committedAt?: string;
 }
 
 /** CI job that produced an artifact. */
@@ -73,6 +75,9 @@ export interface Environment {
 
 /** Why a release happened. */
 export type ReleaseIntent = 'release' | 'promote' | 'rollback' | 'auto-release';
+
+/** Every {@link ReleaseIntent}, for validation and filters. */
+export const RELEASE_INTENTS: readonly ReleaseIntent[] = ['release', 'promote', 'rollback', 'auto-release'];
 
 /** Rollout state reported by cluster agents through the status webhook. */
 export type RolloutState = 'pending' | 'progressing' | 'succeeded' | 'failed';

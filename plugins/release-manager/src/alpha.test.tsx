@@ -67,7 +67,8 @@ describe('new frontend system', () => {
         ] as any,
       },
     );
-    expect(await screen.findByTestId('env-card-dev')).toBeInTheDocument();
+    // the lazy import transforms the whole components tree: allow it time on a loaded machine
+    expect(await screen.findByTestId('env-card-dev', {}, { timeout: 15_000 })).toBeInTheDocument();
     expect(api.getStatus).toHaveBeenCalledWith('payment-gateway');
   });
 });

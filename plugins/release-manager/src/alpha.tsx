@@ -66,6 +66,31 @@ export const entitySinceYesterdayCard = EntityCardBlueprint.make({
   },
 });
 
+/** Group page card: the squad's DORA metrics (30/90 days). */
+export const entityGroupDoraCard = EntityCardBlueprint.make({
+  name: 'squad-dora',
+  params: {
+    type: 'content',
+    filter: { kind: 'group' },
+    loader: () => import('./components').then(m => <m.GroupDoraCard />),
+  },
+});
+
+/** Home page widget: DORA metrics of the signed-in person's squads. */
+export const homeDoraWidget = HomePageWidgetBlueprint.make({
+  name: 'dora',
+  params: {
+    name: 'ReleaseManagerDora',
+    title: 'DORA metrics',
+    description: 'Deployment frequency, lead time, change failure rate and time to restore of your squads',
+    components: () => import('./components').then(m => ({ Content: m.HomeDoraContent })),
+    layout: {
+      width: { defaultColumns: 6, minColumns: 4 },
+      height: { defaultRows: 4, minRows: 3 },
+    },
+  },
+});
+
 /** "Since yesterday" widget of the home page. */
 export const homeSinceYesterdayWidget = HomePageWidgetBlueprint.make({
   name: 'since-yesterday',
@@ -121,5 +146,7 @@ export default createFrontendPlugin({
     entitySinceYesterdayCard,
     homeSinceYesterdayWidget,
     homeApprovalsWidget,
+    entityGroupDoraCard,
+    homeDoraWidget,
   ],
 });

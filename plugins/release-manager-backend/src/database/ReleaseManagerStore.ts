@@ -32,6 +32,17 @@ export type NewRelease = Omit<Release, 'rollout'> & {
   commitSeq?: number;
 };
 
+/** A release row as the DORA metrics read it. */
+export interface DoraReleaseRow {
+  id: string;
+  service: string;
+  environment: string;
+  intent: ReleaseIntent;
+  releasedAt: string;
+  sourceCommittedAt: string | null;
+  artifactCreatedAt: string | null;
+}
+
 /** Rollout report stored against a release. */
 export interface RolloutUpdate {
   state: RolloutState;
@@ -95,6 +106,23 @@ type ReleaseRow = {
 
 const MAX_PAGE = 200;
 
+/** Filters of the release log: environment, intent (kind), and a person who released or approved. */
+export interface ReleaseFilter {
+  environment?: string;
+  intent?: ReleaseIntent;
+  /** Matches the releaser or the approver (as recorded: an email, or a user ref for service callers). */
+  actor?: string;
+}
+
+function filterReleases(q: Knex.QueryBuilder, prefix: string, f: ReleaseFilter): void {
+  if (f.environment) q.andWhere(`${prefix}environment`, f.environment);
+  if (f.intent) q.andWhere(`${prefix}intent`, f.intent);
+  if (f.actor) {
+    const actor = f.actor;
+    q.andWhere(w => w.where(`${prefix}released_by`, actor).orWhere(`${prefix}approved_by`, actor));
+  }
+}
+
 function pageLimit(limit?: number): number {
   if (limit === undefined) return 50;
   if (!Number.isInteger(limit) || limit < 1) throw new InputError('limit must be a positive integer');
@@ -153,6 +181,9 @@ export class ReleaseManagerStore {
       created_at: a.createdAt ?? new Date().toISOString(),
       environments: JSON.stringify(a.environments),
       spec: JSON.stringify(a.spec),
+      source_committed_at: a.spec.application.committedAt
+        ? new Date(a.spec.application.committedAt).toISOString()
+        : null,
     };
     try {
       await this.db('rm_artifacts').insert(row);
@@ -292,12 +323,12 @@ export class ReleaseManagerStore {
   async listReleases(
     configRepo: string,
     service: string,
-    options: { environment?: string; limit?: number; cursor?: string } = {},
+    options: ReleaseFilter & { limit?: number; cursor?: string } = {},
   ): Promise<Page<Release>> {
     const limit = pageLimit(options.limit);
     const offset = parseCursor(options.cursor) ?? 0;
     const q = this.releaseQuery(configRepo).andWhere('r.service', service);
-    if (options.environment) q.andWhere('r.environment', options.environment);
+    filterReleases(q, 'r.', options);
     const rows = (await q
       .orderBy([
         { column: 'r.commit_seq', order: 'desc', nulls: 'last' },
@@ -306,7 +337,7 @@ export class ReleaseManagerStore {
       .offset(offset)
       .limit(limit + 1)) as ReleaseRow[];
     const countQ = this.db('rm_releases').where({ config_repo: configRepo, service });
-    if (options.environment) countQ.andWhere({ environment: options.environment });
+    filterReleases(countQ, '', options);
     const [{ count }] = await countQ.count({ count: '*' });
     return {
       items: rows.slice(0, limit).map(toRelease),
@@ -358,6 +389,43 @@ export class ReleaseManagerStore {
         { column: 'r.seq', order: 'desc' },
       ])) as ReleaseRow[];
     return rows.map(toRelease);
+  }
+
+  /**
+   * Releases of the services into the environments at or after `since`, as the DORA metrics
+   * need them: time, intent and where lead time starts (the artifact's source commit time, else
+   * its upload time). One indexed query, no JSON parsing.
+   */
+  async doraReleases(
+    configRepo: string,
+    services: string[],
+    environments: string[],
+    since: string,
+  ): Promise<DoraReleaseRow[]> {
+    if (services.length === 0 || environments.length === 0) return [];
+    const out: DoraReleaseRow[] = [];
+    // bounded IN lists (SQLite's variable limit)
+    for (let i = 0; i < services.length; i += 500) {
+      const rows = await this.db('rm_releases as r')
+        .leftJoin('rm_artifacts as a', function join() {
+          this.on('a.service', '=', 'r.service').andOn('a.artifact_id', '=', 'r.artifact_id');
+        })
+        .where('r.config_repo', configRepo)
+        .whereIn('r.service', services.slice(i, i + 500))
+        .whereIn('r.environment', environments)
+        .andWhere('r.released_at', '>=', since)
+        .select(
+          'r.id as id',
+          'r.service as service',
+          'r.environment as environment',
+          'r.intent as intent',
+          'r.released_at as releasedAt',
+          'a.source_committed_at as sourceCommittedAt',
+          'a.created_at as artifactCreatedAt',
+        );
+      for (const row of rows) out.push(row as DoraReleaseRow);
+    }
+    return out;
   }
 
   // --- rollout status ------------------------------------------------------

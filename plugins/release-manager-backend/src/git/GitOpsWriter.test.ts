@@ -127,6 +127,45 @@ describe('GitOpsWriter', () => {
     expect(files.filter(f => /^[ab]\//.test(f.path))).toHaveLength(30);
   });
 
+  it('asks the gate once per tip it did not write itself', async () => {
+    const asked: string[] = [];
+    const w = await GitOpsWriter.create({
+      workDir: path.join(root, 'gated'),
+      remoteUrl: remote,
+      gate: async tip => void asked.push(tip),
+    });
+    const tip0 = (await runGit(['rev-parse', 'main'], { cwd: remote })).stdout.trim();
+    const r1 = await w.write(writeFileJob('g/1.txt', '1'));
+    const r2 = await w.write(writeFileJob('g/2.txt', '2'));
+    expect(r2.commit).toBeDefined();
+    // the second write lands on the writer's own first commit: no second verdict
+    expect(asked).toEqual([tip0]);
+    await host.commitFiles('config', { 'other/x.txt': 'outside' }, { message: 'outside commit' });
+    const outsideTip = (await runGit(['rev-parse', 'main'], { cwd: remote })).stdout.trim();
+    await w.write(writeFileJob('g/3.txt', '3'));
+    // a tip someone else wrote is judged again
+    expect(asked).toEqual([tip0, outsideTip]);
+    expect(asked).not.toContain(r1.commit);
+  });
+
+  it('a refusing gate stops writes on that tip, and is asked again for the next write', async () => {
+    let refuse = true;
+    let asked = 0;
+    const w = await GitOpsWriter.create({
+      workDir: path.join(root, 'refused'),
+      remoteUrl: remote,
+      gate: async () => {
+        asked++;
+        if (refuse) throw new Error('outside change on the tip');
+      },
+    });
+    await expect(w.write(writeFileJob('g/1.txt', '1'))).rejects.toThrow('outside change on the tip');
+    refuse = false;
+    const r = await w.write(writeFileJob('g/1.txt', '1'));
+    expect(r.commit).toBeDefined();
+    expect(asked).toBe(2);
+  });
+
   it('re-applies over an outside commit that lands mid-write', async () => {
     const w = await newWriter();
     const r = await w.write(

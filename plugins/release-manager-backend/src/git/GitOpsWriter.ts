@@ -252,6 +252,12 @@ export class GitOpsWriter {
   private readonly maxBatch: number;
   private signer?: CommitSigner;
   private gate?: (tip: string) => Promise<void>;
+  /**
+   * The last tip the gate let a whole batch through on, moved along by this writer's own pushes
+   * on top of it (commits it signed add no outside change): the next batch on that tip needs no
+   * second verdict, which would read the commits just pushed back through git.
+   */
+  private gateClearedAt = '';
   private readonly pushLock?: PushLock;
   private readonly queue: Pending[] = [];
   private draining = false;
@@ -318,6 +324,7 @@ export class GitOpsWriter {
   configureTrust(options: { signer?: CommitSigner; gate?: (tip: string) => Promise<void> }): void {
     if (options.signer) this.signer = options.signer;
     if (options.gate) this.gate = options.gate;
+    this.gateClearedAt = '';
   }
 
   /** The remote-tracking ref the readers read (the remote branch as last fetched). */
@@ -592,9 +599,10 @@ export class GitOpsWriter {
 
   /** Jobs the gate lets through on `tip`; the others fail with the gate's error. */
   private async passGate(jobs: Pending[], tip: string): Promise<Pending[]> {
-    if (!this.gate || !tip) return jobs;
+    if (!this.gate || !tip || tip === this.gateClearedAt) return jobs;
     try {
       await this.gate(tip);
+      this.gateClearedAt = tip;
       return jobs;
     } catch (e: any) {
       for (const p of jobs) if (!p.job.bypassGate) p.error = e;
@@ -604,8 +612,9 @@ export class GitOpsWriter {
 
   /** After the remote moved during a batch: the whole batch fails if the gate refuses the new tip. */
   private async checkGate(tip: string, jobs: Pending[]): Promise<void> {
-    if (!this.gate || !tip || jobs.every(p => p.job.bypassGate)) return;
+    if (!this.gate || !tip || tip === this.gateClearedAt || jobs.every(p => p.job.bypassGate)) return;
     await this.gate(tip);
+    this.gateClearedAt = tip;
   }
 
   /** Fetches if the last fetch started before `since`, and moves the clone to the remote tip. */
@@ -847,6 +856,8 @@ export class GitOpsWriter {
     }
     this.stats.pushes++;
     this.stats.commits += committed.length;
+    // Our own signed commits on a tip the gate cleared: the new tip is as clear (see gateClearedAt).
+    if (this.gateClearedAt && committed[0].written?.parent === this.gateClearedAt) this.gateClearedAt = tip;
     // The push moved refs/remotes/origin/<branch> to the tip as well.
     this.originTip = tip;
     const pushed = committed.map(p => p.written!);

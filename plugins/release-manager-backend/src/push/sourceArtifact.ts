@@ -194,6 +194,9 @@ export async function artifactFromSource(
         name: source.repo,
         ...(source.url ? { url: source.url } : {}),
         provider: source.provider,
+        ...(source.commit.committedAt && !Number.isNaN(Date.parse(source.commit.committedAt))
+          ? { committedAt: new Date(source.commit.committedAt).toISOString() }
+          : {}),
       },
       ci: { start: timing.receivedAt, end: new Date().toISOString() },
       shuttle: {

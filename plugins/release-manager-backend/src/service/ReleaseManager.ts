@@ -15,6 +15,7 @@ import type {
   ServicePolicies,
 } from '@devplane/plugin-release-manager-common';
 import { AuditExport } from '../audit/AuditExport';
+import type { ReleaseFilter } from '../database/ReleaseManagerStore';
 import type { CommitSigner } from '../git/Signer';
 import { HistoryReader } from '../history/HistoryReader';
 import { OutsideDecisions } from '../history/OutsideDecisions';
@@ -197,7 +198,7 @@ export class ReleaseManager extends ReleaseManagerPart {
   }
   listReleases(
     service: string,
-    options: { environment?: string; limit?: number; cursor?: string },
+    options: ReleaseFilter & { limit?: number; cursor?: string },
   ): Promise<Page<Release>> {
     return this.state.listReleases(service, options);
   }

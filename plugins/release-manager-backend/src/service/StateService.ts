@@ -1,3 +1,4 @@
+import type { ReleaseFilter } from '../database/ReleaseManagerStore';
 import { InputError, NotFoundError } from '@backstage/errors';
 import {
   invalidArtifactIdReason,
@@ -77,7 +78,7 @@ export class StateService extends ReleaseManagerPart {
 
   async listReleases(
     service: string,
-    options: { environment?: string; limit?: number; cursor?: string },
+    options: ReleaseFilter & { limit?: number; cursor?: string },
   ): Promise<Page<Release>> {
     check(invalidNameReason('service', service));
     if (options.environment !== undefined) this.environment(options.environment);

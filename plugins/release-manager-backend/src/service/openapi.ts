@@ -135,6 +135,13 @@ export const openApiDocument = {
     '/teams/{team}/releases': {
       get: { summary: 'Releases of services owned by a group since a time', parameters: [pathParam('team'), query('since')], responses: { '200': ok({ type: 'array', items: ref('Release') }), ...errors } },
     },
+    '/dora': {
+      get: {
+        summary: 'DORA metrics of a service or a squad over 30 or 90 days (release index + on-call incidents; README "DORA metrics")',
+        parameters: [query('service'), query('squad'), query('days')],
+        responses: { '200': ok({ type: 'object' }), ...errors },
+      },
+    },
     '/releases': { post: { summary: 'Release an artifact to an environment', requestBody: body(ref('ReleaseRequest')), responses: { '200': ok(ref('ReleaseResult')), ...errors } } },
     '/promotions': { post: { summary: 'Promote what runs in one environment to another', requestBody: body(ref('PromoteRequest')), responses: { '200': ok(ref('ReleaseResult')), ...errors } } },
     '/rollbacks': { post: { summary: 'Roll an environment back to an earlier artifact', requestBody: body(ref('RollbackRequest')), responses: { '200': ok(ref('ReleaseResult')), ...errors } } },

@@ -15,6 +15,9 @@ import {
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
 import {
+  AuditExportRow,
+  RELEASE_INTENTS,
+  ReleaseIntent,
   ReleaseResult,
   invalidArtifactIdReason,
   releaseManagerAuditExportPermission,
@@ -225,6 +228,32 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     );
   });
 
+  /**
+   * The release history of a service (the Releases tab's table): newest first in commit order,
+   * paged, filtered by environment, kind and person (released or approved). Read from the
+   * database index, which is rebuilt from git when it is behind or dropped.
+   */
+  router.get('/services/:service/history', async (req, res) => {
+    await httpAuth.credentials(req);
+    const kind = optionalString(req, 'kind');
+    if (kind !== undefined && !RELEASE_INTENTS.includes(kind as ReleaseIntent)) {
+      throw new InputError(`kind must be one of ${RELEASE_INTENTS.join(', ')}`);
+    }
+    const actor = optionalString(req, 'actor');
+    if (actor !== undefined && (actor.length === 0 || actor.length > 320 || /\p{Cc}/u.test(actor))) {
+      throw new InputError('actor must be an email or user ref of at most 320 characters, without control characters');
+    }
+    res.json(
+      await manager.listReleases(name('service', req.params.service), {
+        environment: optionalString(req, 'environment'),
+        intent: kind as ReleaseIntent | undefined,
+        actor,
+        limit: limitParam(req),
+        cursor: optionalString(req, 'cursor'),
+      }),
+    );
+  });
+
   router.get('/teams/:team/releases', async (req, res) => {
     await httpAuth.credentials(req);
     const team = name('team', req.params.team);
@@ -248,10 +277,11 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
    * squad's services (squad membership from the catalog, never from the artifact's claim);
    * an export across all services needs the permission unconditionally (platform).
    */
-  router.get('/audit/export', async (req, res) => {
+  const authorizeExport = async (req: Request, extraParams: string[] = []) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
     const q: Record<string, string | undefined> = {};
     for (const key of ['format', 'from', 'to', 'environment', 'service', 'squad']) q[key] = optionalString(req, key);
+    for (const key of extraParams) q[key] = optionalString(req, key);
     const unknown = Object.keys(req.query).filter(k => !(k in q));
     if (unknown.length) throw new InputError(`unknown query parameter(s) ${unknown.map(k => `'${k.slice(0, 30)}'`).join(', ')}`);
     const query = parseAuditExportQuery(q, {
@@ -288,6 +318,11 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
         );
       }
     }
+    return { credentials, query, services };
+  };
+
+  router.get('/audit/export', async (req, res) => {
+    const { credentials, query, services } = await authorizeExport(req);
     const actor = await actorOf(credentials);
     const event = await auditor.createEvent({
       eventId: 'audit-export',
@@ -320,6 +355,19 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       if (res.headersSent) res.destroy(error);
       else throw error;
     }
+  });
+
+  /** The first rows of an export as JSON (the portal's preview): same checks, at most 100 rows. */
+  router.get('/audit/preview', async (req, res) => {
+    const { query, services } = await authorizeExport(req, ['limit']);
+    const limit = limitParam(req) ?? 20;
+    if (limit > 100) throw new InputError('limit must be at most 100');
+    const rows: AuditExportRow[] = [];
+    for await (const batch of manager.audit.rows({ from: query.from, to: query.to, environment: query.environment, services }, limit)) {
+      rows.push(...batch);
+      if (rows.length >= limit) break;
+    }
+    res.json(rows.slice(0, limit));
   });
 
   // --- release, promote, rollback --------------------------------------------

@@ -39,6 +39,11 @@ export const artifactSpecSchema = z
         name: text(),
         url: text({ url: true, maxLength: 2000 }).optional(),
         provider: text({ maxLength: 100 }).optional(),
+        committedAt: z
+          .string()
+          .max(40)
+          .refine(v => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time')
+          .optional(),
       })
       .strict(),
     ci: z

@@ -6,6 +6,7 @@ import { signalApiRef } from '@backstage/plugin-signals-react';
 import { storageApiRef, identityApiRef } from '@backstage/core-plugin-api';
 import { TestApiProvider, mockApis } from '@backstage/test-utils';
 import {
+  computeDora,
   Artifact,
   Environment,
   EnvironmentStatus,
@@ -147,7 +148,25 @@ export function mockReleaseManagerApi(): MockApi {
     getStatus: jest.fn().mockResolvedValue(statuses),
     getPushes: jest.fn().mockResolvedValue({ items: [] }),
     getReleases: jest.fn().mockResolvedValue({ items: [] }),
+    getHistory: jest.fn().mockResolvedValue({ items: [], total: 0 }),
+    getAuditPreview: jest.fn().mockResolvedValue([]),
     getTeamReleases: jest.fn().mockResolvedValue([]),
+    getDora: jest.fn().mockImplementation(async (scope: any, days: number) => ({
+      scope,
+      services: [],
+      environments: ['prod'],
+      metrics: computeDora([], [], { from: Date.now() - days * 86_400_000, to: Date.now(), failureWindowHours: 24 }),
+      incidents: { checked: true, warnings: [] },
+      leadTimeFromUpload: 0,
+    })),
+    getSinceYesterday: jest.fn().mockImplementation(async (since: Date) => ({
+      since: since.toISOString(),
+      platform: false,
+      squads: [],
+      releases: [],
+      incidents: [],
+      warnings: [],
+    })),
     release: jest.fn(),
     promote: jest.fn(),
     rollback: jest.fn(),

@@ -13,9 +13,11 @@ import { ArtifactTable } from './ArtifactTable';
 import { FreezeWindowsBanner, PendingApprovalsPanel } from './Approvals';
 import { EnvironmentCard } from './EnvironmentCard';
 import { orderEnvironments, serviceNameOf } from './helpers';
+import { DoraCard } from './Dora/DoraCard';
 import { PoliciesPanel } from './PoliciesPanel';
 import { PushProgressPanel } from './PushProgressPanel';
 import { ReleaseAction, ReleaseDialog } from './ReleaseDialog';
+import { ReleaseHistory } from './ReleaseHistory/ReleaseHistory';
 import { RollbackDialog } from './RollbackDialog';
 import { useReleaseGuard } from './useReleaseGuard';
 
@@ -109,8 +111,12 @@ export function ReleasesContent() {
           </Grid>
         ))}
         <Grid item xs={12}>
+          <DoraCard scope={{ service }} />
+        </Grid>
+        <Grid item xs={12}>
           <PushProgressPanel service={service} refreshKey={refreshKey} />
         </Grid>
+        <Grid item xs={12}><ReleaseHistory service={service} environments={ordered.map(o => o.environment.name)} refreshKey={refreshKey} /></Grid>
         <Grid item xs={12}>
           <ArtifactTable
             service={service}

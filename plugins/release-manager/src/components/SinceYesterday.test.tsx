@@ -1,9 +1,6 @@
-import { act, screen, waitFor, within } from '@testing-library/react';
+import { screen, within } from '@testing-library/react';
 import { renderInTestApp, mockApis } from '@backstage/test-utils';
-import {
-  EntitySinceYesterdayCard,
-  HomeSinceYesterdayContent,
-} from './SinceYesterday';
+import { EntitySinceYesterdayCard } from './SinceYesterday';
 import {
   Providers,
   feature,
@@ -12,7 +9,6 @@ import {
   masterNew,
   masterOld,
   mockReleaseManagerApi,
-  mockSignalApi,
 } from '../__testUtils__';
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
@@ -79,25 +75,5 @@ describe('Since yesterday', () => {
       </Providers>,
     );
     expect((await screen.findAllByText(/team payments is unknown/))[0]).toBeInTheDocument();
-  });
-
-  it("on the home page covers the user's teams and refreshes on signals", async () => {
-    const api = mockReleaseManagerApi();
-    const signalApi = mockSignalApi();
-    await renderInTestApp(
-      <Providers api={api} signalApi={signalApi}>
-        <HomeSinceYesterdayContent />
-      </Providers>,
-    );
-    await screen.findByTestId('since-yesterday-empty');
-    expect(api.getTeamReleases).toHaveBeenCalledWith('payments', expect.any(Date));
-
-    api.getTeamReleases.mockResolvedValue([makeRelease(masterNew, 'prod')]);
-    act(() => signalApi.send('release-manager', { kind: 'released', service: 'ledger' }));
-    await waitFor(() =>
-      expect(screen.getByTestId('since-yesterday-list')).toHaveTextContent(
-        'payment-gateway → prod',
-      ),
-    );
   });
 });

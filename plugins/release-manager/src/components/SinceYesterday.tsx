@@ -5,12 +5,7 @@ import {
   Progress,
   ResponseErrorPanel,
 } from '@backstage/core-components';
-import {
-  identityApiRef,
-  storageApiRef,
-  useApi,
-} from '@backstage/core-plugin-api';
-import { parseEntityRef } from '@backstage/catalog-model';
+import { storageApiRef, useApi } from '@backstage/core-plugin-api';
 import { useEntity } from '@backstage/plugin-catalog-react';
 import { useSignal } from '@backstage/plugin-signals-react';
 import Chip from '@material-ui/core/Chip';
@@ -130,31 +125,6 @@ export function EntitySinceYesterdayCard() {
   return (
     <InfoCard title="Since yesterday" subheader={`Releases of ${team}'s services`}>
       <SinceYesterdayList teams={[team]} visitKey={`team.${team}`} />
-    </InfoCard>
-  );
-}
-
-/** Home page widget content: the same for every team the signed-in user belongs to. */
-export function HomeSinceYesterdayContent() {
-  const identityApi = useApi(identityApiRef);
-  const teams = useAsync(async () => {
-    const identity = await identityApi.getBackstageIdentity();
-    return identity.ownershipEntityRefs
-      .map(ref => parseEntityRef(ref))
-      .filter(ref => ref.kind.toLocaleLowerCase('en-US') === 'group')
-      .map(ref => ref.name)
-      .sort();
-  }, [identityApi]);
-  if (teams.loading) return <Progress />;
-  if (teams.error) return <ResponseErrorPanel error={teams.error} />;
-  return <SinceYesterdayList teams={teams.value ?? []} visitKey="home" />;
-}
-
-/** Legacy home page card. */
-export function HomeSinceYesterdayCard() {
-  return (
-    <InfoCard title="Since yesterday">
-      <HomeSinceYesterdayContent />
     </InfoCard>
   );
 }

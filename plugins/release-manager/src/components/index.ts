@@ -1,9 +1,6 @@
 export { ReleasesContent } from './ReleasesContent';
-export {
-  EntitySinceYesterdayCard,
-  HomeSinceYesterdayCard,
-  HomeSinceYesterdayContent,
-} from './SinceYesterday';
+export { EntitySinceYesterdayCard } from './SinceYesterday';
+export { HomeSinceYesterdayCard, HomeSinceYesterdayContent } from './Home/MySinceYesterday';
 export {
   ApprovalsWaitingForMe,
   ApprovalsWaitingForMeCard,
@@ -11,3 +8,4 @@ export {
   PendingApprovalsPanel,
 } from './Approvals';
 export { EntityReleaseHealthCard, GroupServicesHealthCard } from './ReleaseHealth';
+export { EntityDoraCard, GroupDoraCard, HomeDoraContent } from './Dora/DoraCard';
