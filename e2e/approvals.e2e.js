@@ -62,9 +62,14 @@ runTests(__filename, [
   {
     name: 'a payments developer asks to promote ledger to prod: a pending request, nothing written',
     async fn({ page }) {
+      // the seed writes the older build to dev, staging and prod, then the newer one to dev and
+      // staging: wait until it is done (prod runs something, staging something else)
       await eventually(
-        async () => (await envStatus(SERVICE, 'staging'))?.release,
-        { timeoutMs: 420_000, intervalMs: 3000, what: 'the demo seed in staging' },
+        async () => {
+          const [staging, prod] = [await envStatus(SERVICE, 'staging'), await envStatus(SERVICE, 'prod')];
+          return staging?.release && prod?.release && staging.release.artifactId !== prod.release.artifactId;
+        },
+        { timeoutMs: 420_000, intervalMs: 3000, what: 'the demo seed in staging and prod' },
       );
       const prodBefore = await envStatus(SERVICE, 'prod');
       requested = (await envStatus(SERVICE, 'staging')).release.artifactId;
