@@ -89,7 +89,11 @@ export interface DoraMetrics {
     byRollback: number;
     byIncident: number;
   };
-  timeToRestore: DoraDistribution & { byIncident: number; byRollback: number; openIncidents: number };
+  timeToRestore: DoraDistribution & {
+    byIncident: number;
+    byRollback: number;
+    openIncidents: number;
+  };
   daily: DoraDay[];
 }
 
@@ -146,7 +150,11 @@ interface ServiceTimeline {
   restoredAt: Array<number | undefined>;
 }
 
-/** Computes the metrics of one service or of a squad (the releases and incidents of its services). */
+/**
+ * Computes the metrics of one service or of a squad (the releases and incidents of its services).
+ * A rollback fails the deployment before it; releases in the same second are taken in the
+ * order given (history order, oldest first), as commit times have whole seconds.
+ */
 export function computeDora(
   releases: Iterable<DoraRelease>,
   incidents: Iterable<DoraIncident>,
@@ -154,31 +162,44 @@ export function computeDora(
 ): DoraMetrics {
   const { from, to } = options;
   if (!(to > from)) throw new RangeError('window end must be after its start');
-  if (!(options.failureWindowHours > 0)) throw new RangeError('failureWindowHours must be positive');
+  if (!(options.failureWindowHours > 0))
+    throw new RangeError('failureWindowHours must be positive');
   const windowMs = options.failureWindowHours * HOUR_MS;
 
   // Production releases per service: deployments (sorted below) and rollbacks.
-  const deploys = new Map<string, Array<{ t: number; lead?: number }>>();
-  const rollbacks = new Map<string, number[]>();
+  // A rollback rolls back the deployment that came before it in history order (the input's
+  // order): commit times have whole seconds, so a deployment made in the same second as the
+  // rollback must not be taken for the one it rolled back.
+  type Deploy = { t: number; lead?: number };
+  const deploys = new Map<string, Deploy[]>();
+  const rollbacks = new Map<string, Array<{ t: number; after?: Deploy }>>();
+  // by time; same-second releases keep the input's (history) order: the sort is stable
+  const ordered: Array<{ r: DoraRelease; t: number }> = [];
   for (const r of releases) {
-    if (!r.production) continue;
-    const t = parseTime(r.releasedAt);
-    if (Number.isNaN(t)) continue;
+    const t = r.production ? parseTime(r.releasedAt) : NaN;
+    if (!Number.isNaN(t)) ordered.push({ r, t });
+  }
+  ordered.sort((a, b) => a.t - b.t);
+  for (const { r, t } of ordered) {
+    let list = deploys.get(r.service);
     if (r.intent === 'rollback') {
-      let list = rollbacks.get(r.service);
-      if (!list) rollbacks.set(r.service, (list = []));
-      list.push(t);
+      let rbs = rollbacks.get(r.service);
+      if (!rbs) rollbacks.set(r.service, (rbs = []));
+      rbs.push({ t, after: list?.[list.length - 1] });
       continue;
     }
-    let list = deploys.get(r.service);
     if (!list) deploys.set(r.service, (list = []));
     const src = r.sourceCommittedAt ? parseTime(r.sourceCommittedAt) : NaN;
-    list.push({ t, lead: Number.isNaN(src) ? undefined : Math.max(0, t - src) });
+    list.push({
+      t,
+      lead: Number.isNaN(src) ? undefined : Math.max(0, t - src),
+    });
   }
+  const deployIndex = new Map<Deploy, number>();
 
   const timelines = new Map<string, ServiceTimeline>();
   for (const [service, list] of deploys) {
-    list.sort((a, b) => a.t - b.t);
+    list.forEach((d, i) => deployIndex.set(d, i));
     timelines.set(service, {
       deployTimes: Float64Array.from(list, d => d.t),
       deployLeadMs: list.map(d => d.lead),
@@ -188,10 +209,19 @@ export function computeDora(
   }
 
   /** Blames the newest deployment at or before `t` of `service` if within the failure window. */
-  const blame = (service: string, t: number, kind: 'rollback' | 'incident') => {
+  const blame = (
+    service: string,
+    t: number,
+    kind: 'rollback' | 'incident',
+    after?: Deploy,
+  ) => {
     const tl = timelines.get(service);
     if (!tl) return;
-    const i = lastAtOrBefore(tl.deployTimes, t);
+    const rolledBack = after && deployIndex.get(after);
+    const i =
+      kind === 'rollback'
+        ? rolledBack ?? -1
+        : lastAtOrBefore(tl.deployTimes, t);
     if (i < 0 || t - tl.deployTimes[i] > windowMs) return;
     if (kind === 'rollback') {
       if (tl.restoredAt[i] === undefined) tl.restoredAt[i] = t;
@@ -201,9 +231,8 @@ export function computeDora(
     }
   };
 
-  for (const [service, times] of rollbacks) {
-    times.sort((a, b) => a - b);
-    for (const t of times) blame(service, t, 'rollback');
+  for (const [service, rbs] of rollbacks) {
+    for (const rb of rbs) blame(service, rb.t, 'rollback', rb.after);
   }
 
   const restoreMs: number[] = [];

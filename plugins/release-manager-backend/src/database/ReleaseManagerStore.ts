@@ -114,18 +114,27 @@ export interface ReleaseFilter {
   actor?: string;
 }
 
-function filterReleases(q: Knex.QueryBuilder, prefix: string, f: ReleaseFilter): void {
+function filterReleases(
+  q: Knex.QueryBuilder,
+  prefix: string,
+  f: ReleaseFilter,
+): void {
   if (f.environment) q.andWhere(`${prefix}environment`, f.environment);
   if (f.intent) q.andWhere(`${prefix}intent`, f.intent);
   if (f.actor) {
     const actor = f.actor;
-    q.andWhere(w => w.where(`${prefix}released_by`, actor).orWhere(`${prefix}approved_by`, actor));
+    q.andWhere(w =>
+      w
+        .where(`${prefix}released_by`, actor)
+        .orWhere(`${prefix}approved_by`, actor),
+    );
   }
 }
 
 function pageLimit(limit?: number): number {
   if (limit === undefined) return 50;
-  if (!Number.isInteger(limit) || limit < 1) throw new InputError('limit must be a positive integer');
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new InputError('limit must be a positive integer');
   return Math.min(limit, MAX_PAGE);
 }
 
@@ -198,7 +207,10 @@ export class ReleaseManagerStore {
     return (await this.getArtifact(a.spec.service, a.spec.id))!;
   }
 
-  async getArtifact(service: string, artifactId: string): Promise<Artifact | undefined> {
+  async getArtifact(
+    service: string,
+    artifactId: string,
+  ): Promise<Artifact | undefined> {
     const row = await this.db<ArtifactRow>('rm_artifacts')
       .where({ service, artifact_id: artifactId })
       .first();
@@ -206,7 +218,11 @@ export class ReleaseManagerStore {
   }
 
   /** Replaces an artifact's environment list (restoring artifacts from git merges environments). */
-  async setArtifactEnvironments(service: string, artifactId: string, environments: string[]): Promise<void> {
+  async setArtifactEnvironments(
+    service: string,
+    artifactId: string,
+    environments: string[],
+  ): Promise<void> {
     await this.db('rm_artifacts')
       .where({ service, artifact_id: artifactId })
       .update({ environments: JSON.stringify(environments) });
@@ -223,7 +239,9 @@ export class ReleaseManagerStore {
       if (options.branch) q.andWhere({ branch: options.branch });
       return q;
     };
-    const q = base().orderBy('seq', 'desc').limit(limit + 1);
+    const q = base()
+      .orderBy('seq', 'desc')
+      .limit(limit + 1);
     if (before !== undefined) q.andWhere('seq', '<', before);
     const rows = await q;
     const [{ count }] = await base().count({ count: '*' });
@@ -231,18 +249,23 @@ export class ReleaseManagerStore {
     return {
       items,
       total: Number(count),
-      nextCursor: rows.length > limit ? makeCursor(rows[limit - 1].seq) : undefined,
+      nextCursor:
+        rows.length > limit ? makeCursor(rows[limit - 1].seq) : undefined,
     };
   }
 
   async countArtifacts(service: string): Promise<number> {
-    const [{ count }] = await this.db('rm_artifacts').where({ service }).count({ count: '*' });
+    const [{ count }] = await this.db('rm_artifacts')
+      .where({ service })
+      .count({ count: '*' });
     return Number(count);
   }
 
   /** Services whose artifacts name `squad` as owner. */
   async servicesOfSquad(squad: string): Promise<string[]> {
-    const rows = await this.db('rm_artifacts').distinct('service').where({ squad });
+    const rows = await this.db('rm_artifacts')
+      .distinct('service')
+      .where({ squad });
     return rows.map(r => r.service as string);
   }
 
@@ -259,7 +282,10 @@ export class ReleaseManagerStore {
   // --- releases ------------------------------------------------------------
 
   /** Records releases; rows already present (same commit) are left alone. */
-  async insertReleases(configRepo: string, releases: NewRelease[]): Promise<void> {
+  async insertReleases(
+    configRepo: string,
+    releases: NewRelease[],
+  ): Promise<void> {
     if (releases.length === 0) return;
     const rows = releases.map(r => ({
       id: r.id,
@@ -315,8 +341,13 @@ export class ReleaseManagerStore {
       );
   }
 
-  async getRelease(configRepo: string, id: string): Promise<Release | undefined> {
-    const row = await this.releaseQuery(configRepo).andWhere('r.id', id).first();
+  async getRelease(
+    configRepo: string,
+    id: string,
+  ): Promise<Release | undefined> {
+    const row = await this.releaseQuery(configRepo)
+      .andWhere('r.id', id)
+      .first();
     return row ? toRelease(row as ReleaseRow) : undefined;
   }
 
@@ -336,7 +367,10 @@ export class ReleaseManagerStore {
       ])
       .offset(offset)
       .limit(limit + 1)) as ReleaseRow[];
-    const countQ = this.db('rm_releases').where({ config_repo: configRepo, service });
+    const countQ = this.db('rm_releases').where({
+      config_repo: configRepo,
+      service,
+    });
     filterReleases(countQ, '', options);
     const [{ count }] = await countQ.count({ count: '*' });
     return {
@@ -354,7 +388,11 @@ export class ReleaseManagerStore {
     artifactId: string,
   ): Promise<Release | undefined> {
     const row = await this.releaseQuery(configRepo)
-      .andWhere({ 'r.service': service, 'r.environment': environment, 'r.artifact_id': artifactId })
+      .andWhere({
+        'r.service': service,
+        'r.environment': environment,
+        'r.artifact_id': artifactId,
+      })
       .orderBy([
         { column: 'r.commit_seq', order: 'desc', nulls: 'last' },
         { column: 'r.seq', order: 'desc' },
@@ -365,7 +403,10 @@ export class ReleaseManagerStore {
 
   /** Whether some release row lacks its commit position (written before commit ordering). */
   async hasUnorderedReleases(configRepo: string): Promise<boolean> {
-    const row = await this.db('rm_releases').where({ config_repo: configRepo }).whereNull('commit_seq').first();
+    const row = await this.db('rm_releases')
+      .where({ config_repo: configRepo })
+      .whereNull('commit_seq')
+      .first();
     return !!row;
   }
 
@@ -408,7 +449,11 @@ export class ReleaseManagerStore {
     for (let i = 0; i < services.length; i += 500) {
       const rows = await this.db('rm_releases as r')
         .leftJoin('rm_artifacts as a', function join() {
-          this.on('a.service', '=', 'r.service').andOn('a.artifact_id', '=', 'r.artifact_id');
+          this.on('a.service', '=', 'r.service').andOn(
+            'a.artifact_id',
+            '=',
+            'r.artifact_id',
+          );
         })
         .where('r.config_repo', configRepo)
         .whereIn('r.service', services.slice(i, i + 500))
@@ -422,7 +467,9 @@ export class ReleaseManagerStore {
           'r.released_at as releasedAt',
           'a.source_committed_at as sourceCommittedAt',
           'a.created_at as artifactCreatedAt',
-        );
+        )
+        // history order: DORA tells which deployment a rollback rolled back by it
+        .orderBy('r.seq', 'asc');
       for (const row of rows) out.push(row as DoraReleaseRow);
     }
     return out;
@@ -430,7 +477,10 @@ export class ReleaseManagerStore {
 
   // --- rollout status ------------------------------------------------------
 
-  async setRolloutStatus(releaseId: string, update: RolloutUpdate): Promise<void> {
+  async setRolloutStatus(
+    releaseId: string,
+    update: RolloutUpdate,
+  ): Promise<void> {
     await this.db('rm_rollout_status')
       .insert({
         release_id: releaseId,
@@ -452,10 +502,14 @@ export class ReleaseManagerStore {
    * reported). Status reports are keyed by commit and are not part of the index that a rebuild
    * from git drops.
    */
-  async rolloutStates(releaseIds: string[]): Promise<Map<string, RolloutState>> {
+  async rolloutStates(
+    releaseIds: string[],
+  ): Promise<Map<string, RolloutState>> {
     const out = new Map<string, RolloutState>();
     for (let i = 0; i < releaseIds.length; i += 500) {
-      const rows: Array<{ release_id: string; state: string }> = await this.db('rm_rollout_status')
+      const rows: Array<{ release_id: string; state: string }> = await this.db(
+        'rm_rollout_status',
+      )
         .whereIn('release_id', releaseIds.slice(i, i + 500))
         .select('release_id', 'state');
       for (const r of rows) out.set(r.release_id, r.state as RolloutState);
@@ -466,13 +520,19 @@ export class ReleaseManagerStore {
   // --- git sync marker -----------------------------------------------------
 
   async getSyncMarker(configRepo: string): Promise<string | undefined> {
-    const row = await this.db('rm_sync_state').where({ config_repo: configRepo }).first();
+    const row = await this.db('rm_sync_state')
+      .where({ config_repo: configRepo })
+      .first();
     return row?.last_commit;
   }
 
   async setSyncMarker(configRepo: string, commit: string): Promise<void> {
     await this.db('rm_sync_state')
-      .insert({ config_repo: configRepo, last_commit: commit, updated_at: new Date().toISOString() })
+      .insert({
+        config_repo: configRepo,
+        last_commit: commit,
+        updated_at: new Date().toISOString(),
+      })
       .onConflict('config_repo')
       .merge();
   }
