@@ -184,7 +184,10 @@ describe('GitOpsWriter', () => {
 
   it('an outside committer pushing continuously while two writers run N releases: all succeed', async () => {
     const [a, b] = await Promise.all([newWriter('a'), newWriter('b')]);
-    const outsider = outsideCommitter(100);
+    // An outside push every 250 ms plus its own git time (4 pushes a second at most): at 100 ms on
+    // 2 cores shared with the rest of the suite, the outsider's cycle became shorter than one
+    // writer's fetch → sign → push, a race no retry can win (it failed so in a full CI-like run).
+    const outsider = outsideCommitter(250);
     const N = 40;
     const results = await Promise.allSettled(
       Array.from({ length: N }, async (_, i) => {
