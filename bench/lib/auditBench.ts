@@ -84,7 +84,7 @@ function gitLogBaseline(cwd: string): Promise<{ seconds: number; bytes: number; 
     child.on('close', code => {
       clearInterval(timer);
       if (code !== 0) reject(new Error(`git log failed (${code}): ${err.slice(0, 300)}`));
-      else resolve({ seconds: round((performance.now() - t0) / 100) / 10, bytes: counts().bytes, commits, peakRssMb: round(peakKb / 1024) });
+      else resolve({ seconds: Math.round((performance.now() - t0) / 10) / 100, bytes: counts().bytes, commits, peakRssMb: round(peakKb / 1024) });
     });
   });
 }
@@ -117,7 +117,7 @@ export async function runAuditBench(options: { services: number; commits: number
         services: options.services,
         historyCommits: options.commits,
         rows,
-        seconds: round(seconds * 10) / 10,
+        seconds: round(seconds),
         rowsPerSecond: Math.round(rows / seconds),
         csvMb: round(bytes / MB),
         memory,
