@@ -56,8 +56,8 @@ export function saveBlob(blob: Blob, filename: string) {
   document.body.appendChild(a);
   a.click();
   a.remove();
-  // give the browser the tick it needs to start the download before the URL goes
-  setTimeout(() => URL.revokeObjectURL(url), 0);
+  // the browser reads the blob after the click returns: keep the URL a while
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** The audit export's filters, the preview (paged) and the downloads, without the page frame. */
