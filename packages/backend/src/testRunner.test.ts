@@ -54,7 +54,11 @@ describe('e2e file outcome (scripts/test-all.js)', () => {
   });
 
   it('counts what the file reported when it ran to the end', async () => {
-    expect(await runE2eFile(resultFile, async () => (writeResult({ passed: 4, failed: 0 }), 0))).toEqual({ passed: 4, failed: 0 });
-    expect(await runE2eFile(resultFile, async () => (writeResult({ passed: 1, failed: 2 }), 1))).toEqual({ passed: 1, failed: 2 });
+    const ranTo = (result: unknown, exitCode: number) => async () => {
+      writeResult(result);
+      return exitCode;
+    };
+    expect(await runE2eFile(resultFile, ranTo({ passed: 4, failed: 0 }, 0))).toEqual({ passed: 4, failed: 0 });
+    expect(await runE2eFile(resultFile, ranTo({ passed: 1, failed: 2 }, 1))).toEqual({ passed: 1, failed: 2 });
   });
 });
