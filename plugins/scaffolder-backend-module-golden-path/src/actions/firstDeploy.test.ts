@@ -419,7 +419,7 @@ describe('devplane:release:first-deploy (through the push path, real release man
     );
     const { error } = await deploy({}, { deps });
     expect(error?.message).toMatch(
-      /^First production deploy failed while pushing main: git host unavailable\./,
+      /^First production deploy failed while pushing main: (Error: )?git host unavailable\./,
     );
     expect(error?.message).toMatch(
       /Needs manual cleanup: auto-release policy main → prod of svc-\S+ \(policy auto-release-\w+\) \(could not remove it: .*db down.*; auto-release policy main → dev of svc-\S+ \(policy auto-release-\w+\) \(could not remove it: .*db down/,
