@@ -11,10 +11,9 @@
  *    flagged on the environment card.
  * ledger (not payment-gateway) so that owner-rule.e2e.js still finds a promotion to ask for.
  */
-const nodePath = require('node:path');
-const { execFileSync } = require('node:child_process');
 const {
   APP_URL,
+  configRepoGit,
   screenshot,
   runTests,
   eventually,
@@ -36,16 +35,7 @@ async function envStatus(service, env) {
 }
 
 function configRepoLog(commit) {
-  const configRepo = nodePath.join(
-    process.env.DEVPLANE_DATA_DIR || nodePath.resolve(__dirname, '..', '.data'),
-    'git',
-    'config.git',
-  );
-  return execFileSync(
-    'git',
-    ['log', '-1', '--format=author: %an <%ae>%n%B', commit],
-    { cwd: configRepo, encoding: 'utf8' },
-  );
+  return configRepoGit(['log', '-1', '--format=author: %an <%ae>%n%B', commit]);
 }
 
 /** Picks a demo identity on the sign-in page and opens the service's Releases tab. */

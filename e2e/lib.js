@@ -181,6 +181,20 @@ async function screenshot(page, name) {
   return file;
 }
 
+/** The running app's GitOps config repo (bare, under DEVPLANE_DATA_DIR, default .data/). */
+function configRepoDir() {
+  return path.join(process.env.DEVPLANE_DATA_DIR || path.join(ROOT, '.data'), 'git', 'config.git');
+}
+
+/** Runs git in the config repo and returns its stdout: what the record says, read from git itself. */
+function configRepoGit(args) {
+  return require('node:child_process').execFileSync('git', args, {
+    cwd: configRepoDir(),
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+}
+
 /** Polls `fn` until it returns a truthy value. */
 async function eventually(
   fn,
@@ -264,4 +278,6 @@ module.exports = {
   screenshot,
   eventually,
   runTests,
+  configRepoDir,
+  configRepoGit,
 };

@@ -35,7 +35,7 @@ const CI: Actor = { ref: 'external:ci', email: 'ci@bench.local' };
 
 /** One bench workspace per process: the key and the generated repos are reused across benches. */
 let workspace: { root: string; signer: OpenPgpCommitSigner; repos: Map<string, GeneratedRepo> } | undefined;
-async function ws() {
+export async function ws() {
   if (!workspace) {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-history-'));
     const signer = await OpenPgpCommitSigner.fromGnupgHome({
@@ -53,7 +53,7 @@ async function ws() {
 }
 
 /** The generated repo of `services` × 3 environments with `commits` history commits (cached). */
-async function repoOf(services: number, commits: number): Promise<GeneratedRepo> {
+export async function repoOf(services: number, commits: number): Promise<GeneratedRepo> {
   const w = await ws();
   const key = `${services}-${commits}`;
   let repo = w.repos.get(key);
@@ -78,7 +78,8 @@ export async function cleanupHistoryBenches(): Promise<void> {
 
 type Engine = BenchEngine;
 
-async function startEngine(remote: string, workDir: string): Promise<Engine> {
+/** A bench engine (in-memory SQLite, the workspace's signing key) on a clone of `remote` at `workDir`. */
+export async function startEngine(remote: string, workDir: string): Promise<Engine> {
   return startBenchEngine({ remote, workDir, signer: (await ws()).signer });
 }
 

@@ -10,39 +10,11 @@
  * does at sign-in).
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import {
-  coreServices,
-  createServiceFactory,
-} from '@backstage/backend-plugin-api';
-import {
-  actionsRegistryServiceFactory,
-  actionsServiceFactory,
-} from '@backstage/backend-defaults/alpha';
-import { databaseServiceFactory } from '@backstage/backend-defaults/database';
-import { httpRouterServiceFactory } from '@backstage/backend-defaults/httpRouter';
-import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
-import { permissionsRegistryServiceFactory } from '@backstage/backend-defaults/permissionsRegistry';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import catalogPlugin from '@backstage/plugin-catalog-backend';
-import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { notificationService } from '@backstage/plugin-notifications-node';
-import permissionPlugin from '@backstage/plugin-permission-backend';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
-import gitHostPlugin from '@devplane/plugin-git-host-backend';
+import { mockCredentials } from '@backstage/backend-test-utils';
 import { runGit } from '@devplane/plugin-git-host-node';
-import releaseManagerPlugin from '@devplane/plugin-release-manager-backend';
 import request from 'supertest';
-import {
-  mockAuthWithActorFactory,
-  ownershipFromCatalog,
-} from './__testUtils__/permissions';
-import devplanePolicy from './permissionPolicy';
+import { startReleaseManagerBackend } from './__testUtils__/releaseManagerBackend';
 
 jest.setTimeout(180_000);
 
@@ -165,132 +137,39 @@ describe('four-eyes approvals, break-glass and freeze windows (real policy, real
   };
 
   beforeAll(async () => {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'devplane-approvals-'));
-    await fs.mkdir(path.join(dataDir, 'sqlite'));
-    const servicesFile = path.join(dataDir, 'services.yaml');
-    await fs.writeFile(servicesFile, SERVICES);
     const now = Date.now();
-    const backend = await startTestBackend({
-      features: [
-        catalogPlugin,
-        permissionPlugin,
-        devplanePolicy,
-        gitHostPlugin,
-        releaseManagerPlugin,
-        permissionsServiceFactory,
-        httpRouterServiceFactory,
-        databaseServiceFactory,
-        mockServices.httpAuth.factory({
-          defaultCredentials: mockCredentials.none(),
-        }),
-        mockAuthWithActorFactory,
-        permissionsRegistryServiceFactory,
-        actionsRegistryServiceFactory,
-        actionsServiceFactory,
-        mockServices.rootConfig.factory({
-          data: {
-            backend: {
-              baseUrl: 'http://localhost:7007',
-              actions: { pluginSources: ['release-manager'] },
-              database: {
-                client: 'better-sqlite3',
-                connection: { directory: path.join(dataDir, 'sqlite') },
-              },
-            },
-            permission: { enabled: true },
-            devplane: { dataDir },
-            releaseManager: {
-              environments: [
-                { name: 'dev' },
-                { name: 'staging' },
-                {
-                  name: 'prod',
-                  production: true,
-                  requireApproval: true,
-                  guardrails: {
-                    uploaders: ['external:test-service'],
-                    verifyBranch: false,
-                  },
-                },
-              ],
-              freezeWindows: [
-                // in force now, for the vault system only
-                {
-                  id: 'vault-change-freeze',
-                  title: 'Vault key rotation',
-                  systems: ['vault'],
-                  start: `${new Date(now - 3600_000)
-                    .toISOString()
-                    .slice(0, 16)}Z`,
-                  end: `${new Date(now + 2 * 86400_000)
-                    .toISOString()
-                    .slice(0, 16)}Z`,
-                },
-              ],
-            },
-            catalog: {
-              rules: [{ allow: ['Component', 'Group', 'User'] }],
-              locations: [
-                {
-                  type: 'file',
-                  target: path.resolve(
-                    __dirname,
-                    '../../../catalog-info/org.yaml',
-                  ),
-                },
-                { type: 'file', target: servicesFile },
-              ],
-            },
+    // ownership comes from the catalog: wait for the services and the people
+    const backend = await startReleaseManagerBackend({
+      services: SERVICES,
+      waitFor: ['component/default/payment-gateway', 'component/default/card-vault', 'user/default/mikkel.holm'],
+      actions: true,
+      onNotification: n => notifications.push(n),
+      releaseManager: {
+        environments: [
+          { name: 'dev' },
+          { name: 'staging' },
+          {
+            name: 'prod',
+            production: true,
+            requireApproval: true,
+            guardrails: { uploaders: ['external:test-service'], verifyBranch: false },
           },
-        }),
-        createServiceFactory({
-          service: coreServices.userInfo,
-          deps: { catalog: catalogServiceRef, auth: coreServices.auth },
-          factory: ({ catalog, auth }) => ownershipFromCatalog(catalog, auth),
-        }),
-        createServiceFactory({
-          service: notificationService,
-          deps: {},
-          factory: () => ({
-            send: async (n: any) => {
-              notifications.push(n);
-            },
-          }),
-        }),
-        createServiceFactory({
-          service: signalsServiceRef,
-          deps: {},
-          factory: () => ({ publish: async () => {} }),
-        }),
-      ],
+        ],
+        freezeWindows: [
+          // in force now, for the vault system only
+          {
+            id: 'vault-change-freeze',
+            title: 'Vault key rotation',
+            systems: ['vault'],
+            start: `${new Date(now - 3600_000).toISOString().slice(0, 16)}Z`,
+            end: `${new Date(now + 2 * 86400_000).toISOString().slice(0, 16)}Z`,
+          },
+        ],
+      },
     });
     server = backend.server;
+    dataDir = backend.dataDir;
     stop = () => backend.stop();
-    // ownership comes from the catalog: wait for the services and the people
-    const deadline = Date.now() + 90_000;
-    const app = server;
-    for (;;) {
-      const [svc, vault, user] = await Promise.all(
-        [
-          'component/default/payment-gateway',
-          'component/default/card-vault',
-          'user/default/mikkel.holm',
-        ].map(e =>
-          request(app)
-            .get(`/api/catalog/entities/by-name/${e}`)
-            .set('Authorization', mockCredentials.service.header()),
-        ),
-      );
-      if (
-        [svc, vault, user].every(
-          r => r.status === 200 && r.body.relations?.length,
-        )
-      )
-        break;
-      if (Date.now() > deadline)
-        throw new Error('catalog never ingested the services and people');
-      await new Promise(r => setTimeout(r, 250));
-    }
   });
 
   afterAll(async () => {

@@ -276,6 +276,34 @@ describe('the auditor export (real policy, real git host)', () => {
     expect(res.body.error.message).toMatch(message);
   });
 
+  it('the preview pages through the same rows as the export (offset, limit, more)', async () => {
+    const all = (await get(KASPER, `/audit/export?format=ndjson&${range}`)).text.trim().split('\n').map(l => JSON.parse(l));
+    expect(all.length).toBeGreaterThan(3);
+    const pages: any[] = [];
+    let offset = 0;
+    for (;;) {
+      const page = await get(KASPER, `/audit/preview?${range}&limit=3&offset=${offset}`);
+      expect(page.status).toBe(200);
+      expect(page.body.offset).toBe(offset);
+      pages.push(...page.body.items);
+      if (!page.body.more) break;
+      expect(page.body.items).toHaveLength(3);
+      offset += 3;
+    }
+    expect(pages).toEqual(all);
+    for (const [query, message] of [
+      ['offset=-1', /offset must be an integer/],
+      ['offset=10001', /offset must be an integer/],
+      ['limit=101', /limit must be at most 100/],
+    ]) {
+      const bad = await get(KASPER, `/audit/preview?${range}&${query}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toMatch(message);
+    }
+    // the preview is refused to whom the export is refused
+    expect((await get(SOFIE, `/audit/preview?${range}`)).status).toBe(403);
+  });
+
   it('is byte-identical after the database index is dropped and rebuilt from git', async () => {
     const before = {
       csv: (await get(KASPER, `/audit/export?format=csv&${range}`)).text,

@@ -51,6 +51,13 @@ export interface AuditExportQueryParams {
   squad?: string;
 }
 
+/** Response of `GET /audit/preview`: rows `offset`… of the export, and whether more follow. */
+export interface AuditPreviewPage {
+  items: AuditExportRow[];
+  offset: number;
+  more: boolean;
+}
+
 /** Paging options of list routes. */
 export interface PageOptions {
   limit?: number;
@@ -148,8 +155,10 @@ export class ReleaseManagerRoutes {
     });
   }
 
-  /** The auditor's export as NDJSON rows (the portal's preview; downloads go to the URL itself). */
-  getAuditPreview(query: AuditExportQueryParams & { limit?: number }): Promise<AuditExportRow[]> {
+  /** A page of the auditor's export as JSON rows (the portal's preview; downloads are the export itself). */
+  getAuditPreview(
+    query: AuditExportQueryParams & { limit?: number; offset?: number },
+  ): Promise<AuditPreviewPage> {
     return this.transport({ method: 'GET', path: '/audit/preview', query: { ...query } });
   }
 

@@ -11,6 +11,7 @@ import {
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import releaseManagerPlugin, {
+  auditExportPage,
   entityReleasesContent,
   entitySinceYesterdayCard,
   homeSinceYesterdayWidget,
@@ -70,5 +71,15 @@ describe('new frontend system', () => {
     // the lazy import transforms the whole components tree: allow it time on a loaded machine
     expect(await screen.findByTestId('env-card-dev', {}, { timeout: 15_000 })).toBeInTheDocument();
     expect(api.getStatus).toHaveBeenCalledWith('payment-gateway');
+  });
+
+  it('adds the "Audit export" page at /audit with its nav title', async () => {
+    const api = mockReleaseManagerApi();
+    expect(releaseManagerPlugin.getExtension('page:release-manager/audit' as any)).toBeDefined();
+    const tester = createExtensionTester(auditExportPage);
+    expect(tester.get(coreExtensionData.routePath)).toBe('/audit');
+    renderInTestApp(tester.reactElement(), { apis: [[releaseManagerApiRef, api]] as any });
+    expect(await screen.findByTestId('audit-download-csv', {}, { timeout: 15_000 })).toBeInTheDocument();
+    expect(api.getAuditPreview).toHaveBeenCalled();
   });
 });

@@ -1,5 +1,6 @@
 import {
   ApiBlueprint,
+  PageBlueprint,
   createFrontendPlugin,
   discoveryApiRef,
   fetchApiRef,
@@ -9,6 +10,7 @@ import {
   EntityContentBlueprint,
 } from '@backstage/plugin-catalog-react/alpha';
 import { HomePageWidgetBlueprint } from '@backstage/plugin-home-react/alpha';
+import AssignmentTurnedInIcon from '@material-ui/icons/AssignmentTurnedIn';
 import { ReleaseManagerClient, releaseManagerApiRef } from './api';
 
 /** The release manager client. */
@@ -20,6 +22,18 @@ export const releaseManagerApi = ApiBlueprint.make({
       factory: ({ discoveryApi, fetchApi }) =>
         new ReleaseManagerClient({ discoveryApi, fetchApi }),
     }),
+});
+
+/** The auditor's export page (`/audit`), with its sidebar entry "Audit export". */
+export const auditExportPage = PageBlueprint.make({
+  name: 'audit',
+  params: {
+    path: '/audit',
+    title: 'Audit export',
+    icon: <AssignmentTurnedInIcon />,
+    noHeader: true,
+    loader: () => import('./components').then(m => <m.AuditExportPage />),
+  },
 });
 
 /** "Releases" tab of component pages. */
@@ -110,25 +124,6 @@ export const homeSinceYesterdayWidget = HomePageWidgetBlueprint.make({
   },
 });
 
-/** "Approvals waiting for me" widget of the home page (four-eyes, issue 14). */
-export const homeApprovalsWidget = HomePageWidgetBlueprint.make({
-  name: 'approvals',
-  params: {
-    name: 'ReleaseManagerApprovals',
-    title: 'Approvals waiting for me',
-    description:
-      'Releases into four-eyes environments that you may approve or reject',
-    components: () =>
-      import('./components').then(m => ({
-        Content: m.ApprovalsWaitingForMe,
-      })),
-    layout: {
-      width: { defaultColumns: 6, minColumns: 4 },
-      height: { defaultRows: 4, minRows: 2 },
-    },
-  },
-});
-
 /**
  * The release manager plugin for the new frontend system.
  *
@@ -140,12 +135,12 @@ export default createFrontendPlugin({
   info: { packageJson: () => import('../package.json') },
   extensions: [
     releaseManagerApi,
+    auditExportPage,
     entityReleasesContent,
     entityReleaseHealthCard,
     entityGroupServicesHealthCard,
     entitySinceYesterdayCard,
     homeSinceYesterdayWidget,
-    homeApprovalsWidget,
     entityGroupDoraCard,
     homeDoraWidget,
   ],

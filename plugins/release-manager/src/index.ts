@@ -6,11 +6,11 @@
 export {
   releaseManagerPlugin,
   EntityReleasesContent,
+  AuditExportPage,
   EntitySinceYesterdayCard,
   HomePageSinceYesterdayCard,
-  HomePageApprovalsCard,
 } from './plugin';
 export { releaseManagerApiRef, ReleaseManagerClient } from './api';
-export type { ReleaseManagerApi, PageOptions } from './api';
+export type { ReleaseManagerApi, PageOptions, AuditExportDownload } from './api';
 export { SHUTTLE_SERVICE_ANNOTATION, serviceNameOf } from './components/helpers';
-export { rootRouteRef } from './routes';
+export { rootRouteRef, auditRouteRef } from './routes';

@@ -8,7 +8,7 @@ import {
 } from '@backstage/core-plugin-api';
 import { createCardExtension } from '@backstage/plugin-home-react';
 import { ReleaseManagerClient, releaseManagerApiRef } from './api';
-import { rootRouteRef } from './routes';
+import { auditRouteRef, rootRouteRef } from './routes';
 
 /** The release manager plugin for the legacy frontend system. */
 export const releaseManagerPlugin = createPlugin({
@@ -21,7 +21,7 @@ export const releaseManagerPlugin = createPlugin({
         new ReleaseManagerClient({ discoveryApi, fetchApi }),
     }),
   ],
-  routes: { root: rootRouteRef },
+  routes: { root: rootRouteRef, audit: auditRouteRef },
 });
 
 /** "Releases" tab of a service page: `<EntityLayout.Route path="/releases" title="Releases">`. */
@@ -33,6 +33,15 @@ export const EntityReleasesContent = releaseManagerPlugin.provide(
   }),
 );
 
+/** The auditor's export page: `<Route path="/audit" element={<AuditExportPage />} />`. */
+export const AuditExportPage = releaseManagerPlugin.provide(
+  createRoutableExtension({
+    name: 'AuditExportPage',
+    component: () => import('./components').then(m => m.AuditExportPage),
+    mountPoint: auditRouteRef,
+  }),
+);
+
 /** "Since yesterday" card of a group page. */
 export const EntitySinceYesterdayCard = releaseManagerPlugin.provide(
   createComponentExtension({
@@ -40,18 +49,6 @@ export const EntitySinceYesterdayCard = releaseManagerPlugin.provide(
     component: {
       lazy: () => import('./components').then(m => m.EntitySinceYesterdayCard),
     },
-  }),
-);
-
-/** "Approvals waiting for me" card for the legacy home page (four-eyes, issue 14). */
-export const HomePageApprovalsCard = releaseManagerPlugin.provide(
-  createCardExtension({
-    name: 'HomePageApprovalsCard',
-    title: 'Approvals waiting for me',
-    components: () =>
-      import('./components').then(m => ({
-        Content: m.ApprovalsWaitingForMe,
-      })),
   }),
 );
 

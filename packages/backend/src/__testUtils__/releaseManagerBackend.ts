@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import type { JsonObject } from '@backstage/config';
+import { actionsRegistryServiceFactory, actionsServiceFactory } from '@backstage/backend-defaults/alpha';
 import { databaseServiceFactory } from '@backstage/backend-defaults/database';
 import { httpRouterServiceFactory } from '@backstage/backend-defaults/httpRouter';
 import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
@@ -41,6 +42,10 @@ export async function startReleaseManagerBackend(options: {
   waitFor: string[];
   releaseManager: JsonObject;
   dataDir?: string;
+  /** Records each notification the release manager sends (default: dropped). */
+  onNotification?: (notification: any) => void;
+  /** Adds the actions registry with the release manager's actions (`/.backstage/actions/v1`). */
+  actions?: boolean;
 }): Promise<ReleaseManagerTestBackend> {
   const dataDir = options.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'devplane-rm-')));
   await fs.mkdir(path.join(dataDir, 'sqlite'), { recursive: true });
@@ -59,10 +64,12 @@ export async function startReleaseManagerBackend(options: {
       mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
       mockAuthWithActorFactory,
       permissionsRegistryServiceFactory,
+      ...(options.actions ? [actionsRegistryServiceFactory, actionsServiceFactory] : []),
       mockServices.rootConfig.factory({
         data: {
           backend: {
             baseUrl: 'http://localhost:7007',
+            ...(options.actions ? { actions: { pluginSources: ['release-manager'] } } : {}),
             database: { client: 'better-sqlite3', connection: { directory: path.join(dataDir, 'sqlite') } },
           },
           permission: { enabled: true },
@@ -82,7 +89,15 @@ export async function startReleaseManagerBackend(options: {
         deps: { catalog: catalogServiceRef, auth: coreServices.auth },
         factory: ({ catalog, auth }) => ownershipFromCatalog(catalog, auth),
       }),
-      createServiceFactory({ service: notificationService, deps: {}, factory: () => ({ send: async () => {} }) }),
+      createServiceFactory({
+        service: notificationService,
+        deps: {},
+        factory: () => ({
+          send: async (n: any) => {
+            options.onNotification?.(n);
+          },
+        }),
+      }),
       createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
     ],
   });

@@ -199,4 +199,22 @@ describe('writeAuditExport', () => {
     expect(lines[0]).toBe(AUDIT_EXPORT_COLUMNS.join(','));
     expect(lines).toHaveLength(12); // header, 10 rows, '' after the last CRLF
   });
+
+  it('leaves no listener behind after waiting for drain (50 waits on a 1-byte buffer)', async () => {
+    const out = new PassThrough({ highWaterMark: 1 });
+    out.on('data', () => undefined);
+    const before = { drain: out.listenerCount('drain'), close: out.listenerCount('close') };
+    const row = rowsOfCommit(
+      commit({
+        kind: 'release',
+        paths: ['dev/releases/p/s/artifact.json'],
+        trailers: { Service: ['s'], Environment: ['dev'], 'Artifact-ID': ['a-1'], 'Release-intent': ['release'] },
+      }),
+    )[0];
+    async function* batches(): AsyncIterable<AuditExportRow[]> {
+      for (let i = 0; i < 50; i++) yield [{ ...row, seq: i }];
+    }
+    expect(await writeAuditExport(out, 'ndjson', batches())).toBe(50);
+    expect({ drain: out.listenerCount('drain'), close: out.listenerCount('close') }).toEqual(before);
+  });
 });

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { InputError } from '@backstage/errors';
 import {
@@ -290,8 +289,21 @@ export class AuditExport extends ReleaseManagerPart {
   }
 }
 
-/** Resolves when the stream drained, or closed (a client that went away). */
-const drained = (out: Writable) => Promise.race([once(out, 'drain'), once(out, 'close')]);
+/**
+ * Resolves when the stream drained, or closed (a client that went away). Both listeners go once
+ * either fired (a race of two `once` promises left the loser's listener behind on every wait).
+ */
+function drained(out: Writable): Promise<void> {
+  return new Promise(resolve => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
+}
 
 /**
  * Writes an export to a stream as it is read (never the whole export in memory), waiting for

@@ -29,6 +29,7 @@ import {
 } from '@devplane/plugin-release-manager-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
+import { componentsOwnedBy, servicesOwnedBy as servicesOwnedByInCatalog } from './teamServices';
 import { parseAuditExportQuery, writeAuditExport } from '../audit/AuditExport';
 import { intakeArtifact } from './artifactIntake';
 import { openApiDocument } from './openapi';
@@ -119,17 +120,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   const audited = <T>(req: Request, eventId: string, meta: Record<string, any>, fn: () => Promise<T>) =>
     ops.audited({ request: req }, eventId, meta, fn);
 
-  /** Services the catalog says a team (group) owns. */
-  const servicesOwnedBy = async (team: string): Promise<string[]> => {
-    const { items } = await catalog.getEntities(
-      {
-        filter: { kind: 'Component', 'relations.ownedBy': `group:default/${team}` },
-        fields: ['metadata.name'],
-      },
-      { credentials: await auth.getOwnServiceCredentials() },
-    );
-    return items.map(e => e.metadata.name).filter(n => !invalidNameReason('service', n)).sort();
-  };
+  /** Services the catalog says a team (group) owns (a catalog failure is thrown). */
+  const servicesOwnedBy = (team: string) => servicesOwnedByInCatalog({ catalog, auth }, team);
 
   router.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
@@ -260,12 +252,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const sinceRaw = optionalString(req, 'since');
     const since = sinceRaw ? new Date(sinceRaw) : new Date(Date.now() - 24 * 3600 * 1000);
     if (Number.isNaN(since.getTime())) throw new InputError('since must be an ISO timestamp');
-    let owned: string[] = [];
-    try {
-      owned = await servicesOwnedBy(team);
-    } catch (e: any) {
-      options.logger.warn(`Catalog lookup of services owned by ${team} failed: ${e?.message ?? e}`);
-    }
+    const owned = await componentsOwnedBy({ catalog, auth, logger: options.logger }, team);
     res.json(await manager.teamReleases(owned, team, since.toISOString()));
   });
 
@@ -357,17 +344,31 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     }
   });
 
-  /** The first rows of an export as JSON (the portal's preview): same checks, at most 100 rows. */
+  /**
+   * A page of an export as JSON (the portal's preview): same checks, at most 100 rows from row
+   * `offset` (0-based, in the export's order, at most 10,000), and whether more rows follow.
+   */
   router.get('/audit/preview', async (req, res) => {
-    const { query, services } = await authorizeExport(req, ['limit']);
+    const { query, services } = await authorizeExport(req, ['limit', 'offset']);
     const limit = limitParam(req) ?? 20;
     if (limit > 100) throw new InputError('limit must be at most 100');
-    const rows: AuditExportRow[] = [];
-    for await (const batch of manager.audit.rows({ from: query.from, to: query.to, environment: query.environment, services }, limit)) {
-      rows.push(...batch);
-      if (rows.length >= limit) break;
+    const offsetRaw = optionalString(req, 'offset') ?? '0';
+    if (!/^[0-9]{1,5}$/.test(offsetRaw) || Number(offsetRaw) > 10_000) {
+      throw new InputError('offset must be an integer from 0 to 10000');
     }
-    res.json(rows.slice(0, limit));
+    const offset = Number(offsetRaw);
+    const rows: AuditExportRow[] = [];
+    let more = false;
+    const filter = { from: query.from, to: query.to, environment: query.environment, services };
+    for await (const batch of manager.audit.rows(filter, Math.max(limit, 100))) {
+      rows.push(...batch);
+      // one row past the page tells whether there is a next one
+      if (rows.length > offset + limit) {
+        more = true;
+        break;
+      }
+    }
+    res.json({ items: rows.slice(offset, offset + limit), offset, more });
   });
 
   // --- release, promote, rollback --------------------------------------------

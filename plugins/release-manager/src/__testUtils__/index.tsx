@@ -149,7 +149,8 @@ export function mockReleaseManagerApi(): MockApi {
     getPushes: jest.fn().mockResolvedValue({ items: [] }),
     getReleases: jest.fn().mockResolvedValue({ items: [] }),
     getHistory: jest.fn().mockResolvedValue({ items: [], total: 0 }),
-    getAuditPreview: jest.fn().mockResolvedValue([]),
+    getAuditPreview: jest.fn().mockResolvedValue({ items: [], offset: 0, more: false }),
+    downloadAuditExport: jest.fn(),
     getTeamReleases: jest.fn().mockResolvedValue([]),
     getDora: jest.fn().mockImplementation(async (scope: any, days: number) => ({
       scope,

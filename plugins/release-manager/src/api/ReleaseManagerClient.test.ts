@@ -87,4 +87,33 @@ describe('ReleaseManagerClient', () => {
     expect(error.statusCode).toBe(403);
     expect(error.body.error.message).toBe('prod accepts only master/main');
   });
+
+  it('downloads the audit export through fetchApi as a blob named as the backend says', async () => {
+    const csv = 'commit,seq\r\nabc,1\r\n';
+    const { client, fetch } = setup(
+      () =>
+        new Response(csv, {
+          status: 200,
+          headers: {
+            'Content-Type': 'text/csv; charset=utf-8',
+            'Content-Disposition': 'attachment; filename="audit-2026-01-01_2026-02-01.csv"',
+          },
+        }),
+    );
+    const got = await client.downloadAuditExport({ format: 'csv', from: '2026-01-01', to: '2026-02-01', squad: 'payments' });
+    expect(fetch.mock.calls[0][0]).toBe(
+      'http://backend/api/release-manager/audit/export?format=csv&from=2026-01-01&to=2026-02-01&squad=payments',
+    );
+    expect(got.filename).toBe('audit-2026-01-01_2026-02-01.csv');
+    expect(await got.blob.text()).toBe(csv);
+  });
+
+  it('a refused export is a ResponseError, not a file', async () => {
+    const { client } = setup(() =>
+      json({ error: { name: 'NotAllowedError', message: 'give service= or squad=' }, response: { statusCode: 403 } }, 403),
+    );
+    const error = await client.downloadAuditExport({ format: 'ndjson' }).catch(e => e);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.body.error.message).toBe('give service= or squad=');
+  });
 });

@@ -1,3 +1,3 @@
 export { releaseManagerApiRef } from './ReleaseManagerApi';
-export type { ReleaseManagerApi, PageOptions } from './ReleaseManagerApi';
+export type { ReleaseManagerApi, PageOptions, AuditExportDownload } from './ReleaseManagerApi';
 export { ReleaseManagerClient } from './ReleaseManagerClient';

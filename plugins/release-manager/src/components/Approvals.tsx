@@ -247,7 +247,7 @@ export function PendingApprovalsPanel(props: {
   );
 }
 
-/** Home page: pending requests the signed-in person may approve. */
+/** Home page ("Since yesterday" pane, its one place there): pending requests the signed-in person may approve. */
 export function ApprovalsWaitingForMe() {
   const api = useApi(releaseManagerApiRef);
   const [refreshKey, setRefreshKey] = useState(0);
@@ -283,15 +283,6 @@ export function ApprovalsWaitingForMe() {
         </Box>
       ))}
     </Box>
-  );
-}
-
-/** "Approvals waiting for me" as a card (home page). */
-export function ApprovalsWaitingForMeCard() {
-  return (
-    <InfoCard title="Approvals waiting for me">
-      <ApprovalsWaitingForMe />
-    </InfoCard>
   );
 }
 

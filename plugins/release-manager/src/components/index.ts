@@ -3,9 +3,9 @@ export { EntitySinceYesterdayCard } from './SinceYesterday';
 export { HomeSinceYesterdayCard, HomeSinceYesterdayContent } from './Home/MySinceYesterday';
 export {
   ApprovalsWaitingForMe,
-  ApprovalsWaitingForMeCard,
   FreezeWindowsBanner,
   PendingApprovalsPanel,
 } from './Approvals';
 export { EntityReleaseHealthCard, GroupServicesHealthCard } from './ReleaseHealth';
 export { EntityDoraCard, GroupDoraCard, HomeDoraContent } from './Dora/DoraCard';
+export { AuditExportPage, AuditExportContent } from './Audit/AuditExportPage';
