@@ -1,10 +1,7 @@
 import {
-  MAX_SERVICE_NAME_LENGTH,
   NAME_PATTERN,
   serviceNameRuleProblem,
 } from '@devplane/plugin-release-manager-common';
-
-export { MAX_SERVICE_NAME_LENGTH };
 
 /** The template's form pattern for `name`; keep in step with {@link serviceNameProblem}. */
 export const SERVICE_NAME_PATTERN = NAME_PATTERN;
