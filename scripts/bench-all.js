@@ -5,11 +5,12 @@
 // bench/results/summary.json. The bench functions live in the plugins (promotionBench,
 // shuttleBench) and in bench/lib/ (listing, on-call, push, replicas).
 //
-// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent,history,rebuild,dora,audit,prod-bundle]
+// Usage: node scripts/bench-all.js [--quick] [--only promotion,listing,shuttle,golden,oncall,replicas,push,agent,history,rebuild,dora,audit,writer-outsider,prod-bundle]
 //        [--prod-bundle DIR [--prod-samples 10]]  (the prod-bundle row runs only with a bundle: scripts/prod-bundle.js --out DIR)
 //   sizes: --services 1000 --samples 100 --clients 20 --per-client 15 --artifacts 10000
 //          --entities 5000 --repos 5000 --real-git-repos 100 --gp-runs 5
 //          --oncall-views 1000 --oncall-seconds 60 --replica-clients 20 --replica-per-client 10
+//          --writer-releases 400 --writer-clients 10 --outsider-every-ms 100
 //          --history-services 10000 --histories 0,20000,100000 --history-samples 100 --soak-releases 10000
 //          --rebuild-commits 100000 --dora-releases 100000 --dora-services 100 --dora-samples 200
 //          --audit-commits 100000 --audit-services 1000
@@ -443,6 +444,29 @@ async function section(name, fn) {
         '≥ 50 releases/s, 0 lost, 0 dup, linear',
         `${m.perSecond.toFixed(1)}/s; ${m.errors} errors, ${m.lost} lost, ${m.duplicated} dup, ${m.linear ? 'linear' : 'MERGES'}`,
         m.perSecond >= 50 && m.errors === 0 && m.lost === 0 && m.duplicated === 0 && m.linear,
+      );
+    });
+  }
+
+  if (want('writer-outsider')) {
+    await section('writer-outsider', async () => {
+      const { runWriterOutsiderBench } = require('../bench/lib/writerOutsiderBench');
+      const r = await runWriterOutsiderBench({
+        releases: arg('writer-releases', 400, 120),
+        clientsPerWriter: arg('writer-clients', 10, 10),
+        everyMs: arg('outsider-every-ms', 100, 100),
+      });
+      raw.writerOutsider = r;
+      const b = r.baseline;
+      const m = r.measured;
+      const fmt = x =>
+        `${x.perSecond.toFixed(1)}/s (${x.releases - x.failed}/${x.releases} in ${x.seconds.toFixed(1)} s); ${x.pushes} pushes, ${x.rejectedPushes} rejected`;
+      row(
+        `config repo writer: 2 writers (own clones, signed, outside-change gate), ${m.releases} releases from ${arg('writer-clients', 10, 10) * 2} clients, an outside committer pushing every ${m.outsiderEveryMs} ms`,
+        `same writes, no outsider: ${fmt(b)}`,
+        '0 failed, ≥ 50% of the baseline rate, 0 lost, linear',
+        `${fmt(m)}; ${m.failed} failed${m.failures.length ? ` (${m.failures[0]})` : ''}; outsider ${m.outsidePushed} pushes (${m.outsideRejected} rejected); ${m.lost} lost, ${m.linear ? 'linear' : 'MERGES'}`,
+        m.failed === 0 && m.lost === 0 && m.linear && m.perSecond >= b.perSecond / 2,
       );
     });
   }

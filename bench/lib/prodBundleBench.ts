@@ -68,14 +68,27 @@ export async function runProdBundleBench(o: { bundle: string; samples: number })
     const interactive = async () => {
       const t0 = Date.now();
       await page.goto(tab, { waitUntil: 'commit' });
-      await page.waitForFunction(
-        () => {
-          const b = document.querySelector('[data-testid="promote-dev-to-staging"]') as HTMLButtonElement | null;
-          return !!b && !b.disabled;
-        },
-        undefined,
-        { timeout: 60_000, polling: 'raf' },
-      );
+      try {
+        await page.waitForFunction(
+          () => {
+            const b = document.querySelector('[data-testid="promote-dev-to-staging"]') as HTMLButtonElement | null;
+            return !!b && !b.disabled;
+          },
+          undefined,
+          { timeout: 60_000, polling: 'raf' },
+        );
+      } catch (e) {
+        // say what the page showed instead: signed out (no session restored), a disabled button and why
+        const seen = await page
+          .evaluate(() => {
+            const b = document.querySelector('[data-testid="promote-dev-to-staging"]') as HTMLButtonElement | null;
+            const why = document.querySelector('[data-testid="promote-blocked-dev-to-staging"]')?.textContent;
+            if (b) return `button present, disabled=${b.disabled}${why ? `: ${why}` : ''}`;
+            return `no button; page text: ${(document.body.innerText || '').replace(/\s+/g, ' ').slice(0, 200)}`;
+          })
+          .catch(() => 'page not readable');
+        throw new Error(`Releases tab not interactive within 60 s (${seen}): ${(e as Error).message.split('\n')[0]}`);
+      }
       return Date.now() - t0;
     };
     const staticLoad = async () => {

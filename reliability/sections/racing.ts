@@ -24,8 +24,12 @@ const SIGNALS_SKIP_REASON = 'RELIABILITY_LIVE_SIGNALS=0: replicas run with a no-
 
 const ALICE = mockCredentials.user.header('user:default/alice');
 
-/** Pushes an unrelated file every 100 ms until stopped (bounded: at most `max` commits). */
-export function outsideCommitter(remote: string, dir: string, max = 3000) {
+/**
+ * Pushes an unrelated file every `everyMs` until stopped (bounded: at most `max` commits). 300 ms
+ * here: at 100 ms the replicas lost nearly every push race in a full run on 2 cores (14 releases in
+ * 10 min against 1,081 outside commits); bench `--only writer-outsider` measures the writer at 100 ms.
+ */
+export function outsideCommitter(remote: string, dir: string, max = 3000, everyMs = 300) {
   let stop = false;
   let pushed = 0;
   let rejected = 0;
@@ -48,10 +52,7 @@ export function outsideCommitter(remote: string, dir: string, max = 3000) {
           await runGit(['pull', '--quiet', '--rebase', 'origin', 'main'], { cwd: dir });
         }
       }
-      // 300 ms between outside pushes: at 100 ms the replicas lost nearly every push race in a
-      // full run on 2 cores (14 releases in 10 min against 1,081 outside commits; see the
-      // closing note of 2026-12-02: the writer's cycle against a continuous outsider is open work)
-      await sleep(300);
+      await sleep(everyMs);
     }
   })();
   return {

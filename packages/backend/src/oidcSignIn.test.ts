@@ -10,7 +10,7 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import authPlugin from '@backstage/plugin-auth-backend';
 import oidcProviderModule from '@backstage/plugin-auth-backend-module-oidc-provider';
-import { oidcBrowserSignIn, startStandInIdp } from './__testUtils__/oidcStandIn';
+import { oidcBrowserSignIn, oidcSessionRestore, startStandInIdp } from './__testUtils__/oidcStandIn';
 
 jest.setTimeout(60_000);
 
@@ -28,7 +28,7 @@ describe('production sign-in through OIDC (stand-in identity provider)', () => {
     await idp.close();
   });
 
-  async function signIn() {
+  async function signIn(afterSignIn?: (base: string, cookies: string[]) => Promise<void>) {
     const backend = await startTestBackend({
       features: [
         authPlugin,
@@ -69,9 +69,10 @@ describe('production sign-in through OIDC (stand-in identity provider)', () => {
       const base = `http://127.0.0.1:${(backend.server.address() as AddressInfo).port}`;
       // The app's popup: start → IdP (redirect back with a code) → handler/frame, which exchanges
       // the code (token endpoint, JWKS, userinfo) and answers the popup.
-      const { authorize, callback, response } = await oidcBrowserSignIn(base);
+      const { authorize, callback, cookies, response } = await oidcBrowserSignIn(base);
       expect(`${authorize.origin}${authorize.pathname}`).toBe(`${idp.issuer}/authorize`);
       expect(callback.pathname).toBe('/api/auth/oidc/handler/frame');
+      await afterSignIn?.(base, cookies);
       return response;
     } finally {
       await backend.stop();
@@ -96,6 +97,20 @@ describe('production sign-in through OIDC (stand-in identity provider)', () => {
         'GET /userinfo',
       ]),
     );
+  });
+
+  it('restores the session on a full page load from the refresh cookie, and not without it', async () => {
+    who = { sub: 'u-1', email: 'alice@bank.example', name: 'Alice' };
+    await signIn(async (base, cookies) => {
+      expect(cookies.some(c => c.startsWith('oidc-refresh-token='))).toBe(true);
+      const restored = await oidcSessionRestore(base, cookies);
+      expect(restored.status).toBe(200);
+      expect(restored.body.backstageIdentity.identity.userEntityRef).toBe('user:default/alice');
+      expect(idp.calls.filter(c => c === 'POST /token').length).toBeGreaterThanOrEqual(2);
+      // without the cookie (another browser) there is no session to restore
+      const none = await oidcSessionRestore(base, []);
+      expect(none.status).toBe(401);
+    });
   });
 
   it('refuses someone the IdP knows but the catalog does not', async () => {

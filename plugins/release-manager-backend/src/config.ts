@@ -115,6 +115,37 @@ function readMap(config: Config | undefined): Record<string, string> | undefined
   return out;
 }
 
+/**
+ * The subjects of the static (and legacy) external-access tokens in `backend.auth.externalAccess`.
+ * Backstage's auth service gives a caller with such a token the service principal whose subject
+ * is exactly this string (`ci`), with no `external:` prefix.
+ */
+export function externalAccessSubjects(root: Config): string[] {
+  return (root.getOptionalConfigArray('backend.auth.externalAccess') ?? []).flatMap(e => {
+    const subject = e.getOptionalString('options.subject');
+    return subject ? [subject] : [];
+  });
+}
+
+/**
+ * Refuses principal lists that can never match a configured static token: `external:ci` where the
+ * token's subject is `ci`. (Backstage's mock tokens in tests are `external:<name>`, which is where
+ * the prefix came from; the real auth service does not add it.)
+ */
+function checkServicePrincipals(root: Config, lists: { path: string; principals?: string[] }[]): void {
+  const subjects = new Set(externalAccessSubjects(root));
+  for (const { path, principals } of lists) {
+    for (const p of principals ?? []) {
+      const bare = p.startsWith('external:') ? p.slice('external:'.length) : undefined;
+      if (bare && subjects.has(bare)) {
+        throw new InputError(
+          `${path}: '${p}' never matches: the static token with subject '${bare}' (backend.auth.externalAccess) signs in as the principal '${bare}'; write '${bare}'`,
+        );
+      }
+    }
+  }
+}
+
 export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
   const c = root.getOptionalConfig('releaseManager');
   const envConfigs = c?.getOptionalConfigArray('environments');
@@ -143,6 +174,10 @@ export function readReleaseManagerConfig(root: Config): ReleaseManagerConfig {
       uploaders: g?.getOptionalStringArray('uploaders'),
     });
   });
+  checkServicePrincipals(root, [
+    ...guardrails.map(g => ({ path: `${g.source}.uploaders`, principals: g.uploaders })),
+    { path: 'releaseManager.statusWebhook.principals', principals: c?.getOptionalStringArray('statusWebhook.principals') },
+  ]);
   if (new Set(environments.map(e => e.name)).size !== environments.length) {
     throw new InputError('releaseManager.environments: names must be unique');
   }

@@ -6,6 +6,7 @@
 export * from './types';
 export * from './permissions';
 export * from './validation';
+export * from './serviceName';
 export * from './freeText';
 export * from './routes';
 export * from './annotations';

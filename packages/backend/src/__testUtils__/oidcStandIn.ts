@@ -1,7 +1,8 @@
 /*
  * A stand-in OpenID Connect identity provider that speaks the real wire contract (discovery
  * document, authorization endpoint redirecting back with a code, token endpoint with
- * client_secret_basic and PKCE S256, RS256 id_token verified through JWKS, userinfo), and the
+ * client_secret_basic and PKCE S256, RS256 id_token verified through JWKS, userinfo, refresh tokens
+ * rotated on the refresh_token grant as Backstage's session restore uses them), and the
  * browser side of Backstage's OIDC sign-in (start → IdP → handler/frame) driven over plain HTTP.
  * Used by oidcSignIn.test.ts (test backend) and by the production-bundle replicas of
  * scripts/prod-replicas.js (the real bundle). The user who "signs in at the IdP" is chosen by the
@@ -33,6 +34,9 @@ export async function startStandInIdp(options: {
   const jwk = { ...(publicKey.export({ format: 'jwk' }) as object), kid, alg: 'RS256', use: 'sig' };
   const codes = new Map<string, { nonce?: string; redirectUri: string; challenge?: string; user: StandInUser }>();
   const accessTokens = new Map<string, StandInUser>();
+  // A real IdP hands out a refresh token with the code grant (Backstage asks for offline access);
+  // the auth backend keeps it in its refresh cookie and restores the session on every page load.
+  const refreshTokens = new Map<string, StandInUser>();
   const calls: string[] = [];
   let issuer = '';
   const sign = (claims: object) => {
@@ -95,6 +99,40 @@ export async function startStandInIdp(options: {
           return;
         }
         const form = new URLSearchParams(body);
+        const tokens = (who: StandInUser, nonce?: string) => {
+          const now = Math.floor(Date.now() / 1000);
+          const accessToken = crypto.randomBytes(16).toString('hex');
+          const refreshToken = crypto.randomBytes(16).toString('hex');
+          accessTokens.set(accessToken, who);
+          refreshTokens.set(refreshToken, who);
+          return {
+            access_token: accessToken,
+            refresh_token: refreshToken,
+            token_type: 'Bearer',
+            expires_in: 3600,
+            scope: 'openid email profile',
+            id_token: sign({
+              iss: issuer,
+              aud: clientId,
+              sub: who.sub,
+              iat: now,
+              exp: now + 300,
+              ...(nonce ? { nonce } : {}),
+              email: who.email,
+            }),
+          };
+        };
+        if (form.get('grant_type') === 'refresh_token') {
+          // one use per refresh token (rotation), like IdPs that detect replay
+          const who = refreshTokens.get(form.get('refresh_token') ?? '');
+          refreshTokens.delete(form.get('refresh_token') ?? '');
+          if (!who) {
+            json(400, { error: 'invalid_grant' });
+            return;
+          }
+          json(200, tokens(who));
+          return;
+        }
         const grant = codes.get(form.get('code') ?? '');
         codes.delete(form.get('code') ?? '');
         const verifier = form.get('code_verifier') ?? '';
@@ -109,24 +147,7 @@ export async function startStandInIdp(options: {
           json(400, { error: 'invalid_grant' });
           return;
         }
-        const now = Math.floor(Date.now() / 1000);
-        const accessToken = crypto.randomBytes(16).toString('hex');
-        accessTokens.set(accessToken, grant.user);
-        json(200, {
-          access_token: accessToken,
-          token_type: 'Bearer',
-          expires_in: 3600,
-          scope: 'openid email profile',
-          id_token: sign({
-            iss: issuer,
-            aud: clientId,
-            sub: grant.user.sub,
-            iat: now,
-            exp: now + 300,
-            ...(grant.nonce ? { nonce: grant.nonce } : {}),
-            email: grant.user.email,
-          }),
-        });
+        json(200, tokens(grant.user, grant.nonce));
       });
     } else if (url.pathname === '/userinfo') {
       const u = accessTokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
@@ -189,5 +210,29 @@ export async function oidcBrowserSignIn(backendBaseUrl: string, env = 'productio
     headers: { cookie: [...jar.values()].join('; ') },
     redirect: 'manual',
   });
-  return { authorize, callback, response: authResponseOf(await frame.text()) };
+  // the auth backend's refresh cookie, which a browser sends on its next page load
+  const cookies = frame.headers
+    .getSetCookie()
+    .filter(c => !/max-age=0/i.test(c))
+    .map(c => c.split(';')[0]);
+  return { authorize, callback, cookies, response: authResponseOf(await frame.text()) };
+}
+
+/**
+ * What the app does on a full page load to restore a session: `GET /api/auth/oidc/refresh` with the
+ * refresh cookie (the auth backend refreshes at the IdP). Returns the HTTP status and the answer.
+ */
+export async function oidcSessionRestore(backendBaseUrl: string, cookies: string[], env = 'production') {
+  const res = await fetch(
+    `${backendBaseUrl}/api/auth/oidc/refresh?optional&scope=openid%20email%20profile&env=${encodeURIComponent(env)}`,
+    { headers: { cookie: cookies.join('; '), 'x-requested-with': 'XMLHttpRequest' } },
+  );
+  const text = await res.text();
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body };
 }

@@ -9,7 +9,7 @@ import {
   runGitBuffer,
   safeJoin,
 } from '@devplane/plugin-git-host-node';
-import { commitHeader, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
+import { changedFiles, commitHeader, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
 import type { PushLock } from './PushLock';
 import type { CommitSigner } from './Signer';
 
@@ -49,6 +49,12 @@ export interface GitOpsWriterOptions {
    * `bypassGate` (platform's revert/adopt decision) are not refused.
    */
   gate?: (tip: string) => Promise<void>;
+  /**
+   * The paths whose change can make the gate refuse (see {@link GitOpsWriter.configureTrust}):
+   * commits on top of a tip the gate cleared that change none of them are cleared without asking.
+   * Default: every path (the gate is asked for every tip the writer did not write itself).
+   */
+  gatedPath?: (path: string) => boolean;
   /**
    * Held around each batch's fetch → apply → sign → push, shared with the other replicas that
    * write the same branch (a PostgreSQL advisory lock, see PushLock.ts). Without it replicas
@@ -252,6 +258,7 @@ export class GitOpsWriter {
   private readonly maxBatch: number;
   private signer?: CommitSigner;
   private gate?: (tip: string) => Promise<void>;
+  private gatedPath?: (path: string) => boolean;
   /**
    * The last tip the gate let a whole batch through on, moved along by this writer's own pushes
    * on top of it (commits it signed add no outside change): the next batch on that tip needs no
@@ -307,6 +314,7 @@ export class GitOpsWriter {
     this.maxBatch = options.maxBatch ?? 100;
     this.signer = options.signer;
     this.gate = options.gate;
+    this.gatedPath = options.gatedPath;
     this.pushLock = options.pushLock;
     this.objects = new ObjectReader(this.workDir);
     this.loose = new LooseObjectWriter(path.join(this.workDir, '.git'));
@@ -321,9 +329,14 @@ export class GitOpsWriter {
    * Signs every later commit with `signer` and refuses to write on a tip `gate` rejects (the
    * release manager sets both from its signing key and verified history reader).
    */
-  configureTrust(options: { signer?: CommitSigner; gate?: (tip: string) => Promise<void> }): void {
+  configureTrust(options: {
+    signer?: CommitSigner;
+    gate?: (tip: string) => Promise<void>;
+    gatedPath?: (path: string) => boolean;
+  }): void {
     if (options.signer) this.signer = options.signer;
     if (options.gate) this.gate = options.gate;
+    if (options.gatedPath) this.gatedPath = options.gatedPath;
     this.gateClearedAt = '';
   }
 
@@ -392,6 +405,8 @@ export class GitOpsWriter {
       '--no-auto-maintenance',
       '--no-auto-gc',
       '--no-write-fetch-head',
+      '--no-show-forced-updates',
+      '--no-recurse-submodules',
       'origin',
       `+refs/heads/${this.branch}:${this.originRef}`,
     ]).catch(async e => {
@@ -404,6 +419,18 @@ export class GitOpsWriter {
     this.lastFetchStarted = started;
   }
 
+  /** The remote branch's tip now (one `ls-remote`); '' when the branch does not exist. */
+  private async remoteTip(): Promise<string> {
+    const ref = `refs/heads/${this.branch}`;
+    const { stdout } = await this.git(['ls-remote', 'origin', ref]);
+    return (
+      stdout
+        .split('\n')
+        .map(l => l.split('\t'))
+        .find(([, name]) => name === ref)?.[0] ?? ''
+    );
+  }
+
   /**
    * Fetches only when the remote branch moved since the last fetch or push: one `ls-remote`
    * (no pack negotiation) when it did not.
@@ -414,12 +441,7 @@ export class GitOpsWriter {
       return;
     }
     const started = Date.now();
-    const ref = `refs/heads/${this.branch}`;
-    const { stdout } = await this.git(['ls-remote', 'origin', ref]);
-    const tip = stdout
-      .split('\n')
-      .map(l => l.split('\t'))
-      .find(([, name]) => name === ref)?.[0];
+    const tip = await this.remoteTip();
     if (tip !== this.originTip) {
       await this.fetchOrigin();
       return;
@@ -484,18 +506,24 @@ export class GitOpsWriter {
         this.draining = false;
         return;
       }
-      const batch = this.queue.splice(0, this.maxBatch);
+      // The batch is taken once the clone and the push lock are held: what was queued while
+      // another replica held the lock rides along in the same push (bigger batches, fewer races).
+      const waiting = Math.min(this.queue.length, this.maxBatch);
+      let batch: Pending[] | undefined;
+      const run = () => this.runBatch((batch = this.queue.splice(0, this.maxBatch)));
       try {
-        await this.withLock(() => (this.pushLock ? this.pushLock.run(() => this.runBatch(batch)) : this.runBatch(batch)));
+        await this.withLock(() => (this.pushLock ? this.pushLock.run(run) : run()));
       } catch (err: any) {
         this.needsReset = true;
         this.logger?.error(`Config repo write failed: ${err?.message ?? err}`);
         const e = this.unreachable(err);
+        // Not had the lock: the jobs that were waiting for it fail with its error.
+        batch ??= this.queue.splice(0, waiting);
         for (const p of batch) {
           if (!p.error && !p.commit && !('noop' in (p.outcome ?? {}))) p.error = e as Error;
         }
       }
-      for (const p of batch) {
+      for (const p of batch ?? []) {
         if (p.error) p.reject(p.error);
         else
           p.resolve({
@@ -560,7 +588,9 @@ export class GitOpsWriter {
     const started = Date.now();
     // Look at the remote as it is now (after every job of the batch was queued): a change to a
     // job's paths that lands after this point is a true conflict, one before it is just history.
-    await this.syncToOrigin(Math.max(...batch.map(p => p.queuedAt)));
+    // Holding the push lock, look after taking it: the replica that held it before has just
+    // pushed, and a push on the tip from before that is rejected for sure.
+    await this.syncToOrigin(this.pushLock ? started : Math.max(...batch.map(p => p.queuedAt)));
     let base = this.treeHead;
     let live = await this.applyJobs(await this.passGate(batch, base));
     for (let attempt = 1; live.length > 0; attempt++) {
@@ -599,7 +629,7 @@ export class GitOpsWriter {
 
   /** Jobs the gate lets through on `tip`; the others fail with the gate's error. */
   private async passGate(jobs: Pending[], tip: string): Promise<Pending[]> {
-    if (!this.gate || !tip || tip === this.gateClearedAt) return jobs;
+    if (!this.gate || !tip || (await this.clearedWithoutAsking(tip))) return jobs;
     try {
       await this.gate(tip);
       this.gateClearedAt = tip;
@@ -612,9 +642,39 @@ export class GitOpsWriter {
 
   /** After the remote moved during a batch: the whole batch fails if the gate refuses the new tip. */
   private async checkGate(tip: string, jobs: Pending[]): Promise<void> {
-    if (!this.gate || !tip || tip === this.gateClearedAt || jobs.every(p => p.job.bypassGate)) return;
+    if (!this.gate || !tip || jobs.every(p => p.job.bypassGate) || (await this.clearedWithoutAsking(tip))) return;
     await this.gate(tip);
     this.gateClearedAt = tip;
+  }
+
+  /**
+   * True when `tip` needs no verdict of the gate: it is the tip the gate last cleared, or that
+   * tip followed by at most 100 single-parent commits none of which changes a gated path (a
+   * commit that changes no gated path cannot make the gate refuse). Read in process, from the
+   * commits and trees the fetch brought: no git process, so a retry after a rejected push does
+   * not re-read history through git while the remote keeps moving.
+   */
+  private async clearedWithoutAsking(tip: string): Promise<boolean> {
+    const cleared = this.gateClearedAt;
+    if (!cleared) return false;
+    if (tip === cleared) return true;
+    const gated = this.gatedPath;
+    if (!gated) return false;
+    let at = tip;
+    for (let i = 0; i < 100; i++) {
+      const o = await this.objects.read(at);
+      if (!o || o.type !== 'commit') return false;
+      const { tree, parents } = commitHeader(o.content);
+      if (parents.length !== 1) return false;
+      const changed = await changedFiles(await this.treeOfCommit(parents[0]), tree, sha => this.readTree(sha));
+      if (changed.some(gated)) return false;
+      if (parents[0] === cleared) {
+        this.gateClearedAt = tip;
+        return true;
+      }
+      at = parents[0];
+    }
+    return false;
   }
 
   /** Fetches if the last fetch started before `since`, and moves the clone to the remote tip. */

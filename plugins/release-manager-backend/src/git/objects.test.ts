@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runGit } from '@devplane/plugin-git-host-node';
-import { hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor } from './objects';
+import { changedFiles, hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor } from './objects';
 
 jest.setTimeout(60_000);
 
@@ -108,5 +108,31 @@ describe('in-process git objects', () => {
     expect((await reader.read(head))?.type).toBe('commit');
     expect(reader.started).toBe(2);
     await expect(reader.read('a\nb')).rejects.toThrow(/line break/);
+  });
+  it('changedFiles lists what git diff-tree -r --name-only lists (files, dirs replaced by files, modes)', async () => {
+    const treeOf = async (rev: string) => (await git(['rev-parse', `${rev}^{tree}`])).trim();
+    const before = await treeOf('HEAD');
+    await fs.writeFile(path.join(repo, 'dev/releases/a/svc-1/artifact.json'), '{"id":1}\n');
+    await fs.rm(path.join(repo, 'dev/releases/a-b'), { recursive: true });
+    await fs.rm(path.join(repo, 'dev/releases/a.b'));
+    await fs.mkdir(path.join(repo, 'dev/releases/a.b'));
+    await fs.writeFile(path.join(repo, 'dev/releases/a.b/now-a-dir'), 'd\n');
+    await fs.chmod(path.join(repo, 'run.sh'), 0o644);
+    await fs.mkdir(path.join(repo, 'other'), { recursive: true });
+    await fs.writeFile(path.join(repo, 'other/new.txt'), 'n\n');
+    await git(['add', '-A']);
+    await git(['-c', 'user.name=T', '-c', 'user.email=t@x', 'commit', '-qm', 'change']);
+    const after = await treeOf('HEAD');
+    const expected = (await git(['diff-tree', '-r', '-z', '--name-only', '--no-renames', before, after]))
+      .split('\0')
+      .filter(Boolean)
+      .sort();
+    expect(expected.length).toBeGreaterThan(5);
+    expect((await changedFiles(before, after, readTree)).sort()).toEqual(expected);
+    expect((await changedFiles(after, before, readTree)).sort()).toEqual(expected);
+    expect(await changedFiles(after, after, readTree)).toEqual([]);
+    // From nothing: every file of the tree.
+    const all = (await git(['ls-tree', '-r', '--name-only', after])).split('\n').filter(Boolean).sort();
+    expect((await changedFiles(undefined, after, readTree)).sort()).toEqual(all);
   });
 });

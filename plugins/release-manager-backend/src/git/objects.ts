@@ -339,3 +339,32 @@ export function commitHeader(raw: Buffer): { tree: string; parents: string[] } {
   if (!/^[0-9a-f]{40}$/.test(tree)) throw new Error('malformed commit object');
   return { tree, parents };
 }
+
+/**
+ * The file paths whose mode or content differ between two trees (either may be absent), read
+ * only where the trees differ: what `git diff-tree -r --name-only --no-renames` lists (a gitlink
+ * or symlink counts as a file).
+ */
+export async function changedFiles(
+  a: string | undefined,
+  b: string | undefined,
+  readTree: (sha: string) => Promise<TreeEntry[]>,
+  prefix = '',
+): Promise<string[]> {
+  if (a === b) return [];
+  const left = new Map((a ? await readTree(a) : []).map(e => [e.name, e]));
+  const right = new Map((b ? await readTree(b) : []).map(e => [e.name, e]));
+  const out: string[] = [];
+  for (const name of new Set([...left.keys(), ...right.keys()])) {
+    const l = left.get(name);
+    const r = right.get(name);
+    if (l && r && l.mode === r.mode && l.sha === r.sha) continue;
+    const p = prefix ? `${prefix}/${name}` : name;
+    const lt = l && isTreeMode(l.mode) ? l.sha : undefined;
+    const rt = r && isTreeMode(r.mode) ? r.sha : undefined;
+    if (lt || rt) out.push(...(await changedFiles(lt, rt, readTree, p)));
+    // A file on either side (also a file replaced by a directory or the reverse).
+    if ((l && !lt) || (r && !rt)) out.push(p);
+  }
+  return out;
+}

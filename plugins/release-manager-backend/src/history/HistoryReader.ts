@@ -78,11 +78,20 @@ export class OutsideChangeError extends ConflictError {
   }
 }
 
+/**
+ * A path whose change by a commit not signed by the release manager is an outside change (a
+ * release folder of any environment, or a policy): the only paths that can make
+ * {@link HistoryReader.assertWritable} refuse a tip.
+ */
+export function gatedPath(p: string): boolean {
+  return TOUCHES_RELEASES.test(p) || p.startsWith('policies/');
+}
+
 function kindOf(c: Omit<VerifiedCommit, 'kind' | 'seq'>): VerifiedCommit['kind'] {
   const releases = c.paths.some(p => TOUCHES_RELEASES.test(p));
   const policies = c.paths.some(p => p.startsWith('policies/'));
   const good = c.signature === 'good';
-  if ((releases || policies) && !good) return 'outside';
+  if (!good && c.paths.some(gatedPath)) return 'outside';
   if (good && releases && c.trailers.Service && c.trailers.Environment && c.trailers['Artifact-ID']) return 'release';
   if (good && policies && !releases) return 'policy';
   return 'maintenance';

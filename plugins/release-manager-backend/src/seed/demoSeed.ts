@@ -144,7 +144,7 @@ export async function seedDemo(options: {
         const manifests = renderDemoManifests(k8s, b.sha.slice(0, 10));
         return manager.uploadArtifact(
           { spec, manifests: Object.fromEntries(envs.map(e => [e.name, manifests])) },
-          { ref: 'external:ci', email: 'ci@devplane.local' },
+          { ref: 'ci', email: 'ci@devplane.local' },
         );
       };
       const first = envs[0]?.name;

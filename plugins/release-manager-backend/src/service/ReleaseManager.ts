@@ -17,7 +17,7 @@ import type {
 import { AuditExport } from '../audit/AuditExport';
 import type { ReleaseFilter } from '../database/ReleaseManagerStore';
 import type { CommitSigner } from '../git/Signer';
-import { HistoryReader } from '../history/HistoryReader';
+import { gatedPath, HistoryReader } from '../history/HistoryReader';
 import { OutsideDecisions } from '../history/OutsideDecisions';
 import { GitSync } from '../sync/GitSync';
 import { ArtifactService } from './ArtifactService';
@@ -69,6 +69,8 @@ export class ReleaseManager extends ReleaseManagerPart {
     options.writer.configureTrust({
       signer: options.signer,
       gate: tip => this.reader.assertWritable(tip),
+      // commits that change none of these cannot make the gate refuse (see GitOpsWriter)
+      gatedPath,
     });
     this.artifacts = new ArtifactService(options);
     this.policies = new PolicyService(options);
@@ -128,6 +130,9 @@ export class ReleaseManager extends ReleaseManagerPart {
   }
   putBranchRestriction(service: string, branchRegex: string, environment: string, actor: Actor) {
     return this.policies.putBranchRestriction(service, branchRegex, environment, actor);
+  }
+  applyPolicies(service: string, changes: Parameters<PolicyService['applyPolicies']>[1], actor: Actor) {
+    return this.policies.applyPolicies(service, changes, actor);
   }
   deletePolicy(service: string, policyId: string, actor: Actor) {
     return this.policies.deletePolicy(service, policyId, actor);

@@ -50,9 +50,9 @@ describe('guardrails', () => {
     expect(g.uploadVerdict(['user:default/a', 'group:default/payments'], owners, ['dev', 'prod']).allowed).toBe(true);
     expect(g.uploadVerdict(['user:default/m', 'group:default/lending'], owners, ['prod']).allowed).toBe(false);
     expect(g.uploadVerdict(['user:default/m'], owners, ['dev']).allowed).toBe(true);
-    const ci = new Guardrails(DEFAULT_ENVIRONMENTS, [resolveGuardrails(DEFAULT_ENVIRONMENTS[2], 2, { uploaders: ['external:ci'] })]);
-    expect(ci.uploadVerdict(['external:ci'], owners, ['prod']).allowed).toBe(true);
-    expect(ci.uploadVerdict(['external:other'], owners, ['prod']).allowed).toBe(false);
+    const ci = new Guardrails(DEFAULT_ENVIRONMENTS, [resolveGuardrails(DEFAULT_ENVIRONMENTS[2], 2, { uploaders: ['ci'] })]);
+    expect(ci.uploadVerdict(['ci'], owners, ['prod']).allowed).toBe(true);
+    expect(ci.uploadVerdict(['other'], owners, ['prod']).allowed).toBe(false);
   });
 });
 

@@ -37,7 +37,8 @@ export interface EnvironmentGuardrails {
   allowClusterScoped: boolean;
   /**
    * Who may upload artifacts carrying manifests for this environment, besides the service's
-   * owners: user/group entity refs or service principal subjects (e.g. `external:ci`).
+   * owners: user/group entity refs or service principal subjects (a static token's bare
+   * `subject`, e.g. `ci`; Backstage's mock service tokens in tests are `external:<name>`).
    * Undefined → anyone with the upload permission (non-production) / owners only (production).
    */
   uploaders?: string[];

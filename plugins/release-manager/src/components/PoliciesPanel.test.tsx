@@ -114,7 +114,7 @@ describe('PoliciesPanel', () => {
             verifyBranch: true,
             allowedNamespaces: [],
             allowClusterScoped: false,
-            uploaders: ['external:ci'],
+            uploaders: ['ci'],
             source: 'releaseManager.environments[2].guardrails',
           },
         ],
@@ -127,7 +127,7 @@ describe('PoliciesPanel', () => {
       'prod: only branches matching ^(master|main)$, verified in the source repository (default for production environments)',
     );
     expect(lines[1]).toHaveTextContent('no cluster-scoped kinds');
-    expect(lines[2]).toHaveTextContent('external:ci (releaseManager.environments[2].guardrails.uploaders)');
+    expect(lines[2]).toHaveTextContent('ci (releaseManager.environments[2].guardrails.uploaders)');
     expect(within(box).getAllByTitle('locked').length).toBe(3);
     // guardrails have no delete button: only service policies do
     expect(within(box).queryByRole('button')).not.toBeInTheDocument();

@@ -40,14 +40,14 @@ describe('devplane:golden-path:validate', () => {
   });
 
   it.each([
-    ['Payment-API', /uppercase/],
-    ['../etc', /looks like a path/],
-    ['team/service', /looks like a path/],
-    ['a\\b', /looks like a path/],
-    ['.hidden', /looks like a path/],
+    ['Payment-API', /lowercase/],
+    ['../etc', /not a path/],
+    ['team/service', /not a path/],
+    ['a\\b', /not a path/],
+    ['.hidden', /not a path/],
     ['x'.repeat(64), /64 characters long/],
     ['-leading', /start and end/],
-    ['under_score', /only contain lowercase/],
+    ['under_score', /digits and '-' only/],
     ['', /required/],
     ['ledger', /already in the catalog/],
     ['config', /repository with that name exists/],
@@ -82,7 +82,7 @@ describe('devplane:golden-path:validate', () => {
         kind: 'go',
       }),
     ).rejects.toThrow(
-      /uppercase.*Squad 'nope'.*System 'system:default\/nothing'/,
+      /lowercase.*Squad 'nope'.*System 'system:default\/nothing'/,
     );
     expect(await fx.gitHost.list()).toEqual(['config', 'ledger']);
   });

@@ -1,7 +1,7 @@
-import { NAME_PATTERN } from '@devplane/plugin-release-manager-common';
-
-/** Longest service name: a DNS label (Kubernetes object and namespace names use the same rule). */
-export const MAX_SERVICE_NAME_LENGTH = 63;
+import {
+  NAME_PATTERN,
+  serviceNameRuleProblem,
+} from '@devplane/plugin-release-manager-common';
 
 /** The template's form pattern for `name`; keep in step with {@link serviceNameProblem}. */
 export const SERVICE_NAME_PATTERN = NAME_PATTERN;
@@ -14,33 +14,15 @@ export type ServiceKind = (typeof SERVICE_KINDS)[number];
 export const DEFAULT_ENVIRONMENTS = ['dev', 'staging', 'prod'];
 
 /**
- * Explains why `name` cannot be a service name, or returns undefined. The service name becomes
- * a repository name, a catalog entity name, a Kubernetes object name and a path in the config
- * repo, so it must be a lowercase DNS label.
+ * Explains why `name` cannot be a service name, or returns undefined: the portal's rules
+ * (`serviceNameRuleProblem` of the release manager's common package), naming the refused name.
  */
 export function serviceNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || name.trim() === '') return 'Name is required';
-  const shown = JSON.stringify(
-    name.length > 80 ? `${name.slice(0, 80)}…` : name,
-  );
-  if (/[\/\\]/.test(name) || name.includes('..') || name.startsWith('.')) {
-    return `Name ${shown} looks like a path: no '/', '\\', '..' or leading '.' allowed`;
-  }
-  if (name.length > MAX_SERVICE_NAME_LENGTH) {
-    return `Name ${shown} is ${name.length} characters long: at most ${MAX_SERVICE_NAME_LENGTH} allowed`;
-  }
-  if (/[A-Z]/.test(name)) {
-    return `Name ${shown} has uppercase letters: use lowercase (${JSON.stringify(
-      name.toLowerCase(),
-    )})`;
-  }
-  if (name.startsWith('-') || name.endsWith('-')) {
-    return `Name ${shown} must start and end with a letter or digit`;
-  }
-  if (!NAME_PATTERN.test(name)) {
-    return `Name ${shown} may only contain lowercase letters, digits and '-'`;
-  }
-  return undefined;
+  const problem = serviceNameRuleProblem(name);
+  if (!problem) return undefined;
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  return `Name ${shown}: ${problem}`;
 }
 
 /**

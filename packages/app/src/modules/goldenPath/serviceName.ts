@@ -1,40 +1,9 @@
 import type { CatalogApi } from '@backstage/plugin-catalog-react';
 import type { DiscoveryApi, FetchApi } from '@backstage/frontend-plugin-api';
+import { serviceNameRuleProblem } from '@devplane/plugin-release-manager-common';
 
-/** Longest service name: a DNS label (Kubernetes object and namespace names use the same rule). */
-export const MAX_SERVICE_NAME_LENGTH = 63;
-
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-
-/**
- * Explains in plain words why `name` cannot be a service name, or returns undefined.
- * Same rules as the golden path's `devplane:golden-path:validate` step and the template's
- * `pattern`: the name becomes a repository, catalog, Kubernetes and config-repo path name.
- */
-export function serviceNameRuleProblem(
-  name: string | undefined,
-): string | undefined {
-  if (name === undefined || name === '') return 'Enter a name for the service';
-  if (/[/\\]/.test(name) || name.includes('..') || name.startsWith('.')) {
-    return "The name must not contain '/', '\\' or '..' (it is not a path)";
-  }
-  if (/\s/.test(name)) {
-    return "The name must not contain spaces: use '-' between words";
-  }
-  if (name.length > MAX_SERVICE_NAME_LENGTH) {
-    return `The name is ${name.length} characters long: use at most ${MAX_SERVICE_NAME_LENGTH}`;
-  }
-  if (/[A-Z]/.test(name)) {
-    return `Use lowercase letters, digits and '-' (e.g. '${name.toLowerCase()}')`;
-  }
-  if (!/^[a-z0-9-]+$/.test(name)) {
-    return "Use lowercase letters, digits and '-' only";
-  }
-  if (!DNS_LABEL.test(name)) {
-    return "The name must start and end with a letter or digit, not '-'";
-  }
-  return undefined;
-}
+/** The naming rules themselves are shared with the golden path's actions. */
+export { serviceNameRuleProblem };
 
 /** What {@link findServiceNameProblem} needs to look a name up. */
 export interface ServiceNameLookupApis {
