@@ -167,6 +167,7 @@ describe('the auditor export (real policy, real git host)', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="audit-2026-01-01_/);
+    expect(res.headers['access-control-expose-headers']).toBe('Content-Disposition');
     const [header, ...rows] = parseCsv(res.text);
     expect(header).toEqual([...AUDIT_EXPORT_COLUMNS]);
     const col = (r: string[], c: (typeof AUDIT_EXPORT_COLUMNS)[number]) => r[AUDIT_EXPORT_COLUMNS.indexOf(c)];

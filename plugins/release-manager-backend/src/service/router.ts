@@ -324,6 +324,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     res.setHeader('Content-Disposition', `attachment; filename="audit-${stamp}.${query.format === 'csv' ? 'csv' : 'ndjson'}"`);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    // the portal (another origin) reads the file name from it: CORS hides it unless exposed
+    res.setHeader('Access-Control-Expose-Headers', 'Content-Disposition');
     let closed = false;
     res.on('close', () => {
       closed = true;
