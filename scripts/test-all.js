@@ -290,18 +290,19 @@ async function runE2e() {
   let failed = 0;
   const notes = [];
   for (const f of files) {
-    // a result left by an earlier run must never be counted for this one
-    const resultFile = path.join(OUT, `${f}.json`);
-    fs.rmSync(resultFile, { force: true });
-    const r = await run(process.execPath, [path.join('e2e', f)], {
-      env: {
-        ...process.env,
-        DEVPLANE_DATA_DIR: dataDir,
-        DEVPLANE_E2E_APP_READY_AT: readyAt,
-      },
+    let seconds = 0;
+    const outcome = await runE2eFile(path.join(OUT, `${f}.json`), async () => {
+      const r = await run(process.execPath, [path.join('e2e', f)], {
+        env: {
+          ...process.env,
+          DEVPLANE_DATA_DIR: dataDir,
+          DEVPLANE_E2E_APP_READY_AT: readyAt,
+        },
+      });
+      seconds = r.seconds;
+      return r.code;
     });
-    const outcome = e2eFileOutcome(resultFile, r.code);
-    console.log(`e2e ${f}: ${r.seconds} s, ${outcome.passed} passed, ${outcome.failed} failed`);
+    console.log(`e2e ${f}: ${seconds} s, ${outcome.passed} passed, ${outcome.failed} failed`);
     passed += outcome.passed;
     failed += outcome.failed;
     if (outcome.note) notes.push(`${f}: ${outcome.note}`);
@@ -319,9 +320,19 @@ async function runE2e() {
 }
 
 /**
+ * Runs one e2e file (`runFile` resolves to its exit code) and says what it counts for. A result
+ * file left by an earlier run is removed first: it can never be counted for this one.
+ */
+async function runE2eFile(resultFile, runFile) {
+  fs.rmSync(resultFile, { force: true });
+  const exitCode = await runFile();
+  return e2eFileOutcome(resultFile, exitCode);
+}
+
+/**
  * What one e2e file counts for. A file that exits without writing its result (it crashed before
- * or while running its tests) is a failure, and so is one that wrote a result but then exited
- * non-zero with no failed test in it.
+ * or while running its tests) is a failure, so is one whose result is unreadable, and so is one
+ * that wrote a result but then exited non-zero with no failed test in it.
  */
 function e2eFileOutcome(resultFile, exitCode) {
   if (!fs.existsSync(resultFile)) {
@@ -331,7 +342,19 @@ function e2eFileOutcome(resultFile, exitCode) {
       note: `crashed before writing its result (exit ${exitCode})`,
     };
   }
-  const res = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
+  let res;
+  try {
+    res = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
+  } catch (e) {
+    res = undefined;
+  }
+  if (!res || !Number.isInteger(res.passed) || !Number.isInteger(res.failed)) {
+    return {
+      passed: 0,
+      failed: 1,
+      note: `wrote an unreadable result (exit ${exitCode})`,
+    };
+  }
   if (exitCode !== 0 && !(res.failed > 0)) {
     return {
       passed: res.passed,
@@ -342,7 +365,7 @@ function e2eFileOutcome(resultFile, exitCode) {
   return { passed: res.passed, failed: res.failed };
 }
 
-module.exports = { e2eFileOutcome };
+module.exports = { e2eFileOutcome, runE2eFile };
 
 if (require.main === module) {
   main().catch(e => {

@@ -190,6 +190,11 @@ export async function runGoldenPathApiBench(options: { runs?: number; user?: str
       const task = await eventually(`task ${id}`, 180_000, async () => {
         const t = await get(`/api/scaffolder/v2/tasks/${id}`);
         return t && ['completed', 'failed', 'cancelled'].includes(t.status) ? t : undefined;
+      }).catch(async e => {
+        // say where the task stood: its last log lines
+        const events = (await get(`/api/scaffolder/v2/tasks/${id}/events`)) ?? [];
+        const lines = events.filter((ev: any) => ev.type === 'log').map((ev: any) => `${ev.createdAt} ${ev.body.message}`).slice(-12);
+        throw new Error(`${(e as Error).message}; task log so far:\n  ${lines.join('\n  ')}`);
       });
       const t1 = performance.now();
       if (task.status !== 'completed') {

@@ -72,6 +72,53 @@ describe('LocalGitHost', () => {
     expect(await host.exists('demo')).toBe(false);
   });
 
+  it('commits with plumbing: replaces and adds files on the parent tree, binary content, enables pushes', async () => {
+    await host.createRepo('plumb', { files: { 'a.txt': 'one\n', 'dir/b.txt': 'b\n' }, message: 'first' });
+    const cwd = host.repoPath('plumb');
+    expect((await runGit(['config', 'http.receivepack'], { cwd })).stdout.trim()).toBe('true');
+    expect((await runGit(['config', 'receive.denyNonFastForwards'], { cwd })).stdout.trim()).toBe('true');
+    const bytes = Buffer.from([0, 1, 2, 255]);
+    const sha = await host.commitFiles(
+      'plumb',
+      { 'a.txt': 'two\n', 'dir/c.bin': bytes, 'with space.md': 'x' },
+      { message: 'second\n\nbody line', author: { name: 'Ann <x>', email: 'ann@example.com' } },
+    );
+    const { stdout } = await runGit(['log', '--format=%H|%an|%ae|%s|%b', 'main'], { cwd });
+    expect(stdout.trim().split('\n')[0]).toBe(`${sha}|Ann x|ann@example.com|second|body line`);
+    const files = (await runGit(['ls-tree', '-r', '--name-only', 'main'], { cwd })).stdout.trim().split('\n');
+    expect(files.sort()).toEqual(['a.txt', 'dir/b.txt', 'dir/c.bin', 'with space.md']);
+    expect((await host.readFile('plumb', 'a.txt')).content.toString()).toBe('two\n');
+    expect((await host.readFile('plumb', 'dir/c.bin')).content).toEqual(bytes);
+    // an empty change is an empty commit on top, as `commit --allow-empty` made it
+    const empty = await host.commitFiles('plumb', {}, { message: 'empty' });
+    expect((await runGit(['rev-parse', `${empty}^`], { cwd })).stdout.trim()).toBe(sha);
+    // git itself accepts the repository as consistent
+    await runGit(['fsck', '--no-progress'], { cwd });
+  });
+
+  it('refuses paths inside .git or with control characters, writing nothing', async () => {
+    const { commit } = await host.createRepo('paths', { files: { a: '1' } });
+    for (const bad of ['.git/config', 'x/.GIT/hooks/pre-commit', 'line\nbreak', '../up', 'a/./b']) {
+      await expect(host.commitFiles('paths', { [bad]: 'x' }, { message: 'bad' })).rejects.toThrow(/Invalid path|inside \.git/);
+    }
+    expect(await host.resolveRef('paths', 'main')).toBe(commit);
+  });
+
+  it('never moves a branch over a commit made after it read the head (concurrent commits)', async () => {
+    await host.createRepo('race', { files: { a: '0' } });
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => host.commitFiles('race', { [`f${i}`]: `${i}` }, { message: `c${i}` })),
+    );
+    const ok = results.filter(r => r.status === 'fulfilled') as PromiseFulfilledResult<string>[];
+    const failed = results.filter(r => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    for (const f of failed) expect(String(f.reason)).toMatch(/moved while committing|lock/);
+    // every commit that reported success is on main: none was overwritten by a later one
+    for (const r of ok) expect(await host.branchContains('race', 'main', r.value)).toBe(true);
+    const count = (await runGit(['rev-list', '--count', 'main'], { cwd: host.repoPath('race') })).stdout.trim();
+    expect(Number(count)).toBe(1 + ok.length);
+  });
+
   it.each([
     '../escape',
     '/etc/passwd',

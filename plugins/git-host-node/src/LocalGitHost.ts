@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import { GitCommandError, runGit, runGitBuffer } from './git';
@@ -245,9 +244,9 @@ export class LocalGitHost {
     }
     try {
       await runGit(['init', '--bare', '--quiet', `--initial-branch=${this.defaultBranch}`, dir]);
-      // Pushes over smart HTTP are enabled per repository; fetches need nothing.
-      await runGit(['config', 'http.receivepack', 'true'], { cwd: dir });
-      await runGit(['config', 'receive.denyNonFastForwards', 'true'], { cwd: dir });
+      // Pushes over smart HTTP are enabled per repository; fetches need nothing. Appended to the
+      // config `git init` wrote (what `git config` would write, without two more processes).
+      await fs.appendFile(path.join(dir, 'config'), '[http]\n\treceivepack = true\n[receive]\n\tdenyNonFastForwards = true\n');
       if (options.description) {
         await fs.writeFile(path.join(dir, 'description'), `${options.description}\n`);
       }
@@ -274,8 +273,12 @@ export class LocalGitHost {
   }
 
   /**
-   * Commits files onto a branch of a bare repository through a temporary clone and a real push,
-   * exactly as a remote client would. Returns the new commit sha.
+   * Commits files onto a branch of a bare repository with git's plumbing, no work tree: one
+   * `git fast-import` writes the blobs, the tree (the parent's with `files` added or replaced)
+   * and the commit, and moves the branch only as a fast-forward of the head it started from (a
+   * concurrent writer's commit is never overwritten: the call fails instead). Returns the new
+   * commit sha. Paths are checked like a work tree's: no absolute path, `..`, `.git` or control
+   * characters.
    */
   async commitFiles(
     name: string,
@@ -290,48 +293,43 @@ export class LocalGitHost {
   ): Promise<string> {
     const dir = this.repoPath(name);
     const branch = options.branch ?? this.defaultBranch;
-    const work = await fs.mkdtemp(path.join(os.tmpdir(), 'git-host-'));
+    assertRef(branch);
     const who = options.author ?? { name: 'Developer Control Plane', email: 'devplane@localhost' };
-    const env = {
-      GIT_AUTHOR_NAME: who.name,
-      GIT_AUTHOR_EMAIL: who.email,
-      GIT_COMMITTER_NAME: who.name,
-      GIT_COMMITTER_EMAIL: who.email,
+    const entries = Object.entries(files).map(([rel, content]) => [fastImportPath(rel), content] as const);
+    const parent = await this.resolveRef(name, `refs/heads/${branch}`);
+    const ident = `${identPart(who.name)} <${identPart(who.email)}> ${Math.floor(Date.now() / 1000)} +0000`;
+    const data = (content: string | Buffer) => {
+      const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+      return [Buffer.from(`data ${bytes.length}\n`), bytes, Buffer.from('\n')];
     };
+    const stream: Buffer[] = [
+      Buffer.from(`commit refs/heads/${branch}\nmark :1\nauthor ${ident}\ncommitter ${ident}\n`),
+      ...data(options.message.endsWith('\n') ? options.message : `${options.message}\n`),
+      ...(parent ? [Buffer.from(`from ${parent}\n`)] : []),
+      ...entries.flatMap(([rel, content]) => [Buffer.from(`M 100644 inline ${rel}\n`), ...data(content)]),
+      Buffer.from('\nget-mark :1\ndone\n'),
+    ];
+    let stdout: string;
     try {
-      await runGit(['init', '--quiet', `--initial-branch=${branch}`, work]);
-      await runGit(['remote', 'add', 'origin', dir], { cwd: work });
-      const hasBranch = await this.resolveRef(name, branch);
-      if (hasBranch) {
-        await runGit(['fetch', '--quiet', '--depth=1', 'origin', branch], { cwd: work });
-        await runGit(['checkout', '--quiet', '-B', branch, 'FETCH_HEAD'], { cwd: work });
+      ({ stdout } = await runGit(['fast-import', '--quiet', '--done'], { cwd: dir, input: Buffer.concat(stream) }));
+    } catch (e) {
+      if (e instanceof GitCommandError && /not updating|does not contain/i.test(e.stderr)) {
+        throw new ConflictError(`Branch '${branch}' of '${name}' moved while committing; nothing was written over it`);
       }
-      for (const [rel, content] of Object.entries(files)) {
-        const target = safeJoin(work, rel);
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        await fs.writeFile(target, content);
-      }
-      await runGit(['add', '--all'], { cwd: work });
-      await runGit(['commit', '--quiet', '--allow-empty', '-m', options.message], {
-        cwd: work,
-        env,
-      });
-      await runGit(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], { cwd: work });
-      const { stdout } = await runGit(['rev-parse', 'HEAD'], { cwd: work });
-      const after = stdout.trim();
-      if (options.announceAs !== undefined) {
-        this.emitPush({
-          repo: validateRepoName(name),
-          ref: `refs/heads/${branch}`,
-          before: hasBranch ?? ZERO_SHA,
-          after,
-          pusher: options.announceAs,
-        });
-      }
-      return after;
-    } finally {
-      await fs.rm(work, { recursive: true, force: true });
+      throw e;
     }
+    const after = stdout.trim().split('\n').pop()!;
+    if (!/^[0-9a-f]{40,64}$/.test(after)) throw new Error(`git fast-import did not report the new commit of '${name}'`);
+    if (options.announceAs !== undefined) {
+      this.emitPush({
+        repo: validateRepoName(name),
+        ref: `refs/heads/${branch}`,
+        before: parent ?? ZERO_SHA,
+        after,
+        pusher: options.announceAs,
+      });
+    }
+    return after;
   }
 
   /**
@@ -470,6 +468,21 @@ export function normalizeRepoPath(p: string): string {
     throw new InputError(`Invalid path '${p.slice(0, 200)}'`);
   }
   return clean;
+}
+
+/** A path for a fast-import `M` line: a clean repository path, no `.git` segment, no control characters. */
+function fastImportPath(rel: string): string {
+  const clean = normalizeRepoPath(rel);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(clean) || clean.startsWith('"')) throw new InputError(`Invalid path '${rel.slice(0, 200)}'`);
+  if (clean.split('/').some(seg => seg.toLowerCase() === '.git')) throw new InputError(`Path '${rel.slice(0, 200)}' is inside .git`);
+  return clean;
+}
+
+/** A name or email for a commit's identity line: without the characters that delimit it. */
+function identPart(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[<>\x00-\x1f]/g, '').trim() || 'unknown';
 }
 
 /** Joins a relative path under a root, refusing anything that escapes it. */

@@ -620,6 +620,65 @@ e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
     });
   });
 
+  describe('several policy changes as one commit (PATCH /services/:service/policies)', () => {
+    const svc = 'pol-one';
+    const patch = (auth: string, body: unknown) =>
+      request(h.server).patch(api(`/services/${svc}/policies`)).set('Authorization', auth).send(body as object);
+    const count = async () =>
+      Number((await runGit(['rev-list', '--count', 'main'], { cwd: h.host.repoPath('config') })).stdout.trim());
+
+    it('refuses bad bodies, a missing permission and conflicting policies, writing nothing', async () => {
+      const before = await configHead(h);
+      for (const [body, status, message] of [
+        [{}, 400, /nothing to change/],
+        [{ autoReleases: [{ branch: 'main', environment: 'dev' }, { branch: 'x', environment: 'dev' }] }, 400, /autoReleases names environment 'dev' twice/],
+        [{ autoReleases: [{ branch: 'main', environment: 'nope' }] }, 400, /nope/],
+        [{ branchRestrictions: [{ branchRegex: '([', environment: 'prod' }] }, 400, /branchRegex/],
+        [{ autoReleases: [{ branch: 'main', environment: 'dev' }], extra: 1 }, 400, /unknown field\(s\) 'extra'/],
+        // the restriction in the same change forbids the auto-release: nothing of either is written
+        [{ branchRestrictions: [{ branchRegex: '^release/', environment: 'staging' }], autoReleases: [{ branch: 'main', environment: 'staging' }] }, 409, /Conflicting policies/],
+        [{ autoReleases: [{ branch: 'feature/x', environment: 'prod' }] }, 409, /organisation guardrail/],
+      ] as const) {
+        const r = await patch(alice(), body);
+        expect({ body, status: r.status }).toEqual({ body, status });
+        expect(r.body.error.message).toMatch(message);
+      }
+      // the production auto-release needs the production permission, checked before writing
+      h.denied.add(`release-manager.promote.production|${BOB}`);
+      const denied = await patch(bob(), { autoReleases: [{ branch: 'main', environment: 'dev' }, { branch: 'main', environment: 'prod' }] });
+      expect(denied.status).toBe(403);
+      expect(await configHead(h)).toBe(before);
+    });
+
+    it('writes a restriction and two auto-releases in one signed commit, as the user', async () => {
+      const before = await count();
+      const r = await patch(alice(), {
+        branchRestrictions: [{ branchRegex: '^(master|main)$', environment: 'prod' }],
+        autoReleases: [
+          { branch: 'main', environment: 'dev' },
+          { branch: 'main', environment: 'prod' },
+        ],
+      });
+      expect(r.status).toBe(200);
+      expect(await count()).toBe(before + 1);
+      expect(r.body.autoReleases).toEqual([
+        { id: expect.stringMatching(/^auto-release-/), branch: 'main', environment: 'dev', setBy: 'alice@bank.example' },
+        { id: expect.stringMatching(/^auto-release-/), branch: 'main', environment: 'prod', setBy: 'alice@bank.example' },
+      ]);
+      const file = JSON.parse((await h.host.readFile('config', `policies/${svc}.json`)).content.toString());
+      expect(file).toEqual({ service: svc, autoReleases: r.body.autoReleases, branchRestrictions: r.body.branchRestrictions });
+      const message = await commitMessage(h, await configHead(h));
+      expect(message.split('\n')[0]).toBe(
+        `[policies/${svc}] restrict prod to branches ^(master|main)$, auto-release main to dev, auto-release main to prod by alice@bank.example`,
+      );
+      expect((await runGit(['cat-file', 'commit', 'main'], { cwd: h.host.repoPath('config') })).stdout).toContain('-----BEGIN PGP SIGNATURE-----');
+      // the same changes again: nothing to write
+      const again = await patch(alice(), { autoReleases: [{ branch: 'main', environment: 'dev' }] });
+      expect(again.status).toBe(200);
+      expect(await count()).toBe(before + 1);
+    });
+  });
+
   describe('concurrency', () => {
     it('N concurrent releases of different services lose nothing and keep history linear', async () => {
       const services = Array.from({ length: 12 }, (_, i) => `svc-${i}`);

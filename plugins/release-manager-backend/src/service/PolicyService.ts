@@ -77,6 +77,40 @@ export class PolicyService extends ReleaseManagerPart {
     );
   }
 
+  /**
+   * Several changes as one signed commit (the golden path sets a new service's policies so):
+   * branch restrictions first, then auto-releases, each checked as its own PUT checks it; the
+   * result is checked as a whole, so one refused change writes nothing.
+   */
+  applyPolicies(
+    service: string,
+    changes: {
+      branchRestrictions?: { branchRegex: string; environment: string }[];
+      autoReleases?: { branch: string; environment: string }[];
+    },
+    actor: Actor,
+  ) {
+    const restrictions = changes.branchRestrictions ?? [];
+    const autos = changes.autoReleases ?? [];
+    for (const r of restrictions) this.environment(r.environment);
+    for (const a of autos) {
+      check(invalidBranchReason(a.branch));
+      this.environment(a.environment);
+      const verdict = this.guardrails.branchVerdict(a.branch, a.environment);
+      if (!verdict.allowed) throw new ConflictError(`Conflicting policies: ${verdict.reason}`);
+    }
+    const what = [
+      ...restrictions.map(r => `restrict ${r.environment} to branches ${r.branchRegex}`),
+      ...autos.map(a => `auto-release ${a.branch} to ${a.environment}`),
+    ].join(', ');
+    return this.changePolicies(service, actor, what, p => {
+      let next = p;
+      for (const r of restrictions) next = withBranchRestriction(next, r.branchRegex, r.environment);
+      for (const a of autos) next = withAutoRelease(next, a.branch, a.environment, actor.email);
+      return next;
+    });
+  }
+
   deletePolicy(service: string, policyId: string, actor: Actor) {
     if (!/^[a-z-]+-[0-9a-f]{10}$/.test(policyId)) throw new InputError(`policy id '${policyId.slice(0, 80)}' is invalid`);
     return this.changePolicies(service, actor, `delete policy ${policyId}`, p => {

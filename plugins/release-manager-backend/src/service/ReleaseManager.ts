@@ -131,6 +131,9 @@ export class ReleaseManager extends ReleaseManagerPart {
   putBranchRestriction(service: string, branchRegex: string, environment: string, actor: Actor) {
     return this.policies.putBranchRestriction(service, branchRegex, environment, actor);
   }
+  applyPolicies(service: string, changes: Parameters<PolicyService['applyPolicies']>[1], actor: Actor) {
+    return this.policies.applyPolicies(service, changes, actor);
+  }
   deletePolicy(service: string, policyId: string, actor: Actor) {
     return this.policies.deletePolicy(service, policyId, actor);
   }

@@ -153,6 +153,19 @@ export const openApiDocument = {
     },
     '/services/{service}/policies': {
       get: { summary: 'Policies of a service', parameters: [pathParam('service')], responses: { '200': ok(ref('ServicePolicies')), ...errors } },
+      patch: {
+        summary: 'Several policy changes as one commit: branch restrictions, then auto-releases (each adds or replaces the one of its environment); one refused change writes nothing',
+        parameters: [pathParam('service')],
+        requestBody: body({
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            branchRestrictions: { type: 'array', maxItems: 20, items: obj(['branchRegex', 'environment'], { branchRegex: str, environment: str }) },
+            autoReleases: { type: 'array', maxItems: 20, items: obj(['branch', 'environment'], { branch: str, environment: str }) },
+          },
+        }),
+        responses: { '200': ok(ref('ServicePolicies')), ...errors },
+      },
     },
     '/services/{service}/policies/auto-releases': {
       put: { summary: 'Set the auto-release into an environment', parameters: [pathParam('service')], requestBody: body(obj(['branch', 'environment'], { branch: str, environment: str })), responses: { '200': ok(ref('ServicePolicies')), ...errors } },

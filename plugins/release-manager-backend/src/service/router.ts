@@ -42,6 +42,7 @@ import {
   branchRestrictionBodySchema,
   outsideDecisionSchema,
   parseBody,
+  policyChangesSchema,
   rolloutStatusSchema,
 } from './schemas';
 
@@ -506,6 +507,25 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     res.json(
       await audited(req, 'policy-change', { service, ...body, actor: actor.ref }, () =>
         manager.putBranchRestriction(service, body.branchRegex, body.environment, actor),
+      ),
+    );
+  });
+
+  // Several policy changes as one commit; the same permissions as the single PUTs, all checked
+  // before anything is written.
+  router.patch('/services/:service/policies', async (req, res) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    const service = name('service', req.params.service);
+    const body = parseBody(policyChangesSchema, req.body);
+    for (const p of [...(body.branchRestrictions ?? []), ...(body.autoReleases ?? [])]) manager.environment(p.environment);
+    for (const a of body.autoReleases ?? []) {
+      await requirePermission(credentials, releasePermissionFor(a.environment), `auto-release ${service} to ${a.environment}`, service);
+    }
+    await requirePermission(credentials, releaseManagerPolicyWritePermission, `change policies of ${service}`, service);
+    const actor = await actorOf(credentials);
+    res.json(
+      await audited(req, 'policy-change', { service, ...body, actor: actor.ref }, () =>
+        manager.applyPolicies(service, body, actor),
       ),
     );
   });

@@ -152,6 +152,28 @@ export const branchRestrictionBodySchema = z
   .object({ branchRegex: text({ maxLength: 200, required: true, allowTrailerLines: true }), environment: nameish })
   .strict();
 
+/**
+ * Several policy changes of one service as one commit (`PATCH /services/:service/policies`):
+ * branch restrictions first, then auto-releases, each added or replacing the one of its
+ * environment, as the single-policy PUTs do.
+ */
+export const policyChangesSchema = z
+  .object({
+    branchRestrictions: z.array(branchRestrictionBodySchema).max(20).optional(),
+    autoReleases: z.array(autoReleaseBodySchema).max(20).optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    for (const key of ['branchRestrictions', 'autoReleases'] as const) {
+      const envs = (body[key] ?? []).map(p => p.environment);
+      const twice = envs.find((e, i) => envs.indexOf(e) !== i);
+      if (twice) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `${key} names environment '${twice}' twice` });
+    }
+    if (!body.branchRestrictions?.length && !body.autoReleases?.length) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'nothing to change: give branchRestrictions or autoReleases' });
+    }
+  });
+
 export const rolloutStatusSchema = z
   .object({
     service: nameish,

@@ -179,9 +179,8 @@ describe('devplane:release:first-deploy (through the push path, real release man
     expect(commits.map(c => c.replace(/^\w+ /, ''))).toEqual([
       `[prod/${name}] auto release ${outputs.artifactId} by alice@bank.example`,
       `[dev/${name}] auto release ${outputs.artifactId} by alice@bank.example`,
-      `[policies/${name}] auto-release main to prod by alice@bank.example`,
-      `[policies/${name}] auto-release main to dev by alice@bank.example`,
-      `[policies/${name}] restrict prod to branches ^(master|main)$ by alice@bank.example`,
+      // all of the service's policies in one signed commit
+      `[policies/${name}] restrict prod to branches ^(master|main)$, auto-release main to dev, auto-release main to prod by alice@bank.example`,
     ]);
     const message = await config([
       'log',
@@ -220,9 +219,9 @@ describe('devplane:release:first-deploy (through the push path, real release man
     );
     expect(numbered.map(x => x[3])).toEqual([
       expect.stringMatching(/^Catalog shows component/),
-      expect.stringMatching(/^Policy: only branches matching/),
-      expect.stringMatching(/^Policy: artifacts from main go to dev/),
-      expect.stringMatching(/^Policy: artifacts from main go to prod/),
+      expect.stringMatching(
+        /^Policies in one commit: only branches matching .* may reach prod; artifacts from main go to dev and prod automatically/,
+      ),
       expect.stringMatching(/^Pushed main at \w{10} as user:default\/alice/),
       expect.stringMatching(/^Push received by the release manager/),
       expect.stringMatching(/^Artifact main-\S+ built from the push/),
@@ -254,7 +253,7 @@ describe('devplane:release:first-deploy (through the push path, real release man
     expect(second.error).toBeUndefined();
     expect(second.outputs).toEqual(first.outputs);
     expect(await pushesOf(name)).toHaveLength(1);
-    expect(await releaseCommits(name)).toHaveLength(5);
+    expect(await releaseCommits(name)).toHaveLength(3);
   });
 
   it('registers the component itself (registerCatalogInfo) as its first undoable step', async () => {
@@ -274,7 +273,7 @@ describe('devplane:release:first-deploy (through the push path, real release man
     expect(outputs.entityRef).toBe(`component:default/${name}`);
     expect(logger.lines).toContainEqual(
       expect.stringMatching(
-        new RegExp(`^info: \\[1/10\\] Registered ${url} in the catalog \\(\\d+\\.\\d s\\)$`),
+        new RegExp(`^info: \\[1/8\\] Registered ${url} in the catalog \\(\\d+\\.\\d s\\)$`),
       ),
     );
   });
@@ -292,24 +291,21 @@ describe('devplane:release:first-deploy (through the push path, real release man
     expect(await releaseCommits(name)).toEqual([]);
   });
 
-  it('someone without the production permission cannot set the prod auto-release: everything is undone, nothing was pushed', async () => {
+  it('someone without the production permission cannot set the prod auto-release: no policy is written, everything is undone, nothing was pushed', async () => {
     await setUp();
     const { error, logger } = await deploy({}, { user: MALLORY });
     expect(error?.message).toMatch(
-      /^First production deploy failed while setting the auto-release policy \(main → prod\): .*answered 403/,
+      /^First production deploy failed while setting the policies \(prod only from .*; auto-release main → dev, prod\): .*answered 403/,
     );
     expect(error?.message).toMatch(
-      /Rolled back: auto-release policy main → dev of svc-\S+ \(policy auto-release-[0-9a-f]{10}\); catalog location .*; repository svc-\S+ on local\./,
+      /Rolled back: catalog location .*; repository svc-\S+ on local\.$/,
     );
-    expect(error?.message).toMatch(
-      /Kept: branch restriction prod ← \^\(master\|main\)\$/,
-    );
-    expect(error?.message).not.toMatch(/push|runs/);
+    expect(error?.message).not.toMatch(/push|runs|Kept|auto-release policy main/);
     expect(await fx.gitHost.exists(name)).toBe(false);
     expect(await pushesOf(name)).toEqual([]);
-    const policies = await policiesOf(name);
-    expect(policies.autoReleases).toEqual([]);
-    expect(policies.branchRestrictions).toHaveLength(1);
+    // one change refused: none of the policies was written
+    await expect(policiesOf(name)).rejects.toThrow();
+    expect(await releaseCommits(name)).toEqual([]);
     expect(logger.lines).toContainEqual(
       expect.stringMatching(/^info: Rollback: removed repository/),
     );
@@ -396,19 +392,62 @@ describe('devplane:release:first-deploy (through the push path, real release man
     expect((await policiesOf(name)).autoReleases).toHaveLength(2);
   });
 
+  /** The deps with the repository host's push announcement failing (after the policies were set). */
+  const withFailingPush = (deps: GoldenPathDeps): GoldenPathDeps => ({
+    ...deps,
+    repoHosts: {
+      get: (host?: string, owner?: string) => {
+        const real = deps.repoHosts.get(host, owner);
+        return Object.assign(Object.create(real), {
+          announcePush: async () => {
+            throw new Error('git host unavailable');
+          },
+        });
+      },
+    } as unknown as GoldenPathDeps['repoHosts'],
+  });
+
   it('lists what it could not undo for manual cleanup', async () => {
     await setUp();
-    const deps = depsWith(
-      f => async (url, init) =>
-        init?.method === 'DELETE'
-          ? new Response('{"error":{"message":"db down"}}', { status: 500 })
-          : f(url, init),
+    const deps = withFailingPush(
+      depsWith(
+        f => async (url, init) =>
+          init?.method === 'DELETE'
+            ? new Response('{"error":{"message":"db down"}}', { status: 500 })
+            : f(url, init),
+      ),
     );
-    const { error } = await deploy({}, { deps, user: MALLORY });
+    const { error } = await deploy({}, { deps });
     expect(error?.message).toMatch(
-      /Needs manual cleanup: auto-release policy main → dev of svc-\S+ \(policy auto-release-\w+\) \(could not remove it: .*db down/,
+      /^First production deploy failed while pushing main: (Error: )?git host unavailable\./,
+    );
+    expect(error?.message).toMatch(
+      /Needs manual cleanup: auto-release policy main → prod of svc-\S+ \(policy auto-release-\w+\) \(could not remove it: .*db down.*; auto-release policy main → dev of svc-\S+ \(policy auto-release-\w+\) \(could not remove it: .*db down/,
     );
     expect(await fx.gitHost.exists(name)).toBe(false);
+    expect((await policiesOf(name)).autoReleases).toHaveLength(2);
+  });
+
+  it('the answer to the policy write is lost after the commit: the undo finds the policies in the config repo and removes them', async () => {
+    await setUp();
+    const deps = depsWith(f => async (url, init) => {
+      if (init?.method !== 'PATCH') return f(url, init);
+      const real = await f(url, init); // the release manager commits …
+      expect(real.status).toBe(200);
+      return new Response('{"error":{"message":"gateway timeout"}}', {
+        status: 504,
+      }); // … and the answer never arrives
+    });
+    const { error } = await deploy({}, { deps });
+    expect(error?.message).toMatch(
+      /^First production deploy failed while setting the policies .*answered 504/,
+    );
+    expect(error?.message).toMatch(
+      /Rolled back: auto-release policy main → prod of svc-\S+ \(if the lost write made it\); auto-release policy main → dev of svc-\S+ \(if the lost write made it\); catalog location .*; repository svc-\S+ on local\./,
+    );
+    expect((await policiesOf(name)).autoReleases).toEqual([]);
+    expect(await fx.gitHost.exists(name)).toBe(false);
+    expect(await pushesOf(name)).toEqual([]);
   });
 
   it('keeps everything when cleanup is disabled', async () => {

@@ -234,10 +234,10 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
         plan.push('wait for the catalog to show the component with its owner');
       }
       plan.push(
-        `set the branch restriction (${environment} only from ${branchRegex})`,
+        `set the policies in one commit (${environment} only from ${branchRegex}; auto-release <default branch> → ${autoEnvs.join(
+          ', ',
+        )})`,
       );
-      for (const env of autoEnvs)
-        plan.push(`set the auto-release policy <default branch> → ${env}`);
       plan.push('push the default branch as you');
       plan.push('push received by the release manager');
       plan.push('artifact built from the push');
@@ -328,74 +328,91 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
           );
         }
 
-        stage = `setting the branch restriction (${environment} only from ${branchRegex})`;
-        const restrictionId = await ctx.checkpoint({
-          key: `release.policy.restriction.${input.name}`,
-          fn: async () => {
-            const policies = await rm.putBranchRestriction(
+        // One signed commit for all of the service's policies: the production branch
+        // restriction and the auto-releases (one refused change writes nothing).
+        const autoBranch = input.autoReleaseBranch ?? head.branch;
+        stage = `setting the policies (${environment} only from ${branchRegex}; auto-release ${autoBranch} → ${autoEnvs.join(
+          ', ',
+        )})`;
+        const ids = await ctx
+          .checkpoint({
+            key: `release.policies.${input.name}`,
+            fn: async () => {
+            const policies: ServicePolicies = await rm.patchPolicies(
               userCreds,
               input.name,
               {
-                branchRegex,
-                environment,
+                branchRestrictions: [{ branchRegex, environment }],
+                autoReleases: autoEnvs.map(env => ({
+                  branch: autoBranch,
+                  environment: env,
+                })),
               },
             );
-            return (
-              policyId(
-                policies.branchRestrictions,
-                p =>
-                  p.branchRegex === branchRegex &&
-                  p.environment === environment,
-              ) ?? ''
-            );
+            return {
+              restriction:
+                policyId(
+                  policies.branchRestrictions,
+                  p =>
+                    p.branchRegex === branchRegex &&
+                    p.environment === environment,
+                ) ?? '',
+              auto: Object.fromEntries(
+                autoEnvs.map(env => [
+                  env,
+                  policyId(
+                    policies.autoReleases,
+                    p => p.branch === autoBranch && p.environment === env,
+                  ) ?? '',
+                ]),
+              ) as Record<string, string>,
+            };
           },
-        });
+        })
+          .catch(e => {
+            // No definite answer (timeout, 5xx): the commit may have been made. The undo looks
+            // the auto-releases up in the config repo instead of trusting the lost answer.
+            if (!(e instanceof ResponseError && e.response.status < 500)) {
+              for (const env of autoEnvs) {
+                created.push(
+                  policyUndo(
+                    deps,
+                    userCreds,
+                    input.name,
+                    { branch: autoBranch, environment: env },
+                    `auto-release policy ${autoBranch} → ${env}`,
+                  ),
+                );
+              }
+            }
+            throw e;
+          });
         // Not deleted on rollback: a production branch restriction is the safe default, and
         // deleting it would leave an empty policy file that lets any branch reach production
         // if the name is reused.
         created.push({
           what: `branch restriction ${environment} ← ${branchRegex} of ${
             input.name
-          }${restrictionId ? ` (policy ${restrictionId})` : ''}`,
+          }${ids.restriction ? ` (policy ${ids.restriction})` : ''}`,
           keepReason:
             'the production default; removing it would loosen production if the name is reused',
         });
-        progress(
-          `Policy: only branches matching ${branchRegex} may reach ${environment}`,
-        );
-
-        const autoBranch = input.autoReleaseBranch ?? head.branch;
         for (const env of autoEnvs) {
-          stage = `setting the auto-release policy (${autoBranch} → ${env})`;
-          const id = await ctx.checkpoint({
-            key: `release.policy.auto.${input.name}.${env}`,
-            fn: async () => {
-              const policies: ServicePolicies = await rm.putAutoRelease(
-                userCreds,
-                input.name,
-                { branch: autoBranch, environment: env },
-              );
-              return (
-                policyId(
-                  policies.autoReleases,
-                  p => p.branch === autoBranch && p.environment === env,
-                ) ?? ''
-              );
-            },
-          });
           created.push(
             policyUndo(
               deps,
               userCreds,
               input.name,
-              id,
+              ids.auto[env] ?? '',
               `auto-release policy ${autoBranch} → ${env}`,
             ),
           );
-          progress(
-            `Policy: artifacts from ${autoBranch} go to ${env} automatically (set by ${userRef})`,
-          );
         }
+        progress(
+          `Policies in one commit: only branches matching ${branchRegex} may reach ${environment}; artifacts from ${autoBranch} go to ${autoEnvs.join(
+            ' and ',
+          )} automatically (set by ${userRef})`,
+        );
 
         stage = `pushing ${head.branch}`;
         pushed = await ctx.checkpoint({
@@ -601,13 +618,33 @@ function outputs(
   }
 }
 
+/**
+ * Removes an auto-release policy the golden path set: by its id, or, when the answer to the
+ * write was lost, by looking up the auto-release into that environment from that branch.
+ */
 function policyUndo(
   deps: GoldenPathDeps,
   creds: BackstageCredentials,
   service: string,
-  id: string,
+  idOrMatch: string | { branch: string; environment: string },
   what: string,
 ): UndoItem {
+  if (typeof idOrMatch === 'object') {
+    const match = idOrMatch;
+    return {
+      what: `${what} of ${service} (if the lost write made it)`,
+      undo: async () => {
+        const now = await deps.releaseManager.getPolicies(creds, service);
+        const found = now.autoReleases.find(
+          p =>
+            p.branch === match.branch && p.environment === match.environment,
+        );
+        if (!found) return 'was not written';
+        return policyUndo(deps, creds, service, found.id, what).undo!();
+      },
+    };
+  }
+  const id = idOrMatch;
   if (!id)
     return {
       what: `${what} of ${service}`,

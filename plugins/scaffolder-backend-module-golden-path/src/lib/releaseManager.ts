@@ -98,6 +98,26 @@ export class ReleaseManagerClient {
     );
   }
 
+  /**
+   * Several policy changes as one commit (`PATCH /services/:service/policies`): branch
+   * restrictions, then auto-releases; one refused change writes nothing.
+   */
+  patchPolicies(
+    c: BackstageCredentials,
+    service: string,
+    body: {
+      branchRestrictions?: { branchRegex: string; environment: string }[];
+      autoReleases?: { branch: string; environment: string }[];
+    },
+  ) {
+    return this.call<ServicePolicies>(
+      c,
+      'PATCH',
+      `/services/${encodeURIComponent(service)}/policies`,
+      body,
+    );
+  }
+
   deletePolicy(c: BackstageCredentials, service: string, policyId: string) {
     return this.call<ServicePolicies>(
       c,
