@@ -38,6 +38,22 @@ function configRepoLog(commit) {
   return configRepoGit(['log', '-1', '--format=author: %an <%ae>%n%B', commit]);
 }
 
+/**
+ * Waits until the release dialog loaded its diff and verdict; a failed policy check (a transient
+ * 500, e.g. the permission backend's loopback call reset: seen once in a run) is asked again with
+ * the dialog's own "Try again", as a person would.
+ */
+async function dialogReady(page) {
+  await eventually(
+    async () => {
+      const retry = page.getByTestId('release-dialog-verdict-retry');
+      if (await retry.isVisible()) await retry.click();
+      return page.getByTestId('release-dialog-confirm').isEnabled();
+    },
+    { timeoutMs: 60_000, what: 'the dialog to load its diff and verdict' },
+  );
+}
+
 /** Picks a demo identity on the sign-in page and opens the service's Releases tab. */
 async function openReleasesAs(page, title) {
   await waitForEntity('component', SERVICE);
@@ -70,10 +86,7 @@ runTests(__filename, [
       await page.getByTestId('promote-staging-to-prod').click();
       const dialog = page.getByTestId('release-dialog');
       await dialog.getByTestId('release-dialog-needs-approval').waitFor({ timeout: 30_000 });
-      await eventually(
-        async () => page.getByTestId('release-dialog-confirm').isEnabled(),
-        { timeoutMs: 60_000, what: 'the dialog to load its diff and verdict' },
-      );
+      await dialogReady(page);
       await page.getByTestId('release-dialog-confirm').click();
       await dialog.getByTestId('release-dialog-pending').waitFor({ timeout: 60_000 });
       requestId = (await dialog.getByTestId('release-dialog-request-id').innerText()).trim();
@@ -151,10 +164,7 @@ runTests(__filename, [
 
       await page.getByTestId('promote-staging-to-prod').click();
       const dialog = page.getByTestId('release-dialog');
-      await eventually(
-        async () => page.getByTestId('release-dialog-confirm').isEnabled(),
-        { timeoutMs: 60_000, what: 'the dialog to load its diff and verdict' },
-      );
+      await dialogReady(page);
       await page.getByTestId('release-dialog-confirm').click();
       const error = dialog.getByTestId('release-dialog-error');
       await error.waitFor({ timeout: 60_000 });

@@ -12,6 +12,7 @@ import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import releaseManagerPlugin, {
   auditExportPage,
+  auditPageRouteRef,
   entityReleasesContent,
   entitySinceYesterdayCard,
   homeSinceYesterdayWidget,
@@ -78,6 +79,10 @@ describe('new frontend system', () => {
     expect(releaseManagerPlugin.getExtension('page:release-manager/audit' as any)).toBeDefined();
     const tester = createExtensionTester(auditExportPage);
     expect(tester.get(coreExtensionData.routePath)).toBe('/audit');
+    // the app's nav lists a page only with a route ref, a title and an icon
+    expect(tester.get(coreExtensionData.routeRef)).toBe(auditPageRouteRef);
+    expect(tester.get(coreExtensionData.title)).toBe('Audit export');
+    expect(tester.get(coreExtensionData.icon)).toBeDefined();
     renderInTestApp(tester.reactElement(), { apis: [[releaseManagerApiRef, api]] as any });
     expect(await screen.findByTestId('audit-download-csv', {}, { timeout: 15_000 })).toBeInTheDocument();
     expect(api.getAuditPreview).toHaveBeenCalled();

@@ -2,6 +2,7 @@ import {
   ApiBlueprint,
   PageBlueprint,
   createFrontendPlugin,
+  createRouteRef,
   discoveryApiRef,
   fetchApiRef,
 } from '@backstage/frontend-plugin-api';
@@ -24,6 +25,9 @@ export const releaseManagerApi = ApiBlueprint.make({
     }),
 });
 
+/** Route of the audit export page (the app's nav lists only pages with a route ref). */
+export const auditPageRouteRef = createRouteRef();
+
 /** The auditor's export page (`/audit`), with its sidebar entry "Audit export". */
 export const auditExportPage = PageBlueprint.make({
   name: 'audit',
@@ -31,6 +35,7 @@ export const auditExportPage = PageBlueprint.make({
     path: '/audit',
     title: 'Audit export',
     icon: <AssignmentTurnedInIcon />,
+    routeRef: auditPageRouteRef,
     noHeader: true,
     loader: () => import('./components').then(m => <m.AuditExportPage />),
   },
@@ -133,6 +138,7 @@ export default createFrontendPlugin({
   pluginId: 'release-manager',
   title: 'Release manager',
   info: { packageJson: () => import('../package.json') },
+  routes: { audit: auditPageRouteRef },
   extensions: [
     releaseManagerApi,
     auditExportPage,

@@ -1,7 +1,9 @@
 import useAsync from 'react-use/esm/useAsync';
+import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { Progress } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
 import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
 import {
@@ -48,7 +50,9 @@ export function ReleaseDialog(props: {
     () => api.getDiff(service, action.environment, action.artifact.id),
     [api, service, action.environment, action.artifact.id],
   );
-  const verdict = useAsync(
+  // a failed check (e.g. the permission backend briefly unreachable) can be asked again: without
+  // a verdict the confirm button stays disabled
+  const verdict = useAsyncRetry(
     () => api.getVerdict(service, action.environment, action.artifact.id),
     [api, service, action.environment, action.artifact.id],
   );
@@ -105,7 +109,14 @@ export function ReleaseDialog(props: {
       <Box my={2} data-testid="release-dialog-verdict">
         {verdict.loading && <Progress />}
         {verdict.error && (
-          <Alert severity="warning">
+          <Alert
+            severity="warning"
+            action={
+              <Button size="small" onClick={verdict.retry} data-testid="release-dialog-verdict-retry">
+                Try again
+              </Button>
+            }
+          >
             Could not check the policies: {plainError(verdict.error)}
           </Alert>
         )}

@@ -206,6 +206,19 @@ describe('ReleasesContent', () => {
     expect(await within(dialog).findByTestId('release-dialog-result')).toBeInTheDocument();
   });
 
+  it('asks for the verdict again when the policy check failed (confirm stays disabled until then)', async () => {
+    const api = mockReleaseManagerApi();
+    api.getVerdict.mockRejectedValueOnce(new Error('permission backend unreachable'));
+    await render(api);
+    await userEvent.click(await screen.findByTestId(`release-action-${feature.id}-dev`));
+    const dialog = await screen.findByTestId('release-dialog');
+    expect(await within(dialog).findByText(/Could not check the policies: permission backend unreachable/)).toBeInTheDocument();
+    expect(within(dialog).getByTestId('release-dialog-confirm')).toBeDisabled();
+    await userEvent.click(within(dialog).getByTestId('release-dialog-verdict-retry'));
+    await waitFor(() => expect(within(dialog).getByTestId('release-dialog-confirm')).toBeEnabled());
+    expect(api.getVerdict).toHaveBeenCalledTimes(2);
+  });
+
   it('shows a refused release in plain words', async () => {
     const api = mockReleaseManagerApi();
     api.release.mockRejectedValue(
