@@ -64,6 +64,11 @@ export async function runProdBundleBench(o: { bundle: string; samples: number })
     await popup.waitForEvent('close', { timeout: 60_000 }).catch(() => undefined);
     await page.getByRole('link', { name: 'Catalog', exact: true }).first().waitFor({ timeout: 60_000 });
 
+    // What the app's session restore got on each full load (for the error below).
+    const refreshes: string[] = [];
+    page.on('response', (r: any) => {
+      if (r.url().includes('/api/auth/oidc/refresh')) refreshes.push(`${r.status()}`);
+    });
     const tab = `${url}/catalog/default/component/${service}/releases`;
     const interactive = async () => {
       const t0 = Date.now();
@@ -87,7 +92,10 @@ export async function runProdBundleBench(o: { bundle: string; samples: number })
             return `no button; page text: ${(document.body.innerText || '').replace(/\s+/g, ' ').slice(0, 200)}`;
           })
           .catch(() => 'page not readable');
-        throw new Error(`Releases tab not interactive within 60 s (${seen}): ${(e as Error).message.split('\n')[0]}`);
+        const cookies = (await page.context().cookies()).map((c: any) => `${c.name}@${c.domain}${c.path}`).join(',');
+        throw new Error(
+          `Releases tab not interactive within 60 s (${seen}; session restore answers: ${refreshes.join(',') || 'none'}; cookies: ${cookies || 'none'}): ${(e as Error).message.split('\n')[0]}`,
+        );
       }
       return Date.now() - t0;
     };

@@ -285,6 +285,38 @@ describe('rollback', () => {
   });
 });
 
+describe('policy list | apply | delete', () => {
+  it('applies, lists and deletes policies in the real backend, and --json gives what the API answers', async () => {
+    const applied = await cli(['policy', 'apply', 'auto-release', '--service', 'ledger', '--branch', 'main', '--env', 'dev']);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout.split('\n')[0]).toBe('ledger: artifacts from branch main will be released to dev automatically');
+    const restricted = await cli(['policy', 'apply', 'branch-restriction', '--service', 'ledger', '--regex', '^main$', '--env', 'staging']);
+    expect(restricted.code).toBe(0);
+
+    const listed = await cli(['policy', 'list', '--service', 'ledger', '--json']);
+    expect(listed.code).toBe(0);
+    const policies = JSON.parse(listed.stdout);
+    expect(policies.autoReleases).toEqual([expect.objectContaining({ branch: 'main', environment: 'dev' })]);
+    expect(policies.branchRestrictions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ branchRegex: '^main$', environment: 'staging' })]),
+    );
+    const human = await cli(['policy', 'list', '--service', 'ledger']);
+    expect(human.stdout).toContain(policies.autoReleases[0].id);
+
+    // a bad environment is refused before anything is sent; an unknown id by the server
+    const bad = await cli(['policy', 'apply', 'auto-release', '--service', 'ledger', '--branch', 'main', '--env', 'Prod!']);
+    expect(bad.code).toBe(2);
+    const unknown = await cli(['policy', 'delete', '--service', 'ledger', '--id', 'no-such-policy']);
+    expect(unknown.code).not.toBe(0);
+
+    const deleted = await cli(['policy', 'delete', '--service', 'ledger', '--id', policies.autoReleases[0].id]);
+    expect(deleted.code).toBe(0);
+    const after = JSON.parse((await cli(['policy', 'list', '--service', 'ledger', '--json'])).stdout);
+    expect(after.autoReleases).toEqual([]);
+    expect(after.branchRestrictions).toEqual(policies.branchRestrictions);
+  });
+});
+
 describe('shell completion', () => {
   const complete = (line: string) => {
     const script = bashScript(

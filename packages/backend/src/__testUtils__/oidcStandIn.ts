@@ -2,7 +2,7 @@
  * A stand-in OpenID Connect identity provider that speaks the real wire contract (discovery
  * document, authorization endpoint redirecting back with a code, token endpoint with
  * client_secret_basic and PKCE S256, RS256 id_token verified through JWKS, userinfo, refresh tokens
- * rotated on the refresh_token grant as Backstage's session restore uses them), and the
+ * on the refresh_token grant as Backstage's session restore uses them), and the
  * browser side of Backstage's OIDC sign-in (start → IdP → handler/frame) driven over plain HTTP.
  * Used by oidcSignIn.test.ts (test backend) and by the production-bundle replicas of
  * scripts/prod-replicas.js (the real bundle). The user who "signs in at the IdP" is chosen by the
@@ -123,9 +123,10 @@ export async function startStandInIdp(options: {
           };
         };
         if (form.get('grant_type') === 'refresh_token') {
-          // one use per refresh token (rotation), like IdPs that detect replay
+          // A refresh token stays valid after use (Keycloak's and Entra ID's default): the app may
+          // restore a session with two refreshes in flight on one page load. A one-use token made
+          // the second answer 401 and signed the user out (seen in the bundle bench).
           const who = refreshTokens.get(form.get('refresh_token') ?? '');
-          refreshTokens.delete(form.get('refresh_token') ?? '');
           if (!who) {
             json(400, { error: 'invalid_grant' });
             return;
