@@ -79,7 +79,7 @@ function gitAccount(fromMs, toMs) {
     const release = signed && trailers.Service?.[0] === SERVICE && trailers.Environment && trailers['Artifact-ID'];
     const policy = signed && paths.includes(`policies/${SERVICE}.json`) && !paths.some(p => /\/releases\//.test(p));
     if (signed && !release && !policy) continue; // maintenance
-    commits.push({ sha, committedAt, signed, trailers, paths });
+    commits.push({ sha, committedAt, signed, trailers, paths, release: Boolean(release) });
   }
   return commits;
 }
@@ -113,7 +113,8 @@ function compare(rows, account) {
       continue;
     }
     const t = k => c.trailers[k]?.[0] ?? '';
-    if (t('Service') === SERVICE) {
+    // policy commits carry a Service trailer too: a release has Environment and Artifact-ID
+    if (c.release) {
       for (const [col, trailer] of [
         ['environment', 'Environment'],
         ['artifact', 'Artifact-ID'],
