@@ -134,6 +134,19 @@ function compare(rows, account) {
 
 let csvRows;
 
+/** Types the service and waits until the preview shows only its rows (the filter applied). */
+async function filterByService(page) {
+  await page.getByTestId('audit-service').fill(SERVICE);
+  const rows = page.locator('[data-testid^="audit-row-"]');
+  await eventually(
+    async () => {
+      const ids = await rows.evaluateAll(els => els.map(e => e.getAttribute('data-testid')));
+      return ids.length > 0 && ids.every(id => id.endsWith(`-${SERVICE}`));
+    },
+    { timeoutMs: 120_000, intervalMs: 300, what: `the preview filtered to ${SERVICE}` },
+  );
+}
+
 async function download(page, format) {
   const [file] = await Promise.all([
     page.waitForEvent('download', { timeout: 120_000 }),
@@ -160,8 +173,7 @@ runTests(__filename, [
       await page.getByRole('link', { name: 'Audit export' }).first().click({ timeout: 60_000 });
       await page.getByTestId('audit-download-csv').waitFor({ timeout: 120_000 });
       if (!page.url().endsWith('/audit')) throw new Error(`the sidebar entry opened ${page.url()}`);
-      await page.getByTestId('audit-service').fill(SERVICE);
-      await page.getByTestId(new RegExp(`^audit-row-\\d+-${SERVICE}$`)).first().waitFor({ timeout: 120_000 });
+      await filterByService(page);
       await screenshot(page, 'audit-export');
 
       // the page's range: from 30 days before today (UTC) through the end of today
@@ -196,8 +208,7 @@ runTests(__filename, [
       page.setDefaultNavigationTimeout(180_000);
       await signIn(page);
       await page.goto(`${APP_URL}/audit`);
-      await page.getByTestId('audit-service').fill(SERVICE);
-      await page.getByTestId(new RegExp(`^audit-row-\\d+-${SERVICE}$`)).first().waitFor({ timeout: 120_000 });
+      await filterByService(page);
       const lines = (await download(page, 'ndjson')).trim().split('\n').map(l => JSON.parse(l));
       // the CSV was read first: rows written since are at the end, the common part must agree
       const common = lines.slice(0, csvRows.length);

@@ -144,6 +144,19 @@ describe('AuditExportPage', () => {
     click.mockRestore();
   });
 
+  it('a download right after typing exports what the service field shows, not the previous filter', async () => {
+    const api = mockReleaseManagerApi();
+    api.downloadAuditExport.mockResolvedValue({ blob: new Blob(['x']), filename: 'audit.ndjson' });
+    const click = jest.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {});
+    await render(api);
+    fireEvent.change(screen.getByTestId('audit-service'), { target: { value: 'ledger' } });
+    // clicked before the preview's 300 ms debounce applied the filter
+    fireEvent.click(screen.getByTestId('audit-download-ndjson'));
+    await waitFor(() => expect(api.downloadAuditExport).toHaveBeenCalledTimes(1));
+    expect(api.downloadAuditExport).toHaveBeenCalledWith(expect.objectContaining({ format: 'ndjson', service: 'ledger' }));
+    click.mockRestore();
+  });
+
   it('shows a refused download and saves nothing', async () => {
     const api = mockReleaseManagerApi();
     api.downloadAuditExport.mockRejectedValue(new Error('from..to spans 500 days, more than releaseManager.audit.maxRangeDays (366)'));

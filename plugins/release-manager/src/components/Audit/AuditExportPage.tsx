@@ -95,12 +95,19 @@ export function AuditExportContent() {
   );
   const [download, startDownload] = useAsyncFn(
     async (format: AuditExportFormat) => {
-      const file = await api.downloadAuditExport({ ...query, format });
+      // What the fields show, not the debounced preview filter: a click right after typing must
+      // export exactly what the boxes say (an auditor reads the boxes, not the preview's timing).
+      const file = await api.downloadAuditExport({
+        ...query,
+        service: serviceInput.trim() || undefined,
+        squad: squadInput.trim() || undefined,
+        format,
+      });
       saveBlob(file.blob, file.filename);
       return file.filename;
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [api, filterKey],
+    [api, filterKey, serviceInput, squadInput],
   );
 
   let content;
