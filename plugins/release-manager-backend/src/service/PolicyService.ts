@@ -58,29 +58,17 @@ export class PolicyService extends ReleaseManagerPart {
   }
 
   putAutoRelease(service: string, branch: string, environment: string, actor: Actor) {
-    check(invalidBranchReason(branch));
-    this.environment(environment);
-    const verdict = this.guardrails.branchVerdict(branch, environment);
-    if (!verdict.allowed) throw new ConflictError(`Conflicting policies: ${verdict.reason}`);
-    return this.changePolicies(service, actor, `auto-release ${branch} to ${environment}`, p =>
-      withAutoRelease(p, branch, environment, actor.email),
-    );
+    return this.applyPolicies(service, { autoReleases: [{ branch, environment }] }, actor);
   }
 
   putBranchRestriction(service: string, branchRegex: string, environment: string, actor: Actor) {
-    this.environment(environment);
-    return this.changePolicies(
-      service,
-      actor,
-      `restrict ${environment} to branches ${branchRegex}`,
-      p => withBranchRestriction(p, branchRegex, environment),
-    );
+    return this.applyPolicies(service, { branchRestrictions: [{ branchRegex, environment }] }, actor);
   }
 
   /**
    * Several changes as one signed commit (the golden path sets a new service's policies so):
-   * branch restrictions first, then auto-releases, each checked as its own PUT checks it; the
-   * result is checked as a whole, so one refused change writes nothing.
+   * branch restrictions first, then auto-releases. Every change is checked before anything is
+   * written, so one refused change writes nothing. The single-policy PUTs are this with one change.
    */
   applyPolicies(
     service: string,
