@@ -11,6 +11,7 @@ import {
 } from '@devplane/plugin-git-host-node';
 import { changedFiles, commitHeader, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
 import type { PushLock } from './PushLock';
+import { remoteRefOverHttp } from './remoteRef';
 import type { CommitSigner } from './Signer';
 
 /** Who the release manager commits as (the author is the releaser). */
@@ -275,6 +276,13 @@ export class GitOpsWriter {
   private lastFetch = 0;
   private lastFetchStarted = 0;
   private fetchInFlight?: Promise<void>;
+  /**
+   * Whether the remote's tip may be asked in process (remoteRef.ts): undefined until the clone's
+   * git config was checked for http/url settings fetch() would not honour; after an answer it
+   * could not use, not before `httpLsRefsRetryAt`.
+   */
+  private httpLsRefs?: boolean;
+  private httpLsRefsRetryAt = 0;
   /** Reads objects of the clone (one long-lived `git cat-file --batch`). */
   private readonly objects: ObjectReader;
   private readonly loose: LooseObjectWriter;
@@ -422,6 +430,8 @@ export class GitOpsWriter {
   /** The remote branch's tip now (one `ls-remote`); '' when the branch does not exist. */
   private async remoteTip(): Promise<string> {
     const ref = `refs/heads/${this.branch}`;
+    const viaHttp = await this.remoteTipOverHttp(ref);
+    if (viaHttp !== undefined) return viaHttp;
     const { stdout } = await this.git(['ls-remote', 'origin', ref]);
     return (
       stdout
@@ -429,6 +439,28 @@ export class GitOpsWriter {
         .map(l => l.split('\t'))
         .find(([, name]) => name === ref)?.[0] ?? ''
     );
+  }
+
+  /**
+   * The tip through one in-process HTTP request (git's protocol v2 `ls-refs`, see remoteRef.ts);
+   * undefined when that cannot answer like git would (then `git ls-remote` asks).
+   */
+  private async remoteTipOverHttp(ref: string): Promise<string | undefined> {
+    if (!/^https?:/.test(this.remoteUrl) || Date.now() < this.httpLsRefsRetryAt) return undefined;
+    if (this.httpLsRefs === undefined) {
+      // http.* / url.* settings in any git config (proxy, CA file, insteadOf): git's job, not ours.
+      const { stdout } = await runGit(['config', '--get-regexp', '^(http|url)\\.'], { cwd: this.workDir }).catch(
+        () => ({ stdout: '' }),
+      );
+      this.httpLsRefs = stdout.trim() === '';
+    }
+    if (!this.httpLsRefs) return undefined;
+    const tip = await remoteRefOverHttp(this.remoteUrl, ref, { token: this.token });
+    if (tip === undefined) {
+      this.httpLsRefsRetryAt = Date.now() + 5 * 60_000;
+      this.logger?.info('Config repo: the remote did not answer an in-process ls-refs; using git ls-remote for 5 minutes');
+    }
+    return tip;
   }
 
   /**
