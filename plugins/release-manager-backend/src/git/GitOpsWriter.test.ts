@@ -114,6 +114,38 @@ describe('GitOpsWriter', () => {
     expect(w.stats.pushes).toBeLessThan(30);
   });
 
+  it('holds the queue: writes queued during a hold go out in one push when it is released', async () => {
+    const w = await newWriter();
+    await w.write(writeFileJob('warm.txt', 'w'));
+    const before = { ...w.stats };
+    const release = w.hold(60_000);
+    const first = w.write(writeFileJob('held/dev.txt', 'dev'));
+    await new Promise(r => setTimeout(r, 300));
+    // nothing is pushed while held
+    expect(w.stats.pushes).toBe(before.pushes);
+    expect(await remoteLog()).not.toContain('write held/dev.txt');
+    const second = w.write(writeFileJob('held/prod.txt', 'prod'));
+    release();
+    release(); // a second call does nothing
+    const [a, b] = await Promise.all([first, second]);
+    expect(w.stats.pushes - before.pushes).toBe(1);
+    expect(w.stats.commits - before.commits).toBe(2);
+    expect((await remoteLog()).slice(0, 2)).toEqual(['write held/prod.txt', 'write held/dev.txt']);
+    expect(a.commit).not.toBe(b.commit);
+    // released: the next write goes out on its own
+    await w.write(writeFileJob('after.txt', 'x'));
+    expect(w.stats.pushes - before.pushes).toBe(2);
+  });
+
+  it('a hold that is never released ends after its time limit (writes are delayed, not lost)', async () => {
+    const w = await newWriter();
+    w.hold(400);
+    const started = Date.now();
+    const r = await w.write(writeFileJob('late.txt', 'l'));
+    expect(r.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+  });
+
   it('two writers racing on one remote lose nothing and never merge', async () => {
     const [a, b] = await Promise.all([newWriter('a'), newWriter('b')]);
     await Promise.all([

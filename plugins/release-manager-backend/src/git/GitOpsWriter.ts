@@ -290,6 +290,8 @@ export class GitOpsWriter {
 
   /** Pushes performed and commits they carried (for tests and the benchmark). */
   readonly stats = { pushes: 0, commits: 0, rejectedPushes: 0 };
+  /** Open {@link hold}s: the queue is not drained while any is open. */
+  private holds = 0;
 
   static async create(options: GitOpsWriterOptions): Promise<GitOpsWriter> {
     const w = new GitOpsWriter(options);
@@ -494,15 +496,36 @@ export class GitOpsWriter {
     });
   }
 
+  /**
+   * Holds the queue for writes decided together (one artifact's auto-releases into several
+   * environments): what is queued meanwhile waits until every hold is released, or `maxMs`
+   * passed, and then goes out in one push (one fetch, one push, one commit per write). Returns
+   * the release function; calling it again does nothing.
+   */
+  hold(maxMs = 3000): () => void {
+    this.holds += 1;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      this.holds -= 1;
+      this.kick();
+    };
+    const timer = setTimeout(release, maxMs);
+    timer.unref?.();
+    return release;
+  }
+
   private kick() {
-    if (this.draining) return;
+    if (this.draining || this.holds > 0) return;
     this.draining = true;
     void this.drain();
   }
 
   private async drain(): Promise<void> {
     for (;;) {
-      if (this.queue.length === 0) {
+      if (this.queue.length === 0 || this.holds > 0) {
         this.draining = false;
         return;
       }

@@ -60,28 +60,42 @@ export class ArtifactService extends ReleaseManagerPart {
       squad: undefined,
     });
     const policies = await this.policies.getPolicies(spec.service);
-    const autoReleases: ReleaseResult[] = [];
-    for (const policy of autoReleasePolicies(policies, artifact.branch)) {
-      const env = policy.environment;
-      if (!artifact.environments.includes(env)) continue;
-      try {
-        // An upload never carries authority into production by itself: the policy's author does.
-        if (this.environment(env).production && !policy.setBy) {
-          throw new NotAllowedError(
-            `the auto-release policy into ${env} records no author with the production permission; set it again`,
-          );
-        }
-        autoReleases.push(
-          await this.releases.release(
+    const targets = autoReleasePolicies(policies, artifact.branch).filter(p =>
+      artifact.environments.includes(p.environment),
+    );
+    // The auto-releases run side by side and their commits go out in one push: the writer is
+    // held until each release has queued its commit or ended without one (refused, approval).
+    let pending = targets.length;
+    const releaseHold = pending > 1 ? this.writer.hold() : () => {};
+    const autoReleases: ReleaseResult[] = await Promise.all(
+      targets.map(async policy => {
+        const env = policy.environment;
+        let arrived = false;
+        const arrive = () => {
+          if (arrived) return;
+          arrived = true;
+          pending -= 1;
+          if (pending === 0) releaseHold();
+        };
+        try {
+          // An upload never carries authority into production by itself: the policy's author does.
+          if (this.environment(env).production && !policy.setBy) {
+            throw new NotAllowedError(
+              `the auto-release policy into ${env} records no author with the production permission; set it again`,
+            );
+          }
+          return await this.releases.release(
             { service: spec.service, environment: env, artifactId: spec.id },
             actor,
-            { intent: 'auto-release', policyAuthor: policy.setBy, uploadedBy: actor.ref },
-          ),
-        );
-      } catch (e: any) {
-        autoReleases.push({ changed: false, message: `auto-release to ${env} failed: ${e.message}` });
-      }
-    }
+            { intent: 'auto-release', policyAuthor: policy.setBy, uploadedBy: actor.ref, onQueued: arrive },
+          );
+        } catch (e: any) {
+          return { changed: false, message: `auto-release to ${env} failed: ${e.message}` };
+        } finally {
+          arrive();
+        }
+      }),
+    );
     return { artifact, autoReleases };
   }
 

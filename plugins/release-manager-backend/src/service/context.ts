@@ -80,6 +80,11 @@ export interface ReleaseOptions {
   breakGlass?: { reason: string; permitted: boolean };
   /** Applying an approved request (ApprovalService): the approver and the request id (trailers). */
   approval?: { approvedBy: string; requestId: string; breakGlass?: string };
+  /**
+   * Called once the release's commit is queued in the writer (not called when nothing is
+   * written): writes decided together (one upload's auto-releases) go out in one push.
+   */
+  onQueued?: () => void;
   /** Called before the commit when an override lifts a freeze (for the audit trail). */
   onFreezeOverridden?: (details: {
     service: string;
