@@ -993,16 +993,28 @@ export class GitOpsWriter {
     }
   }
 
-  /** Lists files (recursively) below a directory of the remote branch: relative path → content. */
+  /**
+   * Lists files (recursively) below a directory of the remote branch: relative path → content.
+   * Through the clone's long-lived object reader (no git process per file: the simulated
+   * cluster reads every environment's folder on each new head).
+   */
   async readDir(rel: string, ref = this.originRef): Promise<Record<string, string>> {
-    const { stdout } = await this.git(['ls-tree', '-r', '-z', '--name-only', ref, '--', `${rel}/`]).catch(
-      () => ({ stdout: '' }),
-    );
     const out: Record<string, string> = {};
-    for (const p of stdout.split('\0').filter(Boolean)) {
-      const { stdout: content } = await this.git(['cat-file', 'blob', `${ref}:${p}`]);
-      out[p.slice(rel.length + 1)] = content;
-    }
+    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel)) return out;
+    const top = await this.objects.read(`${ref}:${rel}`);
+    if (top?.type !== 'tree') return out;
+    const walk = async (tree: string, prefix: string) => {
+      for (const e of await this.readTree(tree)) {
+        if (e.mode === '40000' || e.mode === '040000') {
+          await walk(e.sha, `${prefix}${e.name}/`);
+        } else if (e.mode !== '160000') {
+          const blob = await this.objects.read(e.sha);
+          if (blob?.type === 'blob') out[`${prefix}${e.name}`] = blob.content.toString('utf8');
+        }
+      }
+    };
+    this.cacheTree(top.sha, parseTree(top.content));
+    await walk(top.sha, '');
     return out;
   }
 
@@ -1015,11 +1027,7 @@ export class GitOpsWriter {
 
   /** Head commit of the remote branch as last fetched. */
   async head(): Promise<string | undefined> {
-    try {
-      return (await this.git(['rev-parse', '--verify', '--quiet', this.originRef])).stdout.trim();
-    } catch {
-      return undefined;
-    }
+    return (await this.resolveCommit(this.originRef).catch(() => '')) || undefined;
   }
 
   /** Commits of the remote branch, oldest first, after `since` (all when absent or unknown). */

@@ -58,8 +58,11 @@ export class PushProgressStore {
     const woken = new Promise<void>(resolve => {
       wake = resolve;
     });
+    let lastChange = 0;
     const onChange = (s: string) => {
-      if (s === service) wake();
+      if (s !== service) return;
+      lastChange = Date.now();
+      wake();
     };
     // listen before reading, so a change between the read and the wait is not missed
     this.changes.on('change', onChange);
@@ -68,6 +71,15 @@ export class PushProgressStore {
       const now = await this.list(service, limit);
       if (now.some(p => p.updatedAt > changedAfter)) return now;
       await woken;
+      // The steps of one push come in bursts (the artifact, then each environment's release,
+      // recorded one after the other): answer once the burst settled (no change for 25 ms, at
+      // most 150 ms), so a follower gets them in one answer instead of one request each.
+      if (lastChange) {
+        const until = Date.now() + 150;
+        while (Date.now() < until && Date.now() - lastChange < 25) {
+          await new Promise(r => setTimeout(r, 25 - (Date.now() - lastChange)));
+        }
+      }
       return await this.list(service, limit);
     } finally {
       clearTimeout(timer);

@@ -34,6 +34,9 @@ export class ArtifactService extends ReleaseManagerPart {
     actor: Actor,
   ): Promise<{ artifact: Artifact; autoReleases: ReleaseResult[] }> {
     validateUpload(raw, this.envs);
+    // The service's auto-release policies, read (a look at the remote) while the upload is stored.
+    const policiesRead = this.policies.getPolicies(raw.spec.service);
+    policiesRead.catch(() => {}); // awaited below; a refused upload does not wait for it
     // workloads carry the artifact annotation the cluster agent watches
     const upload = { ...raw, manifests: annotateManifests(raw.manifests, raw.spec.service, raw.spec.id) };
     this.guardrails.checkManifests(upload);
@@ -59,7 +62,7 @@ export class ArtifactService extends ReleaseManagerPart {
       description: `Built from ${spec.application.branch} (${spec.application.sha.slice(0, 10)}) by ${spec.application.authorEmail}`,
       squad: undefined,
     });
-    const policies = await this.policies.getPolicies(spec.service);
+    const policies = await policiesRead;
     const targets = autoReleasePolicies(policies, artifact.branch).filter(p =>
       artifact.environments.includes(p.environment),
     );
