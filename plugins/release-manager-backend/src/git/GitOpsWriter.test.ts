@@ -114,6 +114,37 @@ describe('GitOpsWriter', () => {
     expect(w.stats.pushes).toBeLessThan(30);
   });
 
+  it('reads a folder of the remote branch recursively through its object reader', async () => {
+    const w = await newWriter();
+    await w.write({
+      apply: async tree => {
+        await tree.writeFile('dev/releases/payments/ledger/artifact.json', '{"id":"a"}\n');
+        await tree.writeFile('dev/releases/payments/ledger/deployment.yaml', 'kind: Deployment\n');
+        await tree.writeFile('dev/releases/lending/loans/artifact.json', '{"id":"b"}\n');
+        await tree.writeFile('prod/releases/payments/ledger/artifact.json', '{"id":"c"}\n');
+        return { result: 1, commit: { message: 'seed\n\nService: x\n', paths: ['dev', 'prod'] } };
+      },
+    });
+    expect(await w.readDir('dev/releases')).toEqual({
+      'lending/loans/artifact.json': '{"id":"b"}\n',
+      'payments/ledger/artifact.json': '{"id":"a"}\n',
+      'payments/ledger/deployment.yaml': 'kind: Deployment\n',
+    });
+    expect(await w.readDir('dev/releases/payments/ledger')).toEqual({
+      'artifact.json': '{"id":"a"}\n',
+      'deployment.yaml': 'kind: Deployment\n',
+    });
+    expect(await w.readDir('staging/releases')).toEqual({});
+    // a file is not a folder; names that are not plain paths read nothing
+    expect(await w.readDir('dev/releases/payments/ledger/artifact.json')).toEqual({});
+    expect(await w.readDir('../dev')).toEqual({});
+    expect(await w.readDir('dev/../prod')).toEqual({});
+    // a `..` segment never reaches git (it would end the object reader with a fatal error)
+    expect(await w.readFile('../README.md')).toBeUndefined();
+    expect(await w.readFile('dev/releases/payments/ledger/artifact.json')).toBe('{"id":"a"}\n');
+    expect(await w.head()).toBe((await runGit(['rev-parse', 'main'], { cwd: remote })).stdout.trim());
+  });
+
   it('holds the queue: writes queued during a hold go out in one push when it is released', async () => {
     const w = await newWriter();
     await w.write(writeFileJob('warm.txt', 'w'));

@@ -163,9 +163,14 @@ type Pending = {
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-/** Paths written by the writer are validated names joined by `/`: nothing to quote. */
+/** Validated names joined by `/` (no `.` or `..` segment): nothing to quote, nothing outside. */
+function isPlainPath(rel: string): boolean {
+  return /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel) && !rel.split('/').some(s => s === '..' || s === '.');
+}
+
+/** Paths written by the writer are plain paths (see isPlainPath). */
 function assertPlainPath(rel: string): string {
-  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel) || rel.split('/').some(s => s === '..' || s === '.')) {
+  if (!isPlainPath(rel)) {
     throw new Error(`Refusing to commit path '${rel.slice(0, 200)}'`);
   }
   return rel;
@@ -978,7 +983,7 @@ export class GitOpsWriter {
    */
   async readFile(rel: string): Promise<string | undefined> {
     // Paths are validated names joined by '/'; anything else names no file we write.
-    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel)) return undefined;
+    if (!isPlainPath(rel)) return undefined;
     const o = await this.objects.read(`${this.originRef}:${rel}`);
     return o?.type === 'blob' ? o.content.toString('utf8') : undefined;
   }
@@ -1000,7 +1005,7 @@ export class GitOpsWriter {
    */
   async readDir(rel: string, ref = this.originRef): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel)) return out;
+    if (!isPlainPath(rel)) return out;
     const top = await this.objects.read(`${ref}:${rel}`);
     if (top?.type !== 'tree') return out;
     const walk = async (tree: string, prefix: string) => {
