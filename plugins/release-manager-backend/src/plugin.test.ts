@@ -651,6 +651,9 @@ e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
       const commits = stdout.split('\n').filter(Boolean);
       expect(commits.sort()).toEqual(up.body.autoReleases.map((r: any) => r.release.id).sort());
       expect((await reflog()).length - before).toBe(1);
+      // in the policies' order, oldest first, one on top of the other
+      const inOrder = (await runGit(['rev-list', '--reverse', `${head}..main`], { cwd: bare })).stdout.split('\n').filter(Boolean);
+      expect(inOrder).toEqual(up.body.autoReleases.map((r: any) => r.release.id));
       // production's auto-release carries the policy author's authority, as it does alone
       const prod = up.body.autoReleases.find((r: any) => r.release.environment === 'prod');
       expect(parseTrailers(await commitMessage(h, prod.release.id)).trailers['Auto-release-policy-by']).toBe('alice@bank.example');

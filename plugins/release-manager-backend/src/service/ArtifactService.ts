@@ -66,17 +66,24 @@ export class ArtifactService extends ReleaseManagerPart {
     const targets = autoReleasePolicies(policies, artifact.branch).filter(p =>
       artifact.environments.includes(p.environment),
     );
-    // The auto-releases run side by side and their commits go out in one push: the writer is
-    // held until each release has queued its commit or ended without one (refused, approval).
+    // The auto-releases are decided side by side (branch verification, freeze and approval
+    // checks) and their commits go out in one push, in the policies' order: the writer is held
+    // until each release has queued its commit or ended without one (refused, approval), and
+    // each queues its commit only after the one before it did.
     let pending = targets.length;
     const releaseHold = pending > 1 ? this.writer.hold() : () => {};
+    const arrived = targets.map(() => {
+      let resolve!: () => void;
+      const promise = new Promise<void>(r => (resolve = r));
+      return { promise, resolve, done: false };
+    });
     const autoReleases: ReleaseResult[] = await Promise.all(
-      targets.map(async policy => {
+      targets.map(async (policy, i) => {
         const env = policy.environment;
-        let arrived = false;
         const arrive = () => {
-          if (arrived) return;
-          arrived = true;
+          if (arrived[i].done) return;
+          arrived[i].done = true;
+          arrived[i].resolve();
           pending -= 1;
           if (pending === 0) releaseHold();
         };
@@ -90,7 +97,13 @@ export class ArtifactService extends ReleaseManagerPart {
           return await this.releases.release(
             { service: spec.service, environment: env, artifactId: spec.id },
             actor,
-            { intent: 'auto-release', policyAuthor: policy.setBy, uploadedBy: actor.ref, onQueued: arrive },
+            {
+              intent: 'auto-release',
+              policyAuthor: policy.setBy,
+              uploadedBy: actor.ref,
+              beforeQueue: i > 0 ? () => arrived[i - 1].promise : undefined,
+              onQueued: arrive,
+            },
           );
         } catch (e: any) {
           return { changed: false, message: `auto-release to ${env} failed: ${e.message}` };

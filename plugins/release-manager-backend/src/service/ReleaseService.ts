@@ -306,6 +306,7 @@ export class ReleaseService extends ReleaseManagerPart {
     const message = releaseCommitMessage(info);
     let written;
     try {
+      await opts.beforeQueue?.();
       const queued = this.writer.write<ReleaseResult>({
         lookedAt: pinned.lookedAt,
         apply: async tree => {

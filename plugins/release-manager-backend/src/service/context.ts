@@ -85,6 +85,8 @@ export interface ReleaseOptions {
    * written): writes decided together (one upload's auto-releases) go out in one push.
    */
   onQueued?: () => void;
+  /** Awaited right before the release's commit is queued (keeps writes decided together in order). */
+  beforeQueue?: () => Promise<void>;
   /** Called before the commit when an override lifts a freeze (for the audit trail). */
   onFreezeOverridden?: (details: {
     service: string;
