@@ -145,6 +145,22 @@ describe('GitOpsWriter', () => {
     expect(await w.head()).toBe((await runGit(['rev-parse', 'main'], { cwd: remote })).stdout.trim());
   });
 
+  it('a push the remote refuses (a hook) says so, with what the remote said; nothing is written', async () => {
+    const w = await newWriter();
+    await w.write(writeFileJob('before.txt', 'b'));
+    const hook = path.join(remote, 'hooks', 'pre-receive');
+    await fs.writeFile(hook, '#!/bin/sh\necho "releases are frozen today" >&2\nexit 1\n', { mode: 0o755 });
+    const before = await remoteLog();
+    await expect(w.write(writeFileJob('refused.txt', 'r'))).rejects.toThrow(
+      /^The config repo refused the push \(pre-receive hook declined\): releases are frozen today; nothing was released$/,
+    );
+    expect(await remoteLog()).toEqual(before);
+    await fs.rm(hook);
+    // the writer recovers: the next write lands on the remote's tip
+    await w.write(writeFileJob('after.txt', 'a'));
+    expect((await remoteLog())[0]).toBe('write after.txt');
+  });
+
   it('holds the queue: writes queued during a hold go out in one push when it is released', async () => {
     const w = await newWriter();
     await w.write(writeFileJob('warm.txt', 'w'));

@@ -567,6 +567,20 @@ export class GitOpsWriter {
   /** A fetch or push that failed for another reason than a moved remote: the remote is unreachable. */
   private unreachable(e: unknown): unknown {
     if (!(e instanceof GitCommandError) || !['fetch', 'push', 'clone', 'ls-remote'].includes(e.args[0])) return e;
+    if (e.args[0] === 'push' && /\[remote rejected\]|hook declined|protected branch/i.test(e.stderr)) {
+      // The remote answered and refused the commits (a hook, branch protection): not an outage.
+      const said = e.stderr
+        .split('\n')
+        .filter(l => /^remote:/.test(l))
+        .map(l => l.replace(/^remote:\s*/, '').trim())
+        .filter(Boolean)
+        .join(' ')
+        .slice(0, 300);
+      const how = /\(([^)]*)\)\s*$/m.exec(e.stderr.split('\n').find(l => /\[remote rejected\]/.test(l)) ?? '')?.[1];
+      return new ServiceUnavailableError(
+        `The config repo refused the push${how ? ` (${how})` : ''}${said ? `: ${said}` : ''}; nothing was released`,
+      );
+    }
     const why = (e.stderr.split('\n').find(l => /fatal|error/i.test(l)) ?? e.stderr.split('\n')[0] ?? '')
       .replace(/^(fatal|error): /i, '')
       .replace(this.remoteUrl, 'the remote')

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { LocalGitHost } from '@devplane/plugin-git-host-node';
 import { localSourceSnapshot } from './localSource';
 
+jest.setTimeout(60_000);
+
 describe('localSourceSnapshot', () => {
   let root: string;
   let host: LocalGitHost;
