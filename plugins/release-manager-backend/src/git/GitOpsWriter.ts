@@ -510,6 +510,7 @@ export class GitOpsWriter {
   hold(maxMs = 3000): () => void {
     this.holds += 1;
     let released = false;
+    let timer: NodeJS.Timeout | undefined = undefined;
     const release = () => {
       if (released) return;
       released = true;
@@ -517,7 +518,7 @@ export class GitOpsWriter {
       this.holds -= 1;
       this.kick();
     };
-    const timer = setTimeout(release, maxMs);
+    timer = setTimeout(release, maxMs);
     timer.unref?.();
     return release;
   }

@@ -74,11 +74,10 @@ export class PushProgressStore {
       // The steps of one push come in bursts (the artifact, then each environment's release,
       // recorded one after the other): answer once the burst settled (no change for 25 ms, at
       // most 150 ms), so a follower gets them in one answer instead of one request each.
-      if (lastChange) {
-        const until = Date.now() + 150;
-        while (Date.now() < until && Date.now() - lastChange < 25) {
-          await new Promise(r => setTimeout(r, 25 - (Date.now() - lastChange)));
-        }
+      const until = Date.now() + 150;
+      for (let quiet = 25 - (Date.now() - lastChange); lastChange && quiet > 0 && Date.now() < until; ) {
+        await new Promise(r => setTimeout(r, quiet));
+        quiet = 25 - (Date.now() - lastChange);
       }
       return await this.list(service, limit);
     } finally {
