@@ -53,8 +53,7 @@ runTests(__filename, [
         throw new Error(`found after ${Math.round(elapsed / 1000)} s, more than a minute`);
       }
       // the search page shows it: the service (a Component), not only its squad or system
-      await signIn(page);
-      await page.goto(`${APP_URL}/search?query=payment-gateway`, { timeout: 90_000 });
+      await signIn(page, `/search?query=payment-gateway`);
       await page
         .getByRole('link', { name: 'payment-gateway', exact: true })
         .first()

@@ -57,10 +57,7 @@ async function dialogReady(page) {
 /** Picks a demo identity on the sign-in page and opens the service's Releases tab. */
 async function openReleasesAs(page, title) {
   await waitForEntity('component', SERVICE);
-  await signInAs(page, title);
-  await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`, {
-    timeout: 180_000,
-  });
+  await signInAs(page, title, `/catalog/default/component/${SERVICE}/releases`);
   await page.getByTestId('env-card-prod').waitFor({ timeout: 120_000 });
 }
 
@@ -161,8 +158,7 @@ runTests(__filename, [
       await waitForEntity('component', FROZEN_SERVICE);
       // signIn navigates with the default 30 s: not enough on a loaded machine (it failed so once)
       page.setDefaultNavigationTimeout(180_000);
-      await signIn(page); // the guest: platform, holds the break-glass permission
-      await page.goto(`${APP_URL}/catalog/default/component/${FROZEN_SERVICE}/releases`);
+      await signIn(page, `/catalog/default/component/${FROZEN_SERVICE}/releases`); // the guest: platform, holds the break-glass permission
       await page.getByTestId('freeze-windows-active-kyc-audit').waitFor({ timeout: 120_000 });
       await page.getByTestId('env-freeze-prod-kyc-audit').waitFor();
       await screenshot(page, 'approvals-freeze-banner');

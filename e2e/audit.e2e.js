@@ -206,8 +206,7 @@ runTests(__filename, [
     async fn({ page }) {
       if (!csvRows) throw new Error('no CSV from the previous test');
       page.setDefaultNavigationTimeout(180_000);
-      await signIn(page);
-      await page.goto(`${APP_URL}/audit`);
+      await signIn(page, `/audit`);
       await filterByService(page);
       const lines = (await download(page, 'ndjson')).trim().split('\n').map(l => JSON.parse(l));
       // the CSV was read first: rows written since are at the end, the common part must agree

@@ -155,8 +155,7 @@ runTests(__filename, [
         throw new Error(`API: deployments/failed/byRollback/restores ${got}, expected 3,1,1,1`);
 
       page.setDefaultNavigationTimeout(180_000);
-      await signIn(page);
-      await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`);
+      await signIn(page, `/catalog/default/component/${SERVICE}/releases`);
       const deployments = page.getByTestId('dora-deployments');
       await deployments.waitFor({ timeout: 120_000 });
       const tiles = {

@@ -58,8 +58,7 @@ runTests(__filename, [
   {
     name: 'the form refuses a taken name and a path-like name before anything is created',
     async fn({ page }) {
-      await signIn(page);
-      await page.goto(`${APP_URL}/create/templates/default/golden-path`);
+      await signIn(page, `/create/templates/default/golden-path`);
       const name = page.getByLabel('Name').first();
       await name.waitFor({ timeout: 120_000 });
       await name.fill('ledger');
@@ -153,8 +152,7 @@ runTests(__filename, [
   {
     name: 'five fields to a service released to production',
     async fn({ page }) {
-      await signIn(page);
-      await page.goto(`${APP_URL}/create/templates/default/golden-path`);
+      await signIn(page, `/create/templates/default/golden-path`);
       await page.getByLabel('Name').first().waitFor({ timeout: 120_000 });
       await page.getByLabel('Name').first().fill(NAME);
       await pickFromAutocomplete(page, 'Owning squad', 'payments');

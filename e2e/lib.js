@@ -50,9 +50,14 @@ async function launch() {
   });
 }
 
-/** Opens the app and signs in as guest if the sign-in page shows. */
-async function signIn(page) {
-  await page.goto(APP_URL);
+/**
+ * Opens the app at `path` (default the home page) and signs in as guest if the sign-in page shows;
+ * the app then renders `path` itself. One full page load per test: opening the home page first
+ * and then navigating again cost a second load of the whole frontend (docs/bench-and-reliability.md,
+ * "CI time").
+ */
+async function signIn(page, path = '/') {
+  await page.goto(`${APP_URL}${path}`, { timeout: 180_000 });
   const enter = page.getByRole('button', { name: 'Enter' });
   const catalogLink = page.getByRole('link', { name: 'Catalog', exact: true });
   await eventually(
@@ -133,11 +138,11 @@ async function runningArtifact(service, env, init) {
 }
 
 /**
- * Opens the app and picks a demo identity on the sign-in page by its button title
- * ('Payments developer', 'Lending developer', …); waits for the signed-in sidebar.
+ * Opens the app at `path` (default the home page) and picks a demo identity on the sign-in page by
+ * its button title ('Payments developer', 'Lending developer', …); waits for the signed-in sidebar.
  */
-async function signInAs(page, title) {
-  await page.goto(APP_URL, { timeout: 180_000 });
+async function signInAs(page, title, path = '/') {
+  await page.goto(`${APP_URL}${path}`, { timeout: 180_000 });
   await page
     .getByRole('button', { name: `Sign in as ${title}` })
     .click({ timeout: 90_000 });

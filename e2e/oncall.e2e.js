@@ -85,8 +85,7 @@ const freezeTest = {
     }
 
     await waitForEntity('component', service);
-    await signIn(page);
-    await page.goto(`${APP_URL}/catalog/default/component/${service}`);
+    await signIn(page, `/catalog/default/component/${service}`);
     await page.getByRole('button', { name: /trigger incident/i }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByText('running').first().waitFor({ timeout: 30_000 });
@@ -137,8 +136,7 @@ runTests(__filename, [
     name: 'trigger, acknowledge and resolve an incident from the service page',
     async fn({ page }) {
       await waitForEntity('component', 'ledger');
-      await signIn(page);
-      await page.goto(`${APP_URL}/catalog/default/component/ledger`);
+      await signIn(page, `/catalog/default/component/ledger`);
       await eventually(
         () =>
           page.getByText('ON CALL NOW', { exact: false }).first().isVisible(),

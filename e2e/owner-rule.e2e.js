@@ -25,8 +25,7 @@ const status = env => runningArtifact(SERVICE, env);
 /** Picks a demo identity on the sign-in page and opens the Releases tab. */
 async function openReleasesAs(page, title) {
   await waitForEntity('component', SERVICE);
-  await signInAs(page, title);
-  await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`, { timeout: 180_000 });
+  await signInAs(page, title, `/catalog/default/component/${SERVICE}/releases`);
   await page.getByTestId('env-card-prod').waitFor({ timeout: 120_000 });
 }
 

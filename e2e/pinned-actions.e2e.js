@@ -30,8 +30,7 @@ runTests(__filename, [
         what: 'the demo seed to release to staging',
       });
       await waitForEntity('component', SERVICE);
-      await signIn(page);
-      await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`);
+      await signIn(page, `/catalog/default/component/${SERVICE}/releases`);
       await page.getByTestId('env-card-staging').waitFor({ timeout: 120_000 });
 
       const shown = (await envStatus('staging')).release.artifactId;

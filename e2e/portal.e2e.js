@@ -21,9 +21,9 @@ async function aboveTheFold(page, locator) {
   return Boolean(box && viewport && box.y >= 0 && box.y < viewport.height);
 }
 
-/** Opens a TechDocs page and waits until mkdocs' rendered content (not an error) is shown. */
+/** Signs in on a TechDocs page and waits until mkdocs' rendered content (not an error) is shown. */
 async function openDocs(page, path, heading) {
-  await page.goto(`${APP_URL}/docs/default/component/${path}`);
+  await signIn(page, `/docs/default/component/${path}`);
   // the first visit may build the docs (local generator): allow for it
   await page
     .getByRole('heading', { name: heading })
@@ -43,7 +43,6 @@ runTests(__filename, [
       // a loaded 2-core machine (other apps building) needs more than the 30 s default
       page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('component', 'payment-gateway');
-      await signIn(page);
       await openDocs(page, 'payment-gateway/operations/', 'Operating payment-gateway');
       await page.getByText('Production freeze').first().waitFor();
       await screenshot(page, 'techdocs-service');
@@ -55,7 +54,6 @@ runTests(__filename, [
       // a loaded 2-core machine (other apps building) needs more than the 30 s default
       page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('component', 'handbook');
-      await signIn(page);
       await openDocs(page, 'handbook/', 'Start here');
       await page.getByRole('link', { name: 'How we ship' }).first().click();
       await page.getByRole('heading', { name: 'The release manager' }).first().waitFor({ timeout: 30_000 });
@@ -75,8 +73,7 @@ runTests(__filename, [
       // a loaded 2-core machine (other apps building) needs more than the 30 s default
       page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('api', api);
-      await signIn(page);
-      await page.goto(`${APP_URL}/catalog/default/api/${api}/definition`);
+      await signIn(page, `/catalog/default/api/${api}/definition`);
       await page.getByText(expect).first().waitFor({ timeout: 60_000 });
       await screenshot(page, `api-${api}`);
     },
@@ -87,8 +84,7 @@ runTests(__filename, [
       // a loaded 2-core machine (other apps building) needs more than the 30 s default
       page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('component', 'payment-gateway');
-      await signIn(page);
-      await page.goto(`${APP_URL}/catalog/default/component/payment-gateway`);
+      await signIn(page, `/catalog/default/component/payment-gateway`);
       const health = page.getByTestId('release-health-card');
       await health.waitFor({ timeout: 60_000 });
       // every environment with what runs there and a rollout state
@@ -128,8 +124,7 @@ runTests(__filename, [
       // a loaded 2-core machine (other apps building) needs more than the 30 s default
       page.setDefaultNavigationTimeout(120_000);
       await waitForEntity('component', 'ledger');
-      await signIn(page);
-      await page.goto(`${APP_URL}/catalog/default/group/payments`);
+      await signIn(page, `/catalog/default/group/payments`);
       await page.getByTestId('squad-health-card').waitFor({ timeout: 60_000 });
       await page.getByTestId('squad-service-payment-gateway').waitFor({ timeout: 60_000 });
       await page.getByTestId('squad-service-ledger').waitFor();

@@ -48,8 +48,7 @@ runTests(__filename, [
         timeoutMs: 120_000,
         what: 'the demo seed to set the main → dev auto-release policy',
       });
-      await signIn(page);
-      await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`);
+      await signIn(page, `/catalog/default/component/${SERVICE}/releases`);
       await page.getByTestId('env-card-dev').waitFor({ timeout: 120_000 });
 
       const work = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-push-'));

@@ -23,8 +23,7 @@ const running = env => runningArtifact(SERVICE, env);
 
 async function openReleasesTab(page) {
   await waitForEntity('component', SERVICE);
-  await signIn(page);
-  await page.goto(`${APP_URL}/catalog/default/component/${SERVICE}/releases`);
+  await signIn(page, `/catalog/default/component/${SERVICE}/releases`);
   await page.getByTestId('env-card-staging').waitFor({ timeout: 120_000 });
 }
 

@@ -16,9 +16,8 @@ runTests(__filename, [
     async fn({ page }) {
       // the catalog ingests the demo repos asynchronously after the first start
       await waitForEntity('component', 'payment-gateway');
-      await signIn(page);
       // 'All', not the default 'Owned' (the guest's squad, platform, owns the handbook)
-      await page.goto(`${APP_URL}/catalog?filters%5Bkind%5D=component&filters%5Buser%5D=all`);
+      await signIn(page, '/catalog?filters%5Bkind%5D=component&filters%5Buser%5D=all');
       const link = page.getByRole('link', { name: 'payment-gateway' });
       await link.waitFor({ timeout: 30_000 });
       await screenshot(page, 'catalog');

@@ -1,7 +1,7 @@
 /* eslint-disable no-console */
 // Reliability suite (`./dev reliability`; also run by `./dev test`).
 //   node scripts/reliability.js [--only adversarial,racing,crash,upstream] [--promotions 200] [--services 50]
-//                               [--kills 20] [--json <file>]
+//                               [--kills 20] [--ci] [--json <file>]
 //                               [--prod-bundle <dir> [--lock-wait-ms N]]  (adds section prod-racing:
 //                               scripts/prod-replicas.js)
 // Adversarial sections: reliability/sections/adversarial.ts plus every
@@ -25,6 +25,16 @@ export const flag = (name: string, def: number) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : def;
 };
+/**
+ * `--ci` (what `./dev test` runs unless given `--full`): the same sections and case types with fewer
+ * repetitions of the two long ones: crash 6 kill -9 rounds instead of 20 (3 release + 3 promotion
+ * rounds, kill points spread over the whole 10-610 ms window), racing 100 promotions instead of 200
+ * (same 20 clients, 2 replicas, 50 services, outside committer). Explicit flags still win.
+ * Without it (`./dev reliability`, `./dev test --full`): the full profile.
+ */
+const ciProfile = argv.includes('--ci');
+const profile = ciProfile ? 'ci' : 'full';
+const defaults = ciProfile ? { kills: 6, promotions: 100 } : { kills: 20, promotions: 200 };
 
 const wanted = (name: string) =>
   !only || only.some(o => o === name || (o === 'adversarial' && name.startsWith('adversarial-')));
@@ -60,6 +70,7 @@ function summary(started: number) {
   const failed = results.length - passed - skipped;
   const adversarial = results.filter(r => r.section.startsWith('adversarial'));
   return {
+    profile,
     passed,
     failed,
     skipped,
@@ -98,8 +109,8 @@ async function main() {
           },
         ] as [string, () => Promise<unknown>],
     ),
-    ['racing', async () => require('./sections/racing').racing({ promotions: flag('promotions', 200), services: flag('services', 50) })],
-    ['crash', async () => require('./sections/crash').crash({ kills: flag('kills', 20), services: flag('crash-services', 6) })],
+    ['racing', async () => require('./sections/racing').racing({ promotions: flag('promotions', defaults.promotions), services: flag('services', 50) })],
+    ['crash', async () => require('./sections/crash').crash({ kills: flag('kills', defaults.kills), services: flag('crash-services', 6) })],
     ['upstream', async () => require('./sections/upstream').upstream()],
     // Only with --prod-bundle <dir> (scripts/prod-replicas.js): two replicas of the production bundle.
     ...(prodBundle
@@ -109,7 +120,7 @@ async function main() {
             async () =>
               require('./sections/prod-racing').prodRacing({
                 bundle: prodBundle,
-                promotions: flag('promotions', 200),
+                promotions: flag('promotions', defaults.promotions),
                 services: flag('services', 50),
                 lockWaitMs: flag('lock-wait-ms', 0) || undefined,
               }),
@@ -119,6 +130,11 @@ async function main() {
   ];
   // Every section runs the real database service on PostgreSQL: without a server they are
   // reported as skipped (and counted so), never as passed.
+  console.log(
+    `profile: ${profile} (crash ${flag('kills', defaults.kills)} kills, racing ${flag('promotions', defaults.promotions)} promotions)${
+      ciProfile ? '; the full profile: ./dev reliability or ./dev test --full' : ''
+    }`,
+  );
   const pg = await postgresAnswers();
   if (!pg) console.log('PostgreSQL does not answer on 127.0.0.1:5432: every section is SKIPPED');
   for (const [name, fn] of sections) {

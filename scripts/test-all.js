@@ -9,7 +9,8 @@
  * Backstage backend in a temp directory and calls each plugin; a few minutes). Ends with one summary line:
  * `N passed, N failed, N skipped`.
  *
- * Flags: --skip-e2e, --skip-reliability, --skip-install,
+ * Flags: --skip-e2e, --skip-reliability, --skip-install, --full (the reliability suite's full
+ *        profile: 20 crash kills, 200 racing promotions; default is its CI profile, `--ci`),
  *        --only=typecheck|lint|unit|install|reliability|e2e (comma separated)
  * Env: DEVPLANE_E2E_ONLY=releases,owner-rule runs only the e2e files whose names contain one of these.
  */
@@ -73,13 +74,14 @@ const bin = name => path.join(ROOT, 'node_modules', '.bin', name);
  * Runs `scripts/<script> --json <file>` and records the pass/fail/skip counts it writes; a run
  * that wrote no results (a crash) counts as one failure, never as a stale earlier result.
  */
-async function runCountedScript(suite, script, results, note, what) {
+async function runCountedScript(suite, script, results, note, what, extraArgs = []) {
   const jsonFile = path.join(OUT, results);
   fs.rmSync(jsonFile, { force: true });
   const r = await run(process.execPath, [
     path.join('scripts', script),
     '--json',
     jsonFile,
+    ...extraArgs,
   ]);
   if (fs.existsSync(jsonFile)) {
     const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
@@ -196,10 +198,12 @@ async function main() {
       'reliability.js',
       'reliability-results.json',
       (j, seconds) =>
-        `${j.adversarialCases} adversarial cases${
+        `profile ${j.profile}, ${j.adversarialCases} adversarial cases${
           j.skipped ? `, ${j.skipped} skipped (no PostgreSQL)` : ''
         }, ${seconds}s`,
       'reliability suite',
+      // the CI profile: every section and case type, fewer crash/racing repetitions (--full: all)
+      args.includes('--full') ? [] : ['--ci'],
     );
   }
 
@@ -252,15 +256,55 @@ async function runE2e() {
   );
   const logFile = path.join(OUT, 'app.log');
   const log = fs.openSync(logFile, 'w');
+  // The browser tests run against the built frontend (`backstage-cli package build`, what
+  // production serves), served by the backend's real app-backend plugin on the backend's origin
+  // (e2e/app-config.e2e.yaml: app.baseUrl = backend.baseUrl, the production shape; APP_URL for the
+  // tests). The dev server's bundle (53 MB of eval-source-mapped JS, no HTTP caching) cost 13-30 s
+  // per full page load on 2 cores; the built one 1-3 s (docs/bench-and-reliability.md, "CI time").
+  // DEVPLANE_E2E_DEV_SERVER=1 runs them against `backstage-cli repo start` (the dev server on :3000).
+  const devServer = process.env.DEVPLANE_E2E_DEV_SERVER === '1';
+  if (!devServer) {
+    const buildLog = path.join(OUT, 'app-build.log');
+    const b = await run(bin('backstage-cli'), ['package', 'build'], {
+      cwd: path.join(ROOT, 'packages', 'app'),
+      stdio: ['ignore', fs.openSync(buildLog, 'w'), 'inherit'],
+    });
+    console.log(`frontend build: ${b.seconds} s (exit ${b.code}; output in ${buildLog})`);
+    if (b.code !== 0) {
+      record('e2e (chromium)', 0, files.length || 1, 0, 'frontend build failed');
+      return;
+    }
+    process.env.APP_URL = 'http://localhost:7007';
+  }
   console.log(
-    `\nstarting the app for browser tests (data: ${dataDir}, log: ${logFile})`,
+    `\nstarting the app for browser tests (${
+      devServer ? 'dev server' : 'built frontend served by the backend'
+    }; data: ${dataDir}, log: ${logFile})`,
   );
-  const app = spawn(bin('backstage-cli'), ['repo', 'start'], {
-    cwd: ROOT,
-    env: { ...process.env, DEVPLANE_DATA_DIR: dataDir, BROWSER: 'none' },
-    stdio: ['ignore', log, log],
-    detached: true,
-  });
+  const app = devServer
+    ? spawn(bin('backstage-cli'), ['repo', 'start'], {
+        cwd: ROOT,
+        env: { ...process.env, DEVPLANE_DATA_DIR: dataDir, BROWSER: 'none' },
+        stdio: ['ignore', log, log],
+        detached: true,
+      })
+    : spawn(
+        bin('backstage-cli'),
+        [
+          'package',
+          'start',
+          '--config',
+          '../../app-config.yaml',
+          '--config',
+          '../../e2e/app-config.e2e.yaml',
+        ],
+        {
+          cwd: path.join(ROOT, 'packages', 'backend'),
+          env: { ...process.env, DEVPLANE_DATA_DIR: dataDir },
+          stdio: ['ignore', log, log],
+          detached: true,
+        },
+      );
   const stop = () => {
     try {
       process.kill(-app.pid, 'SIGTERM');

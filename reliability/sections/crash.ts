@@ -122,7 +122,9 @@ export async function crash(options: { kills: number; services: number }) {
           e => void (answers[i] = e),
         ),
       );
-      await sleep(10 + Math.random() * 600);
+      // kill points stratified over the 10-610 ms window (round k of n lands in its own 1/n slice,
+      // at a random point inside it): before, during and after the writes are all hit, whatever n is
+      await sleep(10 + ((round + Math.random()) / options.kills) * 600);
       replica.proc.kill('SIGKILL');
       stats.kills++;
       await Promise.all(inFlight);
