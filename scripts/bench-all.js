@@ -481,6 +481,10 @@ async function section(name, fn) {
         samples: arg('prod-samples', 10, 5),
       });
       raw.prodBundle = r;
+      if (r.waterfall) {
+        const { formatWaterfall } = require('../bench/lib/prodBundleBench');
+        console.error(`[bench] prod-bundle: waterfall of the median sample\n${formatWaterfall(r.waterfall)}`);
+      }
       row(
         `Releases tab interactive, production bundle (app-backend serving the built frontend, PostgreSQL, OIDC session): full navigation to a service's Releases tab until "Promote dev to staging" is enabled, Chromium, p50 of ${r.samples}`,
         `static load of the same URL (index.html + scripts + styles to the load event) p50 ${ms(r.staticLoad.p50Ms)}`,

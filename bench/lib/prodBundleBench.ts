@@ -16,6 +16,40 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 
+/** One request of a page load, relative to navigation start (the browser's Resource Timing). */
+export interface WaterfallEntry {
+  url: string;
+  type: string;
+  startMs: number;
+  endMs: number;
+  /** bytes on the wire (0 when served from the browser's cache) and decoded body bytes */
+  transferBytes: number;
+  bodyBytes: number;
+}
+
+export interface Waterfall {
+  interactiveMs: number;
+  /** navigation: the document's response end, DOMContentLoaded end, load end */
+  documentMs: number;
+  domContentLoadedMs: number;
+  loadMs: number;
+  entries: WaterfallEntry[];
+}
+
+/** The waterfall of a sample as text: one line per request, in start order. */
+export function formatWaterfall(w: Waterfall): string {
+  const lines = [
+    `navigation: document ${w.documentMs} ms, DOMContentLoaded ${w.domContentLoadedMs} ms, load ${w.loadMs} ms, button enabled ${w.interactiveMs} ms`,
+    'start   end     dur   wire KB  body KB  type    url',
+  ];
+  for (const e of w.entries) {
+    lines.push(
+      `${String(e.startMs).padStart(5)}  ${String(e.endMs).padStart(5)}  ${String(e.endMs - e.startMs).padStart(5)}  ${(e.transferBytes / 1024).toFixed(1).padStart(7)}  ${(e.bodyBytes / 1024).toFixed(1).padStart(7)}  ${e.type.padEnd(6)}  ${e.url}`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export async function runProdBundleBench(o: { bundle: string; samples: number }) {
   const stack = await startProdStack({ bundle: o.bundle, replicas: 1, services: 3, log: l => console.error(`[bench] ${l}`) });
   const [replica] = stack.replicas;
@@ -73,11 +107,13 @@ export async function runProdBundleBench(o: { bundle: string; samples: number })
     const interactive = async () => {
       const t0 = Date.now();
       await page.goto(tab, { waitUntil: 'commit' });
+      // resolves with the page's clock (ms since its navigation started) when the button is enabled
+      let enabledAt: any;
       try {
-        await page.waitForFunction(
+        enabledAt = await page.waitForFunction(
           () => {
             const b = document.querySelector('[data-testid="promote-dev-to-staging"]') as HTMLButtonElement | null;
-            return !!b && !b.disabled;
+            return !!b && !b.disabled && Math.round(performance.now());
           },
           undefined,
           { timeout: 60_000, polling: 'raf' },
@@ -97,8 +133,30 @@ export async function runProdBundleBench(o: { bundle: string; samples: number })
           `Releases tab not interactive within 60 s (${seen}; session restore answers: ${refreshes.join(',') || 'none'}; cookies: ${cookies || 'none'}): ${(e as Error).message.split('\n')[0]}`,
         );
       }
-      return Date.now() - t0;
+      const ms = Date.now() - t0;
+      // What the browser fetched for this load, for the waterfall (not part of the measured time).
+      const interactiveMs = (await enabledAt.jsonValue()) as number;
+      const timing = await page.evaluate(() => {
+        const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+        const res = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+        return {
+          documentMs: Math.round(nav.responseEnd),
+          domContentLoadedMs: Math.round(nav.domContentLoadedEventEnd),
+          loadMs: Math.round(nav.loadEventEnd),
+          entries: res.map(r => ({
+            url: r.name.replace(location.origin, ''),
+            type: r.initiatorType,
+            startMs: Math.round(r.startTime),
+            endMs: Math.round(r.responseEnd),
+            transferBytes: r.transferSize,
+            bodyBytes: r.decodedBodySize,
+          })),
+        };
+      });
+      waterfalls.push({ ms, waterfall: { interactiveMs, ...timing } });
+      return ms;
     };
+    const waterfalls: { ms: number; waterfall: Waterfall }[] = [];
     const staticLoad = async () => {
       const t0 = Date.now();
       await page.goto(tab, { waitUntil: 'load' });
@@ -113,8 +171,12 @@ export async function runProdBundleBench(o: { bundle: string; samples: number })
       baseMs.push(await staticLoad());
       tabMs.push(await interactive());
     }
+    // The waterfall of the median sample (the warm-up's is left out).
+    const measured = waterfalls.slice(1).sort((a, b) => a.ms - b.ms);
+    const median = measured[Math.min(measured.length - 1, Math.floor(0.5 * measured.length))];
     return {
       samples: o.samples,
+      waterfall: median?.waterfall,
       releasesTab: { p50Ms: quantile(tabMs, 0.5), maxMs: Math.max(...tabMs), all: tabMs },
       staticLoad: { p50Ms: quantile(baseMs, 0.5), maxMs: Math.max(...baseMs), all: baseMs },
       targetMs: 1500,

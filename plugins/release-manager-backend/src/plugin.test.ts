@@ -620,6 +620,51 @@ e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
     });
   });
 
+  describe('an upload matching several auto-release policies', () => {
+    it('releases into every environment, the commits going out in one push', async () => {
+      const put = (environment: string) =>
+        request(h.server)
+          .put(api('/services/ledger/policies/auto-releases'))
+          .set('Authorization', alice())
+          .send({ branch: 'main', environment })
+          .expect(200);
+      await put('staging');
+      const { body: policies } = await put('prod');
+      expect(policies.autoReleases.map((p: any) => p.environment)).toEqual(expect.arrayContaining(['prod', 'staging']));
+      // every update of the config repo's branch is one line of its reflog: one push, one line
+      const bare = h.host.repoPath('config');
+      await runGit(['config', 'core.logAllRefUpdates', 'always'], { cwd: bare });
+      const reflog = async () =>
+        (await runGit(['reflog', 'show', '--format=%H', 'refs/heads/main'], { cwd: bare }).catch(() => ({ stdout: '' }))).stdout
+          .split('\n')
+          .filter(Boolean);
+      const head = await configHead(h);
+      const before = (await reflog()).length;
+
+      const up = await request(h.server).post(api('/artifacts')).set('Authorization', ci()).send(upload());
+      expect(up.status).toBe(201);
+      // one result per policy, in the policies' order, each a release of this artifact
+      expect(up.body.autoReleases.map((r: any) => [r.changed, r.release?.environment, r.release?.artifactId])).toEqual(
+        policies.autoReleases.map((p: any) => [true, p.environment, up.body.artifact.id]),
+      );
+      const { stdout } = await runGit(['rev-list', `${head}..main`], { cwd: bare });
+      const commits = stdout.split('\n').filter(Boolean);
+      expect(commits.sort()).toEqual(up.body.autoReleases.map((r: any) => r.release.id).sort());
+      expect((await reflog()).length - before).toBe(1);
+      // in the policies' order, oldest first, one on top of the other
+      const inOrder = (await runGit(['rev-list', '--reverse', `${head}..main`], { cwd: bare })).stdout.split('\n').filter(Boolean);
+      expect(inOrder).toEqual(up.body.autoReleases.map((r: any) => r.release.id));
+      // production's auto-release carries the policy author's authority, as it does alone
+      const prod = up.body.autoReleases.find((r: any) => r.release.environment === 'prod');
+      expect(parseTrailers(await commitMessage(h, prod.release.id)).trailers['Auto-release-policy-by']).toBe('alice@bank.example');
+
+      for (const p of policies.autoReleases.filter((x: any) => x.environment !== 'dev')) {
+        // back to the policies the tests after this one expect
+        await request(h.server).delete(api(`/services/ledger/policies/${p.id}`)).set('Authorization', alice()).expect(200);
+      }
+    });
+  });
+
   describe('several policy changes as one commit (PATCH /services/:service/policies)', () => {
     const svc = 'pol-one';
     const patch = (auth: string, body: unknown) =>

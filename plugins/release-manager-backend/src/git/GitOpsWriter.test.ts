@@ -114,6 +114,85 @@ describe('GitOpsWriter', () => {
     expect(w.stats.pushes).toBeLessThan(30);
   });
 
+  it('reads a folder of the remote branch recursively through its object reader', async () => {
+    const w = await newWriter();
+    await w.write({
+      apply: async tree => {
+        await tree.writeFile('dev/releases/payments/ledger/artifact.json', '{"id":"a"}\n');
+        await tree.writeFile('dev/releases/payments/ledger/deployment.yaml', 'kind: Deployment\n');
+        await tree.writeFile('dev/releases/lending/loans/artifact.json', '{"id":"b"}\n');
+        await tree.writeFile('prod/releases/payments/ledger/artifact.json', '{"id":"c"}\n');
+        return { result: 1, commit: { message: 'seed\n\nService: x\n', paths: ['dev', 'prod'] } };
+      },
+    });
+    expect(await w.readDir('dev/releases')).toEqual({
+      'lending/loans/artifact.json': '{"id":"b"}\n',
+      'payments/ledger/artifact.json': '{"id":"a"}\n',
+      'payments/ledger/deployment.yaml': 'kind: Deployment\n',
+    });
+    expect(await w.readDir('dev/releases/payments/ledger')).toEqual({
+      'artifact.json': '{"id":"a"}\n',
+      'deployment.yaml': 'kind: Deployment\n',
+    });
+    expect(await w.readDir('staging/releases')).toEqual({});
+    // a file is not a folder; names that are not plain paths read nothing
+    expect(await w.readDir('dev/releases/payments/ledger/artifact.json')).toEqual({});
+    expect(await w.readDir('../dev')).toEqual({});
+    expect(await w.readDir('dev/../prod')).toEqual({});
+    // a `..` segment never reaches git (it would end the object reader with a fatal error)
+    expect(await w.readFile('../README.md')).toBeUndefined();
+    expect(await w.readFile('dev/releases/payments/ledger/artifact.json')).toBe('{"id":"a"}\n');
+    expect(await w.head()).toBe((await runGit(['rev-parse', 'main'], { cwd: remote })).stdout.trim());
+  });
+
+  it('a push the remote refuses (a hook) says so, with what the remote said; nothing is written', async () => {
+    const w = await newWriter();
+    await w.write(writeFileJob('before.txt', 'b'));
+    const hook = path.join(remote, 'hooks', 'pre-receive');
+    await fs.writeFile(hook, '#!/bin/sh\necho "releases are frozen today" >&2\nexit 1\n', { mode: 0o755 });
+    const before = await remoteLog();
+    await expect(w.write(writeFileJob('refused.txt', 'r'))).rejects.toThrow(
+      /^The config repo refused the push \(pre-receive hook declined\): releases are frozen today; nothing was released$/,
+    );
+    expect(await remoteLog()).toEqual(before);
+    await fs.rm(hook);
+    // the writer recovers: the next write lands on the remote's tip
+    await w.write(writeFileJob('after.txt', 'a'));
+    expect((await remoteLog())[0]).toBe('write after.txt');
+  });
+
+  it('holds the queue: writes queued during a hold go out in one push when it is released', async () => {
+    const w = await newWriter();
+    await w.write(writeFileJob('warm.txt', 'w'));
+    const before = { ...w.stats };
+    const release = w.hold(60_000);
+    const first = w.write(writeFileJob('held/dev.txt', 'dev'));
+    await new Promise(r => setTimeout(r, 300));
+    // nothing is pushed while held
+    expect(w.stats.pushes).toBe(before.pushes);
+    expect(await remoteLog()).not.toContain('write held/dev.txt');
+    const second = w.write(writeFileJob('held/prod.txt', 'prod'));
+    release();
+    release(); // a second call does nothing
+    const [a, b] = await Promise.all([first, second]);
+    expect(w.stats.pushes - before.pushes).toBe(1);
+    expect(w.stats.commits - before.commits).toBe(2);
+    expect((await remoteLog()).slice(0, 2)).toEqual(['write held/prod.txt', 'write held/dev.txt']);
+    expect(a.commit).not.toBe(b.commit);
+    // released: the next write goes out on its own
+    await w.write(writeFileJob('after.txt', 'x'));
+    expect(w.stats.pushes - before.pushes).toBe(2);
+  });
+
+  it('a hold that is never released ends after its time limit (writes are delayed, not lost)', async () => {
+    const w = await newWriter();
+    w.hold(400);
+    const started = Date.now();
+    const r = await w.write(writeFileJob('late.txt', 'l'));
+    expect(r.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+  });
+
   it('two writers racing on one remote lose nothing and never merge', async () => {
     const [a, b] = await Promise.all([newWriter('a'), newWriter('b')]);
     await Promise.all([

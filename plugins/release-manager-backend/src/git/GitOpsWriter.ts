@@ -11,6 +11,7 @@ import {
 } from '@devplane/plugin-git-host-node';
 import { changedFiles, commitHeader, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
 import type { PushLock } from './PushLock';
+import { remoteRefOverHttp } from './remoteRef';
 import type { CommitSigner } from './Signer';
 
 /** Who the release manager commits as (the author is the releaser). */
@@ -163,9 +164,14 @@ type Pending = {
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-/** Paths written by the writer are validated names joined by `/`: nothing to quote. */
+/** Validated names joined by `/` (no `.` or `..` segment): nothing to quote, nothing outside. */
+function isPlainPath(rel: string): boolean {
+  return /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel) && !rel.split('/').some(s => s === '..' || s === '.');
+}
+
+/** Paths written by the writer are plain paths (see isPlainPath). */
 function assertPlainPath(rel: string): string {
-  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel) || rel.split('/').some(s => s === '..' || s === '.')) {
+  if (!isPlainPath(rel)) {
     throw new Error(`Refusing to commit path '${rel.slice(0, 200)}'`);
   }
   return rel;
@@ -275,6 +281,13 @@ export class GitOpsWriter {
   private lastFetch = 0;
   private lastFetchStarted = 0;
   private fetchInFlight?: Promise<void>;
+  /**
+   * Whether the remote's tip may be asked in process (remoteRef.ts): undefined until the clone's
+   * git config was checked for http/url settings fetch() would not honour; after an answer it
+   * could not use, not before `httpLsRefsRetryAt`.
+   */
+  private httpLsRefs?: boolean;
+  private httpLsRefsRetryAt = 0;
   /** Reads objects of the clone (one long-lived `git cat-file --batch`). */
   private readonly objects: ObjectReader;
   private readonly loose: LooseObjectWriter;
@@ -290,6 +303,8 @@ export class GitOpsWriter {
 
   /** Pushes performed and commits they carried (for tests and the benchmark). */
   readonly stats = { pushes: 0, commits: 0, rejectedPushes: 0 };
+  /** Open {@link hold}s: the queue is not drained while any is open. */
+  private holds = 0;
 
   static async create(options: GitOpsWriterOptions): Promise<GitOpsWriter> {
     const w = new GitOpsWriter(options);
@@ -422,6 +437,8 @@ export class GitOpsWriter {
   /** The remote branch's tip now (one `ls-remote`); '' when the branch does not exist. */
   private async remoteTip(): Promise<string> {
     const ref = `refs/heads/${this.branch}`;
+    const viaHttp = await this.remoteTipOverHttp(ref);
+    if (viaHttp !== undefined) return viaHttp;
     const { stdout } = await this.git(['ls-remote', 'origin', ref]);
     return (
       stdout
@@ -429,6 +446,28 @@ export class GitOpsWriter {
         .map(l => l.split('\t'))
         .find(([, name]) => name === ref)?.[0] ?? ''
     );
+  }
+
+  /**
+   * The tip through one in-process HTTP request (git's protocol v2 `ls-refs`, see remoteRef.ts);
+   * undefined when that cannot answer like git would (then `git ls-remote` asks).
+   */
+  private async remoteTipOverHttp(ref: string): Promise<string | undefined> {
+    if (!/^https?:/.test(this.remoteUrl) || Date.now() < this.httpLsRefsRetryAt) return undefined;
+    if (this.httpLsRefs === undefined) {
+      // http.* / url.* settings in any git config (proxy, CA file, insteadOf): git's job, not ours.
+      const { stdout } = await runGit(['config', '--get-regexp', '^(http|url)\\.'], { cwd: this.workDir }).catch(
+        () => ({ stdout: '' }),
+      );
+      this.httpLsRefs = stdout.trim() === '';
+    }
+    if (!this.httpLsRefs) return undefined;
+    const tip = await remoteRefOverHttp(this.remoteUrl, ref, { token: this.token });
+    if (tip === undefined) {
+      this.httpLsRefsRetryAt = Date.now() + 5 * 60_000;
+      this.logger?.info('Config repo: the remote did not answer an in-process ls-refs; using git ls-remote for 5 minutes');
+    }
+    return tip;
   }
 
   /**
@@ -494,15 +533,37 @@ export class GitOpsWriter {
     });
   }
 
+  /**
+   * Holds the queue for writes decided together (one artifact's auto-releases into several
+   * environments): what is queued meanwhile waits until every hold is released, or `maxMs`
+   * passed, and then goes out in one push (one fetch, one push, one commit per write). Returns
+   * the release function; calling it again does nothing.
+   */
+  hold(maxMs = 3000): () => void {
+    this.holds += 1;
+    let released = false;
+    let timer: NodeJS.Timeout | undefined = undefined;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      this.holds -= 1;
+      this.kick();
+    };
+    timer = setTimeout(release, maxMs);
+    timer.unref?.();
+    return release;
+  }
+
   private kick() {
-    if (this.draining) return;
+    if (this.draining || this.holds > 0) return;
     this.draining = true;
     void this.drain();
   }
 
   private async drain(): Promise<void> {
     for (;;) {
-      if (this.queue.length === 0) {
+      if (this.queue.length === 0 || this.holds > 0) {
         this.draining = false;
         return;
       }
@@ -539,6 +600,20 @@ export class GitOpsWriter {
   /** A fetch or push that failed for another reason than a moved remote: the remote is unreachable. */
   private unreachable(e: unknown): unknown {
     if (!(e instanceof GitCommandError) || !['fetch', 'push', 'clone', 'ls-remote'].includes(e.args[0])) return e;
+    if (e.args[0] === 'push' && /\[remote rejected\]|hook declined|protected branch/i.test(e.stderr)) {
+      // The remote answered and refused the commits (a hook, branch protection): not an outage.
+      const said = e.stderr
+        .split('\n')
+        .filter(l => /^remote:/.test(l))
+        .map(l => l.replace(/^remote:\s*/, '').trim())
+        .filter(Boolean)
+        .join(' ')
+        .slice(0, 300);
+      const how = /\(([^)]*)\)\s*$/m.exec(e.stderr.split('\n').find(l => /\[remote rejected\]/.test(l)) ?? '')?.[1];
+      return new ServiceUnavailableError(
+        `The config repo refused the push${how ? ` (${how})` : ''}${said ? `: ${said}` : ''}; nothing was released`,
+      );
+    }
     const why = (e.stderr.split('\n').find(l => /fatal|error/i.test(l)) ?? e.stderr.split('\n')[0] ?? '')
       .replace(/^(fatal|error): /i, '')
       .replace(this.remoteUrl, 'the remote')
@@ -955,7 +1030,7 @@ export class GitOpsWriter {
    */
   async readFile(rel: string): Promise<string | undefined> {
     // Paths are validated names joined by '/'; anything else names no file we write.
-    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel)) return undefined;
+    if (!isPlainPath(rel)) return undefined;
     const o = await this.objects.read(`${this.originRef}:${rel}`);
     return o?.type === 'blob' ? o.content.toString('utf8') : undefined;
   }
@@ -970,16 +1045,28 @@ export class GitOpsWriter {
     }
   }
 
-  /** Lists files (recursively) below a directory of the remote branch: relative path → content. */
+  /**
+   * Lists files (recursively) below a directory of the remote branch: relative path → content.
+   * Through the clone's long-lived object reader (no git process per file: the simulated
+   * cluster reads every environment's folder on each new head).
+   */
   async readDir(rel: string, ref = this.originRef): Promise<Record<string, string>> {
-    const { stdout } = await this.git(['ls-tree', '-r', '-z', '--name-only', ref, '--', `${rel}/`]).catch(
-      () => ({ stdout: '' }),
-    );
     const out: Record<string, string> = {};
-    for (const p of stdout.split('\0').filter(Boolean)) {
-      const { stdout: content } = await this.git(['cat-file', 'blob', `${ref}:${p}`]);
-      out[p.slice(rel.length + 1)] = content;
-    }
+    if (!isPlainPath(rel)) return out;
+    const top = await this.objects.read(`${ref}:${rel}`);
+    if (top?.type !== 'tree') return out;
+    const walk = async (tree: string, prefix: string) => {
+      for (const e of await this.readTree(tree)) {
+        if (e.mode === '40000' || e.mode === '040000') {
+          await walk(e.sha, `${prefix}${e.name}/`);
+        } else if (e.mode !== '160000') {
+          const blob = await this.objects.read(e.sha);
+          if (blob?.type === 'blob') out[`${prefix}${e.name}`] = blob.content.toString('utf8');
+        }
+      }
+    };
+    this.cacheTree(top.sha, parseTree(top.content));
+    await walk(top.sha, '');
     return out;
   }
 
@@ -992,11 +1079,7 @@ export class GitOpsWriter {
 
   /** Head commit of the remote branch as last fetched. */
   async head(): Promise<string | undefined> {
-    try {
-      return (await this.git(['rev-parse', '--verify', '--quiet', this.originRef])).stdout.trim();
-    } catch {
-      return undefined;
-    }
+    return (await this.resolveCommit(this.originRef).catch(() => '')) || undefined;
   }
 
   /** Commits of the remote branch, oldest first, after `since` (all when absent or unknown). */

@@ -58,8 +58,11 @@ export class PushProgressStore {
     const woken = new Promise<void>(resolve => {
       wake = resolve;
     });
+    let lastChange = 0;
     const onChange = (s: string) => {
-      if (s === service) wake();
+      if (s !== service) return;
+      lastChange = Date.now();
+      wake();
     };
     // listen before reading, so a change between the read and the wait is not missed
     this.changes.on('change', onChange);
@@ -68,6 +71,14 @@ export class PushProgressStore {
       const now = await this.list(service, limit);
       if (now.some(p => p.updatedAt > changedAfter)) return now;
       await woken;
+      // The steps of one push come in bursts (the artifact, then each environment's release,
+      // recorded one after the other): answer once the burst settled (no change for 25 ms, at
+      // most 150 ms), so a follower gets them in one answer instead of one request each.
+      const until = Date.now() + 150;
+      for (let quiet = 25 - (Date.now() - lastChange); lastChange && quiet > 0 && Date.now() < until; ) {
+        await new Promise(r => setTimeout(r, quiet));
+        quiet = 25 - (Date.now() - lastChange);
+      }
       return await this.list(service, limit);
     } finally {
       clearTimeout(timer);

@@ -1,5 +1,4 @@
-import { NotFoundError } from '@backstage/errors';
-import { LocalGitHost, runGit } from '@devplane/plugin-git-host-node';
+import { LocalGitHost, normalizeRepoPath, runGit, runGitBuffer } from '@devplane/plugin-git-host-node';
 import { SourceCommit, SourceSnapshot } from './sourceArtifact';
 
 /** Reads a commit's claims (author, committer, message) from git, NUL-delimited. */
@@ -29,6 +28,40 @@ export async function localSourceSnapshot(
   sha: string,
 ): Promise<SourceSnapshot> {
   const commit = await localCommit(host, repo, sha);
+  const cwd = host.repoPath(repo);
+  // The commit's files are listed once (one `ls-tree`), and the blobs a caller reads are read
+  // together (one `cat-file --batch` for a folder's files), not a git process per file.
+  let listing: Promise<Map<string, string>> | undefined;
+  const files = () =>
+    (listing ??= runGit(['ls-tree', '-r', '-z', '--full-tree', commit.sha], { cwd }).then(({ stdout }) => {
+      const out = new Map<string, string>();
+      for (const line of stdout.split('\0')) {
+        const tab = line.indexOf('\t');
+        if (tab < 0) continue;
+        const [, type, blob] = line.slice(0, tab).split(' ');
+        if (type === 'blob') out.set(line.slice(tab + 1), blob);
+      }
+      return out;
+    }));
+  const blobs = new Map<string, Promise<Buffer>>();
+  const readBlobs = (shas: string[]): Promise<Buffer[]> => {
+    const missing = [...new Set(shas.filter(s => !blobs.has(s)))];
+    if (missing.length) {
+      const read = runGitBuffer(['cat-file', '--batch'], { cwd, input: `${missing.join('\n')}\n` }).then(parseBatch);
+      for (const s of missing) {
+        blobs.set(
+          s,
+          read.then(m => {
+            const b = m.get(s);
+            if (!b) throw new Error(`blob ${s} of ${repo} could not be read`);
+            return b;
+          }),
+        );
+      }
+    }
+    return Promise.all(shas.map(s => blobs.get(s)!));
+  };
+  const clean = (p: string) => normalizeRepoPath(p).replace(/\/+$/, '');
   return {
     repo,
     branch,
@@ -36,25 +69,39 @@ export async function localSourceSnapshot(
     url: `${host.baseUrl}/${repo}/tree/${sha}`,
     provider: 'local-git-host',
     async readFile(path) {
-      try {
-        return (await host.readFile(repo, path, sha)).content.toString('utf8');
-      } catch (e) {
-        if (e instanceof NotFoundError) return undefined;
-        throw e;
-      }
+      const blob = (await files()).get(clean(path));
+      return blob === undefined ? undefined : (await readBlobs([blob]))[0].toString('utf8');
     },
     async listFiles(dir) {
-      let tree;
-      try {
-        tree = await host.listTree(repo, dir, sha);
-      } catch (e) {
-        if (e instanceof NotFoundError) return [];
-        throw e;
-      }
-      return tree.files.map(f => ({
-        path: f.path,
-        read: async () => (await host.readBlob(repo, f.sha)).toString('utf8'),
+      const prefix = dir ? `${clean(dir)}/` : '';
+      const entries = [...(await files())].filter(([p]) => p.startsWith(prefix));
+      let all: Promise<Buffer[]> | undefined;
+      return entries.map(([p, blob]) => ({
+        path: p.slice(prefix.length),
+        read: async () => {
+          await (all ??= readBlobs(entries.map(([, b]) => b)));
+          return (await readBlobs([blob]))[0].toString('utf8');
+        },
       }));
     },
   };
+}
+
+/** `git cat-file --batch` output: blob id → content (missing objects are left out). */
+function parseBatch(out: Buffer): Map<string, Buffer> {
+  const result = new Map<string, Buffer>();
+  let pos = 0;
+  while (pos < out.length) {
+    const nl = out.indexOf(0x0a, pos);
+    if (nl < 0) break;
+    const [id, type, size] = out.subarray(pos, nl).toString('latin1').split(' ');
+    if (type === 'missing' || size === undefined) {
+      pos = nl + 1;
+      continue;
+    }
+    const n = Number(size);
+    result.set(id, out.subarray(nl + 1, nl + 1 + n));
+    pos = nl + 1 + n + 1;
+  }
+  return result;
 }

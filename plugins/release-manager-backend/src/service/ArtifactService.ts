@@ -34,6 +34,9 @@ export class ArtifactService extends ReleaseManagerPart {
     actor: Actor,
   ): Promise<{ artifact: Artifact; autoReleases: ReleaseResult[] }> {
     validateUpload(raw, this.envs);
+    // The service's auto-release policies, read (a look at the remote) while the upload is stored.
+    const policiesRead = this.policies.getPolicies(raw.spec.service);
+    policiesRead.catch(() => {}); // awaited below; a refused upload does not wait for it
     // workloads carry the artifact annotation the cluster agent watches
     const upload = { ...raw, manifests: annotateManifests(raw.manifests, raw.spec.service, raw.spec.id) };
     this.guardrails.checkManifests(upload);
@@ -59,29 +62,56 @@ export class ArtifactService extends ReleaseManagerPart {
       description: `Built from ${spec.application.branch} (${spec.application.sha.slice(0, 10)}) by ${spec.application.authorEmail}`,
       squad: undefined,
     });
-    const policies = await this.policies.getPolicies(spec.service);
-    const autoReleases: ReleaseResult[] = [];
-    for (const policy of autoReleasePolicies(policies, artifact.branch)) {
-      const env = policy.environment;
-      if (!artifact.environments.includes(env)) continue;
-      try {
-        // An upload never carries authority into production by itself: the policy's author does.
-        if (this.environment(env).production && !policy.setBy) {
-          throw new NotAllowedError(
-            `the auto-release policy into ${env} records no author with the production permission; set it again`,
-          );
-        }
-        autoReleases.push(
-          await this.releases.release(
+    const policies = await policiesRead;
+    const targets = autoReleasePolicies(policies, artifact.branch).filter(p =>
+      artifact.environments.includes(p.environment),
+    );
+    // The auto-releases are decided side by side (branch verification, freeze and approval
+    // checks) and their commits go out in one push, in the policies' order: the writer is held
+    // until each release has queued its commit or ended without one (refused, approval), and
+    // each queues its commit only after the one before it did.
+    let pending = targets.length;
+    const releaseHold = pending > 1 ? this.writer.hold() : () => {};
+    const arrived = targets.map(() => {
+      let resolve!: () => void;
+      const promise = new Promise<void>(r => (resolve = r));
+      return { promise, resolve, done: false };
+    });
+    const autoReleases: ReleaseResult[] = await Promise.all(
+      targets.map(async (policy, i) => {
+        const env = policy.environment;
+        const arrive = () => {
+          if (arrived[i].done) return;
+          arrived[i].done = true;
+          arrived[i].resolve();
+          pending -= 1;
+          if (pending === 0) releaseHold();
+        };
+        try {
+          // An upload never carries authority into production by itself: the policy's author does.
+          if (this.environment(env).production && !policy.setBy) {
+            throw new NotAllowedError(
+              `the auto-release policy into ${env} records no author with the production permission; set it again`,
+            );
+          }
+          return await this.releases.release(
             { service: spec.service, environment: env, artifactId: spec.id },
             actor,
-            { intent: 'auto-release', policyAuthor: policy.setBy, uploadedBy: actor.ref },
-          ),
-        );
-      } catch (e: any) {
-        autoReleases.push({ changed: false, message: `auto-release to ${env} failed: ${e.message}` });
-      }
-    }
+            {
+              intent: 'auto-release',
+              policyAuthor: policy.setBy,
+              uploadedBy: actor.ref,
+              beforeQueue: i > 0 ? () => arrived[i - 1].promise : undefined,
+              onQueued: arrive,
+            },
+          );
+        } catch (e: any) {
+          return { changed: false, message: `auto-release to ${env} failed: ${e.message}` };
+        } finally {
+          arrive();
+        }
+      }),
+    );
     return { artifact, autoReleases };
   }
 

@@ -306,7 +306,8 @@ export class ReleaseService extends ReleaseManagerPart {
     const message = releaseCommitMessage(info);
     let written;
     try {
-      written = await this.writer.write<ReleaseResult>({
+      await opts.beforeQueue?.();
+      const queued = this.writer.write<ReleaseResult>({
         lookedAt: pinned.lookedAt,
         apply: async tree => {
           const policies = parsePolicies(
@@ -352,6 +353,8 @@ export class ReleaseService extends ReleaseManagerPart {
           };
         },
       });
+      opts.onQueued?.();
+      written = await queued;
     } catch (e: any) {
       if (!(e instanceof InputError) && !(e instanceof NotAllowedError) && !(e instanceof ChangedSinceYouLookedError)) {
         this.notifier.notify({

@@ -80,6 +80,13 @@ export interface ReleaseOptions {
   breakGlass?: { reason: string; permitted: boolean };
   /** Applying an approved request (ApprovalService): the approver and the request id (trailers). */
   approval?: { approvedBy: string; requestId: string; breakGlass?: string };
+  /**
+   * Called once the release's commit is queued in the writer (not called when nothing is
+   * written): writes decided together (one upload's auto-releases) go out in one push.
+   */
+  onQueued?: () => void;
+  /** Awaited right before the release's commit is queued (keeps writes decided together in order). */
+  beforeQueue?: () => Promise<void>;
   /** Called before the commit when an override lifts a freeze (for the audit trail). */
   onFreezeOverridden?: (details: {
     service: string;

@@ -10,6 +10,12 @@ export interface SimulatedClusterOptions {
   stepMs?: number;
   /** Share of rollouts that crash (0..1), decided per artifact and environment. Default 0.1. */
   failureRate?: number;
+  /**
+   * How often a tick looks at the remote for commits made elsewhere (another replica, an outside
+   * commit); this replica's own pushes are seen at once. Default 2000 ms (a look is a git
+   * process on each side of the remote).
+   */
+  remoteCheckMs?: number;
 }
 
 /** What the config repo says runs somewhere, as the simulator saw it. */
@@ -66,6 +72,7 @@ export class SimulatedCluster {
   private lastHead?: string;
   private readonly stepMs: number;
   private readonly failureRate: number;
+  private readonly remoteCheckMs: number;
 
   constructor(
     private readonly manager: ReleaseManager,
@@ -74,12 +81,13 @@ export class SimulatedCluster {
   ) {
     this.stepMs = options.stepMs ?? 1500;
     this.failureRate = options.failureRate ?? 0.1;
+    this.remoteCheckMs = options.remoteCheckMs ?? 2000;
   }
 
   /** One step: rescan the config repo when its head moved, then advance every rollout. */
   async tick(now = Date.now()): Promise<void> {
     const writer = this.manager.writer;
-    await writer.refresh(0);
+    await writer.refresh(this.remoteCheckMs);
     const head = await writer.head();
     if (head && head !== this.lastHead) {
       await this.scan(now);

@@ -339,6 +339,9 @@ describe('ReleasesContent', () => {
       expect.any(Function),
     );
     expect(screen.getByTestId('env-artifact-staging')).toHaveTextContent(masterOld.id);
+    // the panels below the cards mount after the cards are painted (useAfterPaint)
+    await screen.findByTestId('artifact-table');
+    expect(await screen.findByTestId(`running-${masterOld.id}-staging`)).toBeInTheDocument();
 
     api.getStatus.mockResolvedValue([
       statuses[0],
@@ -360,6 +363,7 @@ describe('ReleasesContent', () => {
     await waitFor(() =>
       expect(screen.getByTestId('env-artifact-staging')).toHaveTextContent(masterNew.id),
     );
-    expect(screen.getByTestId(`running-${masterNew.id}-staging`)).toBeInTheDocument();
+    expect(await screen.findByTestId(`running-${masterNew.id}-staging`)).toBeInTheDocument();
+    expect(screen.queryByTestId(`running-${masterOld.id}-staging`)).not.toBeInTheDocument();
   });
 });

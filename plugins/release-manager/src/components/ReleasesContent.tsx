@@ -26,6 +26,33 @@ export function serviceChannel(service: string): string {
   return `release-manager:${service}`;
 }
 
+/**
+ * True from the first task after the browser painted once `ready` became true (and from then on).
+ * What the tab shows below the environment cards mounts then: rendering everything in the one
+ * commit that brings the status kept the cards' promote/rollback buttons from the screen for
+ * another ~250 ms of scripting on a loaded 2-core machine (docs/bench-and-reliability.md).
+ */
+export function useAfterPaint(ready: boolean): boolean {
+  const [painted, setPainted] = useState(false);
+  useEffect(() => {
+    if (!ready || painted) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const later = () => {
+      timer = setTimeout(() => setPainted(true), 0);
+    };
+    if (typeof requestAnimationFrame !== 'function') {
+      later();
+      return () => clearTimeout(timer);
+    }
+    const frame = requestAnimationFrame(later);
+    return () => {
+      cancelAnimationFrame(frame);
+      if (timer) clearTimeout(timer);
+    };
+  }, [ready, painted]);
+  return painted;
+}
+
 /** The "Releases" tab of a service: what runs where, artifacts, policies. */
 export function ReleasesContent() {
   const { entity } = useEntity();
@@ -74,6 +101,7 @@ export function ReleasesContent() {
     entityRef,
     policies.value?.branchRestrictions ?? [],
   );
+  const below = useAfterPaint(!!overview.value);
 
   if (overview.error) {
     return <ResponseErrorPanel error={overview.error} />;
@@ -110,35 +138,39 @@ export function ReleasesContent() {
             />
           </Grid>
         ))}
-        <Grid item xs={12}>
-          <DoraCard scope={{ service }} />
-        </Grid>
-        <Grid item xs={12}>
-          <PushProgressPanel service={service} refreshKey={refreshKey} />
-        </Grid>
-        <Grid item xs={12}><ReleaseHistory service={service} environments={ordered.map(o => o.environment.name)} refreshKey={refreshKey} /></Grid>
-        <Grid item xs={12}>
-          <ArtifactTable
-            service={service}
-            environments={ordered}
-            guard={guard}
-            onAction={setAction}
-            refreshKey={refreshKey}
-          />
-        </Grid>
-        <Grid item xs={12}>
-          {policies.error && <ResponseErrorPanel error={policies.error} />}
-          {!policies.value && policies.loading && <Progress />}
-          {policies.value && (
-            <PoliciesPanel
-              service={service}
-              entityRef={entityRef}
-              policies={policies.value}
-              environments={ordered.map(o => o.environment)}
-              onChanged={refresh}
-            />
-          )}
-        </Grid>
+        {below && (
+          <>
+            <Grid item xs={12}>
+              <DoraCard scope={{ service }} />
+            </Grid>
+            <Grid item xs={12}>
+              <PushProgressPanel service={service} refreshKey={refreshKey} />
+            </Grid>
+            <Grid item xs={12}><ReleaseHistory service={service} environments={ordered.map(o => o.environment.name)} refreshKey={refreshKey} /></Grid>
+            <Grid item xs={12}>
+              <ArtifactTable
+                service={service}
+                environments={ordered}
+                guard={guard}
+                onAction={setAction}
+                refreshKey={refreshKey}
+              />
+            </Grid>
+            <Grid item xs={12}>
+              {policies.error && <ResponseErrorPanel error={policies.error} />}
+              {!policies.value && policies.loading && <Progress />}
+              {policies.value && (
+                <PoliciesPanel
+                  service={service}
+                  entityRef={entityRef}
+                  policies={policies.value}
+                  environments={ordered.map(o => o.environment)}
+                  onChanged={refresh}
+                />
+              )}
+            </Grid>
+          </>
+        )}
       </Grid>
       {action && (
         <ReleaseDialog

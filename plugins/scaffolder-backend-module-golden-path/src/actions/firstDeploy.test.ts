@@ -313,6 +313,36 @@ describe('devplane:release:first-deploy (through the push path, real release man
 
   it('prod refused after dev took the push: undoes the golden path and reports the dev release it cannot undo', async () => {
     await setUp();
+    // The catalog names no source repository for the component: production cannot verify the
+    // artifact's branch there and refuses the auto-release; dev does not verify and takes it.
+    const entity = fx.locations.components.get(`component:default/${name}`)!;
+    const annotations = entity.metadata.annotations!;
+    const kept = { ...annotations };
+    delete annotations['backstage.io/managed-by-location'];
+    delete annotations['backstage.io/source-location'];
+    try {
+      const { error } = await deploy();
+      expect(error?.message).toMatch(
+        /^First production deploy failed while waiting for the push to reach prod \(released to dev\): released to prod by its auto-release policy: refused: auto-release to prod failed: .*names no source repository/,
+      );
+      expect(error?.message).toMatch(
+        /Rolled back: auto-release policy main → prod .*; auto-release policy main → dev .*; catalog location .*; repository svc-\S+ on local\./,
+      );
+      expect(error?.message).toMatch(
+        /Needs manual cleanup: dev runs main-\S+ from this push \(config repo commit \w+; the release manager cannot remove a release/,
+      );
+      expect(await fx.gitHost.exists(name)).toBe(false);
+      const commits = await releaseCommits(name);
+      expect(commits.some(c => c.includes(`[dev/${name}]`))).toBe(true);
+      expect(commits.some(c => c.includes(`[prod/${name}]`))).toBe(false);
+      expect((await policiesOf(name)).autoReleases).toEqual([]);
+    } finally {
+      Object.assign(annotations, kept);
+    }
+  });
+
+  it('the config repo refuses the push carrying the releases: nothing released anywhere, the undo is complete and says why', async () => {
+    await setUp();
     const hook = path.join(
       fx.gitHost.repoPath('config'),
       'hooks',
@@ -325,19 +355,19 @@ describe('devplane:release:first-deploy (through the push path, real release man
     );
     try {
       const { error } = await deploy();
+      // dev and prod go out in one push: the remote refuses both, and says so
       expect(error?.message).toMatch(
-        /^First production deploy failed while waiting for the push to reach prod \(released to dev\): released to prod by its auto-release policy: refused: auto-release to prod failed/,
+        /^First production deploy failed while waiting for the push of main at \w+ to reach prod: released to dev by its auto-release policy: refused: auto-release to dev failed: The config repo refused the push \(pre-receive hook declined\): prod releases of svc-\S+ are frozen; nothing was released/,
       );
       expect(error?.message).toMatch(
         /Rolled back: auto-release policy main → prod .*; auto-release policy main → dev .*; catalog location .*; repository svc-\S+ on local\./,
       );
-      expect(error?.message).toMatch(
-        /Needs manual cleanup: dev runs main-\S+ from this push \(config repo commit \w+; the release manager cannot remove a release/,
-      );
+      expect(error?.message).not.toMatch(/ runs main-/);
       expect(await fx.gitHost.exists(name)).toBe(false);
-      expect(
-        (await releaseCommits(name)).some(c => c.includes(`[prod/${name}]`)),
-      ).toBe(false);
+      // the policy commits and their undo only: no release of the service in any environment
+      const commits = await releaseCommits(name);
+      expect(commits.length).toBeGreaterThan(0);
+      expect(commits.every(c => c.includes(`[policies/${name}]`))).toBe(true);
       expect((await policiesOf(name)).autoReleases).toEqual([]);
     } finally {
       await fs.rm(hook, { force: true });

@@ -319,7 +319,7 @@ export function createFirstDeployAction(deps: GoldenPathDeps) {
             input.name,
             waitCatalogMs,
             log,
-            200,
+            100,
           );
           progress(
             shown
