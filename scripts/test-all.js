@@ -199,7 +199,12 @@ async function main() {
       'reliability-results.json',
       (j, seconds) =>
         `profile ${j.profile}, ${j.adversarialCases} adversarial cases${
-          j.skipped ? `, ${j.skipped} skipped (no PostgreSQL)` : ''
+          j.skipped
+            ? `, ${j.skipped} skipped (${(j.results ?? [])
+                .filter(r => r.skipped)
+                .map(r => `${r.section}: ${r.name}`.slice(0, 60))
+                .join('; ')})`
+            : ''
         }, ${seconds}s`,
       'reliability suite',
       // the CI profile: every section and case type, fewer crash/racing repetitions (--full: all)
