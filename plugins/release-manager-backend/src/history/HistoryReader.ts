@@ -348,8 +348,8 @@ async function catFileTyped(cwd: string, names: string[]): Promise<({ type: stri
   return out;
 }
 
-/** Raw objects by id. Missing objects are left out. */
-async function catFile(cwd: string, shas: string[]): Promise<Map<string, Buffer>> {
+/** Raw objects by id, one `git cat-file --batch` for the list. Missing objects are left out. */
+export async function catFile(cwd: string, shas: string[]): Promise<Map<string, Buffer>> {
   const list = await catFileList(cwd, shas);
   const out = new Map<string, Buffer>();
   shas.forEach((sha, i) => {

@@ -1,4 +1,5 @@
-import { LocalGitHost, normalizeRepoPath, runGit, runGitBuffer } from '@devplane/plugin-git-host-node';
+import { LocalGitHost, normalizeRepoPath, runGit } from '@devplane/plugin-git-host-node';
+import { catFile } from '../history/HistoryReader';
 import { SourceCommit, SourceSnapshot } from './sourceArtifact';
 
 /** Reads a commit's claims (author, committer, message) from git, NUL-delimited. */
@@ -47,7 +48,7 @@ export async function localSourceSnapshot(
   const readBlobs = (shas: string[]): Promise<Buffer[]> => {
     const missing = [...new Set(shas.filter(s => !blobs.has(s)))];
     if (missing.length) {
-      const read = runGitBuffer(['cat-file', '--batch'], { cwd, input: `${missing.join('\n')}\n` }).then(parseBatch);
+      const read = catFile(cwd, missing);
       for (const s of missing) {
         blobs.set(
           s,
@@ -85,23 +86,4 @@ export async function localSourceSnapshot(
       }));
     },
   };
-}
-
-/** `git cat-file --batch` output: blob id → content (missing objects are left out). */
-function parseBatch(out: Buffer): Map<string, Buffer> {
-  const result = new Map<string, Buffer>();
-  let pos = 0;
-  while (pos < out.length) {
-    const nl = out.indexOf(0x0a, pos);
-    if (nl < 0) break;
-    const [id, type, size] = out.subarray(pos, nl).toString('latin1').split(' ');
-    if (type === 'missing' || size === undefined) {
-      pos = nl + 1;
-      continue;
-    }
-    const n = Number(size);
-    result.set(id, out.subarray(nl + 1, nl + 1 + n));
-    pos = nl + 1 + n + 1;
-  }
-  return result;
 }
