@@ -70,23 +70,18 @@ export class ArtifactService extends ReleaseManagerPart {
     // checks) and their commits go out in one push, in the policies' order: the writer is held
     // until each release has queued its commit or ended without one (refused, approval), and
     // each queues its commit only after the one before it did.
-    let pending = targets.length;
-    const releaseHold = pending > 1 ? this.writer.hold() : () => {};
     const arrived = targets.map(() => {
       let resolve!: () => void;
       const promise = new Promise<void>(r => (resolve = r));
-      return { promise, resolve, done: false };
+      return { promise, resolve };
     });
+    if (targets.length > 1) {
+      const releaseHold = this.writer.hold();
+      void Promise.all(arrived.map(a => a.promise)).then(() => releaseHold());
+    }
     const autoReleases: ReleaseResult[] = await Promise.all(
       targets.map(async (policy, i) => {
         const env = policy.environment;
-        const arrive = () => {
-          if (arrived[i].done) return;
-          arrived[i].done = true;
-          arrived[i].resolve();
-          pending -= 1;
-          if (pending === 0) releaseHold();
-        };
         try {
           // An upload never carries authority into production by itself: the policy's author does.
           if (this.environment(env).production && !policy.setBy) {
@@ -102,13 +97,13 @@ export class ArtifactService extends ReleaseManagerPart {
               policyAuthor: policy.setBy,
               uploadedBy: actor.ref,
               beforeQueue: i > 0 ? () => arrived[i - 1].promise : undefined,
-              onQueued: arrive,
+              onQueued: arrived[i].resolve,
             },
           );
         } catch (e: any) {
           return { changed: false, message: `auto-release to ${env} failed: ${e.message}` };
         } finally {
-          arrive();
+          arrived[i].resolve();
         }
       }),
     );
