@@ -1,4 +1,3 @@
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LoggerService } from '@backstage/backend-plugin-api';
@@ -7,12 +6,12 @@ import {
   GitCommandError,
   runGit,
   runGitBuffer,
-  safeJoin,
 } from '@devplane/plugin-git-host-node';
 import { changedFiles, commitHeader, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
 import type { PushLock } from './PushLock';
 import { remoteRefOverHttp } from './remoteRef';
 import type { CommitSigner } from './Signer';
+import { TreeOverlay } from './treeOverlay';
 
 /** Who the release manager commits as (the author is the releaser). */
 export interface GitPerson {
@@ -64,15 +63,20 @@ export interface GitOpsWriterOptions {
   pushLock?: PushLock;
 }
 
-/** Access to the working tree while a write job runs. All paths are repository-relative. */
+/**
+ * The config repo as a write job sees it: the commit the job applies on, plus what the jobs
+ * before it in the batch and the job itself wrote (in memory, see TreeOverlay: nothing is
+ * checked out). All paths are repository-relative.
+ */
 export interface WorkTree {
-  readonly dir: string;
   readFile(rel: string): Promise<string | undefined>;
   writeFile(rel: string, content: string | Buffer): Promise<void>;
   /** Removes a file or directory (recursively); missing is fine. */
   remove(rel: string): Promise<void>;
-  /** Files directly inside a directory (names), empty when missing. */
+  /** Files directly inside a directory (names, sorted), empty when missing. */
   list(rel: string): Promise<string[]>;
+  /** Directories directly inside a directory (names, sorted), empty when missing. */
+  listDirs(rel: string): Promise<string[]>;
 }
 
 /** Result of a job's `apply`: either a commit to make or nothing to do. */
@@ -177,26 +181,6 @@ function assertPlainPath(rel: string): string {
   return rel;
 }
 
-/**
- * Repository-relative paths of the files at or below `rel` (none when it does not exist).
- * The work tree is local and a job's paths hold a handful of files: synchronous calls cost
- * microseconds where a thread-pool round trip each costs milliseconds on a loaded machine.
- */
-function listFilesUnder(root: string, rel: string): string[] {
-  let st;
-  try {
-    st = fsSync.statSync(path.join(root, rel));
-  } catch {
-    return [];
-  }
-  if (st.isFile()) return [rel];
-  if (!st.isDirectory()) return [];
-  const out: string[] = [];
-  for (const e of fsSync.readdirSync(path.join(root, rel), { withFileTypes: true })) {
-    out.push(...listFilesUnder(root, `${rel}/${e.name}`));
-  }
-  return out.sort();
-}
 
 /** Removes `*.lock` files left in a git directory (not under objects/). */
 export async function removeStaleLocks(gitDir: string): Promise<string[]> {
@@ -275,8 +259,6 @@ export class GitOpsWriter {
   private readonly queue: Pending[] = [];
   private draining = false;
   private needsReset = true;
-  /** The work tree lacks upstream changes (after a fast-path retry); reset before applying. */
-  private treeStale = false;
   private lock: Promise<unknown> = Promise.resolve();
   private lastFetch = 0;
   private lastFetchStarted = 0;
@@ -493,17 +475,17 @@ export class GitOpsWriter {
     return (await this.revParse(this.originRef)) !== '';
   }
 
-  /** Throws away any local state and makes the work tree equal to the remote branch. */
+  /**
+   * Throws away any local state and starts again from the remote branch. Jobs apply on trees
+   * read from the object store (TreeOverlay), so the branch is not checked out.
+   */
   private async resetToOrigin(initialise = false): Promise<void> {
     for (const args of [['rebase', '--abort'], ['cherry-pick', '--abort'], ['merge', '--abort']]) {
       await this.git(args).catch(() => undefined);
     }
     await fs.rm(path.join(this.workDir, '.git', 'index.lock'), { force: true });
     await this.fetchOrigin();
-    if (await this.hasOriginBranch()) {
-      await this.git(['checkout', '--quiet', '--force', '-B', this.branch, this.originRef]);
-      await this.git(['reset', '--quiet', '--hard', this.originRef]);
-    } else if (initialise) {
+    if (!(await this.hasOriginBranch()) && initialise) {
       // Empty remote: create the branch with a first commit.
       await this.git(['checkout', '--quiet', '--orphan', this.branch]).catch(() => undefined);
       await fs.writeFile(
@@ -515,12 +497,12 @@ export class GitOpsWriter {
         env: { GIT_AUTHOR_NAME: this.committer.name, GIT_AUTHOR_EMAIL: this.committer.email },
       });
       await this.git(['push', '--quiet', 'origin', `HEAD:refs/heads/${this.branch}`]);
+      await this.git(['rm', '--quiet', '--cached', 'README.md']);
+      await fs.rm(path.join(this.workDir, 'README.md'), { force: true });
       await this.fetchOrigin();
     }
-    await this.git(['clean', '-fdxq']);
-    this.treeHead = await this.revParse('HEAD');
+    this.treeHead = this.originTip;
     this.needsReset = false;
-    this.treeStale = false;
   }
 
   /** Queues a write; resolves once its commit is pushed (or it was a no-op). */
@@ -624,38 +606,16 @@ export class GitOpsWriter {
     );
   }
 
-  private tree(): WorkTree {
-    const dir = this.workDir;
-    return {
-      dir,
-      // Synchronous (see listFilesUnder): a job touches a handful of small local files.
-      readFile: async rel => {
-        try {
-          return fsSync.readFileSync(safeJoin(dir, rel), 'utf8');
-        } catch (e: any) {
-          if (e?.code === 'ENOENT' || e?.code === 'EISDIR' || e?.code === 'ENOTDIR') return undefined;
-          throw e;
-        }
+  /** A job's view of the config repo at `commit` (default: where the next commit goes). */
+  private async overlay(commit = this.treeHead): Promise<TreeOverlay> {
+    return new TreeOverlay({
+      rootTree: commit ? await this.treeOfCommit(commit) : undefined,
+      readTree: sha => this.readTree(sha),
+      readBlob: async sha => {
+        const o = await this.objects.read(sha);
+        return o?.type === 'blob' ? o.content : undefined;
       },
-      writeFile: async (rel, content) => {
-        const target = safeJoin(dir, rel);
-        fsSync.mkdirSync(path.dirname(target), { recursive: true });
-        fsSync.writeFileSync(target, content);
-      },
-      remove: async rel => {
-        fsSync.rmSync(safeJoin(dir, rel), { recursive: true, force: true });
-      },
-      list: async rel => {
-        try {
-          return fsSync.readdirSync(safeJoin(dir, rel), { withFileTypes: true })
-            .filter(e => e.isFile())
-            .map(e => e.name)
-            .sort();
-        } catch {
-          return [];
-        }
-      },
-    };
+    });
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
@@ -688,15 +648,12 @@ export class GitOpsWriter {
       const hit = live.some(p => conflictingPaths(p, changed).length > 0);
       if (hit) {
         // Someone changed a path of ours: re-decide those jobs on the new tip, re-apply the rest.
-        await this.moveTo(tip);
-        this.treeStale = false;
+        this.treeHead = tip;
         live = await this.applyJobs(await this.dropConflicting(live, changed));
       } else {
         // Fast path (the remote moved elsewhere): the same commits on the new tip, from their
-        // in-memory snapshots. The work tree lacks the upstream changes now; the next batch
-        // starts with a reset.
+        // in-memory snapshots.
         await this.buildCommits(live, tip);
-        this.treeStale = true;
       }
       base = tip;
     }
@@ -752,12 +709,10 @@ export class GitOpsWriter {
     return false;
   }
 
-  /** Fetches if the last fetch started before `since`, and moves the clone to the remote tip. */
+  /** Fetches if the last fetch started before `since`; the next jobs apply on the remote tip. */
   private async syncToOrigin(since: number): Promise<void> {
     if (this.lastFetchStarted <= since) await this.fetchIfMoved();
-    const tip = this.originTip;
-    if (tip && (this.treeHead !== tip || this.treeStale)) await this.moveTo(tip);
-    this.treeStale = false;
+    if (this.originTip) this.treeHead = this.originTip;
   }
 
   private async revParse(ref: string): Promise<string> {
@@ -765,13 +720,6 @@ export class GitOpsWriter {
       stdout: '',
     }));
     return stdout.trim();
-  }
-
-  /** Makes branch, index and work tree equal to commit `sha`, dropping local commits and changes. */
-  private async moveTo(sha: string): Promise<void> {
-    await this.git(['reset', '--quiet', '--hard', sha]);
-    await this.git(['clean', '-fdq']);
-    this.treeHead = sha;
   }
 
   /** The commit a ref names now ('' when it does not exist), read without a process. */
@@ -824,7 +772,8 @@ export class GitOpsWriter {
         continue;
       }
       try {
-        const outcome = await p.job.apply(this.dryRunTree());
+        // On the new tip, in memory: a re-decision writes nothing.
+        const outcome = await p.job.apply(await this.overlay());
         if ('noop' in outcome) {
           p.outcome = outcome;
           continue;
@@ -840,16 +789,19 @@ export class GitOpsWriter {
     return live;
   }
 
-  /** Applies jobs on the work tree and commits each; returns the jobs that made a commit. */
+  /**
+   * Applies jobs one after the other on the tree at `treeHead` (each sees what the ones before it
+   * wrote) and commits each; returns the jobs that made a commit.
+   */
   private async applyJobs(jobs: Pending[]): Promise<Pending[]> {
-    const tree = this.tree();
+    let tree = await this.overlay();
     const committed: Pending[] = [];
     let applied: Pending[] = [];
     for (const p of jobs) {
       try {
         p.outcome = await p.job.apply(tree);
         if (!('noop' in p.outcome)) {
-          p.snapshot = await this.snapshot(p.outcome.commit.paths);
+          p.snapshot = await this.snapshot(tree, p.outcome.commit.paths);
           p.blobs = undefined;
           applied.push(p);
         }
@@ -859,7 +811,7 @@ export class GitOpsWriter {
         await this.buildCommits(applied, this.treeHead);
         committed.push(...applied);
         applied = [];
-        await this.moveTo(this.treeHead);
+        tree = await this.overlay();
       }
     }
     await this.buildCommits(applied, this.treeHead);
@@ -867,28 +819,14 @@ export class GitOpsWriter {
     return committed;
   }
 
-  /** A tree that reads the work tree and keeps writes in memory (to re-decide a job). */
-  private dryRunTree(): WorkTree {
-    const real = this.tree();
-    const written = new Map<string, string | undefined>();
-    const norm = (rel: string) => rel.replace(/\/+$/, '');
-    return {
-      dir: real.dir,
-      readFile: async rel => (written.has(norm(rel)) ? written.get(norm(rel)) : real.readFile(rel)),
-      writeFile: async (rel, content) => void written.set(norm(rel), content.toString()),
-      remove: async rel => void written.set(norm(rel), undefined),
-      list: rel => real.list(rel),
-    };
-  }
-
-  /** The files at or below each path as they are in the work tree now (a job's commit content). */
-  private async snapshot(paths: string[]): Promise<Snapshot> {
+  /** The files at or below each path as the job's tree has them now (its commit's content). */
+  private async snapshot(tree: TreeOverlay, paths: string[]): Promise<Snapshot> {
     const out: Snapshot = [];
     for (const rel of paths) {
       const clean = assertPlainPath(rel);
       const files: [string, Buffer][] = [];
-      for (const file of listFilesUnder(this.workDir, clean)) {
-        files.push([assertPlainPath(file), fsSync.readFileSync(path.join(this.workDir, file))]);
+      for (const file of await tree.filesUnder(clean)) {
+        files.push([assertPlainPath(file), (await tree.readBytes(file))!]);
       }
       out.push({ rel: clean, files });
     }

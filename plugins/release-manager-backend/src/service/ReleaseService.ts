@@ -1,6 +1,4 @@
 import { ensureFluxObjects } from '../flux/fluxObjects';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   invalidArtifactIdReason,
@@ -538,14 +536,7 @@ function breakGlassNote(breakGlass?: string, freezeOverride?: string): string | 
 
 /** `<env>/releases/<ns>/<service>` folders of a service under namespaces other than `namespace`. */
 async function otherNamespaceDirs(tree: WorkTree, env: string, namespace: string, service: string): Promise<string[]> {
-  let namespaces: string[];
-  try {
-    namespaces = (await fs.readdir(path.join(tree.dir, env, 'releases'), { withFileTypes: true }))
-      .filter(e => e.isDirectory() && e.name !== namespace)
-      .map(e => e.name);
-  } catch {
-    return [];
-  }
+  const namespaces = (await tree.listDirs(`${env}/releases`)).filter(ns => ns !== namespace);
   const out: string[] = [];
   for (const ns of namespaces) {
     if (invalidNameReason('namespace', ns)) continue;

@@ -1,0 +1,137 @@
+import type { TreeEntry } from './objects';
+
+const isTreeMode = (mode: string) => mode === '40000' || mode === '040000';
+/** A file git would check out (not a directory, not a submodule). */
+const isFileMode = (mode: string) => !isTreeMode(mode) && mode !== '160000';
+
+/** How a {@link TreeOverlay} reads the commit it starts from (the writer's cached object reads). */
+export interface OverlayBase {
+  /** Root tree of the base commit; undefined for an empty repository. */
+  rootTree: string | undefined;
+  readTree(sha: string): Promise<TreeEntry[]>;
+  readBlob(sha: string): Promise<Buffer | undefined>;
+}
+
+/**
+ * A write job's view of the config repo: the base commit's trees, read through the object reader,
+ * plus the job's changes kept in memory. Nothing is checked out, so moving to a new remote tip is
+ * a new overlay on it (no `git reset --hard` + `git clean` of a work tree that holds every
+ * service of every environment), and what a job wrote is read back from memory for its commit.
+ *
+ * Paths are repository-relative, `/`-separated. A removed path hides the base's content at and
+ * below it; a file written afterwards shows again.
+ */
+export class TreeOverlay {
+  /** Files written in this overlay. */
+  private readonly written = new Map<string, Buffer>();
+  /** Paths removed in this overlay (files or directories). */
+  private readonly hidden = new Set<string>();
+
+  constructor(private readonly base: OverlayBase) {}
+
+  private isHidden(rel: string): boolean {
+    if (this.hidden.size === 0) return false;
+    let at = rel;
+    for (;;) {
+      if (this.hidden.has(at)) return true;
+      const i = at.lastIndexOf('/');
+      if (i < 0) return false;
+      at = at.slice(0, i);
+    }
+  }
+
+  /** The base's entry at `rel` ('' is the root), ignoring this overlay's changes. */
+  private async baseEntry(rel: string): Promise<{ mode: string; sha: string } | undefined> {
+    const root = this.base.rootTree;
+    if (!root) return undefined;
+    if (rel === '') return { mode: '40000', sha: root };
+    let tree: string = root;
+    const segs = rel.split('/');
+    for (const [i, s] of segs.entries()) {
+      const e: TreeEntry | undefined = (await this.base.readTree(tree)).find(x => x.name === s);
+      if (!e) return undefined;
+      if (i === segs.length - 1) return e;
+      if (!isTreeMode(e.mode)) return undefined;
+      tree = e.sha;
+    }
+    return undefined;
+  }
+
+  /** The base's entries directly inside directory `rel` that this overlay has not removed. */
+  private async baseChildren(rel: string): Promise<TreeEntry[]> {
+    if (this.isHidden(rel)) return [];
+    const dir = await this.baseEntry(rel);
+    if (!dir || !isTreeMode(dir.mode)) return [];
+    const prefix = rel ? `${rel}/` : '';
+    return (await this.base.readTree(dir.sha)).filter(e => !this.hidden.has(`${prefix}${e.name}`));
+  }
+
+  /** Written paths directly inside `rel`: files (one more segment) and directories (more). */
+  private writtenChildren(rel: string): { files: string[]; dirs: string[] } {
+    const prefix = rel ? `${rel}/` : '';
+    const files: string[] = [];
+    const dirs: string[] = [];
+    for (const p of this.written.keys()) {
+      if (!p.startsWith(prefix)) continue;
+      const rest = p.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0) files.push(rest);
+      else dirs.push(rest.slice(0, slash));
+    }
+    return { files, dirs };
+  }
+
+  async readFile(rel: string): Promise<string | undefined> {
+    return (await this.readBytes(rel))?.toString('utf8');
+  }
+
+  async readBytes(rel: string): Promise<Buffer | undefined> {
+    const mine = this.written.get(rel);
+    if (mine) return mine;
+    if (this.isHidden(rel)) return undefined;
+    const e = await this.baseEntry(rel);
+    if (!e || !isFileMode(e.mode)) return undefined;
+    return this.base.readBlob(e.sha);
+  }
+
+  async writeFile(rel: string, content: string | Buffer): Promise<void> {
+    this.written.set(rel, Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'));
+  }
+
+  async remove(rel: string): Promise<void> {
+    for (const p of [...this.written.keys()]) if (p === rel || p.startsWith(`${rel}/`)) this.written.delete(p);
+    this.hidden.add(rel);
+  }
+
+  async list(rel: string): Promise<string[]> {
+    const names = new Set(this.writtenChildren(rel).files);
+    for (const e of await this.baseChildren(rel)) if (isFileMode(e.mode)) names.add(e.name);
+    return [...names].sort();
+  }
+
+  async listDirs(rel: string): Promise<string[]> {
+    const names = new Set(this.writtenChildren(rel).dirs);
+    for (const e of await this.baseChildren(rel)) if (isTreeMode(e.mode)) names.add(e.name);
+    return [...names].sort();
+  }
+
+  /** Repository-relative paths of the files at or below `rel` as this overlay has them, sorted. */
+  async filesUnder(rel: string): Promise<string[]> {
+    const out = new Set<string>();
+    for (const p of this.written.keys()) if (p === rel || p.startsWith(`${rel}/`)) out.add(p);
+    const walk = async (at: string, entry: { mode: string; sha: string }) => {
+      if (this.hidden.has(at)) return;
+      if (isFileMode(entry.mode)) {
+        out.add(at);
+        return;
+      }
+      if (!isTreeMode(entry.mode)) return;
+      for (const e of await this.base.readTree(entry.sha)) await walk(`${at}/${e.name}`, e);
+    };
+    if (!this.isHidden(rel)) {
+      const top = await this.baseEntry(rel);
+      if (top) await walk(rel, top);
+    }
+    return [...out].sort();
+  }
+}
