@@ -17,6 +17,7 @@ import { ReleaseManagerStore } from './database/ReleaseManagerStore';
 import { ApprovalStore } from './database/ApprovalStore';
 import { GitOpsWriter } from './git/GitOpsWriter';
 import { PostgresAdvisoryLock } from './git/PushLock';
+import { PostgresPushHandoff } from './git/pushHandoff';
 import { OpenPgpCommitSigner } from './git/Signer';
 import { claimWorkDir } from './git/workDirs';
 import { seedDemo } from './seed/demoSeed';
@@ -106,11 +107,18 @@ export const releaseManagerPlugin = createBackendPlugin({
         const branch = settings.configRepo.branch ?? (settings.configRepo.url ? 'main' : gitHost.defaultBranch);
         // Replicas on one PostgreSQL take turns writing the branch (docs/decisions.md, "Config
         // repo pushes across replicas"); SQLite means one process: no lock.
+        const lockName = `release-manager:config-repo:${configRepoKey}#${branch}`;
         const pushLock = PostgresAdvisoryLock.forDatabase(
           await deps.database.getClient(),
-          `release-manager:config-repo:${configRepoKey}#${branch}`,
+          lockName,
           settings.configRepo.lockWaitMs,
         );
+        // The replicas tell the next holder of the lock where they left the branch (no fetch).
+        const handoff = pushLock
+          ? new PostgresPushHandoff(await deps.database.getClient(), lockName, e =>
+              logger.debug(`Config repo push handoff unavailable, fetching instead: ${e}`),
+            )
+          : undefined;
         const writer = await GitOpsWriter.create({
           workDir: claimed.dir,
           remoteUrl,
@@ -118,6 +126,7 @@ export const releaseManagerPlugin = createBackendPlugin({
           branch,
           logger,
           pushLock,
+          handoff,
         });
         if (pushLock) logger.info('Config repo pushes are serialised across replicas (PostgreSQL advisory lock)');
         const signer = settings.signing.privateKey

@@ -7,8 +7,9 @@ import {
   runGit,
   runGitBuffer,
 } from '@devplane/plugin-git-host-node';
-import { changedFiles, commitHeader, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
+import { changedFiles, commitHeader, hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
 import type { PushLock } from './PushLock';
+import type { HandedObject, PushHandoff } from './pushHandoff';
 import { remoteRefOverHttp } from './remoteRef';
 import type { CommitSigner } from './Signer';
 import { TreeOverlay } from './treeOverlay';
@@ -61,6 +62,11 @@ export interface GitOpsWriterOptions {
    * still write correctly (git refuses non-fast-forward pushes; the writer retries).
    */
   pushLock?: PushLock;
+  /**
+   * With `pushLock`: where replicas record their pushes for the next holder of the lock, which
+   * then builds on the new tip without fetching it (see pushHandoff.ts).
+   */
+  handoff?: PushHandoff;
 }
 
 /**
@@ -160,6 +166,8 @@ type Pending = {
   blobs?: Map<string, string>;
   localSha?: string;
   written?: WrittenCommit;
+  /** The objects the last build of this job's commit wrote (for the push handoff). */
+  objects?: HandedObject[];
   error?: Error;
   commit?: string;
   committedAt?: string;
@@ -256,6 +264,11 @@ export class GitOpsWriter {
    */
   private gateClearedAt = '';
   private readonly pushLock?: PushLock;
+  private readonly handoff?: PushHandoff;
+  /** Whether the last batch had a push refused because the remote moved (then: look, don't trust the handoff). */
+  private lastBatchRejected = false;
+  /** Verifies commits handed over by another replica before anything is built on them (configureTrust). */
+  private handedOver?: (from: string, commits: WrittenCommit[]) => boolean;
   private readonly queue: Pending[] = [];
   private draining = false;
   private needsReset = true;
@@ -284,7 +297,7 @@ export class GitOpsWriter {
   private readonly commitTrees = new Map<string, string>();
 
   /** Pushes performed and commits they carried (for tests and the benchmark). */
-  readonly stats = { pushes: 0, commits: 0, rejectedPushes: 0 };
+  readonly stats = { pushes: 0, commits: 0, rejectedPushes: 0, handoffs: 0, fetches: 0 };
   /** Open {@link hold}s: the queue is not drained while any is open. */
   private holds = 0;
 
@@ -309,6 +322,7 @@ export class GitOpsWriter {
     this.maxBackoffMs = options.maxBackoffMs ?? 100;
     this.beforePush = options.beforePush;
     this.maxBatch = options.maxBatch ?? 100;
+    this.handoff = options.pushLock ? options.handoff : undefined;
     this.signer = options.signer;
     this.gate = options.gate;
     this.gatedPath = options.gatedPath;
@@ -330,10 +344,16 @@ export class GitOpsWriter {
     signer?: CommitSigner;
     gate?: (tip: string) => Promise<void>;
     gatedPath?: (path: string) => boolean;
+    /**
+     * Whether commits another replica handed over (pushHandoff.ts) may be built on: true only when
+     * every one is the release manager's own, signed. Without it, handed-over commits are not used.
+     */
+    handedOver?: (from: string, commits: WrittenCommit[]) => boolean;
   }): void {
     if (options.signer) this.signer = options.signer;
     if (options.gate) this.gate = options.gate;
     if (options.gatedPath) this.gatedPath = options.gatedPath;
+    if (options.handedOver) this.handedOver = options.handedOver;
     this.gateClearedAt = '';
   }
 
@@ -394,6 +414,7 @@ export class GitOpsWriter {
 
   private async fetchOrigin(): Promise<void> {
     const started = Date.now();
+    this.stats.fetches++;
     await this.git([
       'fetch',
       '--quiet',
@@ -625,12 +646,16 @@ export class GitOpsWriter {
     // job's paths that lands after this point is a true conflict, one before it is just history.
     // Holding the push lock, look after taking it: the replica that held it before has just
     // pushed, and a push on the tip from before that is rejected for sure.
-    await this.syncToOrigin(this.pushLock ? started : Math.max(...batch.map(p => p.queuedAt)));
+    // Holding the push lock: the replica that held it before says where it left the branch.
+    if (await this.takeHandoff(started)) this.treeHead = this.originTip;
+    else await this.syncToOrigin(this.pushLock ? started : Math.max(...batch.map(p => p.queuedAt)));
+    this.lastBatchRejected = false;
     let base = this.treeHead;
     let live = await this.applyJobs(await this.passGate(batch, base));
     for (let attempt = 1; live.length > 0; attempt++) {
       if (await this.tryPush(live)) return;
       this.stats.rejectedPushes++;
+      this.lastBatchRejected = true;
       if (Date.now() - started >= this.retryBudgetMs || attempt >= this.maxAttempts) {
         throw new ServiceUnavailableError(
           `The config repo is too busy: push rejected ${attempt} times in ${Math.round(
@@ -707,6 +732,69 @@ export class GitOpsWriter {
       at = parents[0];
     }
     return false;
+  }
+
+  /**
+   * Takes the pushes other replicas recorded since this clone's view of the branch (holding the
+   * push lock, see pushHandoff.ts): their objects are written to the clone, their commits verified
+   * (`handedOver`), and the remote-tracking ref moved to the last one, as a fetch would. False when
+   * there is nothing usable (no record, a gap, an unverified commit, a push of ours refused last
+   * time): then the writer looks at the remote as before. Either way the remote decides: a tip it
+   * has moved past makes the push fail as non-fast-forward, and the retry fetches.
+   */
+  private async takeHandoff(started: number): Promise<boolean> {
+    if (!this.handoff || !this.originTip || this.lastBatchRejected || !this.handedOver || !this.signer) return false;
+    const pushes = await this.handoff.pushesAfter(this.originTip);
+    if (!pushes) return false;
+    if (pushes.length > 0) {
+      const objects = new Map<string, HandedObject>();
+      for (const p of pushes) for (const o of p.objects) objects.set(hashObject(o.type, o.content), o);
+      // Each push's commits, from its tip back to its parent (single-parent, all in the objects).
+      const commits: WrittenCommit[] = [];
+      for (const p of pushes) {
+        const chain: WrittenCommit[] = [];
+        for (let at = p.tip; at !== p.parent; ) {
+          const o = objects.get(at);
+          if (!o || o.type !== 'commit' || chain.length > 10_000) return false;
+          const { tree, parents } = commitHeader(o.content);
+          if (parents.length !== 1) return false;
+          chain.unshift({ sha: at, parent: parents[0], tree, raw: o.content, paths: [] });
+          at = parents[0];
+        }
+        commits.push(...chain);
+      }
+      if (commits[0]?.parent !== this.originTip) return false;
+      // Nothing another replica recorded enters the clone unless the release manager signed it.
+      const signer = this.signer;
+      if (!signer || !commits.every(c => signer.verifyCommit(c.raw).signature === 'good')) {
+        this.logger?.warn('Config repo: a push handed over by another replica is not signed by the release manager; fetching instead');
+        return false;
+      }
+      for (const o of objects.values()) this.loose.writeSync(o.type, o.content);
+      for (const c of commits) {
+        this.commitTrees.set(c.sha, c.tree);
+        c.paths = await changedFiles(await this.treeOfCommit(c.parent), c.tree, sha => this.readTree(sha));
+      }
+      if (!this.handedOver(this.originTip, commits)) {
+        this.logger?.warn('Config repo: commits handed over by another replica did not verify; fetching instead');
+        return false;
+      }
+      const tip = commits[commits.length - 1].sha;
+      await this.setOriginRef(tip);
+      this.originTip = tip;
+    }
+    this.lastFetchStarted = started;
+    this.lastFetch = Date.now();
+    this.stats.handoffs++;
+    return true;
+  }
+
+  /** Moves the remote-tracking ref as a fetch would (lock file + rename, like git). */
+  private async setOriginRef(sha: string): Promise<void> {
+    const file = path.join(this.workDir, '.git', ...this.originRef.split('/'));
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(`${file}.lock`, `${sha}\n`);
+    await fs.rename(`${file}.lock`, file);
   }
 
   /** Fetches if the last fetch started before `since`; the next jobs apply on the remote tip. */
@@ -884,15 +972,20 @@ export class GitOpsWriter {
       const { message, author } = (p.outcome as any).commit as { message: string; author?: GitPerson };
       const editor = new TreeEditor(parent ? await this.treeOfCommit(parent) : undefined, sha => this.readTree(sha));
       const blobs = (p.blobs ??= new Map());
+      const objects: HandedObject[] = (p.objects = []);
       for (const { rel, files } of p.snapshot!) {
         await editor.remove(rel);
         for (const [file, content] of files) {
           let blob = blobs.get(file);
           if (!blob) blobs.set(file, (blob = await write('blob', content)));
+          objects.push({ type: 'blob', content });
           await editor.put(file, blob);
         }
       }
-      const { tree, changed } = await editor.finish(write);
+      const { tree, changed } = await editor.finish((type, content) => {
+        objects.push({ type, content });
+        return write(type, content);
+      });
       const payload = Buffer.concat([
         Buffer.from(
           `tree ${tree}\n${parent ? `parent ${parent}\n` : ''}author ${ident(author ?? this.committer)} ${now} +0000\ncommitter ${ident(this.committer)} ${now} +0000\n\n`,
@@ -904,6 +997,7 @@ export class GitOpsWriter {
       // Verified once it is pushed, by whoever ingests it (GitSync), from these same bytes.
       if (this.signer) raw = this.signer.signCommit(payload);
       const sha = await write('commit', raw);
+      objects.push({ type: 'commit', content: raw });
       if (this.commitTrees.size > 10_000) this.commitTrees.clear();
       this.commitTrees.set(sha, tree);
       p.localSha = sha;
@@ -938,6 +1032,12 @@ export class GitOpsWriter {
       p.commit = p.localSha;
       p.pushed = pushed;
     }
+    // For the next holder of the push lock (still held here): where the branch is now.
+    await this.handoff?.record({
+      parent: pushed[0].parent,
+      tip,
+      objects: committed.flatMap(p => p.objects ?? []),
+    });
     return true;
   }
 

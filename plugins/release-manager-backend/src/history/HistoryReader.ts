@@ -4,6 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { ConflictError } from '@backstage/errors';
 import type { ArtifactSpec, OutsideChange } from '@devplane/plugin-release-manager-common';
 import { releaseFromTrailers, ReleaseTrailerInfo } from '../git/commitMessage';
+import type { WrittenCommit } from '../git/GitOpsWriter';
 import { hashObject } from '../git/objects';
 import type { CommitSigner } from '../git/Signer';
 
@@ -635,6 +636,24 @@ export class HistoryReader {
     if (commits[0].parents[0] !== from) return;
     for (let i = 1; i < commits.length; i++) if (commits[i].parents[0] !== commits[i - 1].sha) return;
     for (const c of commits) this.apply(scan, c);
+  }
+
+  /**
+   * Commits another replica pushed, as it handed them over (its signed bytes, see
+   * git/pushHandoff.ts): true when every one is the release manager's own, signed; the cached scan
+   * takes them when it is at `from` (so the writer's gate needs no git process for them).
+   */
+  absorbWritten(from: string, written: WrittenCommit[]): boolean {
+    const count = this.scan?.tip === from ? this.scan.count : 0;
+    let verified: VerifiedCommit[];
+    try {
+      verified = written.map((w, i) => this.fromBytes({ ...w, seq: count + i + 1 }));
+    } catch (e) {
+      if (e instanceof CommitBytesRefused) return false;
+      throw e;
+    }
+    this.absorb(from, verified);
+    return true;
   }
 
   /** Outside changes platform has not decided on, as of `ref` (default: the reader's ref). */

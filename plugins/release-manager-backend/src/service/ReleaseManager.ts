@@ -71,6 +71,8 @@ export class ReleaseManager extends ReleaseManagerPart {
       gate: tip => this.reader.assertWritable(tip),
       // commits that change none of these cannot make the gate refuse (see GitOpsWriter)
       gatedPath,
+      // another replica's pushes, handed over through the push lock: built on only when signed by us
+      handedOver: (from, commits) => this.reader.absorbWritten(from, commits),
     });
     this.artifacts = new ArtifactService(options);
     this.policies = new PolicyService(options);
