@@ -771,6 +771,8 @@ export class GitOpsWriter {
         return false;
       }
       for (const o of objects.values()) this.loose.writeSync(o.type, o.content);
+      // Their trees from the bytes at hand (no read back through cat-file per tree).
+      for (const [sha, o] of objects) if (o.type === 'tree') this.cacheTree(sha, parseTree(o.content));
       for (const c of commits) {
         this.commitTrees.set(c.sha, c.tree);
         c.paths = await changedFiles(await this.treeOfCommit(c.parent), c.tree, sha => this.readTree(sha));

@@ -1,8 +1,10 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { runGit } from '@devplane/plugin-git-host-node';
-import { changedFiles, hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor } from './objects';
+import { changedFiles, hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, zlibStored } from './objects';
 
 jest.setTimeout(60_000);
 
@@ -44,6 +46,20 @@ describe('in-process git objects', () => {
     if (!o || o.type !== 'tree') throw new Error(`no tree ${sha}`);
     return parseTree(o.content);
   };
+
+  it('writes zlib streams of stored blocks that zlib and git read back byte for byte', async () => {
+    for (const size of [0, 1, 100, 65535, 65536, 200_001]) {
+      const data = crypto.randomBytes(size);
+      expect(zlib.inflateSync(zlibStored(data)).equals(data)).toBe(true);
+    }
+    const loose = new LooseObjectWriter(path.join(repo, '.git'));
+    const content = Buffer.concat([Buffer.from('big\n'), crypto.randomBytes(70_000)]);
+    const sha = loose.writeSync('blob', content);
+    expect(sha).toBe(hashObject('blob', content));
+    expect((await runGit(['cat-file', '-s', sha], { cwd: repo })).stdout.trim()).toBe(String(content.length));
+    await runGit(['fsck', '--no-dangling', '--strict'], { cwd: repo });
+    expect((await reader.read(sha))?.content.equals(content)).toBe(true);
+  });
 
   it('hashes like git hash-object', async () => {
     const content = Buffer.from('hello\n');

@@ -2,7 +2,6 @@ import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fsSync from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 
 /**
  * Git objects built and written in process (SHA-1 repositories): what the writer needs to make a
@@ -18,8 +17,50 @@ export function hashObject(type: string, content: Buffer): string {
     .digest('hex');
 }
 
+/** Adler-32 of `data` (zlib's checksum). */
+function adler32(data: Buffer): number {
+  let a = 1;
+  let b = 0;
+  for (let i = 0; i < data.length; ) {
+    // The remainders every 5552 bytes (zlib's NMAX) keep the sums small.
+    const end = Math.min(data.length, i + 5552);
+    for (; i < end; i++) {
+      a += data[i];
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
 /**
- * Writes loose objects (zlib of `<type> <size>\0<content>`, temp file + rename, as git does).
+ * `data` as a zlib stream of stored (uncompressed) deflate blocks: what git reads from a loose
+ * object like any other zlib stream. Making a zlib context per object (deflateSync) cost more
+ * than everything else of writing a release's objects; git's gc compresses them when it packs.
+ */
+export function zlibStored(data: Buffer): Buffer {
+  const blocks = Math.max(1, Math.ceil(data.length / 65535));
+  const out = Buffer.allocUnsafe(2 + data.length + 5 * blocks + 4);
+  out[0] = 0x78; // deflate, 32K window
+  out[1] = 0x01; // check bits for 0x78: (0x78 * 256 + 0x01) % 31 === 0
+  let o = 2;
+  for (let k = 0; k < blocks; k++) {
+    const chunk = data.subarray(k * 65535, Math.min(data.length, (k + 1) * 65535));
+    out[o++] = k === blocks - 1 ? 1 : 0; // BFINAL on the last block, BTYPE 00 (stored)
+    out.writeUInt16LE(chunk.length, o);
+    out.writeUInt16LE(~chunk.length & 0xffff, o + 2);
+    o += 4;
+    chunk.copy(out, o);
+    o += chunk.length;
+  }
+  out.writeUInt32BE(adler32(data), o);
+  return out;
+}
+
+/**
+ * Writes loose objects (zlib of `<type> <size>\0<content>`, temp file + rename, as git does; the
+ * zlib stream is stored, not compressed: see zlibStored).
  * Synchronous on purpose: a few small local writes per commit cost microseconds, while a round
  * trip through the thread pool per file costs milliseconds on a loaded machine.
  */
@@ -38,7 +79,7 @@ export class LooseObjectWriter {
     if (fsSync.existsSync(file)) return sha;
     const store = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
     const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    const data = zlib.deflateSync(store, { level: 1 });
+    const data = zlibStored(store);
     try {
       fsSync.writeFileSync(tmp, data, { mode: 0o444 });
     } catch (e: any) {
