@@ -12,7 +12,7 @@ import type { PushLock } from './PushLock';
 import type { HandedObject, PushHandoff } from './pushHandoff';
 import { remoteRefOverHttp } from './remoteRef';
 import type { CommitSigner } from './Signer';
-import { TreeOverlay } from './treeOverlay';
+import { OverlayBase, TreeOverlay } from './treeOverlay';
 
 /** Who the release manager commits as (the author is the releaser). */
 export interface GitPerson {
@@ -174,6 +174,17 @@ type Pending = {
   pushed?: WrittenCommit[];
 };
 
+/**
+ * Jobs decided before the push lock was had (see GitOpsWriter.prepare): their outcomes and
+ * commit contents on `base`, and what they read of it.
+ */
+type Prepared = {
+  base: string;
+  jobs: Pending[];
+  decided: Map<Pending, { outcome: JobOutcome<any>; snapshot?: Snapshot }>;
+  reads: ReadonlyMap<string, string>;
+};
+
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /** Validated names joined by `/` (no `.` or `..` segment): nothing to quote, nothing outside. */
@@ -270,6 +281,8 @@ export class GitOpsWriter {
   /** Verifies commits handed over by another replica before anything is built on them (configureTrust). */
   private handedOver?: (from: string, commits: WrittenCommit[]) => boolean;
   private readonly queue: Pending[] = [];
+  /** Wakes a preparation waiting for the next job (see prepare). */
+  private queued?: () => void;
   private draining = false;
   private needsReset = true;
   private lock: Promise<unknown> = Promise.resolve();
@@ -297,7 +310,7 @@ export class GitOpsWriter {
   private readonly commitTrees = new Map<string, string>();
 
   /** Pushes performed and commits they carried (for tests and the benchmark). */
-  readonly stats = { pushes: 0, commits: 0, rejectedPushes: 0, handoffs: 0, fetches: 0 };
+  readonly stats = { pushes: 0, commits: 0, rejectedPushes: 0, handoffs: 0, fetches: 0, prepared: 0 };
   /** Open {@link hold}s: the queue is not drained while any is open. */
   private holds = 0;
 
@@ -532,6 +545,9 @@ export class GitOpsWriter {
       // A look at the remote that started at `lookedAt` is recent enough (see syncToOrigin).
       const queuedAt = job.lookedAt !== undefined ? Math.min(Date.now(), job.lookedAt - 1) : Date.now();
       this.queue.push({ job, resolve, reject, queuedAt });
+      const queued = this.queued;
+      this.queued = undefined;
+      queued?.();
       this.kick();
     });
   }
@@ -574,10 +590,17 @@ export class GitOpsWriter {
       // another replica held the lock rides along in the same push (bigger batches, fewer races).
       const waiting = Math.min(this.queue.length, this.maxBatch);
       let batch: Pending[] | undefined;
-      const run = () => this.runBatch((batch = this.queue.splice(0, this.maxBatch)));
+      // While waiting for another replica's turn, the jobs queued meanwhile are decided on the
+      // tip known now; once the lock is had, what still holds on the new tip is not decided again.
+      const preparing = this.pushLock ? this.prepare() : undefined;
+      const run = async () => {
+        const prepared = await preparing?.stop();
+        return this.runBatch((batch = this.queue.splice(0, this.maxBatch)), prepared);
+      };
       try {
         await this.withLock(() => (this.pushLock ? this.pushLock.run(run) : run()));
       } catch (err: any) {
+        void preparing?.stop(); // the lock was not had: nothing waits for the preparation
         this.needsReset = true;
         this.logger?.error(`Config repo write failed: ${err?.message ?? err}`);
         const e = this.unreachable(err);
@@ -629,17 +652,21 @@ export class GitOpsWriter {
 
   /** A job's view of the config repo at `commit` (default: where the next commit goes). */
   private async overlay(commit = this.treeHead): Promise<TreeOverlay> {
-    return new TreeOverlay({
-      rootTree: commit ? await this.treeOfCommit(commit) : undefined,
+    return new TreeOverlay(this.overlayBase(commit ? await this.treeOfCommit(commit) : undefined));
+  }
+
+  private overlayBase(rootTree: string | undefined): OverlayBase {
+    return {
+      rootTree,
       readTree: sha => this.readTree(sha),
       readBlob: async sha => {
         const o = await this.objects.read(sha);
         return o?.type === 'blob' ? o.content : undefined;
       },
-    });
+    };
   }
 
-  private async runBatch(batch: Pending[]): Promise<void> {
+  private async runBatch(batch: Pending[], prepared?: Prepared): Promise<void> {
     if (this.needsReset) await this.resetToOrigin(true);
     const started = Date.now();
     // Look at the remote as it is now (after every job of the batch was queued): a change to a
@@ -651,7 +678,7 @@ export class GitOpsWriter {
     else await this.syncToOrigin(this.pushLock ? started : Math.max(...batch.map(p => p.queuedAt)));
     this.lastBatchRejected = false;
     let base = this.treeHead;
-    let live = await this.applyJobs(await this.passGate(batch, base));
+    let live = await this.applyJobs(await this.passGate(batch, base), prepared);
     for (let attempt = 1; live.length > 0; attempt++) {
       if (await this.tryPush(live)) return;
       this.stats.rejectedPushes++;
@@ -883,11 +910,28 @@ export class GitOpsWriter {
    * Applies jobs one after the other on the tree at `treeHead` (each sees what the ones before it
    * wrote) and commits each; returns the jobs that made a commit.
    */
-  private async applyJobs(jobs: Pending[]): Promise<Pending[]> {
-    let tree = await this.overlay();
+  private async applyJobs(jobs: Pending[], prepared?: Prepared): Promise<Pending[]> {
     const committed: Pending[] = [];
+    let rest = jobs;
+    if (prepared && (await this.stillDecided(prepared, jobs))) {
+      // Decided before the lock on a tip whose answers to every read are the same on this one.
+      const ready: Pending[] = [];
+      for (const p of prepared.jobs) {
+        const d = prepared.decided.get(p)!;
+        p.outcome = d.outcome;
+        if (!d.snapshot) continue;
+        p.snapshot = d.snapshot;
+        p.blobs = undefined;
+        ready.push(p);
+      }
+      await this.buildCommits(ready, this.treeHead);
+      committed.push(...ready);
+      rest = jobs.slice(prepared.jobs.length);
+      this.stats.prepared += prepared.jobs.length;
+    }
+    let tree = await this.overlay();
     let applied: Pending[] = [];
-    for (const p of jobs) {
+    for (const p of rest) {
       try {
         p.outcome = await p.job.apply(tree);
         if (!('noop' in p.outcome)) {
@@ -907,6 +951,70 @@ export class GitOpsWriter {
     await this.buildCommits(applied, this.treeHead);
     committed.push(...applied);
     return committed;
+  }
+
+  /**
+   * Decides the queued jobs, in queue order, on the tip known now while the push lock is waited
+   * for (the other replica is pushing meanwhile): each applied as it would be under the lock, on
+   * an overlay that records what the jobs read; jobs queued during the wait are decided as they
+   * arrive. `stop` (the lock is had) returns the jobs decided so far. A job that fails ends the
+   * preparation before it: it is decided again under the lock, where its error counts (the tip
+   * here may be older than what its caller looked at).
+   */
+  private prepare(): { stop(): Promise<Prepared | undefined> } {
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const base = this.treeHead;
+    const work = (async (): Promise<Prepared | undefined> => {
+      if (!base || this.needsReset) return undefined;
+      const tree = new TreeOverlay(this.overlayBase(await this.treeOfCommit(base)), { recordReads: true });
+      const jobs: Pending[] = [];
+      const decided: Prepared['decided'] = new Map();
+      while (!stopped && jobs.length < this.maxBatch) {
+        const p = this.queue[jobs.length];
+        if (!p) {
+          await new Promise<void>(r => {
+            wake = r;
+            this.queued = r;
+          });
+          continue;
+        }
+        try {
+          const outcome = await p.job.apply(tree);
+          decided.set(p, { outcome, snapshot: 'noop' in outcome ? undefined : await this.snapshot(tree, outcome.commit.paths) });
+          jobs.push(p);
+        } catch {
+          break;
+        }
+      }
+      return jobs.length ? { base, jobs, decided, reads: tree.baseReads } : undefined;
+    })().catch(() => undefined);
+    return {
+      stop: () => {
+        stopped = true;
+        wake?.();
+        return work;
+      },
+    };
+  }
+
+  /**
+   * Whether the prepared decisions hold on `treeHead` (the tip under the lock): the batch still
+   * starts with the prepared jobs, the tip gives every read the same answer (so each job decides
+   * the same: a job depends only on the tree it is given), and no path a job commits changed
+   * (its commit replaces those paths whole).
+   */
+  private async stillDecided(prepared: Prepared, jobs: Pending[]): Promise<boolean> {
+    if (prepared.jobs.length > jobs.length || prepared.jobs.some((p, i) => jobs[i] !== p)) return false;
+    if (prepared.base === this.treeHead) return true;
+    for (const d of prepared.decided.values()) {
+      if (!('noop' in d.outcome)) {
+        for (const rel of d.outcome.commit.paths) {
+          if ((await this.idAt(prepared.base, rel)) !== (await this.idAt(this.treeHead, rel))) return false;
+        }
+      }
+    }
+    return TreeOverlay.sameReads(prepared.reads, this.overlayBase(await this.treeOfCommit(this.treeHead)));
   }
 
   /** The files at or below each path as the job's tree has them now (its commit's content). */

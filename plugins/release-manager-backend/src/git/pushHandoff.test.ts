@@ -77,10 +77,11 @@ describe('push handoff objects', () => {
     });
 
     /** A replica's writer wired as plugin.ts and ReleaseManager wire it (lock, handoff, signer, reader). */
-    async function replica(name: string, key = 'cfg') {
+    async function replica(name: string, key = 'cfg', beforePush?: () => Promise<void>) {
       const writer = await GitOpsWriter.create({
         workDir: await fs.mkdtemp(path.join(root, `${name}-`)),
         remoteUrl: remote,
+        beforePush,
         pushLock: PostgresAdvisoryLock.forDatabase(knex, key),
         handoff: new PostgresPushHandoff(knex, key),
       });
@@ -162,6 +163,58 @@ describe('push handoff objects', () => {
       // Not even stored in b's clone: the signature is checked before any object is written.
       await expect(runGit(['cat-file', '-e', forged], { cwd: b.workDir })).rejects.toThrow();
       expect(await git(['rev-list', '--count', 'main'])).toBe('4');
+    });
+
+    /** Writes `rel` with what `policy` says when it is read (a job that depends on another path). */
+    function dependentJob(rel: string, policy: string, seen: string[]): WriteJob<string> {
+      return {
+        apply: async tree => {
+          const said = (await tree.readFile(policy)) ?? 'none';
+          seen.push(said);
+          await tree.writeFile(rel, `decided on: ${said}`);
+          return { result: said, commit: { message: `write ${rel}\n\nService: x\n`, paths: [rel] } };
+        },
+      };
+    }
+
+    it('jobs queued while the other replica holds the lock are decided meanwhile, and kept when the new tip answers their reads the same', async () => {
+      let hold: (() => void) | undefined;
+      const a = await replica('a', 'cfg', () => (hold ? new Promise<void>(r => { const go = hold!; hold = undefined; go(); setTimeout(r, 400); }) : Promise.resolve()));
+      const b = await replica('b');
+      await b.write(fileJob('b/0.txt'));
+      // a takes the lock and pushes slowly; b's jobs queue up meanwhile.
+      const aHasLock = new Promise<void>(r => (hold = r));
+      const aWrite = a.write(fileJob('a/0.txt'));
+      await aHasLock;
+      const seen: string[] = [];
+      const before = b.stats.prepared;
+      const bWrites = [1, 2, 3].map(i => b.write(dependentJob(`b/${i}.txt`, 'policies/x.json', seen)));
+      await Promise.all([aWrite, ...bWrites]);
+      expect(b.stats.prepared - before).toBe(3);
+      expect(seen).toEqual(['none', 'none', 'none']); // decided once each: before the lock, kept
+      expect((await git(['ls-tree', '-r', '--name-only', 'main'])).split('\n')).toEqual(
+        expect.arrayContaining(['a/0.txt', 'b/1.txt', 'b/2.txt', 'b/3.txt']),
+      );
+      expect(await git(['rev-list', '--merges', 'main'])).toBe('');
+    });
+
+    it('a prepared job whose read the other replica changed meanwhile is decided again on the new tip', async () => {
+      let hold: (() => void) | undefined;
+      const a = await replica('a', 'cfg', () => (hold ? new Promise<void>(r => { const go = hold!; hold = undefined; go(); setTimeout(r, 400); }) : Promise.resolve()));
+      const b = await replica('b');
+      await b.write(fileJob('b/0.txt'));
+      const aHasLock = new Promise<void>(r => (hold = r));
+      // a changes the policy b's job reads, while b's job waits for the lock.
+      const aWrite = a.write(fileJob('policies/x.json', 'forbid'));
+      await aHasLock;
+      const seen: string[] = [];
+      const before = b.stats.prepared;
+      const bWrite = b.write(dependentJob('b/1.txt', 'policies/x.json', seen));
+      await Promise.all([aWrite, bWrite]);
+      expect(seen).toEqual(['none', 'forbid']);
+      expect(b.stats.prepared - before).toBe(0);
+      expect((await bWrite).result).toBe('forbid');
+      expect(await git(['show', 'main:b/1.txt'])).toBe('decided on: forbid');
     });
 
     it('a gap in the record (a push not recorded) makes the writer look at the remote', async () => {

@@ -26,8 +26,43 @@ export class TreeOverlay {
   private readonly written = new Map<string, Buffer>();
   /** Paths removed in this overlay (files or directories). */
   private readonly hidden = new Set<string>();
+  /**
+   * What the base told the jobs (with `recordReads`): `f:<path>` → the entry read ('' when
+   * missing), `d:<path>` → the directory's listing. Another commit that gives the same answers
+   * to every one of them makes the same decisions (see {@link TreeOverlay.sameReads}).
+   */
+  private readonly reads?: Map<string, string>;
 
-  constructor(private readonly base: OverlayBase) {}
+  constructor(private readonly base: OverlayBase, options: { recordReads?: boolean } = {}) {
+    if (options.recordReads) this.reads = new Map();
+  }
+
+  /** The base facts this overlay's jobs read (with `recordReads`). */
+  get baseReads(): ReadonlyMap<string, string> {
+    return this.reads ?? new Map();
+  }
+
+  /** Whether `other`'s base answers every read in `reads` the same way. */
+  static async sameReads(reads: ReadonlyMap<string, string>, other: OverlayBase): Promise<boolean> {
+    const probe = new TreeOverlay(other);
+    for (const [key, seen] of reads) {
+      const rel = key.slice(2);
+      const now = key.startsWith('f:') ? await probe.fileFact(rel) : await probe.dirFact(rel);
+      if (now !== seen) return false;
+    }
+    return true;
+  }
+
+  private async fileFact(rel: string): Promise<string> {
+    const e = await this.baseEntry(rel);
+    return e ? `${e.mode} ${e.sha}` : '';
+  }
+
+  private async dirFact(rel: string): Promise<string> {
+    const dir = await this.baseEntry(rel);
+    if (!dir || !isTreeMode(dir.mode)) return '';
+    return (await this.base.readTree(dir.sha)).map(e => `${e.mode} ${e.name}`).join('\n');
+  }
 
   private isHidden(rel: string): boolean {
     if (this.hidden.size === 0) return false;
@@ -60,6 +95,7 @@ export class TreeOverlay {
   /** The base's entries directly inside directory `rel` that this overlay has not removed. */
   private async baseChildren(rel: string): Promise<TreeEntry[]> {
     if (this.isHidden(rel)) return [];
+    if (this.reads && !this.reads.has(`d:${rel}`)) this.reads.set(`d:${rel}`, await this.dirFact(rel));
     const dir = await this.baseEntry(rel);
     if (!dir || !isTreeMode(dir.mode)) return [];
     const prefix = rel ? `${rel}/` : '';
@@ -90,6 +126,7 @@ export class TreeOverlay {
     if (mine) return mine;
     if (this.isHidden(rel)) return undefined;
     const e = await this.baseEntry(rel);
+    if (this.reads && !this.reads.has(`f:${rel}`)) this.reads.set(`f:${rel}`, e ? `${e.mode} ${e.sha}` : '');
     if (!e || !isFileMode(e.mode)) return undefined;
     return this.base.readBlob(e.sha);
   }
