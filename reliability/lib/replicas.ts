@@ -33,7 +33,7 @@ export function startReplica(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  proc.stderr!.on('data', d => (stderr = (stderr + d).slice(-4000)));
+  proc.stderr!.on('data', d => { stderr = (stderr + d).slice(-4000); if (process.env.TRACE_W) require('fs').appendFileSync('/tmp/trace.log', d); });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');

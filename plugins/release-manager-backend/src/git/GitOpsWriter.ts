@@ -970,13 +970,15 @@ export class GitOpsWriter {
       const tree = new TreeOverlay(this.overlayBase(await this.treeOfCommit(base)), { recordReads: true });
       const jobs: Pending[] = [];
       const decided: Prepared['decided'] = new Map();
+      const nextQueued = () =>
+        new Promise<void>(r => {
+          wake = r;
+          this.queued = r;
+        });
       while (!stopped && jobs.length < this.maxBatch) {
         const p = this.queue[jobs.length];
         if (!p) {
-          await new Promise<void>(r => {
-            wake = r;
-            this.queued = r;
-          });
+          await nextQueued();
           continue;
         }
         try {
