@@ -390,8 +390,11 @@ export class GitOpsWriter {
     return env;
   }
 
-  private git(args: string[], opts: { input?: string | Buffer; env?: Record<string, string> } = {}) {
-    return runGit(args, { cwd: this.workDir, input: opts.input, env: this.env(opts.env) });
+  private git(
+    args: string[],
+    opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {},
+  ) {
+    return runGit(args, { cwd: this.workDir, input: opts.input, env: this.env(opts.env), timeoutMs: opts.timeoutMs });
   }
 
   private async ensureClone(): Promise<void> {
@@ -822,7 +825,15 @@ export class GitOpsWriter {
   private async setOriginRef(sha: string): Promise<void> {
     const file = path.join(this.workDir, '.git', ...this.originRef.split('/'));
     await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(`${file}.lock`, `${sha}\n`);
+    // Created exclusively, as git takes a ref lock: a git process holding it (pack-refs) wins,
+    // and then the ref is moved through git.
+    try {
+      await fs.writeFile(`${file}.lock`, `${sha}\n`, { flag: 'wx' });
+    } catch (e: any) {
+      if (e?.code !== 'EEXIST') throw e;
+      await this.git(['update-ref', this.originRef, sha]);
+      return;
+    }
     await fs.rename(`${file}.lock`, file);
   }
 
@@ -1266,14 +1277,21 @@ export class GitOpsWriter {
   }
 
   /**
-   * Housekeeping of the working clone (scheduled): gc (packs the loose signed commits, prunes the
-   * unsigned drafts fast-import left) and the commit-graph. Serialised with writes.
+   * Housekeeping of the working clone (scheduled), incremental so that its cost follows what was
+   * written since the last run, not the size of the history: the loose objects (every commit the
+   * writer makes or is handed is written loose) are packed and small packs rolled up geometrically
+   * (`repack --geometric=2`: the big pack of old history is not rewritten), the commit-graph gets
+   * a new layer, and reflog entries older than 30 days expire. Not serialised with writes: git's
+   * repack and commit-graph are safe beside fetches, pushes and the object reader (objects are
+   * never removed, only moved into packs), so releases go on while it runs. A full `git gc` on a
+   * 10,000-service clone after 10,000 releases ran over git's 60 s limit in the history bench
+   * (docs/bench-and-reliability.md), holding every write for that long.
    */
-  async maintain(): Promise<void> {
-    await this.withLock(async () => {
-      await this.git(['gc', '--quiet', '--prune=1.hour.ago']);
-      await this.git(['commit-graph', 'write', '--reachable']);
-    });
+  async maintain(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+    await this.git(['repack', '-d', '-q', '--geometric=2'], { timeoutMs });
+    await this.git(['commit-graph', 'write', '--reachable', '--split'], { timeoutMs });
+    await this.git(['reflog', 'expire', '--expire=30.days.ago', '--all'], { timeoutMs });
   }
 
   /** Waits until every queued write has been handled. */

@@ -55,6 +55,19 @@ describe('a config repo clone that lasts years', () => {
       expect(signer.verifyCommit(Buffer.from(stdout, 'utf8')).signature).toBe('good');
     }
     await runGit(['fsck', '--no-dangling'], { cwd: workDir });
+
+    // Maintenance does not hold writes: releases land while it runs, and nothing is lost.
+    const maintaining = w2.maintain();
+    const more = await Promise.all([1, 2, 3, 4, 5].map(i => w2.write(job(`b/${i}.txt`, `${i}\n`))));
+    await maintaining;
+    await w2.maintain();
+    const onRemote = (await runGit(['ls-tree', '-r', '--name-only', 'main'], { cwd: remote })).stdout;
+    for (const i of [1, 2, 3, 4, 5]) expect(onRemote).toContain(`b/${i}.txt`);
+    for (const m of more) expect((await runGit(['cat-file', '-t', m.commit!], { cwd: workDir })).stdout.trim()).toBe('commit');
+    expect(Number(await loose())).toBe(0);
+    await runGit(['fsck', '--no-dangling'], { cwd: workDir });
+    w1.close();
+    w2.close();
   });
 
   it('reclaims per-process clones of processes that are gone, keeps the ones alive', () => {
