@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Knex } from 'knex';
@@ -33,7 +34,12 @@ export function startReplica(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  proc.stderr!.on('data', d => { stderr = (stderr + d).slice(-4000); if (process.env.TRACE_W) require('fs').appendFileSync('/tmp/trace.log', d); });
+  // REPLICA_STDERR_FILE=<file>: every replica's stderr is appended there too (debugging a run).
+  const copyTo = process.env.REPLICA_STDERR_FILE;
+  proc.stderr!.on('data', d => {
+    stderr = (stderr + d).slice(-4000);
+    if (copyTo) fsSync.appendFileSync(copyTo, d);
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
