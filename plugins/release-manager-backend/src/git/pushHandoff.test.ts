@@ -177,15 +177,30 @@ describe('push handoff objects', () => {
       };
     }
 
-    it('jobs queued while the other replica holds the lock are decided meanwhile, and kept when the new tip answers their reads the same', async () => {
-      let hold: (() => void) | undefined;
-      const a = await replica('a', 'cfg', () => (hold ? new Promise<void>(r => { const go = hold!; hold = undefined; go(); setTimeout(r, 400); }) : Promise.resolve()));
+    /**
+     * Replicas a and b (b's clone made), and a's `job` holding the push lock: its push waits 400 ms
+     * once started, so what b is given meanwhile queues up behind the lock.
+     */
+    async function whileAHoldsTheLock(job: WriteJob<string>) {
+      let hasLock: (() => void) | undefined;
+      const slowOnce = () => {
+        const tell = hasLock;
+        hasLock = undefined;
+        if (!tell) return Promise.resolve();
+        tell();
+        return new Promise<void>(r => setTimeout(r, 400));
+      };
+      const a = await replica('a', 'cfg', slowOnce);
       const b = await replica('b');
       await b.write(fileJob('b/0.txt'));
-      // a takes the lock and pushes slowly; b's jobs queue up meanwhile.
-      const aHasLock = new Promise<void>(r => (hold = r));
-      const aWrite = a.write(fileJob('a/0.txt'));
-      await aHasLock;
+      const locked = new Promise<void>(r => (hasLock = r));
+      const aWrite = a.write(job);
+      await locked;
+      return { a, b, aWrite };
+    }
+
+    it('jobs queued while the other replica holds the lock are decided meanwhile, and kept when the new tip answers their reads the same', async () => {
+      const { b, aWrite } = await whileAHoldsTheLock(fileJob('a/0.txt')); // b's jobs queue up meanwhile
       const seen: string[] = [];
       const before = b.stats.prepared;
       const bWrites = [1, 2, 3].map(i => b.write(dependentJob(`b/${i}.txt`, 'policies/x.json', seen)));
@@ -199,14 +214,8 @@ describe('push handoff objects', () => {
     });
 
     it('a prepared job whose read the other replica changed meanwhile is decided again on the new tip', async () => {
-      let hold: (() => void) | undefined;
-      const a = await replica('a', 'cfg', () => (hold ? new Promise<void>(r => { const go = hold!; hold = undefined; go(); setTimeout(r, 400); }) : Promise.resolve()));
-      const b = await replica('b');
-      await b.write(fileJob('b/0.txt'));
-      const aHasLock = new Promise<void>(r => (hold = r));
       // a changes the policy b's job reads, while b's job waits for the lock.
-      const aWrite = a.write(fileJob('policies/x.json', 'forbid'));
-      await aHasLock;
+      const { b, aWrite } = await whileAHoldsTheLock(fileJob('policies/x.json', 'forbid'));
       const seen: string[] = [];
       const before = b.stats.prepared;
       const bWrite = b.write(dependentJob('b/1.txt', 'policies/x.json', seen));
