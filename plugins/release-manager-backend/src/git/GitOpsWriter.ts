@@ -675,8 +675,8 @@ export class GitOpsWriter {
     // Look at the remote as it is now (after every job of the batch was queued): a change to a
     // job's paths that lands after this point is a true conflict, one before it is just history.
     // Holding the push lock, look after taking it: the replica that held it before has just
-    // pushed, and a push on the tip from before that is rejected for sure.
-    // Holding the push lock: the replica that held it before says where it left the branch.
+    // pushed, and a push on the tip from before that is rejected for sure. That replica's
+    // record of its push (takeHandoff) is such a look when it can be used.
     if (await this.takeHandoff(started)) this.treeHead = this.originTip;
     else await this.syncToOrigin(this.pushLock ? started : Math.max(...batch.map(p => p.queuedAt)));
     this.lastBatchRejected = false;
@@ -773,7 +773,7 @@ export class GitOpsWriter {
    * has moved past makes the push fail as non-fast-forward, and the retry fetches.
    */
   private async takeHandoff(started: number): Promise<boolean> {
-    if (!this.handoff || !this.originTip || this.lastBatchRejected || !this.handedOver || !this.signer) return false;
+    if (!this.handoff || !this.originTip || this.lastBatchRejected || !this.handedOver) return false;
     const pushes = await this.handoff.pushesAfter(this.originTip);
     if (!pushes) return false;
     if (pushes.length > 0) {
@@ -794,23 +794,28 @@ export class GitOpsWriter {
         commits.push(...chain);
       }
       if (commits[0]?.parent !== this.originTip) return false;
+      // The paths each commit changed, from the trees at hand (in memory: no object is written
+      // before the commits verify).
+      try {
+        for (const [sha, o] of objects) if (o.type === 'tree') this.cacheTree(sha, parseTree(o.content));
+        for (const c of commits) {
+          c.paths = await changedFiles(
+            c.parent === this.originTip ? await this.treeOfCommit(c.parent) : this.commitTrees.get(c.parent)!,
+            c.tree,
+            sha => this.readTree(sha),
+          );
+          this.commitTrees.set(c.sha, c.tree);
+        }
+      } catch (e: any) {
+        this.logger?.warn(`Config repo: a push handed over by another replica is incomplete (${e?.message ?? e}); fetching instead`);
+        return false;
+      }
       // Nothing another replica recorded enters the clone unless the release manager signed it.
-      const signer = this.signer;
-      if (!signer || !commits.every(c => signer.verifyCommit(c.raw).signature === 'good')) {
-        this.logger?.warn('Config repo: a push handed over by another replica is not signed by the release manager; fetching instead');
+      if (!this.handedOver(this.originTip, commits)) {
+        this.logger?.warn('Config repo: a push handed over by another replica did not verify as the release manager\'s; fetching instead');
         return false;
       }
       for (const o of objects.values()) this.loose.writeSync(o.type, o.content);
-      // Their trees from the bytes at hand (no read back through cat-file per tree).
-      for (const [sha, o] of objects) if (o.type === 'tree') this.cacheTree(sha, parseTree(o.content));
-      for (const c of commits) {
-        this.commitTrees.set(c.sha, c.tree);
-        c.paths = await changedFiles(await this.treeOfCommit(c.parent), c.tree, sha => this.readTree(sha));
-      }
-      if (!this.handedOver(this.originTip, commits)) {
-        this.logger?.warn('Config repo: commits handed over by another replica did not verify; fetching instead');
-        return false;
-      }
       const tip = commits[commits.length - 1].sha;
       await this.setOriginRef(tip);
       this.originTip = tip;

@@ -226,6 +226,22 @@ describe('push handoff objects', () => {
       expect(await git(['show', 'main:b/1.txt'])).toBe('decided on: forbid');
     });
 
+    it('a record missing objects (a signed commit whose tree is nowhere) makes the writer fetch, not fail', async () => {
+      const a = await replica('a');
+      const b = await replica('b');
+      await b.write(fileJob('b/0.txt'));
+      await a.write(fileJob('a/0.txt'));
+      const realTip = await git(['rev-parse', 'main']);
+      const raw = signer.signCommit(
+        Buffer.from(`tree ${'e'.repeat(40)}\nparent ${realTip}\nauthor RM <rm@x> 1700000000 +0000\ncommitter RM <rm@x> 1700000000 +0000\n\nrelease: incomplete\n`),
+      );
+      await new PostgresPushHandoff(knex, 'cfg').record({ parent: realTip, tip: hashObject('commit', raw), objects: [{ type: 'commit', content: raw }] });
+      const fetches = b.stats.fetches;
+      const r = await b.write(fileJob('b/1.txt'));
+      expect(b.stats.fetches).toBe(fetches + 1);
+      expect(r.pushed![0].parent).toBe(realTip);
+    });
+
     it('a gap in the record (a push not recorded) makes the writer look at the remote', async () => {
       const a = await replica('a');
       const b = await replica('b');
