@@ -396,7 +396,7 @@ async function section(name, fn) {
           `working clone after ${s.releases} releases (20 clients, in-process engine, ${s.services}×3 repo, ${s.historyCommits} commits before)`,
           `before: ${s.cloneBefore.text}`,
           'reported',
-          `after: ${s.cloneAfter.text}; after maintain() (gc, ${s.maintainSeconds} s): ${s.cloneAfterMaintenance.text}; ${s.failed} failed, ${s.perSecond}/s`,
+          `after: ${s.cloneAfter.text}; after maintain() (incremental repack + commit-graph, ${s.maintainSeconds} s): ${s.cloneAfterMaintenance.text}; ${s.failed} failed, ${s.perSecond}/s`,
           s.failed === 0 ? undefined : false,
         );
         row(
