@@ -7,7 +7,7 @@ import {
   runGit,
   runGitBuffer,
 } from '@devplane/plugin-git-host-node';
-import { changedFiles, commitHeader, hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
+import { changedFiles, commitHeader, entryAt, hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
 import type { PushLock } from './PushLock';
 import type { HandedObject, PushHandoff } from './pushHandoff';
 import { remoteRefOverHttp } from './remoteRef';
@@ -863,16 +863,8 @@ export class GitOpsWriter {
 
   /** Id of the tree or blob at `rel` in a commit (undefined when absent), from the cached trees. */
   private async idAt(commit: string, rel: string): Promise<string | undefined> {
-    const segs = rel.split('/');
-    let tree = await this.treeOfCommit(commit);
-    for (const [i, s] of segs.entries()) {
-      const e = (await this.readTree(tree)).find(x => x.name === s);
-      if (!e) return undefined;
-      if (i === segs.length - 1) return `${e.mode} ${e.sha}`;
-      if (e.mode !== '40000' && e.mode !== '040000') return undefined;
-      tree = e.sha;
-    }
-    return undefined;
+    const e = await entryAt(await this.treeOfCommit(commit), rel, sha => this.readTree(sha));
+    return e && `${e.mode} ${e.sha}`;
   }
 
   /**

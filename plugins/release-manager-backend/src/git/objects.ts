@@ -243,6 +243,28 @@ export function parseTree(content: Buffer): TreeEntry[] {
 
 const isTreeMode = (mode: string) => mode === '40000' || mode === '040000';
 
+/**
+ * The entry at `rel` below the tree `root` ('' is the root itself), walking the trees on the way
+ * (`readTree`, usually cached); undefined when missing or when a segment on the way is not a tree.
+ */
+export async function entryAt(
+  root: string,
+  rel: string,
+  readTree: (sha: string) => Promise<TreeEntry[]>,
+): Promise<{ mode: string; sha: string } | undefined> {
+  if (rel === '') return { mode: '40000', sha: root };
+  let tree = root;
+  const segs = rel.split('/');
+  for (const [i, s] of segs.entries()) {
+    const e = (await readTree(tree)).find(x => x.name === s);
+    if (!e) return undefined;
+    if (i === segs.length - 1) return e;
+    if (!isTreeMode(e.mode)) return undefined;
+    tree = e.sha;
+  }
+  return undefined;
+}
+
 /** git's tree order: byte order of names, a directory compared as if its name ended in `/`. */
 function treeOrder(a: TreeEntry, b: TreeEntry): number {
   const an = isTreeMode(a.mode) ? `${a.name}/` : a.name;

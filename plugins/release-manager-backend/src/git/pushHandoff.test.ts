@@ -96,6 +96,15 @@ describe('push handoff objects', () => {
     }
     const git = async (args: string[]) => (await runGit(args, { cwd: remote })).stdout.trim();
 
+    /** Replicas a and b, b's clone made by a first write, then a's push recorded: the branch's tip. */
+    async function aPushedAfterB() {
+      const a = await replica('a');
+      const b = await replica('b');
+      await b.write(fileJob('b/0.txt'));
+      await a.write(fileJob('a/0.txt'));
+      return { b, realTip: await git(['rev-parse', 'main']) };
+    }
+
     it('the next replica builds on the pushes the other handed over, without fetching, on a linear history', async () => {
       const a = await replica('a');
       const b = await replica('b');
@@ -119,10 +128,7 @@ describe('push handoff objects', () => {
     });
 
     it('a recorded push the remote has moved past: git refuses the push as non-fast-forward, the writer fetches, nothing is lost', async () => {
-      const a = await replica('a');
-      const b = await replica('b');
-      await b.write(fileJob('b/0.txt'));
-      await a.write(fileJob('a/0.txt'));
+      const { b } = await aPushedAfterB();
       // Someone pushes to the remote directly after a's recorded push (not through the lock).
       const outside = await fs.mkdtemp(path.join(root, 'outside-'));
       await runGit(['clone', '-q', remote, outside]);
@@ -144,11 +150,7 @@ describe('push handoff objects', () => {
     });
 
     it('a forged record (commits not signed by the release manager) is never built on: the writer fetches', async () => {
-      const a = await replica('a');
-      const b = await replica('b');
-      await b.write(fileJob('b/0.txt'));
-      await a.write(fileJob('a/0.txt'));
-      const realTip = await git(['rev-parse', 'main']);
+      const { b, realTip } = await aPushedAfterB();
       // A commit on the real tip, signed by another key, with its tree, recorded as if pushed.
       const tree = await git(['rev-parse', 'main^{tree}']);
       const payload = Buffer.from(
@@ -227,11 +229,7 @@ describe('push handoff objects', () => {
     });
 
     it('a record missing objects (a signed commit whose tree is nowhere) makes the writer fetch, not fail', async () => {
-      const a = await replica('a');
-      const b = await replica('b');
-      await b.write(fileJob('b/0.txt'));
-      await a.write(fileJob('a/0.txt'));
-      const realTip = await git(['rev-parse', 'main']);
+      const { b, realTip } = await aPushedAfterB();
       const raw = signer.signCommit(
         Buffer.from(`tree ${'e'.repeat(40)}\nparent ${realTip}\nauthor RM <rm@x> 1700000000 +0000\ncommitter RM <rm@x> 1700000000 +0000\n\nrelease: incomplete\n`),
       );
@@ -243,10 +241,7 @@ describe('push handoff objects', () => {
     });
 
     it('a gap in the record (a push not recorded) makes the writer look at the remote', async () => {
-      const a = await replica('a');
-      const b = await replica('b');
-      await b.write(fileJob('b/0.txt'));
-      await a.write(fileJob('a/0.txt'));
+      const { b } = await aPushedAfterB();
       await knex('rm_push_handoff').delete();
       const fetches = b.stats.fetches;
       const r = await b.write(fileJob('b/1.txt'));

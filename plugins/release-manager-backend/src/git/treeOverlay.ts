@@ -1,8 +1,14 @@
-import type { TreeEntry } from './objects';
+import { entryAt, TreeEntry } from './objects';
 
 const isTreeMode = (mode: string) => mode === '40000' || mode === '040000';
 /** A file git would check out (not a directory, not a submodule). */
 const isFileMode = (mode: string) => !isTreeMode(mode) && mode !== '160000';
+
+/** A recorded answer for a file read: the entry (mode and id), '' when missing. */
+const entryFact = (e: { mode: string; sha: string } | undefined) => (e ? `${e.mode} ${e.sha}` : '');
+/** A recorded answer for a directory listing: its entries' modes and names, '' when not a directory. */
+const listingFact = (entries: TreeEntry[] | undefined) =>
+  entries ? entries.map(e => `${e.mode} ${e.name}`).join('\n') : '';
 
 /** How a {@link TreeOverlay} reads the commit it starts from (the writer's cached object reads). */
 export interface OverlayBase {
@@ -54,14 +60,11 @@ export class TreeOverlay {
   }
 
   private async fileFact(rel: string): Promise<string> {
-    const e = await this.baseEntry(rel);
-    return e ? `${e.mode} ${e.sha}` : '';
+    return entryFact(await this.baseEntry(rel));
   }
 
   private async dirFact(rel: string): Promise<string> {
-    const dir = await this.baseEntry(rel);
-    if (!dir || !isTreeMode(dir.mode)) return '';
-    return (await this.base.readTree(dir.sha)).map(e => `${e.mode} ${e.name}`).join('\n');
+    return listingFact(await this.baseDir(rel));
   }
 
   private isHidden(rel: string): boolean {
@@ -78,28 +81,23 @@ export class TreeOverlay {
   /** The base's entry at `rel` ('' is the root), ignoring this overlay's changes. */
   private async baseEntry(rel: string): Promise<{ mode: string; sha: string } | undefined> {
     const root = this.base.rootTree;
-    if (!root) return undefined;
-    if (rel === '') return { mode: '40000', sha: root };
-    let tree: string = root;
-    const segs = rel.split('/');
-    for (const [i, s] of segs.entries()) {
-      const e: TreeEntry | undefined = (await this.base.readTree(tree)).find(x => x.name === s);
-      if (!e) return undefined;
-      if (i === segs.length - 1) return e;
-      if (!isTreeMode(e.mode)) return undefined;
-      tree = e.sha;
-    }
-    return undefined;
+    return root ? entryAt(root, rel, sha => this.base.readTree(sha)) : undefined;
+  }
+
+  /** The base's listing of directory `rel`, ignoring this overlay's changes; undefined when not a directory. */
+  private async baseDir(rel: string): Promise<TreeEntry[] | undefined> {
+    const dir = await this.baseEntry(rel);
+    return dir && isTreeMode(dir.mode) ? this.base.readTree(dir.sha) : undefined;
   }
 
   /** The base's entries directly inside directory `rel` that this overlay has not removed. */
   private async baseChildren(rel: string): Promise<TreeEntry[]> {
     if (this.isHidden(rel)) return [];
-    if (this.reads && !this.reads.has(`d:${rel}`)) this.reads.set(`d:${rel}`, await this.dirFact(rel));
-    const dir = await this.baseEntry(rel);
-    if (!dir || !isTreeMode(dir.mode)) return [];
+    const entries = await this.baseDir(rel);
+    if (this.reads && !this.reads.has(`d:${rel}`)) this.reads.set(`d:${rel}`, listingFact(entries));
+    if (!entries) return [];
     const prefix = rel ? `${rel}/` : '';
-    return (await this.base.readTree(dir.sha)).filter(e => !this.hidden.has(`${prefix}${e.name}`));
+    return entries.filter(e => !this.hidden.has(`${prefix}${e.name}`));
   }
 
   /** Written paths directly inside `rel`: files (one more segment) and directories (more). */
@@ -126,7 +124,7 @@ export class TreeOverlay {
     if (mine) return mine;
     if (this.isHidden(rel)) return undefined;
     const e = await this.baseEntry(rel);
-    if (this.reads && !this.reads.has(`f:${rel}`)) this.reads.set(`f:${rel}`, e ? `${e.mode} ${e.sha}` : '');
+    if (this.reads && !this.reads.has(`f:${rel}`)) this.reads.set(`f:${rel}`, entryFact(e));
     if (!e || !isFileMode(e.mode)) return undefined;
     return this.base.readBlob(e.sha);
   }
