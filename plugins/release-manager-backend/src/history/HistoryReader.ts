@@ -639,6 +639,16 @@ export class HistoryReader {
   }
 
   /**
+   * Position (first-parent count) of `sha` when it is the cached scan's tip, else undefined: lets
+   * the index sync number commits written on top of it without counting the history through git
+   * (after another replica's push was handed over, the scan's tip is that replica's last commit).
+   */
+  seqOfTip(sha: string): number | undefined {
+    const scan = this.scan;
+    return scan && !this.advancing && scan.tip === sha ? scan.count : undefined;
+  }
+
+  /**
    * Commits another replica pushed, as it handed them over (its signed bytes, see
    * git/pushHandoff.ts): true when every one is the release manager's own, signed; the cached scan
    * takes them when it is at `from` (so the writer's gate needs no git process for them).

@@ -75,21 +75,26 @@ export class GitSync extends ReleaseManagerPart {
   }
 
   /**
-   * The records of `pushed` from the writer's bytes, when they continue the last commit this
-   * process ingested (which the database marker still names); undefined when they do not, or
-   * when any of them is refused (then the caller reads through git).
+   * The records of `pushed` from the writer's bytes, when they continue the commit the database
+   * marker names and this process knows that commit's position (it ingested it, or its reader
+   * verified the history up to it); undefined when they do not, or when any of them is refused
+   * (then the caller reads through git).
    */
   private async fromWritten(
     pushed: WrittenCommit[] | undefined,
     marker: string | undefined,
   ): Promise<VerifiedCommit[] | undefined> {
+    if (!pushed?.length || !marker || pushed[0].parent !== marker) return undefined;
+    // The marker's position: this process ingested it, or its history reader verified every commit
+    // up to it (another replica's push handed over, whose releases that replica indexed).
     const last = this.lastSynced;
-    if (!pushed?.length || !last || !marker || marker !== last.sha || pushed[0].parent !== marker) return undefined;
+    const seq = last?.sha === marker ? last.seq : this.reader.seqOfTip(marker);
+    if (seq === undefined) return undefined;
     for (let i = 1; i < pushed.length; i++) if (pushed[i].parent !== pushed[i - 1].sha) return undefined;
     if (await this.store.hasUnorderedReleases(this.configRepoKey)) return undefined;
     try {
       return pushed.map((w, i) =>
-        this.reader.fromBytes({ raw: w.raw, sha: w.sha, tree: w.tree, parent: w.parent, paths: w.paths, seq: last.seq + i + 1 }),
+        this.reader.fromBytes({ raw: w.raw, sha: w.sha, tree: w.tree, parent: w.parent, paths: w.paths, seq: seq + i + 1 }),
       );
     } catch (e: any) {
       if (!(e instanceof CommitBytesRefused)) throw e;
