@@ -57,6 +57,11 @@ async function run(replicaCount: number, clientsPerReplica: number, releasesPerC
       }
     }
     const answers: { service: string; id: string; ok: boolean }[] = [];
+    // REPLICA_CPU_PROF_WINDOW_DIR (replica.ts): profile the replicas during the timed phase only.
+    const profileWindow = () => {
+      if (process.env.REPLICA_CPU_PROF_WINDOW_DIR) for (const r of replicas) r.proc.kill('SIGUSR2');
+    };
+    profileWindow();
     const t0 = Date.now();
     await Promise.all(
       plan.map(async (releases, c) => {
@@ -72,6 +77,8 @@ async function run(replicaCount: number, clientsPerReplica: number, releasesPerC
       }),
     );
     const seconds = (Date.now() - t0) / 1000;
+    profileWindow();
+    if (process.env.REPLICA_CPU_PROF_WINDOW_DIR) await new Promise(res => setTimeout(res, 2000));
     const commits = await releaseCommits(remote);
     let lost = 0;
     let duplicated = 0;

@@ -19,5 +19,25 @@ startBackend({
   });
 // Profiling (REPLICA_CPU_PROF_DIR, see replicas.ts): a stop exits normally, so V8 writes the profile.
 if (process.env.REPLICA_CPU_PROF_DIR) process.once('SIGTERM', () => process.exit(0));
+// REPLICA_CPU_PROF_WINDOW_DIR: a first SIGUSR2 starts a CPU profile, the second writes it there
+// (`window-<pid>.cpuprofile`): a bench profiles its timed phase only, not start-up or set-up.
+if (process.env.REPLICA_CPU_PROF_WINDOW_DIR) {
+  const dir = process.env.REPLICA_CPU_PROF_WINDOW_DIR;
+  const { Session } = require('node:inspector') as typeof import('node:inspector');
+  const session = new Session();
+  session.connect();
+  let running = false;
+  process.on('SIGUSR2', () => {
+    if (!running) {
+      running = true;
+      session.post('Profiler.enable', () => session.post('Profiler.start'));
+      return;
+    }
+    running = false;
+    session.post('Profiler.stop', (err, result) => {
+      if (!err) require('node:fs').writeFileSync(`${dir}/window-${process.pid}.cpuprofile`, JSON.stringify(result.profile));
+    });
+  });
+}
 // Never outlive the suite.
 setTimeout(() => process.exit(3), Number(process.env.REPLICA_MAX_MS ?? 600_000)).unref();
