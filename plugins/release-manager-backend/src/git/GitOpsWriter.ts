@@ -7,7 +7,7 @@ import {
   runGit,
   runGitBuffer,
 } from '@devplane/plugin-git-host-node';
-import { changedFiles, commitHeader, entryAt, hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, TreeEntry } from './objects';
+import { changedFiles, commitHeader, entryAt, hashObject, ObjectReader, PackWriter, parseTree, TreeEditor, TreeEntry } from './objects';
 import type { PushLock } from './PushLock';
 import type { HandedObject, PushHandoff } from './pushHandoff';
 import { remoteRefOverHttp } from './remoteRef';
@@ -298,7 +298,11 @@ export class GitOpsWriter {
   private httpLsRefsRetryAt = 0;
   /** Reads objects of the clone (one long-lived `git cat-file --batch`). */
   private readonly objects: ObjectReader;
-  private readonly loose: LooseObjectWriter;
+  /** Writes each batch's objects (and each push handed over) as one pack. */
+  private readonly packs: PackWriter;
+  /** Packs written since small packs were last rolled up (see {@link rollUpPacks}). */
+  private packsSinceRollUp = 0;
+  private rollingUp?: Promise<void>;
   /**
    * The commit the work tree and the local chain of commits are at. Commits are made in process
    * and pushed by id: the local branch ref only moves on a reset.
@@ -341,7 +345,7 @@ export class GitOpsWriter {
     this.gatedPath = options.gatedPath;
     this.pushLock = options.pushLock;
     this.objects = new ObjectReader(this.workDir);
-    this.loose = new LooseObjectWriter(path.join(this.workDir, '.git'));
+    this.packs = new PackWriter(path.join(this.workDir, '.git'));
   }
 
   /** Stops the clone's object reader (it also stops by itself when idle). */
@@ -815,7 +819,8 @@ export class GitOpsWriter {
         this.logger?.warn('Config repo: a push handed over by another replica did not verify as the release manager\'s; fetching instead');
         return false;
       }
-      for (const o of objects.values()) this.loose.writeSync(o.type, o.content);
+      for (const o of objects.values()) this.packs.add(o.type, o.content);
+      this.flushPack();
       const tip = commits[commits.length - 1].sha;
       await this.setOriginRef(tip);
       this.originTip = tip;
@@ -1072,8 +1077,9 @@ export class GitOpsWriter {
   /**
    * Turns applied jobs into one commit each, on top of `from`, in process: blobs from the jobs'
    * snapshots, the trees on their paths re-written (each path replaced by what is below it in
-   * the snapshot, as `git fast-import`'s `D`/`M` would), the commit object signed and written
-   * (loose objects). No git process per commit; the bytes signed are the bytes pushed.
+   * the snapshot, as `git fast-import`'s `D`/`M` would), the commit object signed, and all of
+   * the chain's objects written as one pack. No git process per commit; the bytes signed are the
+   * bytes pushed.
    */
   private async buildCommits(jobs: Pending[], from: string): Promise<void> {
     if (jobs.length === 0) return;
@@ -1082,7 +1088,7 @@ export class GitOpsWriter {
     const ident = (p: GitPerson) =>
       `${(p.name || p.email).replace(/[<>\n]/g, '')} <${p.email.replace(/[<>\n]/g, '')}>`;
     const write = async (type: string, content: Buffer) => {
-      const sha = this.loose.writeSync(type, content);
+      const sha = this.packs.add(type, content);
       // The next commit of the chain edits this tree: keep it (a read would be a round trip).
       if (type === 'tree') this.cacheTree(sha, parseTree(content));
       return sha;
@@ -1125,7 +1131,31 @@ export class GitOpsWriter {
       p.written = { sha, parent, tree, raw, paths: changed };
       parent = sha;
     }
+    // One pack for the whole chain, before anything (update-ref, the push) looks for its objects.
+    this.flushPack();
     this.treeHead = parent;
+  }
+
+  /** Writes the objects collected so far as one pack; every 50 packs, rolls small packs up. */
+  private flushPack(): void {
+    if (!this.packs.flushSync()) return;
+    if (++this.packsSinceRollUp >= 50 && !this.rollingUp) {
+      this.packsSinceRollUp = 0;
+      this.rollingUp = this.rollUpPacks()
+        .catch(e => this.logger?.warn(`Config repo clone: rolling up small packs failed: ${e?.message ?? e}`))
+        .finally(() => {
+          this.rollingUp = undefined;
+        });
+    }
+  }
+
+  /**
+   * Rolls the small packs of recent batches into one (`repack --geometric=2`: the packs of older
+   * history are not rewritten), so that object lookups do not walk thousands of pack indexes
+   * between two scheduled maintenances. Outside the write lock, as maintain() runs.
+   */
+  private async rollUpPacks(): Promise<void> {
+    await this.git(['repack', '-d', '-q', '--geometric=2'], { timeoutMs: 10 * 60_000 });
   }
 
   /**
@@ -1275,8 +1305,8 @@ export class GitOpsWriter {
 
   /**
    * Housekeeping of the working clone (scheduled), incremental so that its cost follows what was
-   * written since the last run, not the size of the history: the loose objects (every commit the
-   * writer makes or is handed is written loose) are packed and small packs rolled up geometrically
+   * written since the last run, not the size of the history: loose objects (fetches leave some)
+   * are packed and the small packs of recent batches rolled up geometrically
    * (`repack --geometric=2`: the big pack of old history is not rewritten), the commit-graph gets
    * a new layer, and reflog entries older than 30 days expire. Not serialised with writes: git's
    * repack and commit-graph are safe beside fetches, pushes and the object reader (objects are

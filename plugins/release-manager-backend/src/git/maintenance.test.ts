@@ -46,10 +46,16 @@ describe('a config repo clone that lasts years', () => {
     expect(r.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(fsSync.existsSync(path.join(workDir, '.git', 'refs', 'heads', 'main.lock'))).toBe(false);
 
-    const loose = async () => (await runGit(['count-objects', '-v'], { cwd: workDir })).stdout.match(/^count: (\d+)/m)![1];
-    expect(Number(await loose())).toBeGreaterThan(0);
+    const counted = async (what: 'count' | 'packs') =>
+      Number((await runGit(['count-objects', '-v'], { cwd: workDir })).stdout.match(new RegExp(`^${what}: (\\d+)`, 'm'))![1]);
+    const loose = () => counted('count');
+    // Each write's objects are one pack (the loose ones are the first fetch's); maintenance
+    // packs those and rolls the small packs up.
+    const packsBefore = await counted('packs');
+    expect(packsBefore).toBe(2); // one per write
     await w2.maintain();
-    expect(Number(await loose())).toBe(0);
+    expect(await loose()).toBe(0);
+    expect(await counted('packs')).toBeLessThan(packsBefore);
     for (const sha of (await runGit(['rev-list', 'origin/main', '-2'], { cwd: workDir })).stdout.trim().split('\n')) {
       const { stdout } = await runGit(['cat-file', 'commit', sha], { cwd: workDir });
       expect(signer.verifyCommit(Buffer.from(stdout, 'utf8')).signature).toBe('good');
@@ -64,8 +70,15 @@ describe('a config repo clone that lasts years', () => {
     const onRemote = (await runGit(['ls-tree', '-r', '--name-only', 'main'], { cwd: remote })).stdout;
     for (const i of [1, 2, 3, 4, 5]) expect(onRemote).toContain(`b/${i}.txt`);
     for (const m of more) expect((await runGit(['cat-file', '-t', m.commit!], { cwd: workDir })).stdout.trim()).toBe('commit');
-    expect(Number(await loose())).toBe(0);
+    expect(await loose()).toBe(0);
     await runGit(['fsck', '--no-dangling'], { cwd: workDir });
+
+    // Between maintenances, every 50 packs the small ones are rolled up (no unbounded pack count).
+    for (let i = 0; i < 55; i++) await w2.write(job(`c/${i}.txt`, `${i}\n`));
+    await w2.idle();
+    for (let t = 0; t < 100 && (await counted('packs')) > 10; t++) await new Promise(res => setTimeout(res, 100));
+    expect(await counted('packs')).toBeLessThanOrEqual(10);
+    await runGit(['fsck', '--no-dangling', '--strict'], { cwd: workDir });
     w1.close();
     w2.close();
   });

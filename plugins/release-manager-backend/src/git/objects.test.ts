@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { runGit } from '@devplane/plugin-git-host-node';
-import { changedFiles, hashObject, LooseObjectWriter, ObjectReader, parseTree, TreeEditor, zlibStored } from './objects';
+import { changedFiles, hashObject, LooseObjectWriter, ObjectReader, PackWriter, parseTree, TreeEditor, zlibStored } from './objects';
 
 jest.setTimeout(60_000);
 
@@ -59,6 +59,47 @@ describe('in-process git objects', () => {
     expect((await runGit(['cat-file', '-s', sha], { cwd: repo })).stdout.trim()).toBe(String(content.length));
     await runGit(['fsck', '--no-dangling', '--strict'], { cwd: repo });
     expect((await reader.read(sha))?.content.equals(content)).toBe(true);
+  });
+
+  it('writes a batch as one pack and index that git verifies, reads and pushes, found by a reader already running', async () => {
+    const head = (await git(['rev-parse', 'HEAD'])).trim();
+    expect((await reader.read(head))?.type).toBe('commit'); // the reader's process is running
+    const pack = new PackWriter(path.join(repo, '.git'));
+    // Sizes around the header's 4-bit and 7-bit steps and zlib's 65,535-byte stored blocks.
+    const blobs = [0, 15, 16, 127, 2047, 2048, 65535, 65536, 300_000].map(n => crypto.randomBytes(n));
+    const shas = blobs.map(b => pack.add('blob', b));
+    expect(pack.add('blob', blobs[1])).toBe(shas[1]); // the same object once
+    const editor = new TreeEditor((await git(['rev-parse', 'HEAD^{tree}'])).trim(), readTree);
+    for (let i = 0; i < shas.length; i++) await editor.put(`packed/b${i}.bin`, shas[i]);
+    const { tree } = await editor.finish(async (type, content) => pack.add(type, content));
+    const commit = pack.add('commit', Buffer.from(`tree ${tree}\nparent ${head}\nauthor T <t@x> 1 +0000\ncommitter T <t@x> 1 +0000\n\npacked\n`));
+    expect(pack.size).toBe(shas.length + 3); // and the two trees on the path, and the commit
+    const file = pack.flushSync()!;
+    expect(pack.size).toBe(0);
+    expect(pack.flushSync()).toBeUndefined();
+    expect(path.basename(file)).toMatch(/^pack-[0-9a-f]{40}\.pack$/);
+    // The pack's name is its checksum, as git names it; index-pack builds the same index from it.
+    const verify = await git(['verify-pack', '-v', file.replace(/\.pack$/, '.idx')]);
+    expect(verify).toContain(`${commit} commit`);
+    const rebuilt = path.join(repo, 'rebuilt.idx');
+    const { stdout: named } = await runGit(['index-pack', '-o', rebuilt, file], { cwd: repo });
+    expect(named.trim()).toBe(path.basename(file).slice(5, 45));
+    expect((await fs.readFile(rebuilt)).equals(await fs.readFile(file.replace(/\.pack$/, '.idx')))).toBe(true);
+    // The long-running reader finds objects of a pack written after it started.
+    expect((await reader.read(shas[8]))?.content.equals(blobs[8])).toBe(true);
+    expect((await reader.read(commit))?.type).toBe('commit');
+    await git(['update-ref', 'refs/heads/main', commit]);
+    await runGit(['fsck', '--no-dangling', '--strict', '--full'], { cwd: repo });
+    expect((await git(['cat-file', '-s', 'HEAD:packed/b3.bin'])).trim()).toBe('127');
+    // and a clone of it has every object.
+    const clone = `${repo}-clone`;
+    try {
+      await runGit(['clone', '-q', '--no-local', repo, clone]);
+      expect((await runGit(['rev-parse', 'HEAD'], { cwd: clone })).stdout.trim()).toBe(commit);
+      await runGit(['fsck', '--strict'], { cwd: clone });
+    } finally {
+      await fs.rm(clone, { recursive: true, force: true });
+    }
   });
 
   it('hashes like git hash-object', async () => {

@@ -2,6 +2,7 @@ import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fsSync from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 /**
  * Git objects built and written in process (SHA-1 repositories): what the writer needs to make a
@@ -89,6 +90,118 @@ export class LooseObjectWriter {
     }
     fsSync.renameSync(tmp, file);
     return sha;
+  }
+}
+
+/** Object type numbers of the pack format (gitformat-pack). */
+const PACK_TYPES: Record<string, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
+
+/** A pack entry's header: type and inflated size, 4 bits then 7 bits per byte, low bits first. */
+function packEntryHeader(type: number, size: number): Buffer {
+  const bytes: number[] = [];
+  let byte = (type << 4) | (size & 0x0f);
+  let rest = Math.floor(size / 16);
+  while (rest > 0) {
+    bytes.push(byte | 0x80);
+    byte = rest & 0x7f;
+    rest = Math.floor(rest / 128);
+  }
+  bytes.push(byte);
+  return Buffer.from(bytes);
+}
+
+const sha1 = (...parts: Buffer[]) => {
+  const h = crypto.createHash('sha1');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+
+/**
+ * Collects objects and writes them as one pack with its version-2 index, as `git index-pack`
+ * leaves a received pack: two files per batch of commits, where loose objects cost a file (and
+ * a directory lookup, a temp file and a rename) per object. Entries are whole objects (no deltas),
+ * their zlib streams stored (see zlibStored). The pack is named by its checksum, written to a temp
+ * file and renamed, the index last: git uses a pack only once its index is there, so a reader
+ * never sees half of one. Objects the repository already has may be written again: a second copy
+ * in another pack is harmless, and `git repack` drops it (GitOpsWriter.maintain).
+ */
+export class PackWriter {
+  private pending = new Map<string, { type: number; content: Buffer }>();
+  /** Packs written (for tests and profiling). */
+  written = 0;
+
+  constructor(private readonly gitDir: string) {}
+
+  /** Adds an object to the next pack; returns its id. */
+  add(type: string, content: Buffer): string {
+    const code = PACK_TYPES[type];
+    if (!code) throw new Error(`not a git object type: ${type}`);
+    const sha = hashObject(type, content);
+    if (!this.pending.has(sha)) this.pending.set(sha, { type: code, content });
+    return sha;
+  }
+
+  /** Objects added since the last flush. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Writes the objects added so far as one pack (nothing when there are none); returns its path. */
+  flushSync(): string | undefined {
+    const objects = [...this.pending];
+    this.pending = new Map();
+    if (objects.length === 0) return undefined;
+    const head = Buffer.alloc(12);
+    head.write('PACK', 0, 'latin1');
+    head.writeUInt32BE(2, 4);
+    head.writeUInt32BE(objects.length, 8);
+    const parts: Buffer[] = [head];
+    const entries: { sha: Buffer; offset: number; crc: number }[] = [];
+    let offset = head.length;
+    for (const [sha, { type, content }] of objects) {
+      const entryHead = packEntryHeader(type, content.length);
+      const body = zlibStored(content);
+      entries.push({ sha: Buffer.from(sha, 'hex'), offset, crc: zlib.crc32(body, zlib.crc32(entryHead)) });
+      parts.push(entryHead, body);
+      offset += entryHead.length + body.length;
+    }
+    const checksum = sha1(...parts);
+    parts.push(checksum);
+
+    entries.sort((a, b) => Buffer.compare(a.sha, b.sha));
+    const n = entries.length;
+    const large = entries.filter(e => e.offset >= 0x80000000);
+    const idx = Buffer.alloc(8 + 256 * 4 + n * (20 + 4 + 4) + large.length * 8);
+    idx.writeUInt32BE(0xff744f63, 0); // '\377tOc'
+    idx.writeUInt32BE(2, 4);
+    let at = 8;
+    for (let byte = 0, k = 0; byte < 256; byte++) {
+      while (k < n && entries[k].sha[0] <= byte) k++;
+      idx.writeUInt32BE(k, at);
+      at += 4;
+    }
+    for (const e of entries) at += e.sha.copy(idx, at);
+    for (const e of entries) at = idx.writeUInt32BE(e.crc >>> 0, at);
+    let nextLarge = 0;
+    for (const e of entries) at = idx.writeUInt32BE(e.offset < 0x80000000 ? e.offset : (0x80000000 | nextLarge++) >>> 0, at);
+    for (const e of large) {
+      idx.writeUInt32BE(Math.floor(e.offset / 2 ** 32), at);
+      idx.writeUInt32BE(e.offset % 2 ** 32, at + 4);
+      at += 8;
+    }
+    const idxBody = Buffer.concat([idx, checksum]);
+    const idxFile = Buffer.concat([idxBody, sha1(idxBody)]);
+
+    const dir = path.join(this.gitDir, 'objects', 'pack');
+    const base = path.join(dir, `pack-${checksum.toString('hex')}`);
+    const tmp = path.join(dir, `tmp_devplane_${process.pid}_${crypto.randomBytes(4).toString('hex')}`);
+    fsSync.mkdirSync(dir, { recursive: true });
+    fsSync.writeFileSync(`${tmp}.pack`, Buffer.concat(parts), { mode: 0o444 });
+    fsSync.renameSync(`${tmp}.pack`, `${base}.pack`);
+    fsSync.writeFileSync(`${tmp}.idx`, idxFile, { mode: 0o444 });
+    fsSync.renameSync(`${tmp}.idx`, `${base}.idx`);
+    this.written++;
+    return `${base}.pack`;
   }
 }
 
