@@ -30,6 +30,25 @@ export const GIT_REPOSITORY_NAME = 'release-manager-config';
  * signed; and the environment's root Kustomization, which applies `flux/<env>/services/`.
  */
 export function environmentFluxFiles(environment: string, s: FluxSettings): Record<string, string> {
+  return { ...rendered(`env\0${environment}`, s, () => renderEnvironmentFluxFiles(environment, s)) };
+}
+
+/**
+ * The same objects render to the same text on every release: rendered once per key and settings
+ * (YAML rendering was a visible part of a release's CPU time in the replicas bench).
+ */
+const renderCache = new Map<string, any>();
+function rendered<T>(key: string, s: FluxSettings, render: () => T): T {
+  const k = `${key}\0${JSON.stringify(s)}`;
+  let v = renderCache.get(k);
+  if (v === undefined) {
+    if (renderCache.size > 20_000) renderCache.clear();
+    renderCache.set(k, (v = render()));
+  }
+  return v;
+}
+
+function renderEnvironmentFluxFiles(environment: string, s: FluxSettings): Record<string, string> {
   const ns = s.namespace ?? 'flux-system';
   const interval = s.interval ?? '1m';
   const gitRepository = {
@@ -63,6 +82,10 @@ export function environmentFluxFiles(environment: string, s: FluxSettings): Reco
 
 /** The Kustomization that applies one service's release folder in one environment. */
 export function serviceKustomization(environment: string, namespace: string, service: string, s: FluxSettings): string {
+  return rendered(`svc\0${environment}\0${namespace}\0${service}`, s, () => renderServiceKustomization(environment, namespace, service, s));
+}
+
+function renderServiceKustomization(environment: string, namespace: string, service: string, s: FluxSettings): string {
   return stringify({
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',

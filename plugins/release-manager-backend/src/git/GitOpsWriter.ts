@@ -311,6 +311,7 @@ export class GitOpsWriter {
   /** The remote branch tip as last fetched or pushed ('' before the first fetch / empty remote). */
   private originTip = '';
   private readonly treeCache = new Map<string, TreeEntry[]>();
+  private readonly blobCache = new Map<string, Buffer>();
   private readonly commitTrees = new Map<string, string>();
 
   /** Pushes performed and commits they carried (for tests and the benchmark). */
@@ -667,8 +668,12 @@ export class GitOpsWriter {
       rootTree,
       readTree: sha => this.readTree(sha),
       readBlob: async sha => {
+        const cached = this.blobCache.get(sha);
+        if (cached) return cached;
         const o = await this.objects.read(sha);
-        return o?.type === 'blob' ? o.content : undefined;
+        if (o?.type !== 'blob') return undefined;
+        this.cacheBlob(sha, o.content);
+        return o.content;
       },
     };
   }
@@ -1057,6 +1062,16 @@ export class GitOpsWriter {
     return entries;
   }
 
+  /**
+   * Keeps small blobs by id (objects never change): the files every release of an environment
+   * reads (its Flux objects, a service's Kustomization) cost no round trip to git after the first.
+   */
+  private cacheBlob(sha: string, content: Buffer) {
+    if (content.length > 16 * 1024) return;
+    if (this.blobCache.size > 5_000) this.blobCache.clear();
+    this.blobCache.set(sha, content);
+  }
+
   private cacheTree(sha: string, entries: TreeEntry[]) {
     if (this.treeCache.size > 20_000) this.treeCache.clear();
     this.treeCache.set(sha, entries);
@@ -1091,6 +1106,7 @@ export class GitOpsWriter {
       const sha = this.packs.add(type, content);
       // The next commit of the chain edits this tree: keep it (a read would be a round trip).
       if (type === 'tree') this.cacheTree(sha, parseTree(content));
+      else if (type === 'blob') this.cacheBlob(sha, content);
       return sha;
     };
     let parent = from;

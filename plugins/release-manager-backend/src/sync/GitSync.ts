@@ -164,7 +164,8 @@ export class GitSync extends ReleaseManagerPart {
     }
     observer?.done();
     // Artifacts first: once the releases are visible, what they name can be released again.
-    await this.restoreArtifactsFromGit(releaseCommits);
+    // (Not for this process's own push: it released those artifacts from the store just now.)
+    if (!written) await this.restoreArtifactsFromGit(releaseCommits);
     await this.store.insertReleases(this.configRepoKey, releases);
     const head = last ?? (await this.writer.head());
     if (head) await this.store.setSyncMarker(this.configRepoKey, head);
