@@ -7,7 +7,8 @@ import {
   runGit,
   runGitBuffer,
 } from '@devplane/plugin-git-host-node';
-import { changedFiles, commitHeader, entryAt, hashObject, ObjectReader, PackWriter, parseTree, TreeEditor, TreeEntry } from './objects';
+import { buildPack, changedFiles, commitHeader, entryAt, hashObject, ObjectReader, PackWriter, parseTree, TreeEditor, TreeEntry } from './objects';
+import { localRepoPath, pushToLocalRepo } from './receivePack';
 import type { PushLock } from './PushLock';
 import type { HandedObject, PushHandoff } from './pushHandoff';
 import { remoteRefOverHttp } from './remoteRef';
@@ -303,6 +304,8 @@ export class GitOpsWriter {
   /** Packs written since small packs were last rolled up (see {@link rollUpPacks}). */
   private packsSinceRollUp = 0;
   private rollingUp?: Promise<void>;
+  /** The remote's directory when it is on this file system ('' when not; undefined before the first push). */
+  private localRemote?: string;
   /**
    * The commit the work tree and the local chain of commits are at. Commits are made in process
    * and pushed by id: the local branch ref only moves on a reset.
@@ -1180,12 +1183,18 @@ export class GitOpsWriter {
    */
   private async tryPush(committed: Pending[]): Promise<boolean> {
     const tip = committed[committed.length - 1].localSha!;
-    try {
-      await this.beforePush?.();
-      await this.git(['push', '--quiet', 'origin', `${tip}:refs/heads/${this.branch}`]);
-    } catch (e) {
-      if (isPushRejected(e)) return false;
-      throw e;
+    await this.beforePush?.();
+    const direct = await this.pushDirect(committed, tip);
+    if (direct === 'moved') return false;
+    if (direct === 'ok') {
+      await this.setOriginRef(tip);
+    } else {
+      try {
+        await this.git(['push', '--quiet', 'origin', `${tip}:refs/heads/${this.branch}`]);
+      } catch (e) {
+        if (isPushRejected(e)) return false;
+        throw e;
+      }
     }
     this.stats.pushes++;
     this.stats.commits += committed.length;
@@ -1205,6 +1214,41 @@ export class GitOpsWriter {
       objects: committed.flatMap(p => p.objects ?? []),
     });
     return true;
+  }
+
+  /**
+   * Pushes to a remote on the local file system through `git receive-pack` directly, with the
+   * pack of the batch's own objects (receivePack.ts): 'ok', or 'moved' when the branch is not at
+   * the commit the batch was built on. undefined when the remote is not local or receive-pack
+   * refused or failed: then `git push` runs, and its answer is the one reported (hook messages,
+   * protected branches, an unreachable remote read the same as ever).
+   */
+  private async pushDirect(committed: Pending[], tip: string): Promise<'ok' | 'moved' | undefined> {
+    if (this.localRemote === undefined) this.localRemote = localRepoPath(this.remoteUrl) ?? '';
+    const objects = committed.flatMap(p => p.objects ?? []);
+    if (!this.localRemote || objects.length === 0 || committed.some(p => !p.written)) return undefined;
+    try {
+      const r = await pushToLocalRepo({
+        repo: this.localRemote,
+        ref: `refs/heads/${this.branch}`,
+        oldTip: committed[0].written!.parent,
+        newTip: tip,
+        pack: buildPack(objects).pack,
+      });
+      if (r.status === 'ok' || r.status === 'moved') return r.status;
+      if (/hook declined|protected|denied/i.test(r.reason)) {
+        // The remote answered and refused the commits: not retried, reported as git push's refusal is.
+        const said = r.said.split('\n').map(l => l.replace(/^remote:\s*/, '').trim()).filter(Boolean).join(' ').slice(0, 300);
+        throw new ServiceUnavailableError(
+          `The config repo refused the push (${r.reason.slice(0, 100)})${said ? `: ${said}` : ''}; nothing was released`,
+        );
+      }
+      this.logger?.info(`Config repo: receive-pack refused the push (${r.reason.slice(0, 200)}); pushing with git push`);
+    } catch (e: any) {
+      if (e instanceof ServiceUnavailableError) throw e;
+      this.logger?.info(`Config repo: receive-pack failed (${e?.message ?? e}); pushing with git push`);
+    }
+    return undefined;
   }
 
   /** Fetches the remote branch (at most every `maxAgeMs`), serialised with writes. */

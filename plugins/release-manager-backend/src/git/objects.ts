@@ -117,6 +117,56 @@ const sha1 = (...parts: Buffer[]) => {
 };
 
 /**
+ * A pack of whole objects (no deltas, zlib streams stored: see zlibStored) and its version-2
+ * index; `checksum` (the pack's trailing SHA-1) names the pair. What `git index-pack` would build
+ * from the same pack, byte for byte (objects.test.ts).
+ */
+export function buildPack(objects: { type: string; content: Buffer; sha?: string }[]): { pack: Buffer; idx: Buffer; checksum: Buffer } {
+  const head = Buffer.alloc(12);
+  head.write('PACK', 0, 'latin1');
+  head.writeUInt32BE(2, 4);
+  head.writeUInt32BE(objects.length, 8);
+  const parts: Buffer[] = [head];
+  const entries: { sha: Buffer; offset: number; crc: number }[] = [];
+  let offset = head.length;
+  for (const { type, content, sha } of objects) {
+    const code = PACK_TYPES[type];
+    if (!code) throw new Error(`not a git object type: ${type}`);
+    const entryHead = packEntryHeader(code, content.length);
+    const body = zlibStored(content);
+    entries.push({ sha: Buffer.from(sha ?? hashObject(type, content), 'hex'), offset, crc: zlib.crc32(body, zlib.crc32(entryHead)) });
+    parts.push(entryHead, body);
+    offset += entryHead.length + body.length;
+  }
+  const checksum = sha1(...parts);
+  parts.push(checksum);
+
+  entries.sort((a, b) => Buffer.compare(a.sha, b.sha));
+  const n = entries.length;
+  const large = entries.filter(e => e.offset >= 0x80000000);
+  const idx = Buffer.alloc(8 + 256 * 4 + n * (20 + 4 + 4) + large.length * 8);
+  idx.writeUInt32BE(0xff744f63, 0); // '\377tOc'
+  idx.writeUInt32BE(2, 4);
+  let at = 8;
+  for (let byte = 0, k = 0; byte < 256; byte++) {
+    while (k < n && entries[k].sha[0] <= byte) k++;
+    idx.writeUInt32BE(k, at);
+    at += 4;
+  }
+  for (const e of entries) at += e.sha.copy(idx, at);
+  for (const e of entries) at = idx.writeUInt32BE(e.crc >>> 0, at);
+  let nextLarge = 0;
+  for (const e of entries) at = idx.writeUInt32BE(e.offset < 0x80000000 ? e.offset : (0x80000000 | nextLarge++) >>> 0, at);
+  for (const e of large) {
+    idx.writeUInt32BE(Math.floor(e.offset / 2 ** 32), at);
+    idx.writeUInt32BE(e.offset % 2 ** 32, at + 4);
+    at += 8;
+  }
+  const idxBody = Buffer.concat([idx, checksum]);
+  return { pack: Buffer.concat(parts), idx: Buffer.concat([idxBody, sha1(idxBody)]), checksum };
+}
+
+/**
  * Collects objects and writes them as one pack with its version-2 index, as `git index-pack`
  * leaves a received pack: two files per batch of commits, where loose objects cost a file (and
  * a directory lookup, a temp file and a rename) per object. Entries are whole objects (no deltas),
@@ -126,7 +176,7 @@ const sha1 = (...parts: Buffer[]) => {
  * in another pack is harmless, and `git repack` drops it (GitOpsWriter.maintain).
  */
 export class PackWriter {
-  private pending = new Map<string, { type: number; content: Buffer }>();
+  private pending = new Map<string, { type: string; content: Buffer; sha: string }>();
   /** Packs written (for tests and profiling). */
   written = 0;
 
@@ -134,10 +184,9 @@ export class PackWriter {
 
   /** Adds an object to the next pack; returns its id. */
   add(type: string, content: Buffer): string {
-    const code = PACK_TYPES[type];
-    if (!code) throw new Error(`not a git object type: ${type}`);
+    if (!PACK_TYPES[type]) throw new Error(`not a git object type: ${type}`);
     const sha = hashObject(type, content);
-    if (!this.pending.has(sha)) this.pending.set(sha, { type: code, content });
+    if (!this.pending.has(sha)) this.pending.set(sha, { type, content, sha });
     return sha;
   }
 
@@ -148,57 +197,17 @@ export class PackWriter {
 
   /** Writes the objects added so far as one pack (nothing when there are none); returns its path. */
   flushSync(): string | undefined {
-    const objects = [...this.pending];
+    const objects = [...this.pending.values()];
     this.pending = new Map();
     if (objects.length === 0) return undefined;
-    const head = Buffer.alloc(12);
-    head.write('PACK', 0, 'latin1');
-    head.writeUInt32BE(2, 4);
-    head.writeUInt32BE(objects.length, 8);
-    const parts: Buffer[] = [head];
-    const entries: { sha: Buffer; offset: number; crc: number }[] = [];
-    let offset = head.length;
-    for (const [sha, { type, content }] of objects) {
-      const entryHead = packEntryHeader(type, content.length);
-      const body = zlibStored(content);
-      entries.push({ sha: Buffer.from(sha, 'hex'), offset, crc: zlib.crc32(body, zlib.crc32(entryHead)) });
-      parts.push(entryHead, body);
-      offset += entryHead.length + body.length;
-    }
-    const checksum = sha1(...parts);
-    parts.push(checksum);
-
-    entries.sort((a, b) => Buffer.compare(a.sha, b.sha));
-    const n = entries.length;
-    const large = entries.filter(e => e.offset >= 0x80000000);
-    const idx = Buffer.alloc(8 + 256 * 4 + n * (20 + 4 + 4) + large.length * 8);
-    idx.writeUInt32BE(0xff744f63, 0); // '\377tOc'
-    idx.writeUInt32BE(2, 4);
-    let at = 8;
-    for (let byte = 0, k = 0; byte < 256; byte++) {
-      while (k < n && entries[k].sha[0] <= byte) k++;
-      idx.writeUInt32BE(k, at);
-      at += 4;
-    }
-    for (const e of entries) at += e.sha.copy(idx, at);
-    for (const e of entries) at = idx.writeUInt32BE(e.crc >>> 0, at);
-    let nextLarge = 0;
-    for (const e of entries) at = idx.writeUInt32BE(e.offset < 0x80000000 ? e.offset : (0x80000000 | nextLarge++) >>> 0, at);
-    for (const e of large) {
-      idx.writeUInt32BE(Math.floor(e.offset / 2 ** 32), at);
-      idx.writeUInt32BE(e.offset % 2 ** 32, at + 4);
-      at += 8;
-    }
-    const idxBody = Buffer.concat([idx, checksum]);
-    const idxFile = Buffer.concat([idxBody, sha1(idxBody)]);
-
+    const { pack, idx, checksum } = buildPack(objects);
     const dir = path.join(this.gitDir, 'objects', 'pack');
     const base = path.join(dir, `pack-${checksum.toString('hex')}`);
     const tmp = path.join(dir, `tmp_devplane_${process.pid}_${crypto.randomBytes(4).toString('hex')}`);
     fsSync.mkdirSync(dir, { recursive: true });
-    fsSync.writeFileSync(`${tmp}.pack`, Buffer.concat(parts), { mode: 0o444 });
+    fsSync.writeFileSync(`${tmp}.pack`, pack, { mode: 0o444 });
     fsSync.renameSync(`${tmp}.pack`, `${base}.pack`);
-    fsSync.writeFileSync(`${tmp}.idx`, idxFile, { mode: 0o444 });
+    fsSync.writeFileSync(`${tmp}.idx`, idx, { mode: 0o444 });
     fsSync.renameSync(`${tmp}.idx`, `${base}.idx`);
     this.written++;
     return `${base}.pack`;
