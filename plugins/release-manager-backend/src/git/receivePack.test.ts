@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runGit } from '@devplane/plugin-git-host-node';
+import { runGit, runGitBuffer } from '@devplane/plugin-git-host-node';
 import { buildPack, hashObject, parseTree } from './objects';
 import { localRepoPath, pushToLocalRepo } from './receivePack';
 
@@ -29,7 +29,7 @@ describe('push through git receive-pack', () => {
 
   /** A commit on top of `parent` adding one file, and every object the remote lacks for it. */
   async function commitOn(parent: string, file: string, text: string) {
-    const rootTree = parseTree(Buffer.from(await runGit(['cat-file', 'tree', `${parent}^{tree}`], { cwd: remote, encoding: 'latin1' }).then(r => r.stdout), 'latin1'));
+    const rootTree = parseTree(await runGitBuffer(['cat-file', 'tree', `${parent}^{tree}`], { cwd: remote }));
     const blob = { type: 'blob', content: Buffer.from(text) };
     const entries = [...rootTree.filter(e => e.name !== file), { mode: '100644', name: file, sha: hashObject('blob', blob.content) }].sort((a, b) =>
       a.name < b.name ? -1 : 1,

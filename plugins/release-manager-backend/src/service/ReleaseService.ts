@@ -396,7 +396,7 @@ export class ReleaseService extends ReleaseManagerPart {
     // The index learns the commit (and its position in history) through the one reader: from the
     // signed bytes the writer pushed when they continue what it last read, else through git.
     await this.sync.syncFromGit({ fetch: false, pushed: written.pushed });
-    if (!(await this.store.getRelease(this.configRepoKey, release.id))) {
+    if (!this.sync.hasIngested(release.id) && !(await this.store.getRelease(this.configRepoKey, release.id))) {
       await this.store.insertReleases(this.configRepoKey, [release]);
     }
     const verb = VERBS[intent].verb;

@@ -11,6 +11,25 @@ export async function actorFromIdentity(
   deps: { catalog: CatalogService; auth: AuthService; logger: LoggerService },
 ): Promise<Actor> {
   if (!ref.startsWith('user:')) return { ref, email: ref };
+  // A profile looked up in the last few seconds is used again: every write request asks (a round
+  // trip to the catalog each), and the catalog itself refreshes profiles on a scale of minutes.
+  let cache = profiles.get(deps.catalog);
+  if (!cache) profiles.set(deps.catalog, (cache = new Map()));
+  const hit = cache.get(ref);
+  if (hit && Date.now() - hit.at < PROFILE_TTL_MS) return { ...hit.actor };
+  const actor = await lookUp(ref, deps);
+  if (cache.size > 10_000) cache.clear();
+  if (actor.email !== ref) cache.set(ref, { actor, at: Date.now() });
+  return { ...actor };
+}
+
+const PROFILE_TTL_MS = 10_000;
+const profiles = new WeakMap<CatalogService, Map<string, { actor: Actor; at: number }>>();
+
+async function lookUp(
+  ref: string,
+  deps: { catalog: CatalogService; auth: AuthService; logger: LoggerService },
+): Promise<Actor> {
   try {
     const entity = await deps.catalog.getEntityByRef(ref, {
       credentials: await deps.auth.getOwnServiceCredentials(),

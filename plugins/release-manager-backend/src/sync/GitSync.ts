@@ -31,6 +31,13 @@ export class GitSync extends ReleaseManagerPart {
   private queued?: Promise<number>;
   /** Last commit this process ingested and its position (saves counting history). */
   private lastSynced?: { sha: string; seq: number };
+  /** Release commits this process's recent syncs put into the index (bounded). */
+  private readonly ingested = new Set<string>();
+
+  /** Whether a recent sync of this process put release commit `sha` into the index. */
+  hasIngested(sha: string): boolean {
+    return this.ingested.has(sha);
+  }
 
   /**
    * Brings the index up to the config repo's head when it lags (no marker after the database
@@ -167,6 +174,8 @@ export class GitSync extends ReleaseManagerPart {
     // (Not for this process's own push: it released those artifacts from the store just now.)
     if (!written) await this.restoreArtifactsFromGit(releaseCommits);
     await this.store.insertReleases(this.configRepoKey, releases);
+    if (this.ingested.size > 5_000) this.ingested.clear();
+    for (const r of releases) this.ingested.add(r.id);
     const head = last ?? (await this.writer.head());
     if (head) await this.store.setSyncMarker(this.configRepoKey, head);
     if (last) this.lastSynced = { sha: last, seq: lastSeq };
