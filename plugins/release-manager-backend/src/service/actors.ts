@@ -2,6 +2,9 @@ import type { AuthService, LoggerService } from '@backstage/backend-plugin-api';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import type { Actor } from './ReleaseManager';
 
+const PROFILE_TTL_MS = 10_000;
+const profiles = new WeakMap<CatalogService, Map<string, { actor: Actor; at: number }>>();
+
 /**
  * The actor for an identity established from credentials: a user entity ref gets the email and
  * display name of its catalog profile; a service subject stands for itself.
@@ -22,9 +25,6 @@ export async function actorFromIdentity(
   if (actor.email !== ref) cache.set(ref, { actor, at: Date.now() });
   return { ...actor };
 }
-
-const PROFILE_TTL_MS = 10_000;
-const profiles = new WeakMap<CatalogService, Map<string, { actor: Actor; at: number }>>();
 
 async function lookUp(
   ref: string,
