@@ -304,6 +304,7 @@ export class GitOpsWriter {
   /** Packs written since small packs were last rolled up (see {@link rollUpPacks}). */
   private packsSinceRollUp = 0;
   private rollingUp?: Promise<void>;
+  private maintaining = false;
   /** The remote's directory when it is on this file system ('' when not; undefined before the first push). */
   private localRemote?: string;
   /**
@@ -1158,7 +1159,7 @@ export class GitOpsWriter {
   /** Writes the objects collected so far as one pack; every 50 packs, rolls small packs up. */
   private flushPack(): void {
     if (!this.packs.flushSync()) return;
-    if (++this.packsSinceRollUp >= 50 && !this.rollingUp) {
+    if (++this.packsSinceRollUp >= 50 && !this.rollingUp && !this.maintaining) {
       this.packsSinceRollUp = 0;
       this.rollingUp = this.rollUpPacks()
         .catch(e => this.logger?.warn(`Config repo clone: rolling up small packs failed: ${e?.message ?? e}`))
@@ -1376,7 +1377,14 @@ export class GitOpsWriter {
    */
   async maintain(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? 30 * 60_000;
-    await this.git(['repack', '-d', '-q', '--geometric=2'], { timeoutMs });
+    // One repack at a time (a roll-up of small packs may be running).
+    await this.rollingUp;
+    this.maintaining = true;
+    try {
+      await this.git(['repack', '-d', '-q', '--geometric=2'], { timeoutMs });
+    } finally {
+      this.maintaining = false;
+    }
     await this.git(['commit-graph', 'write', '--reachable', '--split'], { timeoutMs });
     await this.git(['reflog', 'expire', '--expire=30.days.ago', '--all'], { timeoutMs });
   }

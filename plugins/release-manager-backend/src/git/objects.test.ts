@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { runGit } from '@devplane/plugin-git-host-node';
-import { changedFiles, hashObject, LooseObjectWriter, ObjectReader, PackWriter, parseTree, TreeEditor, zlibStored } from './objects';
+import { changedFiles, hashObject, ObjectReader, PackWriter, parseTree, TreeEditor, zlibStored } from './objects';
 
 jest.setTimeout(60_000);
 
@@ -52,9 +52,10 @@ describe('in-process git objects', () => {
       const data = crypto.randomBytes(size);
       expect(zlib.inflateSync(zlibStored(data)).equals(data)).toBe(true);
     }
-    const loose = new LooseObjectWriter(path.join(repo, '.git'));
+    const pack = new PackWriter(path.join(repo, '.git'));
     const content = Buffer.concat([Buffer.from('big\n'), crypto.randomBytes(70_000)]);
-    const sha = loose.writeSync('blob', content);
+    const sha = pack.add('blob', content);
+    pack.flushSync();
     expect(sha).toBe(hashObject('blob', content));
     expect((await runGit(['cat-file', '-s', sha], { cwd: repo })).stdout.trim()).toBe(String(content.length));
     await runGit(['fsck', '--no-dangling', '--strict'], { cwd: repo });
@@ -109,9 +110,9 @@ describe('in-process git objects', () => {
 
   it('edits a tree exactly as git would (same tree id, same changed paths), keeping other modes', async () => {
     const base = (await git(['rev-parse', 'HEAD^{tree}'])).trim();
-    const loose = new LooseObjectWriter(path.join(repo, '.git'));
+    const pack = new PackWriter(path.join(repo, '.git'));
     const editor = new TreeEditor(base, readTree);
-    const write = (type: string, c: Buffer) => loose.write(type, c);
+    const write = async (type: string, c: Buffer) => pack.add(type, c);
     // A release: the folder replaced by what the job wrote (one file unchanged, one changed, one new,
     // one gone), a folder removed whole (a namespace move), a new path several levels deep.
     await editor.remove('dev/releases/a/svc-1');
@@ -122,6 +123,7 @@ describe('in-process git objects', () => {
     await editor.put('staging/releases/b/svc-9/artifact.json', await write('blob', Buffer.from('{"id":9}\n')));
     await editor.remove('does/not/exist');
     const { tree, changed } = await editor.finish(write);
+    pack.flushSync();
 
     // The same change through git's own index.
     await git(['rm', '-rq', '--', 'dev/releases/a/svc-1', 'dev/releases/a/svc-2', 'prod/releases/a/svc-1/artifact.json']);
@@ -142,8 +144,8 @@ describe('in-process git objects', () => {
 
   it('replacing a folder by the same content changes no path and gives the same tree', async () => {
     const base = (await git(['rev-parse', 'HEAD^{tree}'])).trim();
-    const loose = new LooseObjectWriter(path.join(repo, '.git'));
-    const write = (type: string, c: Buffer) => loose.write(type, c);
+    const pack = new PackWriter(path.join(repo, '.git'));
+    const write = async (type: string, c: Buffer) => pack.add(type, c);
     const editor = new TreeEditor(base, readTree);
     await editor.remove('dev/releases/a/svc-1');
     await editor.put('dev/releases/a/svc-1/deployment.yaml', await write('blob', Buffer.from('one\n')));
@@ -158,8 +160,10 @@ describe('in-process git objects', () => {
     expect(reads[1]?.content.toString()).toBe('config\n');
     expect(reads[2]).toBeUndefined();
     expect(reader.started).toBe(1);
-    // An object written after the process started (loose, in process) is found.
-    const sha = await new LooseObjectWriter(path.join(repo, '.git')).write('blob', Buffer.from('later\n'));
+    // An object written after the process started (a pack, in process) is found.
+    const later = new PackWriter(path.join(repo, '.git'));
+    const sha = later.add('blob', Buffer.from('later\n'));
+    later.flushSync();
     expect((await reader.read(sha))?.content.toString()).toBe('later\n');
     reader.close();
     expect((await reader.read(head))?.type).toBe('commit');

@@ -36,9 +36,9 @@ function adler32(data: Buffer): number {
 }
 
 /**
- * `data` as a zlib stream of stored (uncompressed) deflate blocks: what git reads from a loose
- * object like any other zlib stream. Making a zlib context per object (deflateSync) cost more
- * than everything else of writing a release's objects; git's gc compresses them when it packs.
+ * `data` as a zlib stream of stored (uncompressed) deflate blocks: what git reads from a pack
+ * entry (or a loose object) like any other zlib stream. Making a zlib context per object
+ * (deflateSync) cost more than everything else of writing a release's objects.
  */
 export function zlibStored(data: Buffer): Buffer {
   const blocks = Math.max(1, Math.ceil(data.length / 65535));
@@ -57,40 +57,6 @@ export function zlibStored(data: Buffer): Buffer {
   }
   out.writeUInt32BE(adler32(data), o);
   return out;
-}
-
-/**
- * Writes loose objects (zlib of `<type> <size>\0<content>`, temp file + rename, as git does; the
- * zlib stream is stored, not compressed: see zlibStored).
- * Synchronous on purpose: a few small local writes per commit cost microseconds, while a round
- * trip through the thread pool per file costs milliseconds on a loaded machine.
- */
-export class LooseObjectWriter {
-  constructor(private readonly gitDir: string) {}
-
-  write(type: string, content: Buffer): Promise<string> {
-    return Promise.resolve(this.writeSync(type, content));
-  }
-
-  writeSync(type: string, content: Buffer): string {
-    const sha = hashObject(type, content);
-    const dir = path.join(this.gitDir, 'objects', sha.slice(0, 2));
-    const file = path.join(dir, sha.slice(2));
-    // Already there (or it may be in a pack: a second, loose copy is harmless).
-    if (fsSync.existsSync(file)) return sha;
-    const store = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
-    const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    const data = zlibStored(store);
-    try {
-      fsSync.writeFileSync(tmp, data, { mode: 0o444 });
-    } catch (e: any) {
-      if (e?.code !== 'ENOENT') throw e;
-      fsSync.mkdirSync(dir, { recursive: true });
-      fsSync.writeFileSync(tmp, data, { mode: 0o444 });
-    }
-    fsSync.renameSync(tmp, file);
-    return sha;
-  }
 }
 
 /** Object type numbers of the pack format (gitformat-pack). */
