@@ -19,6 +19,7 @@ import type { ArtifactSpec } from '@devplane/plugin-release-manager-common';
 import { deploymentYaml } from '../../plugins/release-manager-backend/src/bench/promotionBench';
 import { DEFAULT_ENVIRONMENTS } from '../../plugins/release-manager-backend/src/config';
 import { releaseCommitMessage } from '../../plugins/release-manager-backend/src/git/commitMessage';
+import { packEntryHeader } from '../../plugins/release-manager-backend/src/git/objects';
 import type { CommitSigner } from '../../plugins/release-manager-backend/src/git/Signer';
 import { artifactSpecSchema, parseBody } from '../../plugins/release-manager-backend/src/service/schemas';
 
@@ -91,20 +92,6 @@ function gitPipe(cwd: string, args: string[], input: Buffer | AsyncIterable<Buff
       child.stdin.end();
     })().catch(reject);
   });
-}
-
-/** Pack object header: type and size as git's variable-length encoding. */
-function packHeader(type: number, size: number): Buffer {
-  const bytes: number[] = [];
-  let c = (type << 4) | (size & 0x0f);
-  size = Math.floor(size / 16);
-  while (size > 0) {
-    bytes.push(c | 0x80);
-    c = size & 0x7f;
-    size = Math.floor(size / 128);
-  }
-  bytes.push(c);
-  return Buffer.from(bytes);
 }
 
 export interface GeneratedRepo {
@@ -249,7 +236,7 @@ export async function generateSignedHistory(options: {
         .update(`commit ${signed.length}\0`)
         .update(signed)
         .digest('hex');
-      const obj = Buffer.concat([packHeader(1, signed.length), zlib.deflateSync(signed, { level: 1 })]);
+      const obj = Buffer.concat([packEntryHeader(1, signed.length), zlib.deflateSync(signed, { level: 1 })]);
       hash.update(obj);
       batch.push(obj);
       if (batch.length >= 1000) yield Buffer.concat(batch.splice(0));

@@ -63,7 +63,7 @@ export function zlibStored(data: Buffer): Buffer {
 const PACK_TYPES: Record<string, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 
 /** A pack entry's header: type and inflated size, 4 bits then 7 bits per byte, low bits first. */
-function packEntryHeader(type: number, size: number): Buffer {
+export function packEntryHeader(type: number, size: number): Buffer {
   const bytes: number[] = [];
   let byte = (type << 4) | (size & 0x0f);
   let rest = Math.floor(size / 16);
