@@ -234,6 +234,18 @@ function conflictingPaths(p: Pending, changed: string[]): string[] {
   return changed.filter(f => paths.some(q => f === q || f.startsWith(`${q}/`)));
 }
 
+/** A push the remote answered and refused (a hook, branch protection): what it said, one line. */
+function refusedPush(how: string | undefined, said: string[]): ServiceUnavailableError {
+  const text = said
+    .map(l => l.replace(/^remote:\s*/, '').trim())
+    .filter(Boolean)
+    .join(' ')
+    .slice(0, 300);
+  return new ServiceUnavailableError(
+    `The config repo refused the push${how ? ` (${how})` : ''}${text ? `: ${text}` : ''}; nothing was released`,
+  );
+}
+
 function isPushRejected(e: unknown): boolean {
   if (!(e instanceof GitCommandError)) return false;
   // The remote moved (or another push held its ref lock at that moment): retry. A push the
@@ -640,17 +652,8 @@ export class GitOpsWriter {
     if (!(e instanceof GitCommandError) || !['fetch', 'push', 'clone', 'ls-remote'].includes(e.args[0])) return e;
     if (e.args[0] === 'push' && /\[remote rejected\]|hook declined|protected branch/i.test(e.stderr)) {
       // The remote answered and refused the commits (a hook, branch protection): not an outage.
-      const said = e.stderr
-        .split('\n')
-        .filter(l => /^remote:/.test(l))
-        .map(l => l.replace(/^remote:\s*/, '').trim())
-        .filter(Boolean)
-        .join(' ')
-        .slice(0, 300);
       const how = /\(([^)]*)\)\s*$/m.exec(e.stderr.split('\n').find(l => /\[remote rejected\]/.test(l)) ?? '')?.[1];
-      return new ServiceUnavailableError(
-        `The config repo refused the push${how ? ` (${how})` : ''}${said ? `: ${said}` : ''}; nothing was released`,
-      );
+      return refusedPush(how, e.stderr.split('\n').filter(l => /^remote:/.test(l)));
     }
     const why = (e.stderr.split('\n').find(l => /fatal|error/i.test(l)) ?? e.stderr.split('\n')[0] ?? '')
       .replace(/^(fatal|error): /i, '')
@@ -1239,10 +1242,7 @@ export class GitOpsWriter {
       if (r.status === 'ok' || r.status === 'moved') return r.status;
       if (/hook declined|protected|denied/i.test(r.reason)) {
         // The remote answered and refused the commits: not retried, reported as git push's refusal is.
-        const said = r.said.split('\n').map(l => l.replace(/^remote:\s*/, '').trim()).filter(Boolean).join(' ').slice(0, 300);
-        throw new ServiceUnavailableError(
-          `The config repo refused the push (${r.reason.slice(0, 100)})${said ? `: ${said}` : ''}; nothing was released`,
-        );
+        throw refusedPush(r.reason.slice(0, 100), r.said.split('\n'));
       }
       this.logger?.info(`Config repo: receive-pack refused the push (${r.reason.slice(0, 200)}); pushing with git push`);
     } catch (e: any) {

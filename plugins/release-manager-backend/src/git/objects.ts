@@ -143,8 +143,6 @@ export function buildPack(objects: { type: string; content: Buffer; sha?: string
  */
 export class PackWriter {
   private pending = new Map<string, { type: string; content: Buffer; sha: string }>();
-  /** Packs written (for tests and profiling). */
-  written = 0;
 
   constructor(private readonly gitDir: string) {}
 
@@ -175,7 +173,6 @@ export class PackWriter {
     fsSync.renameSync(`${tmp}.pack`, `${base}.pack`);
     fsSync.writeFileSync(`${tmp}.idx`, idx, { mode: 0o444 });
     fsSync.renameSync(`${tmp}.idx`, `${base}.idx`);
-    this.written++;
     return `${base}.pack`;
   }
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gitEnv } from '@devplane/plugin-git-host-node';
+import { pkt } from './remoteRef';
 
 /**
  * A push to a repository on this machine's file system (the embedded default's git host, the
@@ -40,11 +41,6 @@ export function localRepoPath(url: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function pkt(line: string): Buffer {
-  const body = Buffer.from(line, 'utf8');
-  return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0'), 'latin1'), body]);
 }
 
 /** Reads pkt-lines from a growing buffer: the lines up to a flush, or undefined when incomplete. */
@@ -120,7 +116,7 @@ export function pushToLocalRepo(options: {
             return;
           }
           phase = 'report';
-          child.stdin.end(Buffer.concat([pkt(`${oldTip} ${newTip} ${ref}\0report-status\n`), Buffer.from('0000', 'latin1'), pack]));
+          child.stdin.end(Buffer.concat([Buffer.from(`${pkt(`${oldTip} ${newTip} ${ref}\0report-status\n`)}0000`, 'utf8'), pack]));
           return;
         }
         if (phase === 'report') {

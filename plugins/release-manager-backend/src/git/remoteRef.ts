@@ -20,7 +20,7 @@
 const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** One pkt-line (length prefix of 4 hex digits including itself). */
-function pkt(line: string): string {
+export function pkt(line: string): string {
   return (Buffer.byteLength(line) + 4).toString(16).padStart(4, '0') + line;
 }
 
